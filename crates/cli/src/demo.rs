@@ -1,0 +1,163 @@
+//! `--demo`: the five reference policies and a few sample cases, so a fresh install has
+//! something to look at. The policies are compiled in, so the binary works from anywhere.
+
+use jiff::{Timestamp, ToSpan};
+use vulndesk_store::Store;
+use vulndesk_web::AppState;
+use vulndesk_web::intake::{self, Report};
+
+use crate::CliError;
+use crate::server_cmd::{announce, store_error, store_policy};
+
+/// The reference policies, as `(file name, source)`.
+const POLICIES: [(&str, &str); 5] = [
+    (
+        "sangoma.toml",
+        include_str!("../../../policies/sangoma.toml"),
+    ),
+    (
+        "freepbx.toml",
+        include_str!("../../../policies/freepbx.toml"),
+    ),
+    (
+        "kamailio.toml",
+        include_str!("../../../policies/kamailio.toml"),
+    ),
+    (
+        "salestim.toml",
+        include_str!("../../../policies/salestim.toml"),
+    ),
+    (
+        "signalen.toml",
+        include_str!("../../../policies/signalen.toml"),
+    ),
+];
+
+/// A sample report: organisation, product, title, description, days before now it came in.
+type Sample = (&'static str, &'static str, &'static str, &'static str, i64);
+
+/// Spread over several weeks so the sample clocks are at different stages.
+const SAMPLES: [Sample; 11] = [
+    (
+        "sangoma",
+        "asterisk",
+        "chan_pjsip crashes on a re-INVITE with an SDP that has 0 media streams",
+        "Asterisk 20.9.x with chan_pjsip. Sending a re-INVITE whose SDP has no m= lines to an \
+         established call makes Asterisk segfault (NULL dereference in the media negotiation). \
+         An unauthenticated caller on an endpoint that allows anonymous calls can take the PBX down.",
+        2,
+    ),
+    (
+        "sangoma",
+        "asterisk",
+        "AMI Originate lets a reporting-only user run shell commands via the System application",
+        "A manager.conf user with only the 'reporting' write class can call Originate with \
+         Application: System and run arbitrary commands as the asterisk user.",
+        20,
+    ),
+    (
+        "sangoma",
+        "switchvox",
+        "Stored XSS in the call queue name on the admin dashboard",
+        "A queue name containing <img src=x onerror=alert(1)> is rendered unescaped on the \
+         admin dashboard of Switchvox 7.x.",
+        45,
+    ),
+    (
+        "freepbx",
+        "freepbx",
+        "SQL injection in the CDR report date filter",
+        "The 'startdate' parameter of the CDR Reports module is concatenated into a query. \
+         An authenticated low-privilege user can read the whole database. Tested on FreePBX 17.",
+        1,
+    ),
+    (
+        "freepbx",
+        "freepbx",
+        "User Control Panel voicemail download does not check mailbox ownership",
+        "Any UCP user can download any voicemail by changing the msgid parameter of \
+         /ucp/ajax.php?module=voicemail&command=listen.",
+        12,
+    ),
+    (
+        "kamailio",
+        "kamailio",
+        "Out-of-bounds read parsing a Via header with more than 64 parameters",
+        "A single UDP SIP request with a Via header carrying 65 or more ;x parameters makes \
+         Kamailio 5.8 read past a fixed-size array in the parser; worker processes crash.",
+        4,
+    ),
+    (
+        "kamailio",
+        "kamailio",
+        "tm module crash on a CANCEL for a transaction without a To-tag",
+        "With t_relay_cancel() in the config, a CANCEL arriving while the INVITE transaction \
+         is being created crashes the worker (race in the tm module).",
+        30,
+    ),
+    (
+        "salestim",
+        "salestim",
+        "Tenant isolation bypass in the Teams export endpoint",
+        "GET /api/v2/teams/export?tenant=<other tenant id> returns the other tenant's team \
+         list when called with any valid access token. SalesTim 2.4.1.",
+        3,
+    ),
+    (
+        "salestim",
+        "salestim",
+        "OAuth redirect_uri validation accepts attacker-controlled subdomains",
+        "redirect_uri is checked with a suffix match on 'salestim.com', so \
+         https://evilsalestim.com/cb is accepted and receives the authorisation code.",
+        50,
+    ),
+    (
+        "signalen",
+        "signalen",
+        "IDOR exposes reporters' contact details on other citizens' notices",
+        "The backoffice API endpoint /signals/v1/private/signals/{id}/ returns reporter e-mail \
+         and phone for any id to a department user outside the signal's department.",
+        6,
+    ),
+    (
+        "signalen",
+        "signalen",
+        "Open redirect on the login callback",
+        "The 'next' parameter of the login callback is not restricted to the application's own \
+         origin.",
+        25,
+    ),
+];
+
+/// Loads the reference policies and, if the database has no cases yet, the sample cases.
+pub(crate) async fn load(store: &Store) -> Result<(), CliError> {
+    for (file, source) in POLICIES {
+        let policy = vulndesk_core::policy::Policy::parse(file, source)
+            .map_err(|e| CliError::Invalid(format!("built-in demo policy {file}: {e}")))?;
+        store_policy(store, &policy, source).await?;
+    }
+    if store.count_cases().await.map_err(store_error)? > 0 {
+        return Ok(());
+    }
+    // Through the same code as the API, so the cases are pinned and projected like real ones.
+    let state = AppState::new(store.clone());
+    let now = Timestamp::now();
+    for (organisation, product, title, description, days_ago) in SAMPLES {
+        let report = Report::new(Some(organisation), product, title, description)
+            .map_err(|e| CliError::Invalid(format!("demo report {title:?}: {e}")))?;
+        let at = now
+            .checked_sub((days_ago * 24).hours())
+            .map_err(|e| CliError::Invalid(format!("demo report date: {e}")))?;
+        let opened = intake::submit(&state, report, at)
+            .await
+            // Debug keeps the detail that the HTTP rendering of an internal error hides.
+            .map_err(|e| CliError::Environment(format!("demo report {title:?}: {e:?}")))?;
+        // Fictional cases: their tokens are printed so a person trying the demo can open them.
+        announce(&format!(
+            "demo case {} ({organisation}/{product}): token {}",
+            opened.case_id,
+            opened.token.as_str()
+        ))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,80 @@
+//! The `vulndesk` command. Errors become exit codes here and nowhere else.
+
+mod bench;
+mod demo;
+mod policy_cmd;
+mod server_cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "vulndesk",
+    version,
+    about = "A coordinated vulnerability disclosure desk"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server and API.
+    Serve(server_cmd::ServeArgs),
+    /// Create or migrate a database and load policies into it.
+    Init(server_cmd::InitArgs),
+    /// Check and explain policy files.
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCommand),
+    /// Measure the speed of core computations.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+/// What went wrong, by exit code: 1 for invalid input (a policy that does not
+/// load), 2 for usage, 3 for the environment (files, database, network).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Environment(String),
+}
+
+impl CliError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Invalid(_) => 1,
+            CliError::Usage(_) => 2,
+            CliError::Io { .. } | CliError::Environment(_) => 3,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => server_cmd::serve(args),
+        Command::Init(args) => server_cmd::init(args),
+        Command::Policy(cmd) => policy_cmd::run(cmd),
+        Command::Bench(cmd) => bench::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vulndesk: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

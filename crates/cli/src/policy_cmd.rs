@@ -1,0 +1,120 @@
+//! `vulndesk policy check|explain`.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Subcommand, ValueEnum};
+use jiff::civil::Date;
+use vulndesk_core::clocks::{Facts, FixSchedule, clocks};
+use vulndesk_core::policy::Policy;
+
+use crate::CliError;
+
+#[derive(Subcommand)]
+pub enum PolicyCommand {
+    /// Validate policy files; exits non-zero naming file:line:column and the key of each error.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Show every clock of a policy for a hypothetical case, with derivations.
+    Explain(ExplainArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ExplainArgs {
+    file: PathBuf,
+    /// The day the report came in, in the policy's time zone.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    reported: Date,
+    /// Active exploitation observed: on the given day, or on the report day.
+    #[arg(long, value_name = "YYYY-MM-DD", num_args = 0..=1, default_missing_value = "")]
+    exploited: Option<String>,
+    /// The vendor's announced fix release day.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    fix_scheduled: Option<Date>,
+    /// When the fix schedule was announced (default: the report day, before any deadline).
+    #[arg(long, value_name = "YYYY-MM-DD", requires = "fix_scheduled")]
+    fix_announced: Option<Date>,
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    fix_released: Option<Date>,
+    /// First human acknowledgement.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    acknowledged: Option<Date>,
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    advisory_published: Option<Date>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+pub fn run(cmd: PolicyCommand) -> Result<(), CliError> {
+    match cmd {
+        PolicyCommand::Check { files } => check(&files),
+        PolicyCommand::Explain(args) => explain(args),
+    }
+}
+
+pub fn load(path: &Path) -> Result<Policy, CliError> {
+    let source = std::fs::read_to_string(path).map_err(|source| CliError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Policy::parse(&path.display().to_string(), &source)
+        .map_err(|e| CliError::Invalid(e.to_string()))
+}
+
+fn check(files: &[PathBuf]) -> Result<(), CliError> {
+    let mut failures = Vec::new();
+    for file in files {
+        match load(file) {
+            Ok(p) => println!(
+                "{}: ok ({}, {} product{})",
+                file.display(),
+                p.organisation.name,
+                p.products.len(),
+                if p.products.len() == 1 { "" } else { "s" }
+            ),
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Invalid(failures.join("\nvulndesk: ")))
+    }
+}
+
+fn explain(args: ExplainArgs) -> Result<(), CliError> {
+    let policy = load(&args.file)?;
+    let mut facts = Facts::reported_on(args.reported);
+    facts.exploited = match args.exploited.as_deref() {
+        None => None,
+        Some("") => Some(args.reported),
+        Some(day) => Some(day.parse().map_err(|e| {
+            CliError::Usage(format!(
+                "--exploited: {day:?} is not a date YYYY-MM-DD: {e}"
+            ))
+        })?),
+    };
+    facts.fix_scheduled = args.fix_scheduled.map(|release| FixSchedule {
+        release,
+        announced: args.fix_announced.unwrap_or(args.reported),
+    });
+    facts.fix_released = args.fix_released;
+    facts.human_acknowledged = args.acknowledged;
+    facts.advisory_published = args.advisory_published;
+    let clocks = clocks(&policy, &facts);
+    match args.format {
+        Format::Text => print!("{}", clocks.explain()),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&clocks).expect("JSON values serialize")
+        ),
+    }
+    Ok(())
+}

@@ -1,0 +1,205 @@
+//! `vulndesk serve` and `vulndesk init`: open (and migrate) the database, load policies,
+//! run the web server.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+use vulndesk_core::policy::Policy;
+use vulndesk_store::{Store, StoreOptions};
+
+use crate::CliError;
+
+const DEFAULT_DB: &str = "sqlite://vulndesk.db";
+const DB_ENV: &str = "VULNDESK_DB";
+
+/// Where the database is.
+#[derive(clap::Args)]
+pub struct DbArgs {
+    /// Database URL: sqlite://FILE or postgres://USER@HOST:PORT/DB. Also read from
+    /// VULNDESK_DB; default sqlite://vulndesk.db.
+    #[arg(long, value_name = "URL")]
+    db: Option<String>,
+}
+
+impl DbArgs {
+    fn url(&self) -> String {
+        self.db
+            .clone()
+            .or_else(|| std::env::var(DB_ENV).ok().filter(|v| !v.is_empty()))
+            .unwrap_or_else(|| DEFAULT_DB.to_owned())
+    }
+}
+
+/// `vulndesk serve`.
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Address to listen on; port 0 picks a free port (the bound address is printed).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Load the five reference policies and, into an empty database, sample cases.
+    #[arg(long)]
+    demo: bool,
+}
+
+/// `vulndesk init`.
+#[derive(clap::Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Load the five reference policies and, into an empty database, sample cases.
+    #[arg(long)]
+    demo: bool,
+    /// Policy files to load: each one's organisation and products are created or renamed,
+    /// and a new policy version is stored when the text changed.
+    #[arg(long = "policy", value_name = "FILE", num_args = 1..)]
+    policies: Vec<PathBuf>,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Environment(format!("cannot start the async runtime: {e}")))
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("VULNDESK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // Logs go to stderr: stdout carries the lines scripts read (the bound address).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+/// Connects and applies pending migrations. The URL is not echoed in errors: it may carry
+/// a password.
+async fn open(db: &DbArgs) -> Result<Store, CliError> {
+    let store = Store::connect(&db.url(), &StoreOptions::default())
+        .await
+        .map_err(|e| CliError::Environment(format!("cannot open the database: {e}")))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| CliError::Environment(format!("cannot migrate the database: {e}")))?;
+    Ok(store)
+}
+
+pub(crate) fn store_error(e: vulndesk_store::StoreError) -> CliError {
+    CliError::Environment(format!("database: {e}"))
+}
+
+/// What loading one policy did.
+pub(crate) struct Loaded {
+    pub(crate) organisation: String,
+    pub(crate) version: i64,
+    pub(crate) created: bool,
+}
+
+/// Stores a parsed policy: its organisation, a version (new only if `source` changed) and
+/// its products.
+pub(crate) async fn store_policy(
+    store: &Store,
+    policy: &Policy,
+    source: &str,
+) -> Result<Loaded, CliError> {
+    let org = &policy.organisation;
+    let org_id = store
+        .upsert_organisation(org.slug.as_str(), &org.name)
+        .await
+        .map_err(store_error)?;
+    let before = store.latest_policy(org_id).await.map_err(store_error)?;
+    let version = store
+        .add_policy_version(org_id, source, Timestamp::now())
+        .await
+        .map_err(store_error)?;
+    // Products after the version, so a product never exists without a policy to pin.
+    for product in &policy.products {
+        store
+            .upsert_product(org_id, product.slug.as_str(), &product.name)
+            .await
+            .map_err(store_error)?;
+    }
+    Ok(Loaded {
+        organisation: org.slug.to_string(),
+        version: version.version,
+        created: before.is_none_or(|b| b.id != version.id),
+    })
+}
+
+fn read_policy(path: &PathBuf) -> Result<(Policy, String), CliError> {
+    let source = std::fs::read_to_string(path).map_err(|source| CliError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let policy = Policy::parse(&path.display().to_string(), &source)
+        .map_err(|e| CliError::Invalid(e.to_string()))?;
+    Ok((policy, source))
+}
+
+/// Runs the server until SIGTERM or Ctrl-C.
+pub fn serve(args: ServeArgs) -> Result<(), CliError> {
+    init_logging();
+    runtime()?.block_on(async {
+        let store = open(&args.db).await?;
+        if args.demo {
+            crate::demo::load(&store).await?;
+        }
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .map_err(|e| CliError::Environment(format!("cannot listen on {}: {e}", args.listen)))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| CliError::Environment(format!("cannot read the bound address: {e}")))?;
+        announce(&format!("listening on http://{addr}"))?;
+        vulndesk_web::serve(listener, vulndesk_web::AppState::new(store.clone()))
+            .await
+            .map_err(|e| CliError::Environment(format!("server failed: {e}")))?;
+        store.close().await;
+        Ok(())
+    })
+}
+
+/// Prints a line on stdout and flushes it at once: scripts and tests wait for it.
+pub(crate) fn announce(line: &str) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")
+        .and_then(|()| out.flush())
+        .map_err(|e| CliError::Environment(format!("cannot write to stdout: {e}")))
+}
+
+/// Creates or migrates the database, loads the policies given, and exits.
+pub fn init(args: InitArgs) -> Result<(), CliError> {
+    // Every file is checked before the database is touched, so one bad file loads nothing.
+    let policies = args
+        .policies
+        .iter()
+        .map(read_policy)
+        .collect::<Result<Vec<_>, _>>()?;
+    runtime()?.block_on(async {
+        let store = open(&args.db).await?;
+        for (path, (policy, source)) in args.policies.iter().zip(&policies) {
+            let loaded = store_policy(&store, policy, source).await?;
+            announce(&format!(
+                "{}: {} policy version {} ({})",
+                path.display(),
+                loaded.organisation,
+                loaded.version,
+                if loaded.created {
+                    "stored"
+                } else {
+                    "unchanged"
+                }
+            ))?;
+        }
+        if args.demo {
+            crate::demo::load(&store).await?;
+        }
+        store.close().await;
+        Ok(())
+    })
+}

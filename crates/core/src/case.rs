@@ -1,0 +1,289 @@
+//! A case is an append-only log of events; its state and its clocks' facts are
+//! derived from that log, never stored as the truth.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::Calendar;
+use crate::clocks::{ClockKind, Facts, FixSchedule, Override, Reason};
+
+/// Where a case stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    New,
+    NeedsInfo,
+    Accepted,
+    Declined,
+    Fixing,
+    Fixed,
+    Disclosed,
+    Closed,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::New => "new",
+            State::NeedsInfo => "needs-info",
+            State::Accepted => "accepted",
+            State::Declined => "declined",
+            State::Fixing => "fixing",
+            State::Fixed => "fixed",
+            State::Disclosed => "disclosed",
+            State::Closed => "closed",
+        }
+    }
+}
+
+/// What can happen in a case. The serde tag is the event kind stored beside the payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Event {
+    Reported {
+        product: String,
+        title: String,
+        description: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reporter_contact: Option<String>,
+        /// `api`, `web`, `email`.
+        channel: String,
+    },
+    /// The automatic receipt went out.
+    ReceiptSent,
+    /// A message the reporter can read; `by_team_member` is false for automated mail.
+    ReporterMessage {
+        by_team_member: bool,
+        body: String,
+    },
+    ExploitationObserved {
+        on: Date,
+    },
+    FixScheduled {
+        release: Date,
+    },
+    FixReleased {
+        on: Date,
+    },
+    AdvisoryPublished {
+        on: Date,
+    },
+    DeadlineOverridden {
+        clock: String,
+        due: Date,
+        reason: String,
+    },
+}
+
+impl Event {
+    /// The kind name stored with the event (the serde tag).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Reported { .. } => "reported",
+            Event::ReceiptSent => "receipt_sent",
+            Event::ReporterMessage { .. } => "reporter_message",
+            Event::ExploitationObserved { .. } => "exploitation_observed",
+            Event::FixScheduled { .. } => "fix_scheduled",
+            Event::FixReleased { .. } => "fix_released",
+            Event::AdvisoryPublished { .. } => "advisory_published",
+            Event::DeadlineOverridden { .. } => "deadline_overridden",
+        }
+    }
+
+    /// Checks an event before it is recorded, so the log only holds valid ones.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Event::DeadlineOverridden { clock, reason, .. } = self {
+            if ClockKind::parse(clock).is_none() {
+                return Err(format!("unknown clock {clock:?}"));
+            }
+            if Reason::parse(reason).is_none() {
+                return Err("an override needs a reason".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An event as recorded: when, by whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub at: Timestamp,
+    pub actor: String,
+    pub event: Event,
+}
+
+/// The clock facts of a case, read from its log. The first event must be `Reported`;
+/// events are taken in log order.
+pub fn facts(calendar: &Calendar, log: &[Recorded]) -> Option<Facts> {
+    let first = log.first()?;
+    let mut facts = Facts::reported_on(calendar.local_date(first.at));
+    for r in log {
+        let on = calendar.local_date(r.at);
+        match &r.event {
+            Event::Reported { .. } => {}
+            Event::ReceiptSent => {
+                facts.receipt_sent.get_or_insert(on);
+            }
+            Event::ReporterMessage { by_team_member, .. } => {
+                if *by_team_member {
+                    facts.human_acknowledged.get_or_insert(on);
+                } else {
+                    facts.receipt_sent.get_or_insert(on);
+                }
+            }
+            Event::ExploitationObserved { on: seen } => {
+                facts.exploited.get_or_insert(*seen);
+            }
+            Event::FixScheduled { release } => {
+                facts.fix_scheduled = Some(FixSchedule {
+                    release: *release,
+                    announced: on,
+                });
+            }
+            Event::FixReleased { on: released } => {
+                facts.fix_released.get_or_insert(*released);
+            }
+            Event::AdvisoryPublished { on: published } => {
+                facts.advisory_published.get_or_insert(*published);
+            }
+            Event::DeadlineOverridden { clock, due, reason } => {
+                if let (Some(kind), Some(reason)) = (ClockKind::parse(clock), Reason::parse(reason))
+                {
+                    facts.overrides.push(Override {
+                        kind,
+                        due: *due,
+                        reason,
+                        by: r.actor.clone(),
+                        on,
+                    });
+                }
+            }
+        }
+    }
+    Some(facts)
+}
+
+/// The state a log leads to. Triage transitions arrive with the workspace issue; until
+/// then the fix and advisory events are what move a case.
+pub fn state(log: &[Recorded]) -> State {
+    log.iter().fold(State::New, |state, r| match r.event {
+        Event::FixReleased { .. } if state != State::Disclosed => State::Fixed,
+        Event::AdvisoryPublished { .. } => State::Disclosed,
+        _ => state,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ts: &str, event: Event) -> Recorded {
+        Recorded {
+            at: ts.parse().unwrap(),
+            actor: "alice".into(),
+            event,
+        }
+    }
+
+    fn reported() -> Event {
+        Event::Reported {
+            product: "p".into(),
+            title: "t".into(),
+            description: "d".into(),
+            reporter_contact: None,
+            channel: "api".into(),
+        }
+    }
+
+    #[test]
+    fn the_day_of_a_report_is_its_date_in_the_policy_time_zone() {
+        let ny = Calendar::new(
+            jiff::tz::TimeZone::get("America/New_York").unwrap(),
+            vec![],
+            vec![],
+            vec![],
+        );
+        let f = facts(&ny, &[at("2026-04-06T02:30:00Z", reported())]).unwrap();
+        assert_eq!(f.reported, jiff::civil::date(2026, 4, 5));
+        let f = facts(
+            &Calendar::plain(),
+            &[at("2026-04-06T02:30:00Z", reported())],
+        )
+        .unwrap();
+        assert_eq!(f.reported, jiff::civil::date(2026, 4, 6));
+    }
+
+    #[test]
+    fn automated_messages_do_not_count_as_a_human_acknowledgement() {
+        let log = [
+            at("2026-04-06T10:00:00Z", reported()),
+            at("2026-04-06T10:00:01Z", Event::ReceiptSent),
+            at(
+                "2026-04-07T10:00:00Z",
+                Event::ReporterMessage {
+                    by_team_member: false,
+                    body: "auto".into(),
+                },
+            ),
+            at(
+                "2026-04-08T10:00:00Z",
+                Event::ReporterMessage {
+                    by_team_member: true,
+                    body: "hi".into(),
+                },
+            ),
+        ];
+        let f = facts(&Calendar::plain(), &log).unwrap();
+        assert_eq!(f.receipt_sent, Some(jiff::civil::date(2026, 4, 6)));
+        assert_eq!(f.human_acknowledged, Some(jiff::civil::date(2026, 4, 8)));
+    }
+
+    #[test]
+    fn overrides_need_a_known_clock_and_a_reason() {
+        let bad = Event::DeadlineOverridden {
+            clock: "disclosure".into(),
+            due: jiff::civil::date(2026, 8, 1),
+            reason: "  ".into(),
+        };
+        assert!(bad.validate().is_err());
+        let unknown = Event::DeadlineOverridden {
+            clock: "lunch".into(),
+            due: jiff::civil::date(2026, 8, 1),
+            reason: "vendor asked".into(),
+        };
+        assert!(unknown.validate().is_err());
+    }
+
+    #[test]
+    fn event_kind_is_the_serde_tag() {
+        let events = [
+            reported(),
+            Event::ReceiptSent,
+            Event::FixReleased {
+                on: jiff::civil::date(2026, 1, 1),
+            },
+        ];
+        for e in events {
+            let v = serde_json::to_value(&e).unwrap();
+            assert_eq!(v["type"], e.kind());
+            let back: Event = serde_json::from_value(v).unwrap();
+            assert_eq!(back, e);
+        }
+    }
+
+    #[test]
+    fn fix_and_advisory_move_the_state() {
+        let log = [
+            at("2026-04-06T10:00:00Z", reported()),
+            at(
+                "2026-05-06T10:00:00Z",
+                Event::FixReleased {
+                    on: jiff::civil::date(2026, 5, 6),
+                },
+            ),
+        ];
+        assert_eq!(state(&log[..1]), State::New);
+        assert_eq!(state(&log), State::Fixed);
+    }
+}

@@ -1,0 +1,562 @@
+//! The deadline clocks: a pure function from a policy, its calendar and the facts
+//! of a case to every promised date, each with the steps that derived it.
+//!
+//! Semantics (also in docs/policy.md): "the day" of an event is its civil date in
+//! the policy's time zone. Periods count from the day after the report: day 1 of
+//! "90 days" is the next calendar day, day 1 of "3 business days" is the first
+//! business day after the report day, whatever day the report came in.
+
+use std::fmt;
+
+use jiff::ToSpan;
+use jiff::civil::Date;
+use serde::Serialize;
+
+use crate::calendar::{Calendar, NonBusinessReason};
+use crate::duration::{Period, Unit};
+use crate::policy::{AckBy, NonBusinessDay, Policy, ReporterMayPublish};
+
+/// Which promise a deadline keeps. The names are part of the JSON interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockKind {
+    Acknowledge,
+    Resolve,
+    Disclosure,
+    DisclosureTarget,
+    ReporterDisclosure,
+}
+
+impl ClockKind {
+    pub const ALL: [ClockKind; 5] = [
+        ClockKind::Acknowledge,
+        ClockKind::Resolve,
+        ClockKind::Disclosure,
+        ClockKind::DisclosureTarget,
+        ClockKind::ReporterDisclosure,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockKind::Acknowledge => "acknowledge",
+            ClockKind::Resolve => "resolve",
+            ClockKind::Disclosure => "disclosure",
+            ClockKind::DisclosureTarget => "disclosure_target",
+            ClockKind::ReporterDisclosure => "reporter_disclosure",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ClockKind> {
+        ClockKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+impl fmt::Display for ClockKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A non-empty, trimmed reason for a manual change (003: "extreme circumstances").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason(String);
+
+impl Reason {
+    pub fn parse(text: &str) -> Option<Reason> {
+        let text = text.trim();
+        (!text.is_empty()).then(|| Reason(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A person moving a deadline by hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Override {
+    pub kind: ClockKind,
+    pub due: Date,
+    pub reason: Reason,
+    pub by: String,
+    pub on: Date,
+}
+
+/// A vendor's announced release date for a fix, and the day we were told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixSchedule {
+    pub release: Date,
+    pub announced: Date,
+}
+
+/// What happened in a case, as civil dates in the policy's time zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    pub reported: Date,
+    /// First reporter-visible message written by a team member.
+    pub human_acknowledged: Option<Date>,
+    /// The automatic receipt.
+    pub receipt_sent: Option<Date>,
+    /// Active exploitation observed ("0day").
+    pub exploited: Option<Date>,
+    /// The latest fix schedule announced.
+    pub fix_scheduled: Option<FixSchedule>,
+    pub fix_released: Option<Date>,
+    pub advisory_published: Option<Date>,
+    /// In order of recording; a later override of the same clock replaces an earlier one.
+    pub overrides: Vec<Override>,
+}
+
+impl Facts {
+    pub fn reported_on(reported: Date) -> Facts {
+        Facts {
+            reported,
+            human_acknowledged: None,
+            receipt_sent: None,
+            exploited: None,
+            fix_scheduled: None,
+            fix_released: None,
+            advisory_published: None,
+            overrides: Vec::new(),
+        }
+    }
+}
+
+/// One promised date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deadline {
+    pub kind: ClockKind,
+    pub due: Date,
+    /// The day the promise was kept, if it was.
+    pub met: Option<Date>,
+    /// How `due` was reached, one step per line, for people to check.
+    pub derivation: Vec<String>,
+}
+
+/// A clock the policy defines that cannot start until something happens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pending {
+    pub kind: ClockKind,
+    pub waiting_for: &'static str,
+}
+
+/// Serialized as `{"clocks":[{"kind","due","met","derivation"}],"pending":[{"kind","waiting_for"}]}`;
+/// other tools rely on these names.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Clocks {
+    #[serde(rename = "clocks")]
+    pub deadlines: Vec<Deadline>,
+    pub pending: Vec<Pending>,
+}
+
+impl Clocks {
+    /// The earliest deadline not yet met: what the team must act on next.
+    pub fn next_due(&self) -> Option<&Deadline> {
+        self.deadlines
+            .iter()
+            .filter(|d| d.met.is_none())
+            .min_by_key(|d| (d.due, d.kind))
+    }
+
+    pub fn get(&self, kind: ClockKind) -> Option<&Deadline> {
+        self.deadlines.iter().find(|d| d.kind == kind)
+    }
+
+    /// The clocks for people: each due date, then its derivation indented.
+    pub fn explain(&self) -> String {
+        let mut out = String::new();
+        for d in &self.deadlines {
+            out.push_str(&format!("{} due {}", d.kind, day(d.due)));
+            if let Some(m) = d.met {
+                out.push_str(&format!(", met {}", day(m)));
+            }
+            out.push('\n');
+            for step in &d.derivation {
+                out.push_str(&format!("  {step}\n"));
+            }
+        }
+        for p in &self.pending {
+            out.push_str(&format!(
+                "{} pending: waiting for {}\n",
+                p.kind, p.waiting_for
+            ));
+        }
+        if out.is_empty() {
+            out.push_str("this policy promises no dates\n");
+        }
+        out
+    }
+}
+
+/// Every clock of `policy` for a case with these facts.
+pub fn clocks(policy: &Policy, facts: &Facts) -> Clocks {
+    let c = Compute {
+        cal: policy.calendar(),
+        policy,
+        facts,
+    };
+    let disclosure = c.disclosure().map(|d| c.overridden(d));
+    let reporter = c.reporter_disclosure(disclosure.as_ref());
+    let mut out = Clocks {
+        deadlines: [c.acknowledge(), c.resolve(), c.target()]
+            .into_iter()
+            .flatten()
+            .map(|d| c.overridden(d))
+            .chain(disclosure)
+            .collect(),
+        pending: Vec::new(),
+    };
+    match reporter {
+        Ok(d) => out.deadlines.extend(d.map(|d| c.overridden(d))),
+        Err(p) => out.pending.push(p),
+    }
+    out.deadlines.sort_by_key(|d| d.kind);
+    out
+}
+
+struct Compute<'a> {
+    cal: &'a Calendar,
+    policy: &'a Policy,
+    facts: &'a Facts,
+}
+
+fn day(d: Date) -> String {
+    format!("{d} ({})", d.strftime("%a"))
+}
+
+impl Compute<'_> {
+    /// `from` plus `period`, with a derivation line naming what was skipped.
+    fn add(&self, from: Date, from_label: &str, period: Period, steps: &mut Vec<String>) -> Date {
+        match period.unit {
+            Unit::BusinessDays => {
+                let due = self.cal.add_business_days(from, period.count);
+                let skipped = self.skipped_holidays(from, due);
+                let mut line = format!(
+                    "{from_label} {}, +{period} (day 1 is the first business day after it) = {}",
+                    day(from),
+                    day(due)
+                );
+                if !skipped.is_empty() {
+                    line.push_str(&format!("; not counted: {}", skipped.join(", ")));
+                }
+                steps.push(line);
+                due
+            }
+            Unit::Days | Unit::Weeks => {
+                let days = if period.unit == Unit::Weeks {
+                    i64::from(period.count) * 7
+                } else {
+                    i64::from(period.count)
+                };
+                let due = from.saturating_add(days.days());
+                steps.push(format!(
+                    "{from_label} {}, +{period} = {}",
+                    day(from),
+                    day(due)
+                ));
+                due
+            }
+        }
+    }
+
+    /// Holidays (not weekends) strictly after `from` up to `to`, for the derivation.
+    fn skipped_holidays(&self, from: Date, to: Date) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut d = from;
+        while d < to {
+            d = d.tomorrow().unwrap_or(d);
+            match self.cal.non_business(d) {
+                None | Some(NonBusinessReason::Weekend(_)) => {}
+                Some(reason) => out.push(format!("{} {reason}", day(d))),
+            }
+            if out.len() > 20 {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Applies the policy's rule for deadlines landing on a non-business day.
+    fn roll(&self, due: Date, steps: &mut Vec<String>) -> Date {
+        if self.policy.disclosure.on_non_business_day != NonBusinessDay::NextBusinessDay {
+            return due;
+        }
+        match self.cal.non_business(due) {
+            None => {
+                steps.push(format!("{} is a business day: no roll-forward", day(due)));
+                due
+            }
+            Some(reason) => {
+                let next = self.cal.next_business_day_on_or_after(due);
+                let mut line = format!("{} is not a business day ({reason})", day(due));
+                let mut d = due;
+                while let Some(next_day) = d.tomorrow().ok().filter(|n| *n < next) {
+                    d = next_day;
+                    if let Some(r) = self.cal.non_business(d) {
+                        line.push_str(&format!(", nor is {} ({r})", day(d)));
+                    }
+                }
+                steps.push(format!(
+                    "{line}: moved to the next business day {}",
+                    day(next)
+                ));
+                next
+            }
+        }
+    }
+
+    fn acknowledge(&self) -> Option<Deadline> {
+        let ack = self.policy.response.acknowledge.as_ref()?;
+        let period = ack.within?;
+        let mut steps = Vec::new();
+        let due = self.add(self.facts.reported, "reported", period, &mut steps);
+        let met = match ack.by {
+            AckBy::Human => {
+                steps.push(
+                    "only a team member's message to the reporter stops this clock; the automatic receipt does not"
+                        .into(),
+                );
+                self.facts.human_acknowledged
+            }
+            AckBy::Any => [self.facts.receipt_sent, self.facts.human_acknowledged]
+                .into_iter()
+                .flatten()
+                .min(),
+        };
+        if let Some(m) = met {
+            steps.push(format!("acknowledged on {}", day(m)));
+        }
+        Some(Deadline {
+            kind: ClockKind::Acknowledge,
+            due,
+            met,
+            derivation: steps,
+        })
+    }
+
+    fn resolve(&self) -> Option<Deadline> {
+        let period = self.policy.response.resolve?;
+        let mut steps = Vec::new();
+        let due = self.add(self.facts.reported, "reported", period, &mut steps);
+        let met = self.facts.fix_released;
+        if let Some(m) = met {
+            steps.push(format!("fix released on {}", day(m)));
+        }
+        Some(Deadline {
+            kind: ClockKind::Resolve,
+            due,
+            met,
+            derivation: steps,
+        })
+    }
+
+    fn disclosure(&self) -> Option<Deadline> {
+        let rules = &self.policy.disclosure;
+        let normal = rules.deadline.map(|period| {
+            let mut steps = Vec::new();
+            let due = self.add(self.facts.reported, "reported", period, &mut steps);
+            let due = self.roll(due, &mut steps);
+            let due = self.patch_grace(due, &mut steps);
+            (due, steps)
+        });
+        let exploited = rules
+            .actively_exploited
+            .zip(self.facts.exploited)
+            .map(|(period, on)| {
+                let mut steps = Vec::new();
+                let due = self.add(on, "active exploitation observed", period, &mut steps);
+                (self.roll(due, &mut steps), steps)
+            });
+        let (mut due, mut steps) = match (normal, exploited) {
+            (None, None) => return None,
+            (Some(n), None) => n,
+            (None, Some(e)) => e,
+            (Some((n_due, mut n_steps)), Some((e_due, e_steps))) => {
+                n_steps.extend(e_steps);
+                if e_due < n_due {
+                    n_steps.push(format!(
+                        "the actively-exploited deadline {} is earlier than {}: it applies",
+                        day(e_due),
+                        day(n_due)
+                    ));
+                    (e_due, n_steps)
+                } else {
+                    n_steps.push(format!(
+                        "the actively-exploited deadline {} is not earlier than {}: no change",
+                        day(e_due),
+                        day(n_due)
+                    ));
+                    (n_due, n_steps)
+                }
+            }
+        };
+        if rules.fix_release_brings_forward
+            && let Some(released) = self.facts.fix_released
+        {
+            if released < due {
+                steps.push(format!(
+                    "fix released {}, before {}: disclosure brought forward to the release",
+                    day(released),
+                    day(due)
+                ));
+                due = released;
+            } else {
+                steps.push(format!(
+                    "fix released {}, not before {}: no change",
+                    day(released),
+                    day(due)
+                ));
+            }
+        }
+        let met = self.facts.advisory_published;
+        if let Some(m) = met {
+            steps.push(format!("advisory published on {}", day(m)));
+        }
+        Some(Deadline {
+            kind: ClockKind::Disclosure,
+            due,
+            met,
+            derivation: steps,
+        })
+    }
+
+    /// 003: a fix scheduled, before the deadline, for a day within the grace after it
+    /// delays disclosure to that day; one scheduled later, or announced late, does not.
+    fn patch_grace(&self, deadline: Date, steps: &mut Vec<String>) -> Date {
+        let (Some(grace), Some(fix)) =
+            (self.policy.disclosure.patch_grace, self.facts.fix_scheduled)
+        else {
+            return deadline;
+        };
+        if fix.release <= deadline {
+            steps.push(format!(
+                "fix scheduled for {}, on or before the deadline: no grace needed",
+                day(fix.release)
+            ));
+            return deadline;
+        }
+        if fix.announced > deadline {
+            steps.push(format!(
+                "fix schedule for {} announced {}, after the deadline had passed: no grace",
+                day(fix.release),
+                day(fix.announced)
+            ));
+            return deadline;
+        }
+        let mut scratch = Vec::new();
+        let limit = self.add(deadline, "deadline", grace, &mut scratch);
+        if fix.release <= limit {
+            steps.push(format!(
+                "fix scheduled (announced {}) for {}, within the {grace} grace after the deadline (until {}): disclosure delayed to the release",
+                day(fix.announced),
+                day(fix.release),
+                day(limit)
+            ));
+            fix.release
+        } else {
+            steps.push(format!(
+                "fix scheduled for {}, later than the {grace} grace allows (until {}): the deadline stands",
+                day(fix.release),
+                day(limit)
+            ));
+            deadline
+        }
+    }
+
+    fn target(&self) -> Option<Deadline> {
+        let period = self.policy.disclosure.target?;
+        let mut steps = Vec::new();
+        let due = self.add(self.facts.reported, "reported", period, &mut steps);
+        let due = self.roll(due, &mut steps);
+        steps.push("a goal for report to full public disclosure, not a hard deadline".into());
+        let met = self.facts.advisory_published;
+        if let Some(m) = met {
+            steps.push(format!("advisory published on {}", day(m)));
+        }
+        Some(Deadline {
+            kind: ClockKind::DisclosureTarget,
+            due,
+            met,
+            derivation: steps,
+        })
+    }
+
+    fn reporter_disclosure(
+        &self,
+        disclosure: Option<&Deadline>,
+    ) -> Result<Option<Deadline>, Pending> {
+        let Some(rule) = self.policy.disclosure.reporter_may_publish else {
+            return Ok(None);
+        };
+        let pending = |waiting_for| Pending {
+            kind: ClockKind::ReporterDisclosure,
+            waiting_for,
+        };
+        let mut steps = Vec::new();
+        let due = match rule {
+            ReporterMayPublish::AtDisclosure => {
+                let d = disclosure.ok_or(pending("a disclosure deadline"))?;
+                let due = d.met.map_or(d.due, |m| m.min(d.due));
+                steps.push(format!(
+                    "the reporter may publish with our disclosure: {}",
+                    day(due)
+                ));
+                due
+            }
+            ReporterMayPublish::WithAdvisory => {
+                let on = self
+                    .facts
+                    .advisory_published
+                    .ok_or(pending("our published advisory"))?;
+                steps.push(format!(
+                    "the reporter may post alongside our advisory, published {}",
+                    day(on)
+                ));
+                on
+            }
+            ReporterMayPublish::AfterMitigation => {
+                let (from, label) = match (self.facts.advisory_published, self.facts.fix_released) {
+                    (Some(a), Some(f)) if f < a => (f, "fix released"),
+                    (Some(a), _) => (a, "advisory published"),
+                    (None, Some(f)) => (f, "fix released"),
+                    (None, None) => return Err(pending("the fix release")),
+                };
+                let period = self
+                    .policy
+                    .disclosure
+                    .mitigation_period
+                    .ok_or(pending("a mitigation period"))?;
+                let due = self.add(from, label, period, &mut steps);
+                steps.push(format!(
+                    "mitigation period of {period}: full details, exploits included, may be published by the reporter from then on"
+                ));
+                self.roll(due, &mut steps)
+            }
+        };
+        Ok(Some(Deadline {
+            kind: ClockKind::ReporterDisclosure,
+            due,
+            met: None,
+            derivation: steps,
+        }))
+    }
+
+    /// The latest override of this clock, if any, replaces the computed date and says so.
+    fn overridden(&self, mut d: Deadline) -> Deadline {
+        if let Some(o) = self.facts.overrides.iter().rev().find(|o| o.kind == d.kind) {
+            d.derivation.push(format!(
+                "overridden by {} on {}: {} -> {} because: {}",
+                o.by,
+                day(o.on),
+                day(d.due),
+                day(o.due),
+                o.reason.as_str()
+            ));
+            d.due = o.due;
+        }
+        d
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,255 @@
+use jiff::civil::date;
+
+use super::*;
+
+fn policy(name: &str) -> Policy {
+    let path = format!("{}/../../policies/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+    Policy::parse(&path, &std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn due(c: &Clocks, kind: ClockKind) -> Date {
+    c.get(kind).unwrap_or_else(|| panic!("no {kind} clock")).due
+}
+
+fn reported(y: i16, m: i8, d: i8) -> Facts {
+    Facts::reported_on(date(y, m, d))
+}
+
+#[test]
+fn salestim_day_90_on_independence_day_saturday_moves_to_monday() {
+    let c = clocks(&policy("salestim"), &reported(2026, 4, 5));
+    assert_eq!(due(&c, ClockKind::Disclosure), date(2026, 7, 6));
+    let steps = &c.get(ClockKind::Disclosure).unwrap().derivation;
+    assert!(
+        steps[0].contains("+90 days = 2026-07-04 (Sat)"),
+        "{steps:?}"
+    );
+    assert!(
+        steps[1].contains("moved to the next business day 2026-07-06 (Mon)"),
+        "{steps:?}"
+    );
+    assert_eq!(due(&c, ClockKind::ReporterDisclosure), date(2026, 7, 6));
+}
+
+#[test]
+fn a_deadline_on_a_business_day_stays() {
+    let c = clocks(&policy("salestim"), &reported(2026, 12, 24));
+    assert_eq!(due(&c, ClockKind::Disclosure), date(2027, 3, 24));
+    let steps = &c.get(ClockKind::Disclosure).unwrap().derivation;
+    assert!(
+        steps[1].contains("is a business day: no roll-forward"),
+        "{steps:?}"
+    );
+}
+
+#[test]
+fn a_fix_scheduled_within_the_grace_delays_disclosure_to_it() {
+    let mut f = reported(2026, 4, 5);
+    f.fix_scheduled = Some(FixSchedule {
+        release: date(2026, 7, 15),
+        announced: date(2026, 6, 1),
+    });
+    let c = clocks(&policy("salestim"), &f);
+    assert_eq!(due(&c, ClockKind::Disclosure), date(2026, 7, 15));
+}
+
+#[test]
+fn the_grace_ends_exactly_fourteen_days_after_the_deadline() {
+    let at = |release| {
+        let mut f = reported(2026, 4, 5);
+        f.fix_scheduled = Some(FixSchedule {
+            release,
+            announced: date(2026, 6, 1),
+        });
+        due(&clocks(&policy("salestim"), &f), ClockKind::Disclosure)
+    };
+    assert_eq!(at(date(2026, 7, 20)), date(2026, 7, 20));
+    assert_eq!(at(date(2026, 7, 21)), date(2026, 7, 6));
+}
+
+#[test]
+fn a_fix_scheduled_after_the_grace_or_announced_late_does_not_move_disclosure() {
+    let mut f = reported(2026, 4, 5);
+    f.fix_scheduled = Some(FixSchedule {
+        release: date(2026, 8, 30),
+        announced: date(2026, 6, 1),
+    });
+    assert_eq!(
+        due(&clocks(&policy("salestim"), &f), ClockKind::Disclosure),
+        date(2026, 7, 6)
+    );
+    f.fix_scheduled = Some(FixSchedule {
+        release: date(2026, 7, 10),
+        announced: date(2026, 7, 8),
+    });
+    let c = clocks(&policy("salestim"), &f);
+    assert_eq!(due(&c, ClockKind::Disclosure), date(2026, 7, 6));
+    assert!(
+        c.get(ClockKind::Disclosure)
+            .unwrap()
+            .derivation
+            .iter()
+            .any(|s| s.contains("after the deadline had passed"))
+    );
+}
+
+#[test]
+fn a_fix_released_before_the_deadline_brings_disclosure_forward() {
+    let mut f = reported(2026, 4, 5);
+    f.fix_released = Some(date(2026, 5, 20));
+    let c = clocks(&policy("salestim"), &f);
+    assert_eq!(due(&c, ClockKind::Disclosure), date(2026, 5, 20));
+}
+
+#[test]
+fn active_exploitation_gives_seven_days_from_the_observation() {
+    let mut f = reported(2026, 4, 5);
+    f.exploited = Some(date(2026, 4, 5));
+    let c = clocks(&policy("salestim"), &f);
+    assert_eq!(
+        due(&c, ClockKind::Disclosure),
+        date(2026, 4, 13),
+        "04-12 is a Sunday"
+    );
+    f.exploited = Some(date(2026, 6, 30));
+    let c = clocks(&policy("salestim"), &f);
+    assert_eq!(
+        due(&c, ClockKind::Disclosure),
+        date(2026, 7, 6),
+        "the 90 days end first"
+    );
+}
+
+#[test]
+fn freepbx_needs_a_human_acknowledgement_within_three_us_business_days() {
+    // Reported Wednesday 1 July 2026: Thu 2 = 1, Fri 3 is Independence Day observed, Mon 6 = 2, Tue 7 = 3.
+    let mut f = reported(2026, 7, 1);
+    f.receipt_sent = Some(date(2026, 7, 1));
+    let c = clocks(&policy("freepbx"), &f);
+    let ack = c.get(ClockKind::Acknowledge).unwrap();
+    assert_eq!(ack.due, date(2026, 7, 7));
+    assert_eq!(
+        ack.met, None,
+        "the automatic receipt does not stop a human clock"
+    );
+    assert!(
+        ack.derivation[0].contains("Independence Day"),
+        "{:?}",
+        ack.derivation
+    );
+    f.human_acknowledged = Some(date(2026, 7, 2));
+    let c = clocks(&policy("freepbx"), &f);
+    assert_eq!(
+        c.get(ClockKind::Acknowledge).unwrap().met,
+        Some(date(2026, 7, 2))
+    );
+}
+
+#[test]
+fn sangoma_counts_any_acknowledgement_and_sixty_business_days() {
+    let mut f = reported(2026, 11, 20);
+    f.receipt_sent = Some(date(2026, 11, 20));
+    let c = clocks(&policy("sangoma"), &f);
+    assert_eq!(
+        c.get(ClockKind::Acknowledge).unwrap().met,
+        Some(date(2026, 11, 20))
+    );
+    assert_eq!(due(&c, ClockKind::Acknowledge), date(2026, 11, 25));
+    // 60 business days skipping Thanksgiving, Christmas, New Year's Day and MLK Day.
+    assert_eq!(due(&c, ClockKind::Resolve), date(2027, 2, 19));
+}
+
+#[test]
+fn a_report_on_saturday_counts_from_monday() {
+    let c = clocks(&policy("sangoma"), &reported(2026, 10, 3));
+    assert_eq!(due(&c, ClockKind::Acknowledge), date(2026, 10, 7));
+}
+
+#[test]
+fn freepbx_reporter_may_publish_fourteen_days_after_the_fix() {
+    let mut f = reported(2026, 3, 2);
+    let c = clocks(&policy("freepbx"), &f);
+    assert_eq!(c.get(ClockKind::ReporterDisclosure), None);
+    assert_eq!(
+        c.pending,
+        vec![Pending {
+            kind: ClockKind::ReporterDisclosure,
+            waiting_for: "the fix release"
+        }]
+    );
+    assert_eq!(due(&c, ClockKind::DisclosureTarget), date(2026, 4, 16));
+    assert_eq!(due(&c, ClockKind::Resolve), date(2026, 5, 1));
+    f.fix_released = Some(date(2026, 4, 1));
+    let c = clocks(&policy("freepbx"), &f);
+    assert_eq!(due(&c, ClockKind::ReporterDisclosure), date(2026, 4, 15));
+    assert_eq!(
+        c.get(ClockKind::Resolve).unwrap().met,
+        Some(date(2026, 4, 1))
+    );
+}
+
+#[test]
+fn policies_without_promised_times_have_no_clocks() {
+    for name in ["kamailio", "signalen"] {
+        let c = clocks(&policy(name), &reported(2026, 3, 2));
+        assert!(c.deadlines.is_empty(), "{name}: {:?}", c.deadlines);
+    }
+}
+
+#[test]
+fn an_override_replaces_the_date_and_shows_its_reason() {
+    let mut f = reported(2026, 4, 5);
+    f.overrides.push(Override {
+        kind: ClockKind::Disclosure,
+        due: date(2026, 8, 3),
+        reason: Reason::parse("vendor needs a coordinated release with distributions").unwrap(),
+        by: "officer@salestim".into(),
+        on: date(2026, 6, 1),
+    });
+    let c = clocks(&policy("salestim"), &f);
+    let d = c.get(ClockKind::Disclosure).unwrap();
+    assert_eq!(d.due, date(2026, 8, 3));
+    let last = d.derivation.last().unwrap();
+    assert!(
+        last.contains("2026-07-06 (Mon) -> 2026-08-03 (Mon)")
+            && last.contains("coordinated release"),
+        "{last}"
+    );
+    assert_eq!(due(&c, ClockKind::ReporterDisclosure), date(2026, 8, 3));
+    assert!(Reason::parse("   ").is_none());
+}
+
+#[test]
+fn next_due_is_the_earliest_unmet_deadline() {
+    let mut f = reported(2026, 7, 1);
+    let c = clocks(&policy("freepbx"), &f);
+    assert_eq!(c.next_due().unwrap().kind, ClockKind::Acknowledge);
+    f.human_acknowledged = Some(date(2026, 7, 1));
+    let c = clocks(&policy("freepbx"), &f);
+    assert_eq!(c.next_due().unwrap().kind, ClockKind::DisclosureTarget);
+}
+
+#[test]
+fn explain_golden_for_every_reference_policy() {
+    let mut scenarios = Vec::new();
+    for name in ["sangoma", "freepbx", "kamailio", "salestim", "signalen"] {
+        let p = policy(name);
+        let mut f = reported(2026, 4, 5);
+        scenarios.push((format!("{name}, reported 2026-04-05"), clocks(&p, &f)));
+        f.exploited = Some(date(2026, 4, 20));
+        f.fix_scheduled = Some(FixSchedule {
+            release: date(2026, 5, 4),
+            announced: date(2026, 4, 21),
+        });
+        f.fix_released = Some(date(2026, 5, 4));
+        scenarios.push((
+            format!("{name}, exploited 2026-04-20, fix released 2026-05-04"),
+            clocks(&p, &f),
+        ));
+    }
+    let text: String = scenarios
+        .iter()
+        .map(|(title, c)| format!("== {title}\n{}\n", c.explain()))
+        .collect();
+    insta::assert_snapshot!(text);
+}

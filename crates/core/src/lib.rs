@@ -1,0 +1,10 @@
+//! The pure domain core of Vulndesk: policies, calendars and the deadline clocks
+//! derived from them. Nothing here reads the clock, the disk or the network: the
+//! present moment and every input are parameters, which is what keeps the rules
+//! exhaustively testable.
+
+pub mod calendar;
+pub mod case;
+pub mod clocks;
+pub mod duration;
+pub mod policy;

@@ -1,0 +1,599 @@
+//! Policy as code: the TOML file an organisation writes, parsed into values the
+//! rest of Vulndesk can trust. The format is documented in `docs/policy.md`.
+
+use std::fmt;
+
+use jiff::civil::{Date, Weekday};
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+
+use crate::calendar::{Calendar, HolidaySet};
+use crate::duration::Period;
+
+/// The newest policy file format this build understands.
+pub const FORMAT: u32 = 1;
+
+/// A parsed, validated policy. Built only by [`Policy::parse`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Format version of the file, so old files keep loading as the format grows.
+    pub format: u32,
+    pub organisation: Organisation,
+    pub calendar: CalendarSpec,
+    #[serde(rename = "product", default)]
+    pub products: Vec<Product>,
+    #[serde(default)]
+    pub response: Response,
+    #[serde(default)]
+    pub disclosure: Disclosure,
+    #[serde(default)]
+    pub intake: Intake,
+    #[serde(default)]
+    pub triage: Triage,
+    #[serde(default)]
+    pub roles: Roles,
+    #[serde(default)]
+    pub workflow: Workflow,
+    #[serde(default)]
+    pub coordination: Coordination,
+    pub bounty: Option<Bounty>,
+    /// Built from `calendar` once at load time; the hot path never re-parses it.
+    #[serde(skip, default = "Calendar::plain")]
+    built_calendar: Calendar,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organisation {
+    pub slug: Slug,
+    pub name: String,
+    pub website: Option<String>,
+    /// security.txt `Contact` values, in order of preference (`mailto:` or `https:`).
+    pub contact: Vec<String>,
+    #[serde(default)]
+    pub preferred_languages: Vec<String>,
+    /// security.txt `Encryption` values: where the organisation's OpenPGP key is.
+    #[serde(default)]
+    pub encryption: Vec<String>,
+    /// Where the human-readable policy is published, and where its history can be read.
+    pub policy_url: Option<String>,
+    pub policy_history_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarSpec {
+    pub timezone: TzName,
+    #[serde(default = "default_weekend")]
+    pub weekend: Vec<Day>,
+    #[serde(default)]
+    pub holidays: Vec<Holidays>,
+    #[serde(default)]
+    pub extra_holidays: Vec<Date>,
+}
+
+fn default_weekend() -> Vec<Day> {
+    vec![Day(Weekday::Saturday), Day(Weekday::Sunday)]
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Product {
+    pub slug: Slug,
+    pub name: String,
+    pub repository: Option<String>,
+    /// Version ranges that receive security fixes, e.g. `">=2.0.0, <3.0.0"`.
+    #[serde(default)]
+    pub supported: Vec<String>,
+    /// Version ranges explicitly out of support; reports against them may be declined.
+    #[serde(default)]
+    pub unsupported: Vec<String>,
+    /// Free text for the supported-versions table when ranges cannot say it
+    /// (FreePBX: "current stable, unreleased future versions, and one major release behind").
+    pub support_statement: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Response {
+    pub acknowledge: Option<Acknowledge>,
+    /// Time to resolve a report, counted from the report.
+    pub resolve: Option<Period>,
+    /// Longest silence towards the reporter before the team is reminded to write.
+    pub update_reporter_every: Option<Period>,
+}
+
+/// Who may stop the acknowledgement clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AckBy {
+    /// Any acknowledgement, the automatic receipt included.
+    Any,
+    /// Only a team member's message to the reporter: the automatic receipt does not count.
+    Human,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Acknowledge {
+    /// None where the policy promises no number ("as soon as possible").
+    pub within: Option<Period>,
+    #[serde(default = "ack_by_any")]
+    pub by: AckBy,
+    /// How the public policy words the promise when there is no number.
+    pub wording: Option<String>,
+}
+
+fn ack_by_any() -> AckBy {
+    AckBy::Any
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NonBusinessDay {
+    /// A deadline landing on a weekend or holiday moves to the next business day.
+    NextBusinessDay,
+    /// Deadlines stay where they land.
+    #[default]
+    Keep,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReporterMayPublish {
+    /// When our disclosure deadline arrives (or our disclosure, if sooner).
+    AtDisclosure,
+    /// Alongside our published advisory, not before.
+    WithAdvisory,
+    /// Once the mitigation period after the fix release has passed.
+    AfterMitigation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PublishStyle {
+    /// Component, affected and fixed versions, credit, CVE: no exploit details.
+    Abstract,
+    /// Full technical details.
+    Full,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Disclosure {
+    /// Public disclosure this long after the report.
+    pub deadline: Option<Period>,
+    #[serde(default)]
+    pub on_non_business_day: NonBusinessDay,
+    /// A fix scheduled before the deadline for a day within this period after it
+    /// delays disclosure to that day.
+    pub patch_grace: Option<Period>,
+    /// A fix released before the deadline brings disclosure forward to the release.
+    #[serde(default)]
+    pub fix_release_brings_forward: bool,
+    /// Deadline once active exploitation is observed, counted from the observation.
+    pub actively_exploited: Option<Period>,
+    /// A report-to-disclosure goal (CERT/CC's 45 days), tracked but not enforced.
+    pub target: Option<Period>,
+    /// After the fix release, before the reporter's full disclosure.
+    pub mitigation_period: Option<Period>,
+    pub reporter_may_publish: Option<ReporterMayPublish>,
+    pub publish: Option<PublishStyle>,
+    /// What the public advisory contains, in order.
+    #[serde(default)]
+    pub advisory_fields: Vec<String>,
+    /// Whether we ever publish functional exploit details ourselves.
+    #[serde(default)]
+    pub publish_exploit_details: bool,
+    /// `request` (we obtain one), `if-available`, or `none`.
+    pub cve: Option<String>,
+    /// Where advisories are published and announced, e.g. `github-advisory`, `mailing-list:...`.
+    #[serde(default)]
+    pub channels: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Intake {
+    /// Ways reports are accepted: `web`, `api`, `email:ADDRESS`, `github-private`.
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// Where reports must not go (public trackers, forums), named so the form can warn.
+    #[serde(default)]
+    pub not_via: Vec<String>,
+    /// Text of the automatic receipt; the acknowledgement rules decide whether it stops a clock.
+    pub receipt: Option<String>,
+    #[serde(default, rename = "field")]
+    pub fields: Vec<IntakeField>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeField {
+    pub id: Slug,
+    pub label: String,
+    #[serde(default)]
+    pub required: bool,
+    pub help: Option<String>,
+    #[serde(default)]
+    pub kind: FieldKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FieldKind {
+    #[default]
+    Text,
+    Line,
+    Attachment,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Triage {
+    /// The policy's definition of a vulnerability, shown to triagers.
+    pub vulnerability_definition: Option<String>,
+    /// Reasons a report may be declined, by id: `not-a-vulnerability`, `unsupported-version`,
+    /// `insecure-configuration`, `duplicate`, `out-of-scope`.
+    #[serde(default)]
+    pub decline_reasons: Vec<String>,
+    /// Whether a verified report becomes a private case visible to staff and the reporter only.
+    #[serde(default)]
+    pub private_after_verification: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Roles {
+    /// Each case is managed by exactly one security officer.
+    #[serde(default)]
+    pub officer_per_case: bool,
+    /// Name of the group that reviews drafts and advisories (Signalen's steering group).
+    pub reviewer_group: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workflow {
+    /// Ordered stages a case goes through.
+    #[serde(default)]
+    pub stages: Vec<Slug>,
+    #[serde(default, rename = "gate")]
+    pub gates: Vec<Gate>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gate {
+    /// The step the gate guards, e.g. `merge-fix`.
+    pub before: Slug,
+    /// What must happen first, e.g. `approval:security-team`.
+    pub require: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Coordination {
+    /// Who is told before the public, e.g. `service-providers`, `distributions`.
+    #[serde(default)]
+    pub notify_before_public: Vec<String>,
+    /// Outbound reports to other vendors follow this same policy, every vendor alike.
+    #[serde(default)]
+    pub outbound_same_policy: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bounty {
+    #[serde(default)]
+    pub discretionary: bool,
+    /// Only reporters who followed this policy are eligible.
+    #[serde(default)]
+    pub requires_policy_compliance: bool,
+    #[serde(default)]
+    pub payout_methods: Vec<String>,
+    /// How the bounty is arranged, e.g. `email`.
+    pub communicated_by: Option<String>,
+}
+
+/// A lowercase identifier: letters, digits and dashes or underscores, starting with a letter.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Slug(String);
+
+impl Slug {
+    pub fn parse(text: &str) -> Result<Slug, String> {
+        let ok = text.len() <= 64
+            && text.starts_with(|c: char| c.is_ascii_lowercase())
+            && text
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if ok {
+            Ok(Slug(text.to_string()))
+        } else {
+            Err(format!(
+                "{text:?} is not a valid identifier, expected lowercase letters, digits, '-' or '_', starting with a letter (at most 64)"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Slug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Slug {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Slug::parse(&String::deserialize(d)?).map_err(de::Error::custom)
+    }
+}
+
+/// An IANA time zone name, checked against the embedded time zone database.
+#[derive(Debug, Clone)]
+pub struct TzName {
+    pub name: String,
+    pub zone: TimeZone,
+}
+
+impl<'de> Deserialize<'de> for TzName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        let zone = TimeZone::get(&name).map_err(|_| {
+            de::Error::custom(format!(
+                "unknown time zone {name:?}, expected an IANA name such as \"America/New_York\" or \"UTC\""
+            ))
+        })?;
+        Ok(TzName { name, zone })
+    }
+}
+
+/// A weekday written as `mon` … `sun`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Day(pub Weekday);
+
+impl<'de> Deserialize<'de> for Day {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let day = match text.to_ascii_lowercase().as_str() {
+            "mon" | "monday" => Weekday::Monday,
+            "tue" | "tuesday" => Weekday::Tuesday,
+            "wed" | "wednesday" => Weekday::Wednesday,
+            "thu" | "thursday" => Weekday::Thursday,
+            "fri" | "friday" => Weekday::Friday,
+            "sat" | "saturday" => Weekday::Saturday,
+            "sun" | "sunday" => Weekday::Sunday,
+            _ => {
+                return Err(de::Error::custom(format!(
+                    "unknown weekday {text:?}, expected mon, tue, wed, thu, fri, sat or sun"
+                )));
+            }
+        };
+        Ok(Day(day))
+    }
+}
+
+/// A built-in holiday set named in the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holidays(pub HolidaySet);
+
+impl<'de> Deserialize<'de> for Holidays {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        HolidaySet::parse(&text).map(Holidays).ok_or_else(|| {
+            de::Error::custom(format!(
+                "unknown holiday set {text:?}, expected \"us-federal\""
+            ))
+        })
+    }
+}
+
+/// Where in which file a policy is wrong, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {key}{sep}{message}", sep = if key.is_empty() { "" } else { ": " })]
+pub struct PolicyError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    /// Dotted path of the offending key, e.g. `response.acknowledge.within`; empty for syntax errors.
+    pub key: String,
+    pub message: String,
+}
+
+impl Policy {
+    /// Parses and validates a policy. `file` only labels error messages.
+    pub fn parse(file: &str, source: &str) -> Result<Policy, PolicyError> {
+        let error_at = |span: Option<std::ops::Range<usize>>, key: String, message: String| {
+            let (line, column) = line_column(source, span.map_or(0, |s| s.start));
+            PolicyError {
+                file: file.to_string(),
+                line,
+                column,
+                key,
+                message,
+            }
+        };
+        let document = toml::Deserializer::parse(source)
+            .map_err(|e| error_at(e.span(), String::new(), e.message().trim().to_string()))?;
+        let mut policy: Policy = serde_path_to_error::deserialize(document).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner();
+            let key = if key == "." { String::new() } else { key };
+            error_at(inner.span(), key, inner.message().trim().to_string())
+        })?;
+        if let Some((key, message)) = policy.semantic_error() {
+            let span = key_span(source, &key);
+            return Err(error_at(span, key, message));
+        }
+        policy.built_calendar = Calendar::new(
+            policy.calendar.timezone.zone.clone(),
+            policy.calendar.weekend.iter().map(|d| d.0).collect(),
+            policy.calendar.holidays.iter().map(|h| h.0).collect(),
+            policy.calendar.extra_holidays.clone(),
+        );
+        Ok(policy)
+    }
+
+    /// The business-day calendar the policy's clocks run on.
+    pub fn calendar(&self) -> &Calendar {
+        &self.built_calendar
+    }
+
+    pub fn product(&self, slug: &str) -> Option<&Product> {
+        self.products.iter().find(|p| p.slug.as_str() == slug)
+    }
+
+    /// Rules that span several keys, which serde cannot check field by field.
+    fn semantic_error(&self) -> Option<(String, String)> {
+        if self.format != FORMAT {
+            return Some((
+                "format".into(),
+                format!("unsupported format {}, expected {FORMAT}", self.format),
+            ));
+        }
+        if self.organisation.contact.is_empty() {
+            return Some((
+                "organisation.contact".into(),
+                "at least one contact is required (mailto: or https: URI)".into(),
+            ));
+        }
+        if let Some(bad) = self
+            .organisation
+            .contact
+            .iter()
+            .find(|c| !(c.starts_with("mailto:") || c.starts_with("https://")))
+        {
+            return Some((
+                "organisation.contact".into(),
+                format!("{bad:?} is not a contact URI, expected mailto:… or https://…"),
+            ));
+        }
+        if self.products.is_empty() {
+            return Some((
+                "product".into(),
+                "at least one [[product]] is required".into(),
+            ));
+        }
+        for (i, p) in self.products.iter().enumerate() {
+            if self.products[..i].iter().any(|q| q.slug == p.slug) {
+                return Some((
+                    format!("product[{i}].slug"),
+                    format!("duplicate product slug {:?}", p.slug.as_str()),
+                ));
+            }
+        }
+        if self.calendar.weekend.len() >= 7 {
+            return Some((
+                "calendar.weekend".into(),
+                "a weekend of every day leaves no business days".into(),
+            ));
+        }
+        let d = &self.disclosure;
+        if d.patch_grace.is_some() && d.deadline.is_none() {
+            return Some((
+                "disclosure.patch_grace".into(),
+                "a patch grace needs a disclosure deadline to extend".into(),
+            ));
+        }
+        if d.reporter_may_publish == Some(ReporterMayPublish::AfterMitigation)
+            && d.mitigation_period.is_none()
+        {
+            return Some((
+                "disclosure.reporter_may_publish".into(),
+                "\"after-mitigation\" needs disclosure.mitigation_period".into(),
+            ));
+        }
+        if d.reporter_may_publish == Some(ReporterMayPublish::AtDisclosure) && d.deadline.is_none()
+        {
+            return Some((
+                "disclosure.reporter_may_publish".into(),
+                "\"at-disclosure\" needs disclosure.deadline".into(),
+            ));
+        }
+        if let Some(cve) = &d.cve
+            && !matches!(cve.as_str(), "request" | "if-available" | "none")
+        {
+            return Some((
+                "disclosure.cve".into(),
+                format!("unknown value {cve:?}, expected request, if-available or none"),
+            ));
+        }
+        for (i, f) in self.intake.fields.iter().enumerate() {
+            if self.intake.fields[..i].iter().any(|g| g.id == f.id) {
+                return Some((
+                    format!("intake.field[{i}].id"),
+                    format!("duplicate field id {:?}", f.id.as_str()),
+                ));
+            }
+        }
+        for (i, g) in self.workflow.gates.iter().enumerate() {
+            if !self.workflow.stages.is_empty()
+                && !self.workflow.stages.contains(&g.before)
+                && !BUILT_IN_STEPS.contains(&g.before.as_str())
+            {
+                return Some((
+                    format!("workflow.gate[{i}].before"),
+                    format!(
+                        "{:?} is neither a stage of workflow.stages nor one of {}",
+                        g.before.as_str(),
+                        BUILT_IN_STEPS.join(", ")
+                    ),
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// Steps a gate can guard without the policy listing them as stages.
+const BUILT_IN_STEPS: &[&str] = &["merge-fix", "publish-advisory", "release", "notify-parties"];
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(source: &str, offset: usize) -> (usize, usize) {
+    let before = &source[..offset.min(source.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Best-effort location of a dotted key for errors found after deserializing: the
+/// line where its last plain component is assigned inside its table.
+fn key_span(source: &str, key: &str) -> Option<std::ops::Range<usize>> {
+    let leaf = key.rsplit('.').next()?.split('[').next()?;
+    let table = key.split('.').next()?.split('[').next()?;
+    let mut offset = 0;
+    let mut in_table = !key.contains('.');
+    for line in source.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(header) = trimmed.strip_prefix('[') {
+            let name = header
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim();
+            in_table = name == table;
+            if in_table && leaf == table {
+                return Some(offset..offset);
+            }
+        } else if in_table
+            && trimmed
+                .strip_prefix(leaf)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        {
+            let indent = line.len() - trimmed.len();
+            return Some(offset + indent..offset + indent);
+        }
+        offset += line.len();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,180 @@
+use super::*;
+
+const MINIMAL: &str = r#"
+format = 1
+
+[organisation]
+slug = "acme"
+name = "Acme"
+contact = ["mailto:security@acme.test"]
+
+[calendar]
+timezone = "UTC"
+
+[[product]]
+slug = "widget"
+name = "Widget"
+"#;
+
+fn with(extra: &str) -> String {
+    format!("{MINIMAL}\n{extra}")
+}
+
+fn err(source: &str) -> PolicyError {
+    Policy::parse("p.toml", source).unwrap_err()
+}
+
+#[test]
+fn the_five_reference_policies_load() {
+    for name in ["sangoma", "freepbx", "kamailio", "salestim", "signalen"] {
+        let path = format!("{}/../../policies/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+        let source = std::fs::read_to_string(&path).unwrap();
+        let policy = Policy::parse(&path, &source).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(policy.organisation.slug.as_str(), name);
+        assert!(!policy.products.is_empty());
+    }
+}
+
+#[test]
+fn the_template_loads() {
+    let path = format!(
+        "{}/../../policies/template.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let source = std::fs::read_to_string(&path).unwrap();
+    Policy::parse(&path, &source).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn misspelt_unit_names_file_line_column_key_and_choices() {
+    let source = with("[response]\nacknowledge = { within = \"3 buisness days\" }\n");
+    let e = err(&source);
+    assert_eq!(e.key, "response.acknowledge.within");
+    assert_eq!(
+        e.message,
+        "unknown unit \"buisness days\", expected days, business days or weeks"
+    );
+    let line = source.lines().position(|l| l.contains("buisness")).unwrap() + 1;
+    assert_eq!((e.file.as_str(), e.line), ("p.toml", line));
+    assert_eq!(e.column, 26, "column of the opening quote of the value");
+    assert!(e.to_string().starts_with(&format!(
+        "p.toml:{line}:26: response.acknowledge.within: unknown unit"
+    )));
+}
+
+#[test]
+fn misspelt_key_is_named_with_its_location() {
+    let source = with("[disclosure]\ndeadline = \"90 days\"\npatch_grcae = \"14 days\"\n");
+    let e = err(&source);
+    let line = source.lines().position(|l| l.contains("grcae")).unwrap() + 1;
+    assert_eq!(e.line, line);
+    assert_eq!(e.column, 1);
+    assert!(e.message.contains("unknown field `patch_grcae`"), "{e}");
+    assert!(
+        e.message.contains("patch_grace"),
+        "lists the expected keys: {e}"
+    );
+}
+
+#[test]
+fn syntax_errors_have_a_location() {
+    let e = err("format = 1\n[organisation\n");
+    assert_eq!(e.line, 2);
+    assert!(e.key.is_empty());
+}
+
+#[test]
+fn bad_values_say_what_was_expected() {
+    let cases = [
+        (
+            "[disclosure]\non_non_business_day = \"roll\"\n",
+            "disclosure.on_non_business_day",
+            "next-business-day",
+        ),
+        (
+            "[response]\nresolve = \"60\"\n",
+            "response.resolve",
+            "expected a period",
+        ),
+        (
+            "[response]\nacknowledge = { within = \"3 days\", by = \"robot\" }\n",
+            "response.acknowledge.by",
+            "human",
+        ),
+    ];
+    for (extra, key, expected) in cases {
+        let e = err(&with(extra));
+        assert_eq!(e.key, key, "{e}");
+        assert!(e.message.contains(expected), "{e}");
+    }
+}
+
+#[test]
+fn unknown_time_zone_weekday_and_holiday_set_are_rejected() {
+    let base = MINIMAL.replace("timezone = \"UTC\"", "timezone = \"Mars/Olympus\"");
+    assert_eq!(err(&base).key, "calendar.timezone");
+    let base = MINIMAL.replace(
+        "timezone = \"UTC\"",
+        "timezone = \"UTC\"\nweekend = [\"caturday\"]",
+    );
+    let e = err(&base);
+    assert_eq!(e.key, "calendar.weekend[0]");
+    assert!(e.message.contains("unknown weekday"));
+    let base = MINIMAL.replace(
+        "timezone = \"UTC\"",
+        "timezone = \"UTC\"\nholidays = [\"uk\"]",
+    );
+    assert!(err(&base).message.contains("unknown holiday set"));
+}
+
+#[test]
+fn cross_field_rules_are_located_on_their_key() {
+    let source = with("[disclosure]\npatch_grace = \"14 days\"\n");
+    let e = err(&source);
+    assert_eq!(e.key, "disclosure.patch_grace");
+    assert_eq!(
+        e.line,
+        source
+            .lines()
+            .position(|l| l.starts_with("patch_grace"))
+            .unwrap()
+            + 1
+    );
+
+    let e = err(&with(
+        "[disclosure]\nreporter_may_publish = \"after-mitigation\"\n",
+    ));
+    assert_eq!(e.key, "disclosure.reporter_may_publish");
+
+    let e = err(&with("[[product]]\nslug = \"widget\"\nname = \"Again\"\n"));
+    assert!(e.message.contains("duplicate product slug"));
+
+    let e = err(&MINIMAL.replace("format = 1", "format = 2"));
+    assert_eq!((e.key.as_str(), e.line), ("format", 2));
+
+    let e = err(&MINIMAL.replace("mailto:security@acme.test", "security@acme.test"));
+    assert_eq!(e.key, "organisation.contact");
+}
+
+#[test]
+fn slugs_are_lowercase_identifiers() {
+    assert!(Slug::parse("kamailio").is_ok());
+    assert!(Slug::parse("a-b_c9").is_ok());
+    for bad in ["", "Kamailio", "9lives", "a b", "ä"] {
+        assert!(Slug::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn acknowledgement_defaults_to_any_and_weekend_to_saturday_sunday() {
+    let p = Policy::parse(
+        "p.toml",
+        &with("[response]\nacknowledge = { within = \"2 days\" }\n"),
+    )
+    .unwrap();
+    assert_eq!(p.response.acknowledge.unwrap().by, AckBy::Any);
+    assert_eq!(
+        p.calendar.weekend,
+        vec![Day(Weekday::Saturday), Day(Weekday::Sunday)]
+    );
+}
