@@ -1,5 +1,6 @@
 //! The `vulndesk` command. Errors become exit codes here and nowhere else.
 
+mod admin_cmd;
 mod bench;
 mod demo;
 mod policy_cmd;
@@ -30,6 +31,9 @@ enum Command {
     /// Check and explain policy files.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
+    /// Maintain a database.
+    #[command(subcommand)]
+    Admin(admin_cmd::AdminCommand),
     /// Measure the speed of core computations.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => server_cmd::serve(args),
         Command::Init(args) => server_cmd::init(args),
         Command::Policy(cmd) => policy_cmd::run(cmd),
+        Command::Admin(cmd) => admin_cmd::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
     };
     match result {

@@ -59,20 +59,22 @@ pub fn run(cmd: PolicyCommand) -> Result<(), CliError> {
     }
 }
 
-pub fn load(path: &Path) -> Result<Policy, CliError> {
+/// A policy file, parsed, with its source text (what gets stored as a version).
+pub fn load(path: &Path) -> Result<(Policy, String), CliError> {
     let source = std::fs::read_to_string(path).map_err(|source| CliError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    Policy::parse(&path.display().to_string(), &source)
-        .map_err(|e| CliError::Invalid(e.to_string()))
+    let policy = Policy::parse(&path.display().to_string(), &source)
+        .map_err(|e| CliError::Invalid(e.to_string()))?;
+    Ok((policy, source))
 }
 
 fn check(files: &[PathBuf]) -> Result<(), CliError> {
     let mut failures = Vec::new();
     for file in files {
         match load(file) {
-            Ok(p) => println!(
+            Ok((p, _)) => println!(
                 "{}: ok ({}, {} product{})",
                 file.display(),
                 p.organisation.name,
@@ -90,7 +92,7 @@ fn check(files: &[PathBuf]) -> Result<(), CliError> {
 }
 
 fn explain(args: ExplainArgs) -> Result<(), CliError> {
-    let policy = load(&args.file)?;
+    let (policy, _) = load(&args.file)?;
     let mut facts = Facts::reported_on(args.reported);
     facts.exploited = match args.exploited.as_deref() {
         None => None,

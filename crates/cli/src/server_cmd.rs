@@ -58,7 +58,7 @@ pub struct InitArgs {
     policies: Vec<PathBuf>,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -78,7 +78,7 @@ fn init_logging() {
 
 /// Connects and applies pending migrations. The URL is not echoed in errors: it may carry
 /// a password.
-async fn open(db: &DbArgs) -> Result<Store, CliError> {
+pub(crate) async fn open(db: &DbArgs) -> Result<Store, CliError> {
     let store = Store::connect(&db.url(), &StoreOptions::default())
         .await
         .map_err(|e| CliError::Environment(format!("cannot open the database: {e}")))?;
@@ -131,16 +131,6 @@ pub(crate) async fn store_policy(
     })
 }
 
-fn read_policy(path: &PathBuf) -> Result<(Policy, String), CliError> {
-    let source = std::fs::read_to_string(path).map_err(|source| CliError::Io {
-        path: path.clone(),
-        source,
-    })?;
-    let policy = Policy::parse(&path.display().to_string(), &source)
-        .map_err(|e| CliError::Invalid(e.to_string()))?;
-    Ok((policy, source))
-}
-
 /// Runs the server until SIGTERM or Ctrl-C.
 pub fn serve(args: ServeArgs) -> Result<(), CliError> {
     init_logging();
@@ -178,7 +168,7 @@ pub fn init(args: InitArgs) -> Result<(), CliError> {
     let policies = args
         .policies
         .iter()
-        .map(read_policy)
+        .map(|path| crate::policy_cmd::load(path))
         .collect::<Result<Vec<_>, _>>()?;
     runtime()?.block_on(async {
         let store = open(&args.db).await?;

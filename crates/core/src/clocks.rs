@@ -220,6 +220,25 @@ struct Compute<'a> {
     facts: &'a Facts,
 }
 
+/// A deadline, noting in its derivation when and how it was met.
+fn met(
+    kind: ClockKind,
+    due: Date,
+    mut steps: Vec<String>,
+    on: Option<Date>,
+    how: &str,
+) -> Deadline {
+    if let Some(m) = on {
+        steps.push(format!("{how} on {}", day(m)));
+    }
+    Deadline {
+        kind,
+        due,
+        met: on,
+        derivation: steps,
+    }
+}
+
 fn day(d: Date) -> String {
     format!("{d} ({})", d.strftime("%a"))
 }
@@ -310,7 +329,7 @@ impl Compute<'_> {
         let period = ack.within?;
         let mut steps = Vec::new();
         let due = self.add(self.facts.reported, "reported", period, &mut steps);
-        let met = match ack.by {
+        let acked = match ack.by {
             AckBy::Human => {
                 steps.push(
                     "only a team member's message to the reporter stops this clock; the automatic receipt does not"
@@ -323,31 +342,26 @@ impl Compute<'_> {
                 .flatten()
                 .min(),
         };
-        if let Some(m) = met {
-            steps.push(format!("acknowledged on {}", day(m)));
-        }
-        Some(Deadline {
-            kind: ClockKind::Acknowledge,
+        Some(met(
+            ClockKind::Acknowledge,
             due,
-            met,
-            derivation: steps,
-        })
+            steps,
+            acked,
+            "acknowledged",
+        ))
     }
 
     fn resolve(&self) -> Option<Deadline> {
         let period = self.policy.response.resolve?;
         let mut steps = Vec::new();
         let due = self.add(self.facts.reported, "reported", period, &mut steps);
-        let met = self.facts.fix_released;
-        if let Some(m) = met {
-            steps.push(format!("fix released on {}", day(m)));
-        }
-        Some(Deadline {
-            kind: ClockKind::Resolve,
+        Some(met(
+            ClockKind::Resolve,
             due,
-            met,
-            derivation: steps,
-        })
+            steps,
+            self.facts.fix_released,
+            "fix released",
+        ))
     }
 
     fn disclosure(&self) -> Option<Deadline> {
@@ -408,16 +422,13 @@ impl Compute<'_> {
                 ));
             }
         }
-        let met = self.facts.advisory_published;
-        if let Some(m) = met {
-            steps.push(format!("advisory published on {}", day(m)));
-        }
-        Some(Deadline {
-            kind: ClockKind::Disclosure,
+        Some(met(
+            ClockKind::Disclosure,
             due,
-            met,
-            derivation: steps,
-        })
+            steps,
+            self.facts.advisory_published,
+            "advisory published",
+        ))
     }
 
     /// 003: a fix scheduled, before the deadline, for a day within the grace after it
@@ -469,16 +480,13 @@ impl Compute<'_> {
         let due = self.add(self.facts.reported, "reported", period, &mut steps);
         let due = self.roll(due, &mut steps);
         steps.push("a goal for report to full public disclosure, not a hard deadline".into());
-        let met = self.facts.advisory_published;
-        if let Some(m) = met {
-            steps.push(format!("advisory published on {}", day(m)));
-        }
-        Some(Deadline {
-            kind: ClockKind::DisclosureTarget,
+        Some(met(
+            ClockKind::DisclosureTarget,
             due,
-            met,
-            derivation: steps,
-        })
+            steps,
+            self.facts.advisory_published,
+            "advisory published",
+        ))
     }
 
     fn reporter_disclosure(

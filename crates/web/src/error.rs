@@ -25,7 +25,7 @@ pub enum ApiError {
     #[error("missing field `{0}`")]
     MissingField(String),
     /// A field the endpoint does not know; rejected so typos are not silently dropped.
-    #[error("unknown field `{field}`, expected one of: {expected}")]
+    #[error("unknown field `{field}`, expected {expected}")]
     UnknownField {
         /// The unexpected field.
         field: String,

@@ -20,11 +20,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use vulndesk_core::case::{self, Event, Recorded};
-use vulndesk_core::clocks::{self, Clocks};
-use vulndesk_core::policy::Policy;
-use vulndesk_store::{EventRow, NewCase, NewEvent, ProductRow, Projection, Store};
+use vulndesk_core::clocks::Clocks;
+use vulndesk_store::{NewCase, NewEvent, ProductRow, Store};
 
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, cases};
 
 /// Largest request body accepted, in bytes.
 pub const BODY_LIMIT_BYTES: usize = 256 * 1024;
@@ -307,7 +306,7 @@ pub async fn submit(
         actor: REPORTER.to_owned(),
         event,
     }];
-    let projection = project(&pinned.policy, &log)?;
+    let projection = cases::project(&pinned.policy, &log)?;
     let token = ReporterToken::generate()?;
     let case = state
         .store
@@ -392,22 +391,6 @@ async fn resolve_product(
     }
 }
 
-fn clocks_of(policy: &Policy, log: &[Recorded]) -> Result<Clocks, ApiError> {
-    let facts = case::facts(policy.calendar(), log)
-        .ok_or_else(|| ApiError::Internal("a case without events".to_owned()))?;
-    Ok(clocks::clocks(policy, &facts))
-}
-
-fn project(policy: &Policy, log: &[Recorded]) -> Result<Projection, ApiError> {
-    let clocks = clocks_of(policy, log)?;
-    let next = clocks.next_due();
-    Ok(Projection {
-        state: case::state(log).as_str().to_owned(),
-        next_due: next.map(|d| d.due),
-        next_due_kind: next.map(|d| d.kind.as_str().to_owned()),
-    })
-}
-
 fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     let essence = headers
         .get(header::CONTENT_TYPE)
@@ -486,24 +469,6 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-fn recorded(row: &EventRow) -> Result<Recorded, ApiError> {
-    // Only the position is reported: serde's message may quote report contents.
-    let event = serde_json::from_str(&row.payload).map_err(|e| {
-        ApiError::Internal(format!(
-            "event {} of case {} does not decode (line {} column {})",
-            row.seq,
-            row.case_id,
-            e.line(),
-            e.column()
-        ))
-    })?;
-    Ok(Recorded {
-        at: row.at,
-        actor: row.actor.clone(),
-        event,
-    })
-}
-
 /// `GET /api/v1/reports/{id}` with `Authorization: Bearer <token>`. Any mismatch is the same
 /// 404, so the answer does not tell whether a case with that id exists.
 pub async fn reporter_view(
@@ -523,7 +488,7 @@ pub async fn reporter_view(
         .get(&state.store, case.policy_version_id)
         .await?;
     let rows = state.store.events(case.id).await?;
-    let log = rows.iter().map(recorded).collect::<Result<Vec<_>, _>>()?;
+    let log = cases::log(&rows)?;
     let Some(Event::Reported { product, title, .. }) = log.first().map(|r| &r.event) else {
         return Err(ApiError::Internal(format!(
             "case {} does not start with a reported event",
@@ -538,7 +503,7 @@ pub async fn reporter_view(
         state: case::state(&log).as_str(),
         reported_at: case.opened_at,
         policy_version: pinned.version,
-        clocks: clocks_of(&pinned.policy, &log)?,
+        clocks: cases::clocks_of(&pinned.policy, &log)?,
         events: rows
             .iter()
             .map(|r| EventSummary {

@@ -4,6 +4,7 @@
 //! ([`ApiError`]) turned into responses in one place, and request logging that never
 //! sees bodies, tokens or report contents.
 
+pub mod cases;
 mod error;
 pub mod health;
 pub mod intake;

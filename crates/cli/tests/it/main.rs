@@ -2,6 +2,7 @@
 //! because linking is the slow part; every test that touches storage runs on SQLite and
 //! PostgreSQL through `helpers::on_each_database`.
 
+mod admin;
 mod durability;
 mod health;
 mod helpers;

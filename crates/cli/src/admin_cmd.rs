@@ -1,0 +1,35 @@
+//! `vulndesk admin`: maintenance of a Vulndesk database.
+
+use clap::Subcommand;
+use vulndesk_web::AppState;
+use vulndesk_web::cases::rebuild_projections;
+
+use crate::CliError;
+use crate::server_cmd::{DbArgs, open, runtime};
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Recompute every case's projection (state, next due date) from its event log.
+    Rebuild {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+pub fn run(cmd: AdminCommand) -> Result<(), CliError> {
+    match cmd {
+        AdminCommand::Rebuild { db } => runtime()?.block_on(async {
+            let state = AppState::new(open(&db).await?);
+            let rebuilt = rebuild_projections(&state)
+                .await
+                .map_err(|e| CliError::Environment(format!("rebuild failed: {e}")))?;
+            println!(
+                "rebuilt {} case projection{}; {} corrected",
+                rebuilt.cases,
+                if rebuilt.cases == 1 { "" } else { "s" },
+                rebuilt.corrected
+            );
+            Ok(())
+        }),
+    }
+}
