@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 use vulndesk_core::policy::Policy;
-use vulndesk_store::{Store, StoreOptions};
+use vulndesk_store::{SqliteSync, Store, StoreOptions};
 
 use crate::CliError;
 
@@ -20,6 +20,16 @@ pub struct DbArgs {
     /// VULNDESK_DB; default sqlite://vulndesk.db.
     #[arg(long, value_name = "URL")]
     db: Option<String>,
+    /// SQLite durability. `full` (the default) syncs every commit to disk, so a report
+    /// acknowledged with 201 survives a power cut; `normal` may lose the last commits.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = Synchronous::Full)]
+    sqlite_synchronous: Synchronous,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Synchronous {
+    Full,
+    Normal,
 }
 
 impl DbArgs {
@@ -79,7 +89,14 @@ fn init_logging() {
 /// Connects and applies pending migrations. The URL is not echoed in errors: it may carry
 /// a password.
 pub(crate) async fn open(db: &DbArgs) -> Result<Store, CliError> {
-    let store = Store::connect(&db.url(), &StoreOptions::default())
+    let options = StoreOptions {
+        synchronous: match db.sqlite_synchronous {
+            Synchronous::Full => SqliteSync::Full,
+            Synchronous::Normal => SqliteSync::Normal,
+        },
+        ..StoreOptions::default()
+    };
+    let store = Store::connect(&db.url(), &options)
         .await
         .map_err(|e| CliError::Environment(format!("cannot open the database: {e}")))?;
     store

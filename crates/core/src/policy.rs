@@ -115,8 +115,11 @@ pub enum AckBy {
     Human,
 }
 
+/// Written either as a period (`acknowledge = "3 business days"`, any acknowledgement
+/// counts) or as a table (`acknowledge = { within = "3 business days", by = "human" }`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
 pub struct Acknowledge {
     /// None where the policy promises no number ("as soon as possible").
     pub within: Option<Period>,
@@ -124,6 +127,35 @@ pub struct Acknowledge {
     pub by: AckBy,
     /// How the public policy words the promise when there is no number.
     pub wording: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Acknowledge {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Either;
+        impl<'de> de::Visitor<'de> for Either {
+            type Value = Acknowledge;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a period such as \"3 business days\" or a table { within, by, wording }",
+                )
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Acknowledge, E> {
+                let within = Period::parse(text).map_err(E::custom)?;
+                Ok(Acknowledge {
+                    within: Some(within),
+                    by: AckBy::Any,
+                    wording: None,
+                })
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Acknowledge, A::Error> {
+                Acknowledge::deserialize(de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_any(Either)
+    }
 }
 
 fn ack_by_any() -> AckBy {

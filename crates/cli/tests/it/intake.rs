@@ -319,3 +319,52 @@ async fn a_body_that_is_not_declared_json_is_rejected_with_415() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn logs_never_contain_tokens_or_report_contents() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let secret = "canary-7f3e9b1d-exploit-detail";
+        let body = json!({
+            "product": "salestim",
+            "title": format!("title {secret}"),
+            "description": format!("description {secret}"),
+            "reporter_contact": format!("mailto:{secret}@example.org"),
+        });
+        let (id, token) = app.create_report(&body).await;
+        assert_eq!(
+            app.get_report(&id.to_string(), Some(&token)).await.status(),
+            200
+        );
+        assert_eq!(
+            app.get_report(&id.to_string(), Some("0badc0de"))
+                .await
+                .status(),
+            404
+        );
+        let bad = json!({"product": "salestim", "title": secret, "description": 5});
+        assert_eq!(app.post_report(&bad).await.status(), 422);
+        // Let the request log lines reach the collector.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let log = app.log();
+        assert!(
+            log.contains("/api/v1/reports"),
+            "requests are logged: {log}"
+        );
+        assert!(
+            !log.contains(secret),
+            "report contents in the log on {}:\n{log}",
+            db.label
+        );
+        assert!(
+            !log.contains(&token),
+            "a token in the log on {}:\n{log}",
+            db.label
+        );
+        assert!(
+            !log.contains("0badc0de"),
+            "a presented token in the log:\n{log}"
+        );
+    })
+    .await;
+}

@@ -178,3 +178,31 @@ fn acknowledgement_defaults_to_any_and_weekend_to_saturday_sunday() {
         vec![Day(Weekday::Saturday), Day(Weekday::Sunday)]
     );
 }
+
+#[test]
+fn acknowledgement_may_be_written_as_a_bare_period() {
+    let p = Policy::parse(
+        "p.toml",
+        &with("[response]\nacknowledge = \"3 business days\"\n"),
+    )
+    .unwrap();
+    let ack = p.response.acknowledge.unwrap();
+    assert_eq!(
+        (ack.within.unwrap().to_string(), ack.by),
+        ("3 business days".to_string(), AckBy::Any)
+    );
+
+    let source = with("[response]\nacknowledge = \"3 buisness days\"\n");
+    let e = err(&source);
+    let line = source.lines().position(|l| l.contains("buisness")).unwrap() + 1;
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "p.toml:{line}:15: response.acknowledge: unknown unit \"buisness days\", expected days, business days or weeks"
+        )
+    );
+    let e = err(&with(
+        "[response]\nacknowledge = { within = \"3 days\", by = \"human\", typo = 1 }\n",
+    ));
+    assert_eq!(e.key, "response.acknowledge.typo");
+}
