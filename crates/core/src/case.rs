@@ -1,6 +1,8 @@
 //! A case is an append-only log of events; its state and its clocks' facts are
 //! derived from that log, never stored as the truth.
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
@@ -49,13 +51,54 @@ pub enum Event {
         reporter_contact: Option<String>,
         /// `api`, `web`, `email`.
         channel: String,
+        /// Answers to the policy's `[[intake.field]]`s, by field id.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        fields: BTreeMap<String, String>,
+        /// The reporter's preferred language (BCP 47), when they gave one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<String>,
     },
-    /// The automatic receipt went out.
+    /// The automatic receipt was queued for delivery.
     ReceiptSent,
     /// A message the reporter can read; `by_team_member` is false for automated mail.
     ReporterMessage {
         by_team_member: bool,
         body: String,
+    },
+    /// The reporter wrote to the team (portal reply or e-mail).
+    ReporterReply {
+        body: String,
+        channel: String,
+    },
+    /// A file joined the case; its bytes are stored with the case under their SHA-256.
+    AttachmentAdded {
+        sha256: String,
+        filename: String,
+        content_type: String,
+        size: u64,
+        /// `reporter` or `team`.
+        added_by: String,
+    },
+    /// An e-mail joined the case; the raw message is kept verbatim under its SHA-256.
+    MailReceived {
+        raw_sha256: String,
+        /// The Message-ID header, without angle brackets; empty when the message had none.
+        message_id: String,
+        from: String,
+        subject: String,
+        /// The message was OpenPGP-encrypted (and decrypted, unless `warning` says otherwise).
+        #[serde(default)]
+        encrypted: bool,
+        /// Fingerprint of a verified OpenPGP signature.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signed_by: Option<String>,
+        /// Why the message could not be fully read (malformed MIME, cannot decrypt, ...).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        warning: Option<String>,
+    },
+    /// The reporter set or replaced the OpenPGP public key mail to them is encrypted to.
+    ReporterKeySet {
+        fingerprint: String,
     },
     ExploitationObserved {
         on: Date,
@@ -83,6 +126,10 @@ impl Event {
             Event::Reported { .. } => "reported",
             Event::ReceiptSent => "receipt_sent",
             Event::ReporterMessage { .. } => "reporter_message",
+            Event::ReporterReply { .. } => "reporter_reply",
+            Event::AttachmentAdded { .. } => "attachment_added",
+            Event::MailReceived { .. } => "mail_received",
+            Event::ReporterKeySet { .. } => "reporter_key_set",
             Event::ExploitationObserved { .. } => "exploitation_observed",
             Event::FixScheduled { .. } => "fix_scheduled",
             Event::FixReleased { .. } => "fix_released",
@@ -121,7 +168,11 @@ pub fn facts(calendar: &Calendar, log: &[Recorded]) -> Option<Facts> {
     for r in log {
         let on = calendar.local_date(r.at);
         match &r.event {
-            Event::Reported { .. } => {}
+            Event::Reported { .. }
+            | Event::ReporterReply { .. }
+            | Event::AttachmentAdded { .. }
+            | Event::MailReceived { .. }
+            | Event::ReporterKeySet { .. } => {}
             Event::ReceiptSent => {
                 facts.receipt_sent.get_or_insert(on);
             }
@@ -193,6 +244,8 @@ mod tests {
             description: "d".into(),
             reporter_contact: None,
             channel: "api".into(),
+            fields: BTreeMap::new(),
+            language: None,
         }
     }
 

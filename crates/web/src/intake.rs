@@ -292,6 +292,8 @@ pub async fn submit(
         description: report.description,
         reporter_contact: report.reporter_contact,
         channel: "api".to_owned(),
+        fields: Default::default(),
+        language: None,
     };
     let payload = serde_json::to_value(&event)
         .map_err(|e| ApiError::Internal(format!("cannot encode a reported event: {e}")))?;
