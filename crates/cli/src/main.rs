@@ -3,6 +3,7 @@
 mod admin_cmd;
 mod bench;
 mod demo;
+mod mail_cmd;
 mod policy_cmd;
 mod server_cmd;
 
@@ -31,6 +32,9 @@ enum Command {
     /// Check and explain policy files.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
+    /// Take in mail and manage the organisations' OpenPGP keys.
+    #[command(subcommand)]
+    Mail(mail_cmd::MailCommand),
     /// Maintain a database.
     #[command(subcommand)]
     Admin(admin_cmd::AdminCommand),
@@ -72,6 +76,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => server_cmd::serve(args),
         Command::Init(args) => server_cmd::init(args),
         Command::Policy(cmd) => policy_cmd::run(cmd),
+        Command::Mail(cmd) => mail_cmd::run(cmd),
         Command::Admin(cmd) => admin_cmd::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
     };

@@ -8,7 +8,12 @@ use jiff::Timestamp;
 use vulndesk_core::policy::Policy;
 use vulndesk_store::{SqliteSync, Store, StoreOptions};
 
+use vulndesk_mail::outbox::{RetryPolicy, Worker};
+
 use crate::CliError;
+
+/// How often the outbox worker looks for due mail.
+const OUTBOX_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
 const DEFAULT_DB: &str = "sqlite://vulndesk.db";
 const DB_ENV: &str = "VULNDESK_DB";
@@ -52,6 +57,13 @@ pub struct ServeArgs {
     /// Load the five reference policies and, into an empty database, sample cases.
     #[arg(long)]
     demo: bool,
+    /// Deliver queued mail through this SMTP server: smtp://host:port (plain),
+    /// smtp://host:port?tls=required (STARTTLS) or smtps://host:port (implicit TLS).
+    /// Also read from VULNDESK_SMTP_URL. Without it mail waits in the outbox.
+    #[arg(long, value_name = "URL")]
+    smtp_url: Option<String>,
+    #[command(flatten)]
+    mail: crate::mail_cmd::ServeMailArgs,
 }
 
 /// `vulndesk init`.
@@ -75,9 +87,15 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|e| CliError::Environment(format!("cannot start the async runtime: {e}")))
 }
 
-fn init_logging() {
+pub(crate) fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("VULNDESK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // async-imap traces protocol lines, LOGIN passwords and message bodies included: never
+    // logged, whatever VULNDESK_LOG asks for.
+    let filter = match "async_imap=off".parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    };
     // Logs go to stderr: stdout carries the lines scripts read (the bound address).
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -162,10 +180,37 @@ pub fn serve(args: ServeArgs) -> Result<(), CliError> {
         let addr = listener
             .local_addr()
             .map_err(|e| CliError::Environment(format!("cannot read the bound address: {e}")))?;
+        let outbox = match args
+            .smtp_url
+            .or_else(|| std::env::var("VULNDESK_SMTP_URL").ok())
+            .filter(|u| !u.is_empty())
+        {
+            None => {
+                tracing::warn!("no SMTP server configured (--smtp-url): mail stays queued");
+                None
+            }
+            Some(url) => {
+                let worker = Worker::new(store.clone(), &url, RetryPolicy::default())
+                    .map_err(|e| CliError::Usage(e.to_string()))?;
+                let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+                let task = tokio::spawn(worker.run(OUTBOX_POLL, async {
+                    let _ = stopped.await;
+                }));
+                Some((stop, task))
+            }
+        };
+        let mail = crate::mail_cmd::start_serving(&store, &args.mail).await?;
         announce(&format!("listening on http://{addr}"))?;
-        vulndesk_web::serve(listener, vulndesk_web::AppState::new(store.clone()))
-            .await
-            .map_err(|e| CliError::Environment(format!("server failed: {e}")))?;
+        let served =
+            vulndesk_web::serve(listener, vulndesk_web::AppState::new(store.clone())).await;
+        if let Some(pollers) = mail {
+            pollers.stop().await;
+        }
+        if let Some((stop, task)) = outbox {
+            let _ = stop.send(());
+            let _ = task.await;
+        }
+        served.map_err(|e| CliError::Environment(format!("server failed: {e}")))?;
         store.close().await;
         Ok(())
     })

@@ -235,10 +235,35 @@ pub struct Intake {
     /// Where reports must not go (public trackers, forums), named so the form can warn.
     #[serde(default)]
     pub not_via: Vec<String>,
-    /// Text of the automatic receipt; the acknowledgement rules decide whether it stops a clock.
-    pub receipt: Option<String>,
+    /// Text of the automatic receipt, in one language or several; the acknowledgement
+    /// rules decide whether it stops a clock.
+    pub receipt: Option<Receipt>,
     #[serde(default, rename = "field")]
     pub fields: Vec<IntakeField>,
+    /// Largest file a reporter may attach, in bytes; default
+    /// [`Intake::DEFAULT_MAX_ATTACHMENT_BYTES`].
+    pub max_attachment_bytes: Option<u64>,
+    /// Most files one submission (a report or a reply) may carry; default
+    /// [`Intake::DEFAULT_MAX_ATTACHMENTS`].
+    pub max_attachments: Option<u32>,
+}
+
+impl Intake {
+    /// 10 MiB: room for a proof of concept, a packet capture or a screen recording.
+    pub const DEFAULT_MAX_ATTACHMENT_BYTES: u64 = 10 * 1024 * 1024;
+    pub const DEFAULT_MAX_ATTACHMENTS: u32 = 5;
+
+    /// The per-file limit in force.
+    pub fn attachment_bytes_limit(&self) -> u64 {
+        self.max_attachment_bytes
+            .unwrap_or(Self::DEFAULT_MAX_ATTACHMENT_BYTES)
+    }
+
+    /// The per-submission file count limit in force.
+    pub fn attachments_limit(&self) -> u32 {
+        self.max_attachments
+            .unwrap_or(Self::DEFAULT_MAX_ATTACHMENTS)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -328,6 +353,34 @@ pub struct Bounty {
     pub payout_methods: Vec<String>,
     /// How the bounty is arranged, e.g. `email`.
     pub communicated_by: Option<String>,
+}
+
+/// The automatic receipt's text: `receipt = "..."` (the organisation's first preferred
+/// language) or `receipt = { en = "...", nl = "..." }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a text, or a table of texts by language such as { en = \"...\" }"
+)]
+pub enum Receipt {
+    One(String),
+    ByLanguage(std::collections::BTreeMap<String, String>),
+}
+
+impl Receipt {
+    /// The text for `language` if the policy offers it, else for the first of `preferred`
+    /// it offers, else any. A receipt always goes out, in the best language available.
+    pub fn text<'a>(&'a self, language: Option<&str>, preferred: &[String]) -> &'a str {
+        match self {
+            Receipt::One(text) => text,
+            Receipt::ByLanguage(texts) => language
+                .into_iter()
+                .chain(preferred.iter().map(String::as_str))
+                .find_map(|l| texts.get(l))
+                .or_else(|| texts.values().next())
+                .map_or("", String::as_str),
+        }
+    }
 }
 
 /// A lowercase identifier: letters, digits and dashes or underscores, starting with a letter.

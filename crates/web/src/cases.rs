@@ -1,10 +1,11 @@
 //! A case's log read back into domain events, and what is derived from it: clocks and
 //! the projection row. The log is the truth; projections can always be rebuilt.
 
-use vulndesk_core::case::{self, Recorded};
+use jiff::Timestamp;
+use vulndesk_core::case::{self, Event, Recorded};
 use vulndesk_core::clocks::{self, Clocks};
 use vulndesk_core::policy::Policy;
-use vulndesk_store::{EventRow, Projection};
+use vulndesk_store::{CaseRow, Effects, EventRow, NewEvent, Projection};
 
 use crate::{ApiError, AppState};
 
@@ -47,6 +48,64 @@ pub fn project(policy: &Policy, log: &[Recorded]) -> Result<Projection, ApiError
         next_due: next.map(|d| d.due),
         next_due_kind: next.map(|d| d.kind.as_str().to_owned()),
     })
+}
+
+/// `events` as the store records them, all by `actor` at `at`, and as the log reads them
+/// (to compute the projection that goes with them).
+pub fn prepare(
+    events: Vec<Event>,
+    actor: &str,
+    at: Timestamp,
+) -> Result<(Vec<NewEvent>, Vec<Recorded>), ApiError> {
+    let mut stored = Vec::with_capacity(events.len());
+    for event in &events {
+        let payload = serde_json::to_value(event).map_err(|e| {
+            ApiError::Internal(format!("cannot encode a {} event: {e}", event.kind()))
+        })?;
+        stored.push(NewEvent {
+            kind: event.kind().to_owned(),
+            actor: actor.to_owned(),
+            at,
+            payload,
+        });
+    }
+    let recorded = events
+        .into_iter()
+        .map(|event| Recorded {
+            at,
+            actor: actor.to_owned(),
+            event,
+        })
+        .collect();
+    Ok((stored, recorded))
+}
+
+/// Appends `events` to the case's log together with `effects` and the projection of the
+/// log they lead to, in one store transaction.
+///
+/// The projection is computed from the log as read before the write; an append that slips
+/// in between is overwritten by a projection that misses it until the next write or
+/// `vulndesk admin rebuild`. The events appended here by reporters do not move clocks.
+pub(crate) async fn append(
+    state: &AppState,
+    case: &CaseRow,
+    events: Vec<Event>,
+    actor: &str,
+    at: Timestamp,
+    effects: Effects,
+) -> Result<Vec<EventRow>, ApiError> {
+    let pinned = state
+        .policies
+        .get(&state.store, case.policy_version_id)
+        .await?;
+    let mut log = log(&state.store.events(case.id).await?)?;
+    let (stored, recorded) = prepare(events, actor, at)?;
+    log.extend(recorded);
+    let projection = project(&pinned.policy, &log)?;
+    Ok(state
+        .store
+        .append_events(case.id, stored, Some(projection), effects)
+        .await?)
 }
 
 /// What a rebuild found.

@@ -1,9 +1,9 @@
 //! Every way a request can fail, and the one place that turns a failure into a response.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 use vulndesk_store::StoreError;
 
 /// A failed request. Rendered as
@@ -58,14 +58,51 @@ pub enum ApiError {
         /// The candidates, comma-separated.
         organisations: String,
     },
-    /// The body is not declared as JSON.
-    #[error("expected a body with Content-Type: application/json")]
-    UnsupportedMediaType,
+    /// The body is not of the media type the endpoint reads.
+    #[error("expected a body with Content-Type: {expected}")]
+    UnsupportedMediaType {
+        /// The media type the endpoint reads.
+        expected: &'static str,
+    },
     /// The body is larger than the server accepts.
-    #[error("request body exceeds the limit of {limit} bytes")]
+    #[error("request body exceeds the limit of {limit} bytes ({})", human_size(*limit))]
     PayloadTooLarge {
         /// The limit in bytes.
-        limit: usize,
+        limit: u64,
+    },
+    /// One attached file is larger than the policy allows.
+    #[error(
+        "attachment {filename:?} is larger than the limit of {limit} bytes ({}) per file",
+        human_size(*limit)
+    )]
+    AttachmentTooLarge {
+        /// The form field that carried the file.
+        field: String,
+        /// The file's name, as the client gave it.
+        filename: String,
+        /// The policy's per-file limit in bytes.
+        limit: u64,
+    },
+    /// More files than the policy allows in one submission.
+    #[error(
+        "at most {limit} {} may be attached at once",
+        if *limit == 1 { "file" } else { "files" }
+    )]
+    TooManyAttachments {
+        /// The form field that carried the first file too many.
+        field: String,
+        /// The policy's limit.
+        limit: u32,
+    },
+    /// This client sent more submissions than the rate limit allows.
+    #[error(
+        "too many submissions from your address: at most {per_minute} per minute; try again in {retry_after} seconds"
+    )]
+    TooManyRequests {
+        /// Submissions allowed per minute.
+        per_minute: u32,
+        /// Seconds until the next submission is accepted.
+        retry_after: u64,
     },
     /// The body could not be read (the client went away, a transfer error).
     #[error("could not read the request body")]
@@ -82,7 +119,8 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    fn status(&self) -> StatusCode {
+    /// The HTTP status this failure is answered with.
+    pub fn status(&self) -> StatusCode {
         match self {
             ApiError::MalformedJson { .. } | ApiError::UnreadableBody => StatusCode::BAD_REQUEST,
             ApiError::MissingField(_)
@@ -90,8 +128,11 @@ impl ApiError {
             | ApiError::InvalidField { .. }
             | ApiError::UnknownProduct { .. }
             | ApiError::AmbiguousProduct { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge { .. }
+            | ApiError::AttachmentTooLarge { .. }
+            | ApiError::TooManyAttachments { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -106,8 +147,11 @@ impl ApiError {
             ApiError::InvalidField { .. } => "invalid_field",
             ApiError::UnknownProduct { .. } => "unknown_product",
             ApiError::AmbiguousProduct { .. } => "ambiguous_product",
-            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::AttachmentTooLarge { .. } => "attachment_too_large",
+            ApiError::TooManyAttachments { .. } => "too_many_attachments",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::UnreadableBody => "unreadable_body",
             ApiError::NotFound => "not_found",
             ApiError::Unavailable(_) => "unavailable",
@@ -115,11 +159,14 @@ impl ApiError {
         }
     }
 
-    fn field(&self) -> Option<&str> {
+    /// The input field to blame, when there is one.
+    pub fn field(&self) -> Option<&str> {
         match self {
             ApiError::MissingField(field)
             | ApiError::UnknownField { field, .. }
-            | ApiError::InvalidField { field, .. } => Some(field),
+            | ApiError::InvalidField { field, .. }
+            | ApiError::AttachmentTooLarge { field, .. }
+            | ApiError::TooManyAttachments { field, .. } => Some(field),
             ApiError::UnknownProduct { field, .. } => Some(field),
             ApiError::AmbiguousProduct { .. } => Some("organisation"),
             _ => None,
@@ -140,23 +187,120 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        match &self {
+impl ApiError {
+    /// The server-side detail worth logging; client errors are not logged (they may quote
+    /// what the client sent).
+    fn log(&self) {
+        match self {
             ApiError::Unavailable(detail) => {
                 tracing::error!(error = %detail, "storage unavailable")
             }
             ApiError::Internal(detail) => tracing::error!(error = %detail, "internal error"),
             _ => {}
         }
+    }
+
+    /// Headers the status calls for (RFC 9110 section 10.2.3: `Retry-After` with 429).
+    fn headers(&self) -> Vec<(HeaderName, HeaderValue)> {
+        match self {
+            ApiError::TooManyRequests { retry_after, .. } => {
+                vec![(header::RETRY_AFTER, HeaderValue::from(*retry_after))]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The JSON error object.
+    fn body(&self) -> Value {
         let mut body = json!({ "code": self.code(), "message": self.to_string() });
         if let Some(field) = self.field() {
             body["field"] = json!(field);
         }
-        if let ApiError::MalformedJson { line, column, .. } = &self {
-            body["line"] = json!(line);
-            body["column"] = json!(column);
+        match self {
+            ApiError::MalformedJson { line, column, .. } => {
+                body["line"] = json!(line);
+                body["column"] = json!(column);
+            }
+            ApiError::PayloadTooLarge { limit } | ApiError::AttachmentTooLarge { limit, .. } => {
+                body["limit"] = json!(limit);
+            }
+            ApiError::TooManyAttachments { limit, .. } => body["limit"] = json!(limit),
+            ApiError::TooManyRequests { retry_after, .. } => {
+                body["retry_after"] = json!(retry_after);
+            }
+            _ => {}
         }
-        (self.status(), Json(json!({ "error": body }))).into_response()
+        body
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.log();
+        let mut response = (self.status(), Json(json!({ "error": self.body() }))).into_response();
+        response.headers_mut().extend(self.headers());
+        response
+    }
+}
+
+/// The same failure answered as an HTML page, for the pages a person reads (the report
+/// form, the reporter portal). Status, message and headers are [`ApiError`]'s.
+#[derive(Debug)]
+pub struct PageError(pub ApiError);
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> PageError {
+        PageError(e)
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> PageError {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        e.log();
+        let mut response = crate::pages::error_page(e.status(), &e.to_string());
+        response.headers_mut().extend(e.headers());
+        response
+    }
+}
+
+/// Answers `e` in the form the client of `path` reads: JSON under `/api/`, a page elsewhere.
+/// For failures found before a handler runs (unknown routes, rate limits).
+pub(crate) fn answer(path: &str, e: ApiError) -> Response {
+    if path.starts_with("/api/") {
+        e.into_response()
+    } else {
+        PageError(e).into_response()
+    }
+}
+
+/// `1048576` as `1 MiB`; exact values only, so a stated limit is never rounded.
+pub(crate) fn human_size(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    UNITS
+        .iter()
+        .find(|(unit, _)| bytes >= *unit && bytes.is_multiple_of(*unit))
+        .map_or_else(
+            || format!("{bytes} bytes"),
+            |(unit, name)| format!("{} {name}", bytes / unit),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_stated_exactly() {
+        assert_eq!(human_size(10 * 1024 * 1024), "10 MiB");
+        assert_eq!(human_size(256 * 1024), "256 KiB");
+        assert_eq!(human_size(1536), "1536 bytes");
+        assert_eq!(human_size(0), "0 bytes");
     }
 }

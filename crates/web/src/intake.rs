@@ -1,11 +1,13 @@
-//! Intake: a reporter files a report (`POST /api/v1/reports`) and follows it with the token
-//! they got back (`GET /api/v1/reports/{id}`).
+//! Intake: a reporter files a report (`POST /api/v1/reports`, or the form at
+//! `/o/{org}/report`) and follows it with the token they got back
+//! (`GET /api/v1/reports/{id}`).
 //!
-//! A case is opened in one store transaction together with its first event and its
-//! projection, so a crash leaves either the whole case or nothing, and the 201 is only sent
-//! after the commit.
+//! Every channel goes through [`submit`]: a case is opened in one store transaction
+//! together with its events (the report, then one per attached file), the files and its
+//! projection, so a crash leaves either the whole case or nothing, and the answer is only
+//! sent after the commit.
 
-use std::fmt;
+use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -14,29 +16,37 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use rand::TryRng;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use vulndesk_core::case::{self, Event, Recorded};
+use vulndesk_core::case::{self, Event};
 use vulndesk_core::clocks::Clocks;
-use vulndesk_store::{NewCase, NewEvent, ProductRow, Store};
+use vulndesk_core::policy::{FieldKind, Policy};
+use vulndesk_store::{Effects, NewCase, ProductRow, Store};
 
-use crate::{ApiError, AppState, cases};
+pub use crate::json_body::BODY_LIMIT_BYTES;
+pub use crate::reporter::ReporterToken;
 
-/// Largest request body accepted, in bytes.
-pub const BODY_LIMIT_BYTES: usize = 256 * 1024;
+use crate::attachments::{self, Limits, Upload};
+use crate::{ApiError, AppState, cases, json_body, reporter};
+
 /// Longest title, in characters.
 pub const TITLE_MAX_CHARS: usize = 300;
-/// Longest description, in bytes of UTF-8.
+/// Longest description, in bytes of UTF-8; also the longest answer to a `text` field.
 pub const DESCRIPTION_MAX_BYTES: usize = 64 * 1024;
 /// Longest reporter contact, in characters (the longest e-mail address RFC 5321 allows is
 /// shorter than this).
 pub const CONTACT_MAX_CHARS: usize = 320;
+/// Longest answer to a `line` field, in characters.
+pub const LINE_MAX_CHARS: usize = 300;
+/// Longest language tag (RFC 5646 section 4.4.1 advises supporting 35 characters).
+const LANGUAGE_MAX_CHARS: usize = 35;
 
 /// Who a reporter's events are recorded as.
-const REPORTER: &str = "reporter";
+pub(crate) const REPORTER: &str = "reporter";
+
+/// The fields of [`ReportRequest`], for messages.
+const REPORT_FIELDS: &str =
+    "organisation, product, title, description, reporter_contact, fields, language";
 
 /// The body of `POST /api/v1/reports`, as sent.
 #[derive(Debug, Deserialize)]
@@ -52,9 +62,64 @@ pub struct ReportRequest {
     pub description: String,
     /// How to reach the reporter, if they want to be reached.
     pub reporter_contact: Option<String>,
+    /// Answers to the policy's `[[intake.field]]`s of kind `text` or `line`, by field id.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+    /// The reporter's preferred language, one of the organisation's preferred languages.
+    pub language: Option<String>,
 }
 
-/// A report that passed every check on its fields; only [`Report::parse`] makes one.
+/// How a report came in; recorded in its `reported` event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// The JSON API.
+    Api,
+    /// The report form.
+    Web,
+}
+
+impl Channel {
+    fn as_str(self) -> &'static str {
+        match self {
+            Channel::Api => "api",
+            Channel::Web => "web",
+        }
+    }
+}
+
+/// What a report says besides its title and description: answers to the policy's fields,
+/// a language, files. Checked against the policy by [`policy_problems`].
+#[derive(Debug, Clone, Default)]
+pub struct Answers {
+    /// Answers to `text` and `line` fields, by field id.
+    pub fields: BTreeMap<String, String>,
+    /// The reporter's preferred language.
+    pub language: Option<String>,
+    /// Files, each with the form field that carried it.
+    pub attachments: Vec<Upload>,
+}
+
+/// A report as typed, before any check.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// Organisation slug, if named.
+    pub organisation: Option<String>,
+    /// Product slug.
+    pub product: String,
+    /// Title as typed.
+    pub title: String,
+    /// Description as typed.
+    pub description: String,
+    /// Contact as typed.
+    pub reporter_contact: Option<String>,
+    /// Everything else.
+    pub answers: Answers,
+    /// How it came in.
+    pub channel: Channel,
+}
+
+/// A report whose own fields passed every check; only [`Report::check`] makes one. The
+/// checks that need the policy are [`policy_problems`], run by [`submit`].
 #[derive(Debug, Clone)]
 pub struct Report {
     organisation: Option<String>,
@@ -62,55 +127,65 @@ pub struct Report {
     title: String,
     description: String,
     reporter_contact: Option<String>,
+    answers: Answers,
+    channel: Channel,
 }
 
 impl Report {
-    /// Checks a request: title and description not blank and within their limits, blank
-    /// optional fields treated as absent.
-    pub fn parse(request: ReportRequest) -> Result<Report, ApiError> {
-        let title = request.title.trim();
-        non_blank("title", title)?;
-        let chars = title.chars().count();
-        if chars > TITLE_MAX_CHARS {
-            return Err(invalid(
-                "title",
-                format!("title is {chars} characters long; at most {TITLE_MAX_CHARS} are allowed"),
-            ));
+    /// Checks a draft: title and description not blank and within their limits, blank
+    /// optional values treated as absent. Returns every problem found, in field order.
+    pub fn check(draft: Draft) -> Result<Report, Vec<ApiError>> {
+        let mut problems = Vec::new();
+        let title = draft.title.trim();
+        if let Err(e) = check_title(title) {
+            problems.push(e);
         }
-        non_blank("description", &request.description)?;
-        let bytes = request.description.len();
-        if bytes > DESCRIPTION_MAX_BYTES {
-            return Err(invalid(
-                "description",
-                format!(
-                    "description is {bytes} bytes long; at most {DESCRIPTION_MAX_BYTES} are allowed"
-                ),
-            ));
+        if let Err(e) = check_description(&draft.description) {
+            problems.push(e);
         }
-        let reporter_contact = present(request.reporter_contact);
-        if let Some(contact) = &reporter_contact {
-            let chars = contact.chars().count();
-            if chars > CONTACT_MAX_CHARS {
-                return Err(invalid(
-                    "reporter_contact",
-                    format!(
-                        "reporter_contact is {chars} characters long; at most {CONTACT_MAX_CHARS} are allowed"
-                    ),
-                ));
-            }
+        let reporter_contact = present(draft.reporter_contact);
+        if let Some(Err(e)) = reporter_contact.as_deref().map(check_contact) {
+            problems.push(e);
         }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let mut answers = draft.answers;
+        // Answers are kept as typed (indentation matters in code); blank ones are absent.
+        answers.fields.retain(|_, value| !value.trim().is_empty());
+        answers.language = present(answers.language);
         Ok(Report {
-            organisation: present(request.organisation),
-            product: request.product.trim().to_owned(),
+            organisation: present(draft.organisation),
+            product: draft.product.trim().to_owned(),
             title: title.to_owned(),
-            description: request.description,
+            description: draft.description,
             reporter_contact,
+            answers,
+            channel: draft.channel,
         })
+    }
+
+    /// Checks an API request; the error names the first field to blame.
+    pub fn parse(request: ReportRequest) -> Result<Report, ApiError> {
+        Report::check(Draft {
+            organisation: request.organisation,
+            product: request.product,
+            title: request.title,
+            description: request.description,
+            reporter_contact: request.reporter_contact,
+            answers: Answers {
+                fields: request.fields,
+                language: request.language,
+                attachments: Vec::new(),
+            },
+            channel: Channel::Api,
+        })
+        .map_err(first)
     }
 
     /// Parses and checks a JSON body; every error names the field to blame.
     pub fn from_json(body: &[u8]) -> Result<Report, ApiError> {
-        Report::parse(parse_json(body)?)
+        Report::parse(json_body::parse(body, REPORT_FIELDS)?)
     }
 
     /// A report built in code (the demo data); checked like any other.
@@ -126,8 +201,57 @@ impl Report {
             title: title.to_owned(),
             description: description.to_owned(),
             reporter_contact: None,
+            fields: BTreeMap::new(),
+            language: None,
         })
     }
+}
+
+fn first(mut problems: Vec<ApiError>) -> ApiError {
+    if problems.is_empty() {
+        ApiError::Internal("a check failed without naming a problem".to_owned())
+    } else {
+        problems.swap_remove(0)
+    }
+}
+
+fn check_title(title: &str) -> Result<(), ApiError> {
+    non_blank("title", title)?;
+    let chars = title.chars().count();
+    if chars > TITLE_MAX_CHARS {
+        return Err(invalid(
+            "title",
+            format!("title is {chars} characters long; at most {TITLE_MAX_CHARS} are allowed"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_description(description: &str) -> Result<(), ApiError> {
+    non_blank("description", description)?;
+    let bytes = description.len();
+    if bytes > DESCRIPTION_MAX_BYTES {
+        return Err(invalid(
+            "description",
+            format!(
+                "description is {bytes} bytes long; at most {DESCRIPTION_MAX_BYTES} are allowed"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_contact(contact: &str) -> Result<(), ApiError> {
+    let chars = contact.chars().count();
+    if chars > CONTACT_MAX_CHARS {
+        return Err(invalid(
+            "reporter_contact",
+            format!(
+                "reporter_contact is {chars} characters long; at most {CONTACT_MAX_CHARS} are allowed"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn non_blank(field: &str, value: &str) -> Result<(), ApiError> {
@@ -148,112 +272,144 @@ fn invalid(field: &str, message: String) -> ApiError {
     }
 }
 
-/// Deserializes with the path of the failing field, and classifies the failure: syntax
-/// errors are 400 with a position, everything else is about a field and 422.
-fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    // serde also accepts a struct written as an array of its fields in order; a report is an
-    // object or nothing.
-    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(|e| json_error(".", e))?;
-        return Err(not_an_object());
-    }
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        json_error(&path, e.into_inner())
-    })?;
-    de.end().map_err(|e| json_error(".", e))?;
-    Ok(value)
+/// The form field that carries the answer to the policy field `id`.
+pub fn field_name(id: &str) -> String {
+    format!("fields.{id}")
 }
 
-fn json_error(path: &str, e: serde_json::Error) -> ApiError {
-    use serde_json::error::Category;
-    let full = e.to_string();
-    if !matches!(e.classify(), Category::Data) {
-        return ApiError::MalformedJson {
-            message: full,
-            line: e.line(),
-            column: e.column(),
-        };
-    }
-    // serde_json appends the position to every message; for a field error the field name
-    // is the useful locator.
-    let message = full
-        .rsplit_once(" at line ")
-        .map_or(full.as_str(), |(m, _)| m);
-    let within = |name: &str| {
-        if path == "." {
-            name.to_owned()
+/// The form field for files that answer no particular policy field.
+pub const ATTACHMENTS_FIELD: &str = "attachments";
+
+/// What `answers` get wrong under `policy`: answers to fields it does not ask, answers too
+/// long for their kind, files beyond its limits, a language it does not offer and, for
+/// reports from the form, required fields left empty (API clients predate the policy's
+/// fields and send everything in the description, so for them the fields are optional).
+pub fn policy_problems(policy: &Policy, answers: &Answers, channel: Channel) -> Vec<ApiError> {
+    let intake = &policy.intake;
+    let mut problems = Vec::new();
+    let known = || {
+        let ids: Vec<String> = intake
+            .fields
+            .iter()
+            .filter(|f| f.kind != FieldKind::Attachment)
+            .map(|f| format!("`{}`", f.id))
+            .collect();
+        if ids.is_empty() {
+            "no fields".to_owned()
         } else {
-            format!("{path}.{name}")
+            format!("one of {}", ids.join(", "))
         }
     };
-    if let Some(name) = backticked(message, "missing field ") {
-        return ApiError::MissingField(within(name));
+    for (id, value) in &answers.fields {
+        let name = field_name(id);
+        let kind = intake
+            .fields
+            .iter()
+            .find(|f| f.id.as_str() == id)
+            .map(|f| f.kind);
+        match kind {
+            None => problems.push(ApiError::UnknownField {
+                field: name,
+                expected: known(),
+            }),
+            Some(FieldKind::Attachment) => problems.push(invalid(
+                &name,
+                format!("{name} asks for a file; attach it with the report form"),
+            )),
+            Some(FieldKind::Line) if value.contains('\n') => {
+                problems.push(invalid(&name, format!("{name} must be a single line")));
+            }
+            Some(FieldKind::Line) if value.chars().count() > LINE_MAX_CHARS => {
+                problems.push(invalid(
+                    &name,
+                    format!("{name} is longer than {LINE_MAX_CHARS} characters"),
+                ));
+            }
+            Some(FieldKind::Text) if value.len() > DESCRIPTION_MAX_BYTES => {
+                problems.push(invalid(
+                    &name,
+                    format!("{name} is longer than {DESCRIPTION_MAX_BYTES} bytes"),
+                ));
+            }
+            Some(_) => {}
+        }
     }
-    if let Some(name) = backticked(message, "unknown field ") {
-        let expected = message
-            .split_once(", expected ")
-            .map_or("no other fields", |(_, rest)| rest);
-        // Unlike a missing field, an unknown one is already the last segment of the path.
-        return ApiError::UnknownField {
-            field: if path == "." {
-                name.to_owned()
-            } else {
-                path.to_owned()
-            },
-            expected: expected.to_owned(),
-        };
+    problems.extend(file_problems(policy, &answers.attachments));
+    if channel == Channel::Web {
+        for f in intake.fields.iter().filter(|f| f.required) {
+            let name = field_name(f.id.as_str());
+            let answered = match f.kind {
+                FieldKind::Attachment => answers.attachments.iter().any(|u| u.field == name),
+                _ => answers.fields.contains_key(f.id.as_str()),
+            };
+            if !answered {
+                problems.push(ApiError::MissingField(name));
+            }
+        }
     }
-    if path == "." {
-        return not_an_object();
+    if let Some(language) = &answers.language {
+        problems.extend(language_problem(policy, language));
     }
-    invalid(path, format!("{path}: {message}"))
+    problems
 }
 
-fn not_an_object() -> ApiError {
-    invalid(
-        "body",
-        "expected a JSON object with the fields organisation, product, title, description, reporter_contact"
-            .to_owned(),
-    )
-}
-
-/// `name` from a message of the form ``{prefix}`name`...``.
-fn backticked<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
-    let rest = message.strip_prefix(prefix)?.strip_prefix('`')?;
-    rest.split_once('`').map(|(name, _)| name)
-}
-
-/// The secret a reporter holds for their case: 32 bytes from the operating system's random
-/// generator, in lowercase hex. Only its SHA-256 is stored, so a database leak does not give
-/// access to cases.
-pub struct ReporterToken(String);
-
-impl ReporterToken {
-    fn generate() -> Result<ReporterToken, ApiError> {
-        let mut bytes = [0u8; 32];
-        rand::rngs::SysRng
-            .try_fill_bytes(&mut bytes)
-            .map_err(|e| ApiError::Internal(format!("operating system random generator: {e}")))?;
-        Ok(ReporterToken(hex::encode(bytes)))
+/// Files only where the policy asks for them (one per attachment field), within its limits.
+pub(crate) fn file_problems(policy: &Policy, uploads: &[Upload]) -> Vec<ApiError> {
+    let limits = Limits::of(&policy.intake);
+    let mut problems = Vec::new();
+    for (i, u) in uploads.iter().enumerate() {
+        let for_field = policy
+            .intake
+            .fields
+            .iter()
+            .any(|f| f.kind == FieldKind::Attachment && field_name(f.id.as_str()) == u.field);
+        if u.field != ATTACHMENTS_FIELD && !for_field {
+            problems.push(invalid(&u.field, format!("{} takes no file", u.field)));
+        } else if for_field && uploads[..i].iter().any(|v| v.field == u.field) {
+            problems.push(invalid(&u.field, format!("{} takes one file", u.field)));
+        } else if i >= limits.files as usize {
+            problems.push(ApiError::TooManyAttachments {
+                field: u.field.clone(),
+                limit: limits.files,
+            });
+        } else if u.file.data.len() as u64 > limits.file_bytes {
+            problems.push(ApiError::AttachmentTooLarge {
+                field: u.field.clone(),
+                filename: u.file.filename.clone(),
+                limit: limits.file_bytes,
+            });
+        }
     }
-
-    /// The token text to hand to the reporter.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+    problems
 }
 
-/// Redacted, so a token never reaches a log through `{:?}`.
-impl fmt::Debug for ReporterToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ReporterToken(..)")
+fn language_problem(policy: &Policy, language: &str) -> Option<ApiError> {
+    let offered = &policy.organisation.preferred_languages;
+    if offered.is_empty() {
+        let tag = language.len() <= LANGUAGE_MAX_CHARS
+            && language
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        return (!tag).then(|| {
+            invalid(
+                "language",
+                format!(
+                    "language {} is not a language tag such as \"en\"",
+                    quoted(language)
+                ),
+            )
+        });
     }
-}
-
-fn token_hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
+    (!offered.iter().any(|l| l.eq_ignore_ascii_case(language))).then(|| {
+        invalid(
+            "language",
+            format!(
+                "language {} is not one this organisation reads; expected one of {}",
+                quoted(language),
+                offered.join(", ")
+            ),
+        )
+    })
 }
 
 /// A case just opened.
@@ -266,7 +422,8 @@ pub struct Submitted {
 }
 
 /// Opens a case for `report`, received at `at`: pinned to the organisation's latest policy
-/// version, with its `reported` event and its projection written in one transaction.
+/// version, checked against it, with its `reported` event, one `attachment_added` event and
+/// stored file per attachment, and its projection written in one transaction.
 pub async fn submit(
     state: &AppState,
     report: Report,
@@ -286,28 +443,35 @@ pub async fn submit(
             ApiError::Internal(format!("organisation {} has no policy", product.org_slug))
         })?;
     let pinned = state.policies.parse(&latest)?;
-    let event = Event::Reported {
+    if let Some(problem) = policy_problems(&pinned.policy, &report.answers, report.channel)
+        .into_iter()
+        .next()
+    {
+        return Err(problem);
+    }
+    let Answers {
+        mut fields,
+        language,
+        attachments: uploads,
+    } = report.answers;
+    // An attachment field's answer is the file's hash: the file itself is in the case.
+    for u in &uploads {
+        if let Some(id) = u.field.strip_prefix("fields.") {
+            fields.insert(id.to_owned(), u.file.sha256());
+        }
+    }
+    let (files_added, files) = attachments::record(uploads, REPORTER);
+    let mut events = vec![Event::Reported {
         product: product.slug.clone(),
         title: report.title,
         description: report.description,
         reporter_contact: report.reporter_contact,
-        channel: "api".to_owned(),
-        fields: Default::default(),
-        language: None,
-    };
-    let payload = serde_json::to_value(&event)
-        .map_err(|e| ApiError::Internal(format!("cannot encode a reported event: {e}")))?;
-    let first = NewEvent {
-        kind: event.kind().to_owned(),
-        actor: REPORTER.to_owned(),
-        at,
-        payload,
-    };
-    let log = [Recorded {
-        at,
-        actor: REPORTER.to_owned(),
-        event,
+        channel: report.channel.as_str().to_owned(),
+        fields,
+        language,
     }];
+    events.extend(files_added);
+    let (stored, log) = cases::prepare(events, REPORTER, at)?;
     let projection = cases::project(&pinned.policy, &log)?;
     let token = ReporterToken::generate()?;
     let case = state
@@ -316,11 +480,15 @@ pub async fn submit(
             NewCase {
                 product_id: product.id,
                 policy_version_id: pinned.id,
-                reporter_token_hash: token_hash(token.as_str()),
+                reporter_token_hash: token.hash(),
                 opened_at: at,
             },
-            first,
+            stored,
             projection,
+            Effects {
+                attachments: files,
+                ..Effects::default()
+            },
         )
         .await?;
     Ok(Submitted {
@@ -393,35 +561,14 @@ async fn resolve_product(
     }
 }
 
-fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    let essence = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(str::trim);
-    match essence {
-        Some(e) if e.eq_ignore_ascii_case("application/json") => Ok(()),
-        _ => Err(ApiError::UnsupportedMediaType),
-    }
-}
-
 /// `POST /api/v1/reports`: 201 with the case id and the reporter's token.
 pub async fn submit_report(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    require_json(&headers)?;
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge {
-                limit: BODY_LIMIT_BYTES,
-            }
-        } else {
-            ApiError::UnreadableBody
-        }
-    })?;
-    let report = Report::from_json(&body)?;
+    let request: ReportRequest = json_body::read(&headers, body, REPORT_FIELDS)?;
+    let report = Report::parse(request)?;
     let submitted = submit(&state, report, Timestamp::now()).await?;
     let url = format!("/api/v1/reports/{}", submitted.case_id);
     let body = json!({
@@ -462,15 +609,6 @@ struct EventSummary {
     at: Timestamp,
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
-}
-
 /// `GET /api/v1/reports/{id}` with `Authorization: Bearer <token>`. Any mismatch is the same
 /// 404, so the answer does not tell whether a case with that id exists.
 pub async fn reporter_view(
@@ -478,13 +616,7 @@ pub async fn reporter_view(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
-    let token = bearer(&headers).ok_or(ApiError::NotFound)?;
-    let case = state
-        .store
-        .case_for_reporter(id, &token_hash(token))
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let case = reporter::case(&state, &id, reporter::bearer(&headers)).await?;
     let pinned = state
         .policies
         .get(&state.store, case.policy_version_id)
@@ -536,7 +668,7 @@ mod tests {
 
     #[test]
     fn json_errors_name_the_field_or_the_position() {
-        let cases: [(&str, (&str, &str)); 8] = [
+        let cases: [(&str, (&str, &str)); 9] = [
             (r#"{"product":"p","title":"t"}"#, ("missing", "description")),
             (
                 r#"{"product":"p","title":"t","description":"d","severity":9}"#,
@@ -545,6 +677,10 @@ mod tests {
             (
                 r#"{"product":"p","title":5,"description":"d"}"#,
                 ("invalid", "title"),
+            ),
+            (
+                r#"{"product":"p","title":"t","description":"d","fields":{"steps":1}}"#,
+                ("invalid", "fields.steps"),
             ),
             ("{\n  \"product\": \"p\",\n  oops\n}", ("malformed", "3:3")),
             (
@@ -578,26 +714,92 @@ mod tests {
     }
 
     #[test]
-    fn bearer_tokens_are_read_case_insensitively_and_never_empty() {
-        let with = |v: &str| {
-            let mut h = HeaderMap::new();
-            h.insert(header::AUTHORIZATION, v.parse().unwrap());
-            h
-        };
-        assert_eq!(bearer(&with("Bearer abc")), Some("abc"));
-        assert_eq!(bearer(&with("bearer  abc ")), Some("abc"));
-        assert_eq!(bearer(&with("Basic abc")), None);
-        assert_eq!(bearer(&with("Bearer ")), None);
-        assert_eq!(bearer(&HeaderMap::new()), None);
+    fn a_draft_reports_every_problem_at_once() {
+        let problems = Report::check(Draft {
+            organisation: None,
+            product: "p".into(),
+            title: " ".into(),
+            description: String::new(),
+            reporter_contact: Some("x".repeat(CONTACT_MAX_CHARS + 1)),
+            answers: Answers::default(),
+            channel: Channel::Web,
+        })
+        .unwrap_err();
+        let fields: Vec<_> = problems.iter().map(|e| e.field().unwrap()).collect();
+        assert_eq!(fields, ["title", "description", "reporter_contact"]);
+    }
+
+    fn sangoma() -> Policy {
+        let source = include_str!("../../../policies/sangoma.toml");
+        Policy::parse("sangoma.toml", source).unwrap()
+    }
+
+    fn problem_fields(problems: &[ApiError]) -> Vec<(&str, &str)> {
+        problems
+            .iter()
+            .map(|e| {
+                let code = match e {
+                    ApiError::MissingField(_) => "missing",
+                    ApiError::UnknownField { .. } => "unknown",
+                    ApiError::InvalidField { .. } => "invalid",
+                    ApiError::TooManyAttachments { .. } => "too_many",
+                    ApiError::AttachmentTooLarge { .. } => "too_large",
+                    other => panic!("{other:?}"),
+                };
+                (code, e.field().unwrap())
+            })
+            .collect()
     }
 
     #[test]
-    fn tokens_are_64_hex_digits_and_unique() {
-        let a = ReporterToken::generate().unwrap();
-        let b = ReporterToken::generate().unwrap();
-        assert_eq!(a.as_str().len(), 64);
-        assert!(a.as_str().bytes().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(a.as_str(), b.as_str());
-        assert_eq!(format!("{a:?}"), "ReporterToken(..)");
+    fn required_fields_are_enforced_for_the_form_only() {
+        let policy = sangoma();
+        let empty = Answers::default();
+        assert!(policy_problems(&policy, &empty, Channel::Api).is_empty());
+        let missing = policy_problems(&policy, &empty, Channel::Web);
+        assert_eq!(
+            problem_fields(&missing),
+            [
+                ("missing", "fields.issue_type"),
+                ("missing", "fields.steps"),
+                ("missing", "fields.impact"),
+            ]
+        );
+    }
+
+    #[test]
+    fn answers_must_fit_the_policy_fields_and_limits() {
+        let policy = sangoma();
+        let file = |field: &str, size: usize| Upload::new(field, "f", None, vec![b'x'; size]);
+        let answers = Answers {
+            fields: BTreeMap::from([
+                ("issue_type".to_owned(), "two\nlines".to_owned()),
+                ("proof_of_concept".to_owned(), "text".to_owned()),
+                ("colour".to_owned(), "blue".to_owned()),
+            ]),
+            language: Some("tlh".to_owned()),
+            attachments: vec![
+                file("fields.steps", 1),
+                file("fields.proof_of_concept", 1),
+                file("fields.proof_of_concept", 1),
+                file("attachments", 10 * 1024 * 1024 + 1),
+                file("attachments", 1),
+                file("attachments", 1),
+            ],
+        };
+        let problems = policy_problems(&policy, &answers, Channel::Api);
+        assert_eq!(
+            problem_fields(&problems),
+            [
+                ("unknown", "fields.colour"),
+                ("invalid", "fields.issue_type"),
+                ("invalid", "fields.proof_of_concept"),
+                ("invalid", "fields.steps"),
+                ("invalid", "fields.proof_of_concept"),
+                ("too_large", "attachments"),
+                ("too_many", "attachments"),
+                ("invalid", "language"),
+            ]
+        );
     }
 }

@@ -58,9 +58,20 @@ pub struct TestApp {
     stderr: Arc<Mutex<Vec<String>>>,
 }
 
-/// Starts the binary on `db` with the demo data, on a free loopback port.
+/// The server's rate limit setting (see `vulndesk_web::rate_limit`).
+pub const RATE_LIMIT_ENV: &str = "VULNDESK_RATE_LIMIT";
+
+/// Starts the binary on `db` with the demo data, on a free loopback port. Rate limiting is
+/// off: tests send far more submissions than a person would (`abuse.rs` turns it on).
 pub async fn spawn_app(db: &TestDb) -> TestApp {
-    let mut child = Command::new(BIN)
+    spawn_app_with(db, &[(RATE_LIMIT_ENV, "off")]).await
+}
+
+/// [`spawn_app`] with these environment variables, and none of the server's settings
+/// inherited from the test's environment.
+pub async fn spawn_app_with(db: &TestDb, env: &[(&str, &str)]) -> TestApp {
+    let mut command = Command::new(BIN);
+    command
         .args([
             "serve",
             "--demo",
@@ -71,6 +82,9 @@ pub async fn spawn_app(db: &TestDb) -> TestApp {
         ])
         .env("VULNDESK_LOG", "info,sqlx=warn")
         .env_remove("VULNDESK_DB")
+        .env_remove(RATE_LIMIT_ENV)
+        .envs(env.iter().copied());
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -138,10 +152,12 @@ fn drain(stream: impl AsyncRead + Unpin + Send + 'static) -> Arc<Mutex<Vec<Strin
     lines
 }
 
-/// Plain HTTP on loopback only: no proxy from the environment, bounded waits.
+/// Plain HTTP on loopback only: no proxy from the environment, bounded waits, redirects
+/// not followed (tests check them).
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
         .build()
         .expect("HTTP client")
@@ -190,6 +206,25 @@ impl TestApp {
             request = request.bearer_auth(token);
         }
         request.send().await.expect("GET /api/v1/reports/{id}")
+    }
+
+    /// `GET` of a path of the server.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// `POST` of a multipart form, as a browser sends one.
+    pub async fn post_form(&self, path: &str, form: reqwest::multipart::Form) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
     }
 
     /// Number of cases in the database.

@@ -2,12 +2,22 @@
 //! because linking is the slow part; every test that touches storage runs on SQLite and
 //! PostgreSQL through `helpers::on_each_database`.
 
+mod abuse;
 mod admin;
 mod durability;
+mod form;
 mod health;
 mod helpers;
+mod html;
 mod init;
 mod intake;
 mod lifecycle;
+mod mail_imap;
+mod mail_ingest;
+mod mail_keys;
+mod mail_scenarios;
+mod mail_support;
+mod openapi;
 mod policy_cli;
+mod portal;
 mod products;

@@ -206,3 +206,20 @@ fn acknowledgement_may_be_written_as_a_bare_period() {
     ));
     assert_eq!(e.key, "response.acknowledge.typo");
 }
+
+#[test]
+fn receipts_are_chosen_in_the_reporters_language() {
+    let p = Policy::parse(
+        "p.toml",
+        &with("[intake]\nreceipt = { en = \"Thanks\", nl = \"Bedankt\" }\n"),
+    )
+    .unwrap();
+    let r = p.intake.receipt.unwrap();
+    assert_eq!(r.text(Some("nl"), &[]), "Bedankt");
+    assert_eq!(r.text(Some("fr"), &["nl".into()]), "Bedankt");
+    assert_eq!(r.text(None, &[]), "Thanks");
+    let one = Receipt::One("Thanks".into());
+    assert_eq!(one.text(Some("nl"), &[]), "Thanks");
+    let e = err(&with("[intake]\nreceipt = 5\n"));
+    assert_eq!(e.key, "intake.receipt");
+}

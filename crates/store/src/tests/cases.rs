@@ -1,200 +1,9 @@
-//! Every test runs the same body against each backend from `fresh_databases()`.
+//! Cases, hash-chained events and projections.
 
 use std::collections::BTreeSet;
 
-use crate::testing::{drop_postgres_database, fresh_databases, fresh_stores};
-use crate::{
-    Backend, GENESIS_HASH, NewCase, NewEvent, Projection, Store, StoreError, StoreOptions,
-    event_hash,
-};
-use jiff::Timestamp;
-use jiff::civil::date;
-use serde_json::json;
-
-/// Runs `f` once per backend on a fresh migrated store, dropping the PostgreSQL database after.
-async fn each_backend(f: impl AsyncFn(&str, Store)) {
-    for (label, url) in fresh_databases().await {
-        let store = Store::connect(&url, &StoreOptions::default())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        f(&label, store.clone()).await;
-        store.close().await;
-        if label == "postgres" {
-            drop_postgres_database(&url).await;
-        }
-    }
-}
-
-/// Executes raw SQL behind the API's back, on either backend.
-macro_rules! raw_sql {
-    ($store:expr, $sql:expr) => {
-        match &$store {
-            Store::Sqlite(p) => sqlx::query($sql).execute(p).await.map(drop),
-            Store::Postgres(p) => sqlx::query($sql).execute(p).await.map(drop),
-        }
-    };
-}
-
-fn ts(s: &str) -> Timestamp {
-    s.parse().unwrap()
-}
-
-fn event(kind: &str, payload: serde_json::Value) -> NewEvent {
-    NewEvent {
-        kind: kind.to_owned(),
-        actor: "reporter".to_owned(),
-        at: ts("2025-03-01T10:00:00.123456789Z"),
-        payload,
-    }
-}
-
-fn projection(state: &str, due: Option<jiff::civil::Date>) -> Projection {
-    Projection {
-        state: state.to_owned(),
-        next_due: due,
-        next_due_kind: due.map(|_| "triage".to_owned()),
-    }
-}
-
-/// An organisation with one product and one policy; returns (product_id, policy_version_id).
-async fn product_and_policy(store: &Store) -> (i64, i64) {
-    let org = store.upsert_organisation("acme", "Acme").await.unwrap();
-    let product = store.upsert_product(org, "widget", "Widget").await.unwrap();
-    let policy = store
-        .add_policy_version(org, "policy v1", ts("2025-01-01T00:00:00Z"))
-        .await
-        .unwrap();
-    (product, policy.id)
-}
-
-async fn open(store: &Store, token_hash: &[u8]) -> i64 {
-    let (product_id, policy_version_id) = product_and_policy(store).await;
-    store
-        .open_case(
-            NewCase {
-                product_id,
-                policy_version_id,
-                reporter_token_hash: token_hash.to_vec(),
-                opened_at: ts("2025-03-01T10:00:00.123456789Z"),
-            },
-            event("reported", json!({"title": "XSS"})),
-            projection("new", Some(date(2025, 3, 8))),
-        )
-        .await
-        .unwrap()
-        .id
-}
-
-#[tokio::test]
-async fn policy_versions_are_kept_and_numbered() {
-    each_backend(async |label, store| {
-        let org = store.upsert_organisation("acme", "Acme").await.unwrap();
-        let t1 = ts("2025-01-01T00:00:00.000000001Z");
-        let v1 = store
-            .add_policy_version(org, "policy v1", t1)
-            .await
-            .unwrap();
-        assert_eq!((v1.version, v1.org_id), (1, org), "{label}");
-        assert_eq!(
-            v1.sha256, "1346d3d6ba0fa2599109504e7524b14a03d1f48cb5e572481f47b8e036d9a85c",
-            "{label}"
-        );
-        assert_eq!(
-            v1.created_at, t1,
-            "{label}: timestamp must round-trip exactly"
-        );
-
-        let again = store
-            .add_policy_version(org, "policy v1", ts("2025-02-01T00:00:00Z"))
-            .await
-            .unwrap();
-        assert_eq!(
-            again, v1,
-            "{label}: identical source must not create a version"
-        );
-
-        let v2 = store
-            .add_policy_version(org, "policy v2", t1)
-            .await
-            .unwrap();
-        // Reverting to old text is a new version: only the latest is compared.
-        let v3 = store
-            .add_policy_version(org, "policy v1", t1)
-            .await
-            .unwrap();
-        assert_eq!((v2.version, v3.version), (2, 3), "{label}");
-
-        let all = store.policy_versions(org).await.unwrap();
-        assert_eq!(all, vec![v1.clone(), v2, v3.clone()], "{label}");
-        assert_eq!(store.latest_policy(org).await.unwrap(), Some(v3), "{label}");
-        assert_eq!(store.policy_version(v1.id).await.unwrap(), v1, "{label}");
-        assert!(matches!(
-            store.policy_version(987_654).await,
-            Err(StoreError::NotFound(_))
-        ));
-        assert!(matches!(
-            store.add_policy_version(987_654, "x", t1).await,
-            Err(StoreError::NotFound("organisation"))
-        ));
-        let other = store.upsert_organisation("other", "Other").await.unwrap();
-        assert_eq!(store.latest_policy(other).await.unwrap(), None, "{label}");
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn products_are_listed_in_slug_byte_order() {
-    each_backend(async |label, store| {
-        let zeta = store.upsert_organisation("zeta", "Zeta").await.unwrap();
-        let acme = store.upsert_organisation("acme", "Acme").await.unwrap();
-        assert_eq!(
-            store
-                .upsert_organisation("acme", "Acme Corp")
-                .await
-                .unwrap(),
-            acme,
-            "{label}: upsert keeps the id"
-        );
-        store.upsert_product(zeta, "a", "Zeta A").await.unwrap();
-        // Byte order puts "a-z" before "ab"; locale collations would not.
-        let ab = store.upsert_product(acme, "ab", "AB").await.unwrap();
-        store.upsert_product(acme, "a-z", "A to Z").await.unwrap();
-        assert_eq!(
-            store.upsert_product(acme, "ab", "AB v2").await.unwrap(),
-            ab,
-            "{label}"
-        );
-
-        let list = store.list_products().await.unwrap();
-        let keys: Vec<_> = list
-            .iter()
-            .map(|p| (p.org_slug.as_str(), p.slug.as_str(), p.name.as_str()))
-            .collect();
-        assert_eq!(
-            keys,
-            [
-                ("acme", "a-z", "A to Z"),
-                ("acme", "ab", "AB v2"),
-                ("zeta", "a", "Zeta A")
-            ],
-            "{label}"
-        );
-        let p = store.product("acme", "ab").await.unwrap().unwrap();
-        assert_eq!(
-            (p.id, p.org_id, p.org_name.as_str()),
-            (ab, acme, "Acme Corp"),
-            "{label}"
-        );
-        let org = store.organisation_by_slug("acme").await.unwrap().unwrap();
-        assert_eq!((org.id, org.name.as_str()), (acme, "Acme Corp"), "{label}");
-        assert!(matches!(
-            store.upsert_product(987_654, "x", "X").await,
-            Err(StoreError::NotFound("organisation"))
-        ));
-    })
-    .await;
-}
+use super::*;
+use crate::{Backend, GENESIS_HASH, StoreError, event_hash};
 
 #[tokio::test]
 async fn unknown_product_and_case_return_none() {
@@ -248,8 +57,9 @@ async fn case_and_events_round_trip_exactly() {
         let case = store
             .open_case(
                 new.clone(),
-                event("reported", payload.clone()),
+                vec![event("reported", payload.clone())],
                 projection("new", None),
+                Effects::default(),
             )
             .await
             .unwrap();
@@ -298,7 +108,12 @@ async fn case_and_events_round_trip_exactly() {
         store.verify_chain(case.id).await.unwrap();
 
         let case2 = store
-            .open_case(new, event("reported", json!({})), projection("new", None))
+            .open_case(
+                new,
+                vec![event("reported", json!({}))],
+                projection("new", None),
+                Effects::default(),
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -328,8 +143,9 @@ async fn open_case_rejects_missing_or_foreign_references() {
                     reporter_token_hash: vec![0],
                     opened_at: ts("2025-01-01T00:00:00Z"),
                 },
-                event("reported", json!({})),
+                vec![event("reported", json!({}))],
                 projection("new", None),
+                Effects::default(),
             )
         };
         assert!(matches!(
@@ -495,8 +311,9 @@ async fn verify_chain_detects_tampering_behind_the_triggers() {
                     reporter_token_hash: vec![9],
                     opened_at: ts("2025-01-01T00:00:00Z"),
                 },
-                event("reported", json!({})),
+                vec![event("reported", json!({}))],
                 projection("new", None),
+                Effects::default(),
             )
             .await
             .unwrap()
@@ -558,49 +375,6 @@ async fn foreign_keys_are_enforced() {
     .await;
 }
 
-#[tokio::test]
-async fn fresh_stores_are_migrated_and_durable() {
-    let stores = fresh_stores().await;
-    assert_eq!(stores[0].0, "sqlite");
-    for (label, store) in &stores {
-        let expected = if label == "sqlite" {
-            Backend::Sqlite
-        } else {
-            Backend::Postgres
-        };
-        assert_eq!(store.backend(), expected);
-        assert_eq!(store.count_cases().await.unwrap(), 0, "{label}");
-        store.migrate().await.unwrap();
-        if let Store::Sqlite(p) = store {
-            let mut conn = p.acquire().await.unwrap();
-            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-                .fetch_one(&mut *conn)
-                .await
-                .unwrap();
-            assert_eq!(sync, 2, "synchronous must default to FULL");
-            let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
-                .fetch_one(&mut *conn)
-                .await
-                .unwrap();
-            assert_eq!(journal, "wal");
-            let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-                .fetch_one(&mut *conn)
-                .await
-                .unwrap();
-            assert_eq!(fk, 1);
-        }
-        store.close().await;
-        if let Store::Postgres(p) = store {
-            let db = p.connect_options().get_database().map(str::to_owned);
-            drop_postgres_database(&format!("postgres:///{}", db.unwrap_or_default())).await;
-        }
-    }
-    assert!(matches!(
-        Store::connect("mysql://localhost/x", &StoreOptions::default()).await,
-        Err(StoreError::BadUrl(_))
-    ));
-}
-
 #[test]
 fn event_hash_fields_are_unambiguous() {
     let a = event_hash(GENESIS_HASH, 1, 1, "ab", "c", "t", "{}");
@@ -609,4 +383,90 @@ fn event_hash_fields_are_unambiguous() {
     let d = event_hash(GENESIS_HASH, 1, 11, "ab", "c", "t", "{}");
     assert_eq!(a.len(), 64);
     assert_eq!(BTreeSet::from([&a, &b, &c, &d]).len(), 4);
+}
+
+#[tokio::test]
+async fn several_events_are_chained_in_the_given_order() {
+    each_backend(async |label, store| {
+        let kinds = ["reported", "attachment_added", "acknowledged"];
+        let events: Vec<_> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, k)| event(k, json!({ "i": i })))
+            .collect();
+        let case = store
+            .open_case(
+                new_case(&store, b"t").await,
+                events,
+                projection("new", None),
+                Effects::default(),
+            )
+            .await
+            .unwrap();
+        let more = store
+            .append_events(
+                case.id,
+                vec![event("comment", json!({})), event("triaged", json!({}))],
+                Some(projection("triaged", None)),
+                Effects::default(),
+            )
+            .await
+            .unwrap();
+        let stored = store.events(case.id).await.unwrap();
+        let got: Vec<_> = stored.iter().map(|e| (e.seq, e.kind.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (1, "reported"),
+                (2, "attachment_added"),
+                (3, "acknowledged"),
+                (4, "comment"),
+                (5, "triaged")
+            ],
+            "{label}"
+        );
+        assert_eq!(
+            more,
+            stored[3..],
+            "{label}: append_events returns what it stored"
+        );
+        assert_eq!(stored[1].prev_hash, stored[0].hash, "{label}");
+        assert_eq!(stored[3].prev_hash, stored[2].hash, "{label}");
+        store.verify_chain(case.id).await.unwrap();
+        assert_eq!(
+            store.projection(case.id).await.unwrap(),
+            Some(projection("triaged", None)),
+            "{label}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_case_write_without_events_is_refused() {
+    each_backend(async |label, store| {
+        let case_id = open(&store, b"t").await;
+        let before = row_counts(&store).await;
+        let opened = store
+            .open_case(
+                new_case(&store, b"u").await,
+                vec![],
+                projection("new", None),
+                Effects::default(),
+            )
+            .await;
+        assert!(
+            matches!(opened, Err(StoreError::Invalid(_))),
+            "{label}: {opened:?}"
+        );
+        let appended = store
+            .append_events(case_id, vec![], None, Effects::default())
+            .await;
+        assert!(
+            matches!(appended, Err(StoreError::Invalid(_))),
+            "{label}: {appended:?}"
+        );
+        assert_eq!(row_counts(&store).await, before, "{label}");
+    })
+    .await;
 }

@@ -1,0 +1,845 @@
+//! Mail intake: one raw RFC 5322 message in, a case event out. Both adapters use it, the
+//! `vulndesk mail ingest` pipe for an MTA and the IMAP poller, so a message takes the same
+//! path whichever way it came.
+//!
+//! The order is the one `vulndesk_mail` documents. The message is parsed (which never
+//! fails). A Message-ID (or, without one, the exact bytes) stored before makes it a
+//! duplicate. It is routed: a per-case reply address first, then In-Reply-To and References,
+//! else a new case. It is decrypted and its signature checked. Then the raw bytes, the events
+//! and the files are written in one store transaction, so a message is never half-ingested.
+//! A new case's automatic receipt is queued right after, see [`Intake::ingest`].
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use rand::TryRng;
+use sha2::{Digest, Sha256};
+use vulndesk_core::case::{Event, Recorded};
+use vulndesk_core::policy::Policy;
+use vulndesk_mail::compose::{Outbound, compose_plain, new_message_id};
+use vulndesk_mail::openpgp::{OrgKey, PublicKey, Verification};
+use vulndesk_mail::outbox::MailJob;
+use vulndesk_mail::{Inbound, Mailbox, Readable, SecretString, thread};
+use vulndesk_store::{
+    CaseRow, Effects, NewAttachment, NewCase, NewEvent, NewRawMessage, Organisation, Store,
+    StoreError,
+};
+use vulndesk_web::intake::{DESCRIPTION_MAX_BYTES, TITLE_MAX_CHARS};
+use vulndesk_web::{ApiError, Upload, cases};
+
+/// Who mail events are recorded as: the web intake records reporters the same way.
+const REPORTER: &str = "reporter";
+/// The `channel` of reports and replies that came by mail.
+const CHANNEL: &str = "email";
+/// Where the ingest pipe and the poller tell the operator to put the passphrase.
+pub const PASSPHRASE_HINT: &str = "set VULNDESK_KEY_PASSPHRASE or --passphrase-file";
+
+/// Why a message could not be stored. Every variant leaves the message with its sender
+/// (the MTA's queue, the IMAP mailbox) to be tried again: a report is never dropped because
+/// of our own configuration or an outage.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The database is unreachable or failed.
+    #[error("database: {0}")]
+    Database(StoreError),
+    /// The configuration does not fit the database (unknown organisation or product, no
+    /// policy loaded) or stored data does not decode.
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl From<StoreError> for IngestError {
+    fn from(e: StoreError) -> Self {
+        IngestError::Database(e)
+    }
+}
+
+impl From<ApiError> for IngestError {
+    fn from(e: ApiError) -> Self {
+        // Only the derivations of `cases` are called, and they fail only on stored data that
+        // does not decode; the detail is what the operator needs.
+        match e {
+            ApiError::Internal(detail) | ApiError::Unavailable(detail) => {
+                IngestError::Setup(detail)
+            }
+            other => IngestError::Setup(other.to_string()),
+        }
+    }
+}
+
+/// What ingesting one message did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingested {
+    /// A new case was opened; `receipt` tells whether an automatic receipt was queued.
+    Opened { case_id: i64, receipt: bool },
+    /// The message joined an existing case.
+    Joined { case_id: i64 },
+    /// The message was stored before; nothing new was written (unless a receipt that an
+    /// interrupted ingest had not queued yet, see [`Intake::ingest`]).
+    Duplicate { case_id: Option<i64> },
+}
+
+/// The organisation key as far as ingest can use it.
+pub enum LoadedKey {
+    /// Unlocked with the configured passphrase (the key stays protected in memory).
+    Ready(Box<OrgKey>, SecretString),
+    /// Why there is none; becomes the "cannot decrypt: ..." warning of encrypted mail.
+    Missing(String),
+}
+
+impl LoadedKey {
+    /// The organisation's stored key, checked against `passphrase`. Never fails for a key
+    /// problem: plain mail must still be taken in, so a missing key, a missing passphrase or a
+    /// wrong one only means encrypted mail is stored unread (and the problem is logged).
+    pub async fn load(
+        store: &Store,
+        org: &Organisation,
+        passphrase: Option<SecretString>,
+    ) -> Result<LoadedKey, StoreError> {
+        let stored = store.org_key(org.id).await?;
+        Ok(match (stored, passphrase) {
+            (None, _) => LoadedKey::Missing(format!(
+                "no organisation key loaded: {} has no key (vulndesk mail key generate)",
+                org.slug
+            )),
+            (Some(_), None) => LoadedKey::Missing(format!(
+                "no organisation key loaded: no passphrase configured ({PASSPHRASE_HINT})"
+            )),
+            (Some(row), Some(passphrase)) => {
+                let armored = String::from_utf8_lossy(&row.secret_protected);
+                match OrgKey::import(&armored, &passphrase) {
+                    Ok(key) => LoadedKey::Ready(Box::new(key), passphrase),
+                    Err(e) => {
+                        tracing::error!(org = %org.slug, error = %e, "cannot load the organisation key; encrypted mail will be stored unread");
+                        LoadedKey::Missing(format!("no organisation key loaded: {e}"))
+                    }
+                }
+            }
+        })
+    }
+
+    fn pair(&self) -> Option<(&OrgKey, &SecretString)> {
+        match self {
+            LoadedKey::Ready(key, passphrase) => Some((key, passphrase)),
+            LoadedKey::Missing(_) => None,
+        }
+    }
+}
+
+/// One organisation's mail intake: where new reports go and the key that reads them.
+pub struct Intake {
+    store: Store,
+    org: Organisation,
+    product: Option<String>,
+    key: LoadedKey,
+}
+
+/// The organisation's latest policy and the product new cases are filed under.
+struct Scope {
+    policy_version_id: i64,
+    policy: Policy,
+    product_id: i64,
+    product: String,
+    /// Set when the product was chosen for want of a `--product`.
+    note: Option<String>,
+}
+
+/// A parsed message with the header facts ingest needs beyond [`Inbound`].
+struct Message<'a> {
+    raw: &'a [u8],
+    sha256: String,
+    inbound: Inbound,
+    /// Languages the sender reads, from `Content-Language` and `Accept-Language`.
+    languages: Vec<String>,
+    /// RFC 3834: the message was sent by a machine, so nothing automatic answers it.
+    automatic: bool,
+}
+
+impl Intake {
+    /// Intake for the organisation `org` (a slug), filing new reports under `product` (a slug)
+    /// or, without one, under the policy's only product (its first one if it has several).
+    pub async fn new(
+        store: Store,
+        org: &str,
+        product: Option<String>,
+        passphrase: Option<SecretString>,
+    ) -> Result<Intake, IngestError> {
+        let org = store.organisation_by_slug(org).await?.ok_or_else(|| {
+            IngestError::Setup(format!(
+                "no organisation {org:?} in the database (load its policy with vulndesk init --policy FILE)"
+            ))
+        })?;
+        let key = LoadedKey::load(&store, &org, passphrase).await?;
+        let intake = Intake {
+            store,
+            org,
+            product,
+            key,
+        };
+        // Fails early on a wrong --product or a missing policy.
+        intake.scope().await?;
+        Ok(intake)
+    }
+
+    /// Whether encrypted mail can be read, and if not, why.
+    pub fn key_problem(&self) -> Option<&str> {
+        match &self.key {
+            LoadedKey::Ready(..) => None,
+            LoadedKey::Missing(why) => Some(why),
+        }
+    }
+
+    /// Stores `raw` (received at `at` from `source`, e.g. `"pipe"` or `"imap:INBOX"`) in the
+    /// case it belongs to, or in a new one.
+    ///
+    /// The raw bytes go into the same transaction as the case's events, so once this returns
+    /// the message is durable and may be removed from wherever it came from. A message stored
+    /// before is [`Ingested::Duplicate`], which is how redelivery stays harmless.
+    ///
+    /// A new case's automatic receipt is queued in a second transaction: the receipt's sender
+    /// is the case's reply address, and its tag is only known once the case exists. If the
+    /// process dies between the two, the message was not acknowledged to its sender, which
+    /// delivers it again; that duplicate queues the missing receipt.
+    pub async fn ingest(
+        &self,
+        raw: &[u8],
+        source: &str,
+        at: Timestamp,
+    ) -> Result<Ingested, IngestError> {
+        let inbound = Inbound::parse(raw);
+        let sha256 = hex::encode(Sha256::digest(raw));
+        if let Some(case_id) = self.stored_before(&inbound, &sha256).await? {
+            return self.duplicate(raw, inbound, sha256, case_id, at).await;
+        }
+        let scope = self.scope().await?;
+        let case = self.route(&inbound).await?;
+        let known = match &case {
+            Some(case) => self.reporter_keys(case.id, at).await?,
+            None => Vec::new(),
+        };
+        let message = Message::new(raw, sha256, inbound);
+        let readable = self.decrypt(&message, &known);
+        let written = match case {
+            Some(case) => self.join(&case, &message, &readable, source, at).await,
+            None => self.open(&scope, &message, &readable, source, at).await,
+        };
+        match written {
+            Err(IngestError::Database(StoreError::Duplicate(_))) => {
+                // Another delivery of the same message won the race; it is stored once.
+                let case_id = self
+                    .stored_before(&message.inbound, &message.sha256)
+                    .await?;
+                Ok(Ingested::Duplicate {
+                    case_id: case_id.flatten(),
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// `Some(case)` if this message was stored before (the case it was filed under, when it
+    /// can be found), `None` if it is new.
+    async fn stored_before(
+        &self,
+        inbound: &Inbound,
+        sha256: &str,
+    ) -> Result<Option<Option<i64>>, IngestError> {
+        // The same keys as the store's unique constraints: the Message-ID, or for a message
+        // without one its bytes.
+        match &inbound.message_id {
+            Some(id) if self.store.raw_message_exists(id).await? => Ok(Some(
+                self.store
+                    .case_for_message_ids(std::slice::from_ref(id))
+                    .await?,
+            )),
+            Some(_) => Ok(None),
+            None => Ok(self
+                .store
+                .raw_message(sha256)
+                .await?
+                .map(|row| Some(row.case_id))),
+        }
+    }
+
+    async fn duplicate(
+        &self,
+        raw: &[u8],
+        inbound: Inbound,
+        sha256: String,
+        case_id: Option<i64>,
+        at: Timestamp,
+    ) -> Result<Ingested, IngestError> {
+        let case = match case_id {
+            Some(id) => self.store.case(id).await?,
+            None => None,
+        };
+        if let Some(case) = case
+            && self.owns(&case).await?
+        {
+            let message = Message::new(raw, sha256, inbound);
+            let log = cases::log(&self.store.events(case.id).await?)?;
+            if opened_by(&log, &message) {
+                let policy = self.pinned(&case).await?;
+                self.queue_receipt(&policy, &case, log, &message, at)
+                    .await?;
+            }
+        }
+        Ok(Ingested::Duplicate { case_id })
+    }
+
+    /// The policy and product for a new case: the latest policy version, and the configured
+    /// product or the policy's only (else first) one.
+    async fn scope(&self) -> Result<Scope, IngestError> {
+        let version = self
+            .store
+            .latest_policy(self.org.id)
+            .await?
+            .ok_or_else(|| {
+                IngestError::Setup(format!(
+                    "organisation {} has no policy (vulndesk init --policy FILE)",
+                    self.org.slug
+                ))
+            })?;
+        let policy = parse_policy(&version.source, version.version)?;
+        let (slug, note) = match &self.product {
+            Some(slug) => (slug.clone(), None),
+            None => {
+                let slugs: Vec<&str> = policy.products.iter().map(|p| p.slug.as_str()).collect();
+                let first = slugs.first().ok_or_else(|| {
+                    IngestError::Setup(format!("the policy of {} names no product", self.org.slug))
+                })?;
+                let note = (slugs.len() > 1).then(|| {
+                    format!(
+                        "filed under product {first}, the policy's first: mail intake of {} is not configured with a product and the policy has several ({})",
+                        self.org.slug,
+                        slugs.join(", ")
+                    )
+                });
+                ((*first).to_owned(), note)
+            }
+        };
+        let product = self
+            .store
+            .product(&self.org.slug, &slug)
+            .await?
+            .ok_or_else(|| {
+                IngestError::Setup(format!(
+                    "organisation {} has no product {slug:?}",
+                    self.org.slug
+                ))
+            })?;
+        Ok(Scope {
+            policy_version_id: version.id,
+            policy,
+            product_id: product.id,
+            product: product.slug,
+            note,
+        })
+    }
+
+    /// The case a message belongs to: its reply address first (the tag is a secret only our
+    /// mail carried), then its threading headers. Cases of other organisations are never
+    /// joined: their mail arrives through their own intake, with their own key.
+    async fn route(&self, inbound: &Inbound) -> Result<Option<CaseRow>, IngestError> {
+        if let Some(tag) = thread::find_reply_tag(inbound)
+            && let Some(case) = self.store.case_by_reply_tag(&tag).await?
+        {
+            if self.owns(&case).await? {
+                return Ok(Some(case));
+            }
+            tracing::warn!(case = case.id, org = %self.org.slug, "reply address of another organisation's case; not joined");
+        }
+        let ids = thread::candidate_ids(inbound);
+        if let Some(id) = self.store.case_for_message_ids(&ids).await?
+            && let Some(case) = self.store.case(id).await?
+            && self.owns(&case).await?
+        {
+            return Ok(Some(case));
+        }
+        Ok(None)
+    }
+
+    async fn owns(&self, case: &CaseRow) -> Result<bool, IngestError> {
+        let version = self.store.policy_version(case.policy_version_id).await?;
+        Ok(version.org_id == self.org.id)
+    }
+
+    /// The reporter's key of a case, for checking signatures; a key that no longer parses
+    /// (expired, revoked) verifies nothing.
+    async fn reporter_keys(
+        &self,
+        case_id: i64,
+        at: Timestamp,
+    ) -> Result<Vec<PublicKey>, IngestError> {
+        let Some(row) = self.store.reporter_key(case_id).await? else {
+            return Ok(Vec::new());
+        };
+        match PublicKey::parse(&row.armored, at) {
+            Ok(key) => Ok(vec![key]),
+            Err(e) => {
+                tracing::warn!(case = case_id, error = %e, "the reporter's key is not usable for verification");
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    /// What a person reads of the message; a missing key is explained, not just noted.
+    fn decrypt(&self, message: &Message<'_>, known: &[PublicKey]) -> Readable {
+        let mut readable = vulndesk_mail::decrypt_inbound(&message.inbound, self.key.pair(), known);
+        if let (Some(reason), LoadedKey::Missing(why)) = (&readable.cannot_decrypt, &self.key) {
+            // The library only knows that no key was passed; the operator needs to know why.
+            let generic = format!("cannot decrypt: {reason}");
+            for w in readable.warnings.iter_mut().filter(|w| **w == generic) {
+                *w = format!("cannot decrypt: {why}");
+            }
+        }
+        readable
+    }
+
+    async fn open(
+        &self,
+        scope: &Scope,
+        message: &Message<'_>,
+        readable: &Readable,
+        source: &str,
+        at: Timestamp,
+    ) -> Result<Ingested, IngestError> {
+        let inbound = &message.inbound;
+        let language = offered(
+            &message.languages,
+            &scope.policy.organisation.preferred_languages,
+        );
+        let (files, skipped) = attachments(&scope.policy, readable);
+        let mut events = vec![
+            Event::Reported {
+                product: scope.product.clone(),
+                title: title(&inbound.subject),
+                description: bounded(&readable.text),
+                reporter_contact: inbound.from.as_ref().map(|f| f.email.clone()),
+                channel: CHANNEL.to_owned(),
+                fields: BTreeMap::new(),
+                language,
+            },
+            mail_received(message, readable, scope.note.iter().cloned().chain(skipped)),
+        ];
+        events.extend(files.iter().map(attachment_added));
+        let (stored, log) = record(events, at)?;
+        let projection = cases::project(&scope.policy, &log)?;
+        let case = self
+            .store
+            .open_case(
+                NewCase {
+                    product_id: scope.product_id,
+                    policy_version_id: scope.policy_version_id,
+                    reporter_token_hash: unguessable_token_hash()?,
+                    opened_at: at,
+                },
+                stored,
+                projection,
+                effects(message, source, at, files),
+            )
+            .await?;
+        self.log_warnings(case.id, readable);
+        let receipt = self
+            .queue_receipt(&scope.policy, &case, log, message, at)
+            .await?;
+        Ok(Ingested::Opened {
+            case_id: case.id,
+            receipt,
+        })
+    }
+
+    async fn join(
+        &self,
+        case: &CaseRow,
+        message: &Message<'_>,
+        readable: &Readable,
+        source: &str,
+        at: Timestamp,
+    ) -> Result<Ingested, IngestError> {
+        let policy = self.pinned(case).await?;
+        let (files, skipped) = attachments(&policy, readable);
+        let mut events = vec![
+            mail_received(message, readable, skipped),
+            Event::ReporterReply {
+                body: bounded(&readable.text),
+                channel: CHANNEL.to_owned(),
+            },
+        ];
+        events.extend(files.iter().map(attachment_added));
+        let mut log = cases::log(&self.store.events(case.id).await?)?;
+        let (stored, recorded) = record(events, at)?;
+        log.extend(recorded);
+        let projection = cases::project(&policy, &log)?;
+        self.store
+            .append_events(
+                case.id,
+                stored,
+                Some(projection),
+                effects(message, source, at, files),
+            )
+            .await?;
+        self.log_warnings(case.id, readable);
+        Ok(Ingested::Joined { case_id: case.id })
+    }
+
+    async fn pinned(&self, case: &CaseRow) -> Result<Policy, IngestError> {
+        let version = self.store.policy_version(case.policy_version_id).await?;
+        parse_policy(&version.source, version.version)
+    }
+
+    /// Tells the operator, without contents, that a case holds mail nobody can read yet.
+    fn log_warnings(&self, case_id: i64, readable: &Readable) {
+        if let Some(reason) = &readable.cannot_decrypt {
+            // The reason names keys and passphrase sources, never message contents.
+            let reason = self.key_problem().unwrap_or(reason);
+            tracing::warn!(case = case_id, org = %self.org.slug, "stored an encrypted message that cannot be decrypted: {reason}");
+        }
+    }
+
+    /// Queues the automatic receipt of a new case with its `receipt_sent` event, in one
+    /// transaction, if the policy has a receipt text, the message has a sender to answer, the
+    /// organisation has a mailto: contact to answer from, the message was not itself
+    /// automatic, and the case has no receipt yet. Returns whether one was queued.
+    async fn queue_receipt(
+        &self,
+        policy: &Policy,
+        case: &CaseRow,
+        mut log: Vec<Recorded>,
+        message: &Message<'_>,
+        at: Timestamp,
+    ) -> Result<bool, IngestError> {
+        let already = log.iter().any(|r| r.event == Event::ReceiptSent);
+        let (Some(text), Some(to), Some(contact)) = (
+            policy.intake.receipt.as_ref(),
+            message.inbound.from.as_ref(),
+            mailto_contact(policy),
+        ) else {
+            return Ok(false);
+        };
+        if already || message.automatic {
+            return Ok(false);
+        }
+        let language = offered(&message.languages, &receipt_languages(policy));
+        let preferred = &policy.organisation.preferred_languages;
+        let reply_to = thread::reply_address(&contact, &case.reply_tag);
+        let domain = contact.rsplit_once('@').map_or("localhost", |(_, d)| d);
+        let message_id = new_message_id(&random_hex(16)?, domain);
+        let inbound = &message.inbound;
+        let mut references = inbound.references.clone();
+        references.extend(inbound.message_id.clone());
+        let outbound = Outbound {
+            from: Mailbox {
+                name: Some(policy.organisation.name.clone()),
+                email: reply_to.clone(),
+            },
+            to: to.clone(),
+            subject: reply_subject(&title(&inbound.subject)),
+            text: format!("{}\n", text.text(language.as_deref(), preferred).trim_end()),
+            message_id: message_id.clone(),
+            in_reply_to: inbound.message_id.clone(),
+            references,
+            date: at,
+        };
+        // Bounces of the receipt go to the case's own address, so they land in the case.
+        let job = match MailJob::new(
+            &reply_to,
+            std::slice::from_ref(&to.email),
+            &message_id,
+            compose_plain(&outbound),
+        ) {
+            Ok(job) => job,
+            Err(e) => {
+                tracing::warn!(case = case.id, error = %e, "no automatic receipt: the message cannot be answered");
+                return Ok(false);
+            }
+        };
+        let (stored, recorded) = record(vec![Event::ReceiptSent], at)?;
+        log.extend(recorded);
+        let projection = cases::project(policy, &log)?;
+        self.store
+            .append_events(
+                case.id,
+                stored,
+                Some(projection),
+                Effects {
+                    jobs: vec![job.into_job(at)],
+                    thread_ids: vec![message_id],
+                    ..Effects::default()
+                },
+            )
+            .await?;
+        Ok(true)
+    }
+}
+
+impl<'a> Message<'a> {
+    fn new(raw: &'a [u8], sha256: String, inbound: Inbound) -> Message<'a> {
+        let headers = Headers::parse(raw);
+        Message {
+            raw,
+            sha256,
+            inbound,
+            languages: headers.languages,
+            automatic: headers.automatic,
+        }
+    }
+}
+
+/// Whether `log` is a case that `message` opened (its first mail is this one).
+fn opened_by(log: &[Recorded], message: &Message<'_>) -> bool {
+    let first_mail = log.get(1).map(|r| &r.event);
+    matches!(log.first().map(|r| &r.event), Some(Event::Reported { channel, .. }) if channel == CHANNEL)
+        && matches!(first_mail, Some(Event::MailReceived { raw_sha256, message_id, .. })
+            if *raw_sha256 == message.sha256
+                || (!message_id.is_empty() && message.inbound.message_id.as_deref() == Some(message_id.as_str())))
+}
+
+fn parse_policy(source: &str, version: i64) -> Result<Policy, IngestError> {
+    let label = format!("policy version {version}");
+    // Only sources that parse are stored; failing here means the format changed under them.
+    Policy::parse(&label, source)
+        .map_err(|e| IngestError::Setup(format!("stored {label} does not parse: {e}")))
+}
+
+/// The first `mailto:` contact of the policy, as a bare address.
+fn mailto_contact(policy: &Policy) -> Option<String> {
+    policy.organisation.contact.iter().find_map(|c| {
+        let address = c.strip_prefix("mailto:")?;
+        let address = address.split('?').next().unwrap_or(address).trim();
+        address.contains('@').then(|| address.to_owned())
+    })
+}
+
+/// The languages a receipt text exists in.
+fn receipt_languages(policy: &Policy) -> Vec<String> {
+    match &policy.intake.receipt {
+        Some(vulndesk_core::policy::Receipt::ByLanguage(texts)) => texts.keys().cloned().collect(),
+        _ => policy.organisation.preferred_languages.clone(),
+    }
+}
+
+/// The first of the sender's `languages` found among `offered`, spelt as offered: an exact
+/// tag first, else its primary subtag (`de-CH` finds `de`).
+fn offered(languages: &[String], offered: &[String]) -> Option<String> {
+    languages.iter().find_map(|tag| {
+        let primary = tag.split('-').next().unwrap_or(tag);
+        offered
+            .iter()
+            .find(|o| o.eq_ignore_ascii_case(tag))
+            .or_else(|| offered.iter().find(|o| o.eq_ignore_ascii_case(primary)))
+            .cloned()
+    })
+}
+
+/// The headers ingest reads beyond what `vulndesk_mail` parses.
+struct Headers {
+    languages: Vec<String>,
+    automatic: bool,
+}
+
+impl Headers {
+    fn parse(raw: &[u8]) -> Headers {
+        let Some(msg) = mail_parser::MessageParser::default().parse_headers(raw) else {
+            return Headers {
+                languages: Vec::new(),
+                automatic: false,
+            };
+        };
+        let text = |name: &str| msg.header_raw(name).map(|v| v.trim().to_ascii_lowercase());
+        // RFC 3834 section 2 (Auto-Submitted other than "no") and the older Precedence.
+        let automatic = text("Auto-Submitted").is_some_and(|v| !v.starts_with("no"))
+            || text("Precedence").is_some_and(|v| matches!(v.as_str(), "bulk" | "junk" | "list"));
+        let languages = ["Content-Language", "Accept-Language"]
+            .into_iter()
+            .filter_map(|name| msg.header_raw(name))
+            .flat_map(|v| v.split(','))
+            .filter_map(|item| {
+                let tag = item.split(';').next().unwrap_or("").trim();
+                (!tag.is_empty() && tag != "*").then(|| tag.to_owned())
+            })
+            .collect();
+        Headers {
+            languages,
+            automatic,
+        }
+    }
+}
+
+/// A report title from a subject: trimmed, "(no subject)" when empty, within the limit.
+fn title(subject: &str) -> String {
+    let subject = subject.trim();
+    if subject.is_empty() {
+        return "(no subject)".to_owned();
+    }
+    subject.chars().take(TITLE_MAX_CHARS).collect()
+}
+
+fn reply_subject(title: &str) -> String {
+    let replied = title
+        .get(..3)
+        .is_some_and(|p| p.eq_ignore_ascii_case("re:"));
+    if replied {
+        title.to_owned()
+    } else {
+        format!("Re: {title}")
+    }
+}
+
+/// A text for an event, within the description limit; the whole text stays in the stored
+/// message.
+fn bounded(text: &str) -> String {
+    if text.trim().is_empty() {
+        return "(the message has no text)".to_owned();
+    }
+    if text.len() <= DESCRIPTION_MAX_BYTES {
+        return text.to_owned();
+    }
+    const NOTE: &str = "\n[truncated: the whole text is in the stored message]";
+    let mut end = DESCRIPTION_MAX_BYTES - NOTE.len();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{NOTE}", &text[..end])
+}
+
+/// The message's files within the policy's limits, and a note for each one left in the
+/// stored message only (it is never lost: the raw message holds it).
+fn attachments(policy: &Policy, readable: &Readable) -> (Vec<NewAttachment>, Vec<String>) {
+    let max_files = policy.intake.attachments_limit() as usize;
+    let max_bytes = policy.intake.attachment_bytes_limit();
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    for a in &readable.attachments {
+        let name = a.filename.as_deref().unwrap_or("attachment");
+        let upload = Upload::new("attachments", name, Some(&a.content_type), a.data.clone());
+        if a.data.len() as u64 > max_bytes {
+            skipped.push(format!(
+                "attachment {:?} ({} bytes) is larger than the policy's {max_bytes} bytes: it is only in the stored message",
+                upload.file.filename,
+                a.data.len()
+            ));
+        } else if files.len() >= max_files {
+            skipped.push(format!(
+                "attachment {:?} is beyond the policy's {max_files} files: it is only in the stored message",
+                upload.file.filename
+            ));
+        } else {
+            files.push(upload.file);
+        }
+    }
+    (files, skipped)
+}
+
+fn attachment_added(file: &NewAttachment) -> Event {
+    Event::AttachmentAdded {
+        sha256: file.sha256(),
+        filename: file.filename.clone(),
+        content_type: file.content_type.clone(),
+        size: file.data.len() as u64,
+        added_by: REPORTER.to_owned(),
+    }
+}
+
+/// The `mail_received` event: what the team sees of the message itself, with every finding
+/// (parse warnings, "cannot decrypt: ...", signature problems, `notes`) in `warning`.
+fn mail_received(
+    message: &Message<'_>,
+    readable: &Readable,
+    notes: impl IntoIterator<Item = String>,
+) -> Event {
+    let mut findings = readable.warnings.clone();
+    match &readable.signature {
+        Some(Verification::Bad { reason }) => findings.push(format!("bad signature: {reason}")),
+        Some(Verification::UnknownKey { issuer }) => {
+            findings.push(format!("signed by a key the case does not have: {issuer}"));
+        }
+        Some(Verification::Good { .. }) | None => {}
+    }
+    findings.extend(notes);
+    let inbound = &message.inbound;
+    Event::MailReceived {
+        raw_sha256: message.sha256.clone(),
+        message_id: inbound.message_id.clone().unwrap_or_default(),
+        from: inbound
+            .from
+            .as_ref()
+            .map(|f| f.email.clone())
+            .unwrap_or_default(),
+        subject: inbound.subject.clone(),
+        encrypted: readable.encrypted,
+        signed_by: readable.signed_by.clone(),
+        warning: (!findings.is_empty()).then(|| findings.join("; ")),
+    }
+}
+
+/// The store writes of a message: the verbatim bytes (whose Message-ID the store maps to the
+/// case), its files, and its threading ids so that later replies in the thread find the case.
+fn effects(
+    message: &Message<'_>,
+    source: &str,
+    at: Timestamp,
+    files: Vec<NewAttachment>,
+) -> Effects {
+    Effects {
+        attachments: files,
+        raw_message: Some(NewRawMessage {
+            message_id: message.inbound.message_id.clone(),
+            source: source.to_owned(),
+            data: message.raw.to_vec(),
+            received_at: at,
+        }),
+        thread_ids: thread::candidate_ids(&message.inbound),
+        ..Effects::default()
+    }
+}
+
+/// `events` as the store records them (all by the reporter at `at`) and as the log reads
+/// them, for computing the projection.
+fn record(
+    events: Vec<Event>,
+    at: Timestamp,
+) -> Result<(Vec<NewEvent>, Vec<Recorded>), IngestError> {
+    let mut stored = Vec::with_capacity(events.len());
+    for event in &events {
+        let payload = serde_json::to_value(event).map_err(|e| {
+            IngestError::Setup(format!("cannot encode a {} event: {e}", event.kind()))
+        })?;
+        stored.push(NewEvent {
+            kind: event.kind().to_owned(),
+            actor: REPORTER.to_owned(),
+            at,
+            payload,
+        });
+    }
+    let recorded = events
+        .into_iter()
+        .map(|event| Recorded {
+            at,
+            actor: REPORTER.to_owned(),
+            event,
+        })
+        .collect();
+    Ok((stored, recorded))
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], IngestError> {
+    let mut bytes = [0u8; N];
+    rand::rngs::SysRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|e| IngestError::Setup(format!("operating system random generator: {e}")))?;
+    Ok(bytes)
+}
+
+fn random_hex(bytes: usize) -> Result<String, IngestError> {
+    let random: [u8; 32] = random_bytes()?;
+    Ok(hex::encode(&random[..bytes.min(32)]))
+}
+
+/// A case opened by mail has no portal token yet: the reporter follows it by mail. The store
+/// needs a token hash, so it gets the hash of a random token that is thrown away, which
+/// nobody can present.
+fn unguessable_token_hash() -> Result<Vec<u8>, IngestError> {
+    let token: [u8; 32] = random_bytes()?;
+    Ok(Sha256::digest(token).to_vec())
+}

@@ -1,0 +1,194 @@
+//! What a reporter does after filing, authorised by their token: reply (with files), set
+//! the OpenPGP key mail to them is encrypted to, and fetch the case's files. Shared by the portal pages ([`crate::portal`]) and the JSON API
+//! (`POST /api/v1/reports/{id}/replies`, `GET /api/v1/reports/{id}/files/{sha256}`).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::json;
+use vulndesk_core::case::Event;
+use vulndesk_core::policy::Policy;
+use vulndesk_mail::openpgp::PublicKey;
+use vulndesk_store::{CaseRow, Effects, EventRow, NewReporterKey};
+
+use crate::attachments::{self, Upload};
+use crate::intake::{self, DESCRIPTION_MAX_BYTES, REPORTER};
+use crate::{ApiError, AppState, json_body, reporter};
+
+/// The body of `POST /api/v1/reports/{id}/replies`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplyRequest {
+    body: String,
+}
+
+/// What is wrong with a reply: nothing said and nothing attached, a body over the
+/// description's limit, files beyond the policy's limits.
+pub(crate) fn reply_problems(policy: &Policy, body: &str, uploads: &[Upload]) -> Vec<ApiError> {
+    let mut problems = Vec::new();
+    if body.trim().is_empty() && uploads.is_empty() {
+        problems.push(ApiError::InvalidField {
+            field: "body".to_owned(),
+            message: "body must not be empty: write a reply or attach a file".to_owned(),
+        });
+    }
+    if body.len() > DESCRIPTION_MAX_BYTES {
+        problems.push(ApiError::InvalidField {
+            field: "body".to_owned(),
+            message: format!(
+                "body is {} bytes long; at most {DESCRIPTION_MAX_BYTES} are allowed",
+                body.len()
+            ),
+        });
+    }
+    problems.extend(intake::file_problems(policy, uploads));
+    problems
+}
+
+/// Appends the reply (`reporter_reply`, unless only files were sent) and one
+/// `attachment_added` per file to the case, with the files, in one transaction. Returns the
+/// events written.
+pub(crate) async fn reply(
+    state: &AppState,
+    case: &CaseRow,
+    body: String,
+    uploads: Vec<Upload>,
+    channel: &str,
+    at: Timestamp,
+) -> Result<Vec<EventRow>, ApiError> {
+    let (files_added, files) = attachments::record(uploads, REPORTER);
+    let mut events = Vec::new();
+    if !body.trim().is_empty() {
+        events.push(Event::ReporterReply {
+            body,
+            channel: channel.to_owned(),
+        });
+    }
+    events.extend(files_added);
+    let effects = Effects {
+        attachments: files,
+        ..Effects::default()
+    };
+    crate::cases::append(state, case, events, REPORTER, at, effects).await
+}
+
+/// Longest armoured public key accepted, in bytes: a key with many certifications is a few
+/// dozen KiB; anything larger is not worth parsing.
+pub(crate) const KEY_MAX_BYTES: usize = 64 * 1024;
+
+/// Checks an armoured public key (valid self-signatures, not revoked, not expired at `at`,
+/// able to encrypt) and records it: a `reporter_key_set` event naming its fingerprint, with
+/// the key stored in the same transaction. `field` names the input for errors.
+pub(crate) async fn set_key(
+    state: &AppState,
+    case: &CaseRow,
+    armored: &str,
+    field: &str,
+    at: Timestamp,
+) -> Result<String, ApiError> {
+    let invalid = |message: String| ApiError::InvalidField {
+        field: field.to_owned(),
+        message,
+    };
+    if armored.trim().is_empty() {
+        return Err(invalid(format!(
+            "{field} must not be empty: paste your ASCII-armoured OpenPGP public key"
+        )));
+    }
+    if armored.len() > KEY_MAX_BYTES {
+        return Err(invalid(format!(
+            "{field} is {} bytes long; at most {KEY_MAX_BYTES} are allowed",
+            armored.len()
+        )));
+    }
+    let key = PublicKey::parse(armored.trim(), at).map_err(|e| invalid(e.to_string()))?;
+    let fingerprint = key.fingerprint();
+    let effects = Effects {
+        reporter_key: Some(NewReporterKey {
+            fingerprint: fingerprint.clone(),
+            armored: key.armored(),
+        }),
+        ..Effects::default()
+    };
+    let event = Event::ReporterKeySet {
+        fingerprint: fingerprint.clone(),
+    };
+    crate::cases::append(state, case, vec![event], REPORTER, at, effects).await?;
+    Ok(fingerprint)
+}
+
+/// A file of the case as a download; anything but a stored file's SHA-256 is a 404.
+pub(crate) async fn file(
+    state: &AppState,
+    case: &CaseRow,
+    sha256: &str,
+) -> Result<Response, ApiError> {
+    let is_hash = sha256.len() == 64
+        && sha256
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if !is_hash {
+        return Err(ApiError::NotFound);
+    }
+    let (row, data) = state
+        .store
+        .attachment(case.id, sha256)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(attachments::download(&row, data))
+}
+
+/// `POST /api/v1/reports/{id}/replies` with `Authorization: Bearer <token>` and
+/// `{"body": "..."}`: 201 with the case id and the reply's position in the log.
+pub async fn api_reply(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let case = reporter::case(&state, &id, reporter::bearer(&headers)).await?;
+    let request: ReplyRequest = json_body::read(&headers, body, "body")?;
+    let pinned = state
+        .policies
+        .get(&state.store, case.policy_version_id)
+        .await?;
+    if let Some(problem) = reply_problems(&pinned.policy, &request.body, &[])
+        .into_iter()
+        .next()
+    {
+        return Err(problem);
+    }
+    let written = reply(
+        &state,
+        &case,
+        request.body,
+        Vec::new(),
+        "api",
+        Timestamp::now(),
+    )
+    .await?;
+    let first = written
+        .first()
+        .ok_or_else(|| ApiError::Internal("a reply wrote no event".to_owned()))?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(json!({ "id": case.id, "seq": first.seq, "at": first.at })),
+    )
+        .into_response())
+}
+
+/// `GET /api/v1/reports/{id}/files/{sha256}` with `Authorization: Bearer <token>`.
+pub async fn api_file(
+    State(state): State<AppState>,
+    Path((id, sha256)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let case = reporter::case(&state, &id, reporter::bearer(&headers)).await?;
+    file(&state, &case, &sha256).await
+}
