@@ -34,9 +34,9 @@ use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use vulndesk_mail::SecretString;
 use vulndesk_store::Store;
 
-use super::ingest::{IngestError, Ingested, Intake};
-use super::read_secret;
 use crate::CliError;
+use crate::ingest::{IngestError, Ingested, Intake};
+use crate::mail_cmd::read_secret;
 
 /// How long connecting, logging in and each command may take before the connection is
 /// given up and opened again.

@@ -16,10 +16,9 @@ use rand::TryRng;
 use sha2::{Digest, Sha256};
 use vulndesk_core::case::{Event, Recorded};
 use vulndesk_core::policy::Policy;
-use vulndesk_mail::compose::{Outbound, compose_plain, new_message_id};
 use vulndesk_mail::openpgp::{OrgKey, PublicKey, Verification};
-use vulndesk_mail::outbox::MailJob;
-use vulndesk_mail::{Inbound, Mailbox, Readable, SecretString, thread};
+use vulndesk_mail::receipt::{Answering, offered, receipt};
+use vulndesk_mail::{Inbound, Readable, SecretString, thread};
 use vulndesk_store::{
     CaseRow, Effects, NewAttachment, NewCase, NewEvent, NewRawMessage, Organisation, Store,
     StoreError,
@@ -433,6 +432,7 @@ impl Intake {
                     policy_version_id: scope.policy_version_id,
                     reporter_token_hash: unguessable_token_hash()?,
                     opened_at: at,
+                    reply_tag: None,
                 },
                 stored,
                 projection,
@@ -510,46 +510,29 @@ impl Intake {
         at: Timestamp,
     ) -> Result<bool, IngestError> {
         let already = log.iter().any(|r| r.event == Event::ReceiptSent);
-        let (Some(text), Some(to), Some(contact)) = (
-            policy.intake.receipt.as_ref(),
-            message.inbound.from.as_ref(),
-            mailto_contact(policy),
-        ) else {
+        let Some(to) = message.inbound.from.as_ref() else {
             return Ok(false);
         };
         if already || message.automatic {
             return Ok(false);
         }
-        let language = offered(&message.languages, &receipt_languages(policy));
-        let preferred = &policy.organisation.preferred_languages;
-        let reply_to = thread::reply_address(&contact, &case.reply_tag);
-        let domain = contact.rsplit_once('@').map_or("localhost", |(_, d)| d);
-        let message_id = new_message_id(&random_hex(16)?, domain);
         let inbound = &message.inbound;
         let mut references = inbound.references.clone();
         references.extend(inbound.message_id.clone());
-        let outbound = Outbound {
-            from: Mailbox {
-                name: Some(policy.organisation.name.clone()),
-                email: reply_to.clone(),
-            },
+        let answering = Answering {
+            reply_tag: &case.reply_tag,
             to: to.clone(),
-            subject: reply_subject(&title(&inbound.subject)),
-            text: format!("{}\n", text.text(language.as_deref(), preferred).trim_end()),
-            message_id: message_id.clone(),
+            languages: &message.languages,
+            subject: &title(&inbound.subject),
             in_reply_to: inbound.message_id.clone(),
             references,
-            date: at,
+            at,
+            random_hex: &random_hex(16)?,
         };
-        // Bounces of the receipt go to the case's own address, so they land in the case.
-        let job = match MailJob::new(
-            &reply_to,
-            std::slice::from_ref(&to.email),
-            &message_id,
-            compose_plain(&outbound),
-        ) {
-            Ok(job) => job,
-            Err(e) => {
+        let queued = match receipt(policy, answering) {
+            None => return Ok(false),
+            Some(Ok(queued)) => queued,
+            Some(Err(e)) => {
                 tracing::warn!(case = case.id, error = %e, "no automatic receipt: the message cannot be answered");
                 return Ok(false);
             }
@@ -563,8 +546,8 @@ impl Intake {
                 stored,
                 Some(projection),
                 Effects {
-                    jobs: vec![job.into_job(at)],
-                    thread_ids: vec![message_id],
+                    jobs: vec![queued.job],
+                    thread_ids: vec![queued.message_id],
                     ..Effects::default()
                 },
             )
@@ -600,36 +583,6 @@ fn parse_policy(source: &str, version: i64) -> Result<Policy, IngestError> {
     // Only sources that parse are stored; failing here means the format changed under them.
     Policy::parse(&label, source)
         .map_err(|e| IngestError::Setup(format!("stored {label} does not parse: {e}")))
-}
-
-/// The first `mailto:` contact of the policy, as a bare address.
-fn mailto_contact(policy: &Policy) -> Option<String> {
-    policy.organisation.contact.iter().find_map(|c| {
-        let address = c.strip_prefix("mailto:")?;
-        let address = address.split('?').next().unwrap_or(address).trim();
-        address.contains('@').then(|| address.to_owned())
-    })
-}
-
-/// The languages a receipt text exists in.
-fn receipt_languages(policy: &Policy) -> Vec<String> {
-    match &policy.intake.receipt {
-        Some(vulndesk_core::policy::Receipt::ByLanguage(texts)) => texts.keys().cloned().collect(),
-        _ => policy.organisation.preferred_languages.clone(),
-    }
-}
-
-/// The first of the sender's `languages` found among `offered`, spelt as offered: an exact
-/// tag first, else its primary subtag (`de-CH` finds `de`).
-fn offered(languages: &[String], offered: &[String]) -> Option<String> {
-    languages.iter().find_map(|tag| {
-        let primary = tag.split('-').next().unwrap_or(tag);
-        offered
-            .iter()
-            .find(|o| o.eq_ignore_ascii_case(tag))
-            .or_else(|| offered.iter().find(|o| o.eq_ignore_ascii_case(primary)))
-            .cloned()
-    })
 }
 
 /// The headers ingest reads beyond what `vulndesk_mail` parses.
@@ -673,17 +626,6 @@ fn title(subject: &str) -> String {
         return "(no subject)".to_owned();
     }
     subject.chars().take(TITLE_MAX_CHARS).collect()
-}
-
-fn reply_subject(title: &str) -> String {
-    let replied = title
-        .get(..3)
-        .is_some_and(|p| p.eq_ignore_ascii_case("re:"));
-    if replied {
-        title.to_owned()
-    } else {
-        format!("Re: {title}")
-    }
 }
 
 /// A text for an event, within the description limit; the whole text stays in the stored
@@ -794,33 +736,13 @@ fn effects(
     }
 }
 
-/// `events` as the store records them (all by the reporter at `at`) and as the log reads
-/// them, for computing the projection.
+/// The events as stored rows and as the domain log, recorded as the reporter.
 fn record(
     events: Vec<Event>,
     at: Timestamp,
 ) -> Result<(Vec<NewEvent>, Vec<Recorded>), IngestError> {
-    let mut stored = Vec::with_capacity(events.len());
-    for event in &events {
-        let payload = serde_json::to_value(event).map_err(|e| {
-            IngestError::Setup(format!("cannot encode a {} event: {e}", event.kind()))
-        })?;
-        stored.push(NewEvent {
-            kind: event.kind().to_owned(),
-            actor: REPORTER.to_owned(),
-            at,
-            payload,
-        });
-    }
-    let recorded = events
-        .into_iter()
-        .map(|event| Recorded {
-            at,
-            actor: REPORTER.to_owned(),
-            event,
-        })
-        .collect();
-    Ok((stored, recorded))
+    vulndesk_web::cases::prepare(events, REPORTER, at)
+        .map_err(|e| IngestError::Setup(e.to_string()))
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], IngestError> {

@@ -11,18 +11,10 @@ use vulndesk_mail::openpgp::OrgKey;
 use vulndesk_store::{Organisation, Store};
 
 use crate::CliError;
+use crate::imap;
+use crate::ingest::{IngestError, Ingested, Intake};
 use crate::server_cmd::{DbArgs, announce, init_logging, open, runtime, store_error};
-use ingest::{IngestError, Ingested, Intake};
 
-// Declared here rather than in main.rs, which belongs to the CLI's entry point: both are
-// parts of the mail commands.
-#[path = "imap.rs"]
-pub(crate) mod imap;
-#[path = "ingest.rs"]
-pub(crate) mod ingest;
-
-/// sysexits.h EX_TEMPFAIL: an MTA keeps the message and delivers it again later.
-const EX_TEMPFAIL: i32 = 75;
 /// The largest message `mail ingest` reads; MTAs enforce a smaller limit of their own
 /// (Postfix's message_size_limit is 10 MB by default).
 const MAX_MESSAGE_BYTES: u64 = 64 << 20;
@@ -182,11 +174,9 @@ pub fn run(cmd: MailCommand) -> Result<(), CliError> {
         MailCommand::Ingest(args) => match ingest_stdin(args) {
             Ok(()) => Ok(()),
             Err(Failure::Permanent(e)) => Err(e),
-            Err(Failure::Temporary(why)) => {
-                // The one exit code that is not a CliError's: sysexits is the MTA's contract.
-                eprintln!("vulndesk: {why}; not stored, the MTA should retry (exit {EX_TEMPFAIL})");
-                std::process::exit(EX_TEMPFAIL)
-            }
+            Err(Failure::Temporary(why)) => Err(CliError::TempFail(format!(
+                "{why}; not stored, the MTA should retry"
+            ))),
         },
         MailCommand::Poll(args) => poll(args),
         MailCommand::Key(cmd) => key(cmd),

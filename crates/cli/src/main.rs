@@ -3,6 +3,8 @@
 mod admin_cmd;
 mod bench;
 mod demo;
+mod imap;
+mod ingest;
 mod mail_cmd;
 mod policy_cmd;
 mod server_cmd;
@@ -44,7 +46,8 @@ enum Command {
 }
 
 /// What went wrong, by exit code: 1 for invalid input (a policy that does not
-/// load), 2 for usage, 3 for the environment (files, database, network).
+/// load), 2 for usage, 3 for the environment (files, database, network), 75 for
+/// "try again later" (mail ingest).
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error("{0}")]
@@ -58,6 +61,10 @@ pub enum CliError {
     },
     #[error("{0}")]
     Environment(String),
+    /// Could not be done now, may work later: sysexits' EX_TEMPFAIL, which an MTA
+    /// answers by keeping the message and delivering it again.
+    #[error("{0}")]
+    TempFail(String),
 }
 
 impl CliError {
@@ -66,6 +73,7 @@ impl CliError {
             CliError::Invalid(_) => 1,
             CliError::Usage(_) => 2,
             CliError::Io { .. } | CliError::Environment(_) => 3,
+            CliError::TempFail(_) => 75,
         }
     }
 }

@@ -26,6 +26,8 @@ pub mod compose;
 pub mod openpgp;
 pub mod outbox;
 pub mod parse;
+pub mod receipt;
+pub mod testing;
 pub mod thread;
 
 pub use parse::{Attachment, Inbound, Mailbox, OpenPgpShape};

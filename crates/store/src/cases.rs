@@ -21,6 +21,9 @@ pub struct NewCase {
     pub reporter_token_hash: Vec<u8>,
     /// When the report arrived.
     pub opened_at: Timestamp,
+    /// The case's reply tag, when the caller needs it before the case exists (to address
+    /// mail queued in the same transaction); from [`new_reply_tag`]. `None`: the store draws one.
+    pub reply_tag: Option<String>,
 }
 
 /// A stored case.
@@ -191,7 +194,7 @@ impl std::fmt::Display for ChainBreak {
 
 /// 16 bytes from the operating system's random generator, hex: reply tags are bearer secrets
 /// (knowing one lets a mail land in the case), so a seeded user-space generator is not used.
-fn new_reply_tag() -> Result<String, StoreError> {
+pub fn new_reply_tag() -> Result<String, StoreError> {
     let mut bytes = [0u8; 16];
     rand::rngs::SysRng
         .try_fill_bytes(&mut bytes)
@@ -395,7 +398,20 @@ impl Store {
         effects: Effects,
     ) -> Result<CaseRow, StoreError> {
         let (intake, jobs) = effects.prepare(last_event_at(&events)?);
-        let reply_tag = new_reply_tag()?;
+        let reply_tag = match new.reply_tag.clone() {
+            None => new_reply_tag()?,
+            Some(tag)
+                if tag.len() == 32
+                    && tag.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
+            {
+                tag
+            }
+            Some(_) => {
+                return Err(StoreError::Invalid(
+                    "a reply tag is 32 lowercase hex characters".to_owned(),
+                ));
+            }
+        };
         on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
             let orgs: Option<(i64, i64)> = sqlx::query_as(

@@ -39,7 +39,8 @@ pub mod policies;
 pub mod testing;
 
 pub use cases::{
-    CaseRow, ChainBreak, Effects, EventRow, GENESIS_HASH, NewCase, NewEvent, Projection, event_hash,
+    CaseRow, ChainBreak, Effects, EventRow, GENESIS_HASH, NewCase, NewEvent, Projection,
+    event_hash, new_reply_tag,
 };
 pub use intake::{
     AttachmentRow, NewAttachment, NewRawMessage, NewReporterKey, OrgKeyRow, RawMessageRow,

@@ -21,7 +21,8 @@ use serde_json::json;
 use vulndesk_core::case::{self, Event};
 use vulndesk_core::clocks::Clocks;
 use vulndesk_core::policy::{FieldKind, Policy};
-use vulndesk_store::{Effects, NewCase, ProductRow, Store};
+use vulndesk_mail::{Mailbox, receipt};
+use vulndesk_store::{Effects, NewCase, ProductRow, Store, new_reply_tag};
 
 pub use crate::json_body::BODY_LIMIT_BYTES;
 pub use crate::reporter::ReporterToken;
@@ -461,6 +462,17 @@ pub async fn submit(
         }
     }
     let (files_added, files) = attachments::record(uploads, REPORTER);
+    // The tag is drawn before the case exists so the receipt, addressed from the case's
+    // own reply address, is queued in the case's transaction.
+    let reply_tag = new_reply_tag()?;
+    let receipt = queue_receipt(
+        &pinned.policy,
+        &reply_tag,
+        report.reporter_contact.as_deref(),
+        language.as_deref(),
+        &report.title,
+        at,
+    )?;
     let mut events = vec![Event::Reported {
         product: product.slug.clone(),
         title: report.title,
@@ -471,6 +483,15 @@ pub async fn submit(
         language,
     }];
     events.extend(files_added);
+    let mut effects = Effects {
+        attachments: files,
+        ..Effects::default()
+    };
+    if let Some(queued) = receipt {
+        events.push(Event::ReceiptSent);
+        effects.jobs.push(queued.job);
+        effects.thread_ids.push(queued.message_id);
+    }
     let (stored, log) = cases::prepare(events, REPORTER, at)?;
     let projection = cases::project(&pinned.policy, &log)?;
     let token = ReporterToken::generate()?;
@@ -482,19 +503,57 @@ pub async fn submit(
                 policy_version_id: pinned.id,
                 reporter_token_hash: token.hash(),
                 opened_at: at,
+                reply_tag: Some(reply_tag),
             },
             stored,
             projection,
-            Effects {
-                attachments: files,
-                ..Effects::default()
-            },
+            effects,
         )
         .await?;
     Ok(Submitted {
         case_id: case.id,
         token,
     })
+}
+
+/// The automatic receipt for a reporter who left an e-mail address, when the policy has a
+/// receipt text. A contact that is not an e-mail address (a handle, a URL) gets none: the
+/// reporter follows the case in the portal.
+fn queue_receipt(
+    policy: &Policy,
+    reply_tag: &str,
+    contact: Option<&str>,
+    language: Option<&str>,
+    title: &str,
+    at: Timestamp,
+) -> Result<Option<receipt::Queued>, ApiError> {
+    let Some(email) = contact
+        .map(|c| c.strip_prefix("mailto:").unwrap_or(c).trim())
+        .filter(|c| c.contains('@') && !c.contains(char::is_whitespace))
+    else {
+        return Ok(None);
+    };
+    let languages: Vec<String> = language.map(str::to_owned).into_iter().collect();
+    // Fresh OS randomness, as for tokens: Message-IDs must not be guessable either.
+    let random = ReporterToken::generate()?;
+    let answering = receipt::Answering {
+        reply_tag,
+        to: Mailbox {
+            name: None,
+            email: email.to_owned(),
+        },
+        languages: &languages,
+        subject: title,
+        in_reply_to: None,
+        references: Vec::new(),
+        at,
+        random_hex: &random.as_str()[..32],
+    };
+    Ok(receipt::receipt(policy, answering).and_then(|queued| {
+        queued
+            .inspect_err(|e| tracing::info!(error = %e, "no automatic receipt for this contact"))
+            .ok()
+    }))
 }
 
 /// At most this much of a client-supplied name is quoted back in an error.

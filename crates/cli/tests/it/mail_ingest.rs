@@ -239,6 +239,7 @@ async fn a_receipt_lost_to_a_crash_is_queued_when_the_message_comes_again() {
                     policy_version_id: policy.id,
                     reporter_token_hash: vec![0; 32],
                     opened_at: at,
+                    reply_tag: None,
                 },
                 vec![
                     event(

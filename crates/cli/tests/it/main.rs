@@ -21,3 +21,4 @@ mod openapi;
 mod policy_cli;
 mod portal;
 mod products;
+mod receipts;

@@ -308,14 +308,15 @@ async fn replies_through_the_api_are_appended_with_the_token() {
         assert_eq!(response.status().as_u16(), 201, "on {}", db.label);
         let created: Value = response.json().await.unwrap();
         assert_eq!(created["id"], id);
-        assert_eq!(created["seq"], 2);
+        // After the report and its automatic receipt.
+        assert_eq!(created["seq"], 3);
         let view: Value = app
             .get_report(&id.to_string(), Some(&token))
             .await
             .json()
             .await
             .unwrap();
-        assert_eq!(view["events"][1]["kind"], "reporter_reply");
+        assert_eq!(view["events"][2]["kind"], "reporter_reply");
 
         let wrong = app
             .client
@@ -337,7 +338,11 @@ async fn replies_through_the_api_are_appended_with_the_token() {
         assert_eq!(empty.status().as_u16(), 422);
         let error: Value = empty.json().await.unwrap();
         assert_eq!(error["error"]["field"], "body");
-        assert_eq!(app.store.events(id).await.unwrap().len(), 2);
+        assert_eq!(
+            app.store.events(id).await.unwrap().len(),
+            3,
+            "report, receipt, one reply"
+        );
     })
     .await;
 }

@@ -1,9 +1,6 @@
 //! The worker against a real SMTP server process (aiosmtpd from the test virtualenv,
 //! writing a Maildir the test reads back), on both databases.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -12,75 +9,7 @@ use vulndesk_store::testing::fresh_stores;
 use vulndesk_store::{Effects, JobStatus, NewCase, NewEvent, Projection, Store};
 
 use super::*;
-
-/// An aiosmtpd process delivering into a Maildir.
-struct Sink {
-    child: Child,
-    maildir: PathBuf,
-}
-
-impl Sink {
-    fn start(port: u16, maildir: &Path) -> Sink {
-        let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-        assert!(
-            python.exists(),
-            "{} is missing: run scripts/install-test-deps",
-            python.display()
-        );
-        let child = Command::new(python)
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start aiosmtpd");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "aiosmtpd did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Sink {
-            child,
-            maildir: maildir.to_owned(),
-        }
-    }
-
-    /// Every delivered message, as text.
-    fn messages(&self) -> Vec<String> {
-        let Ok(dir) = std::fs::read_dir(self.maildir.join("new")) else {
-            return Vec::new();
-        };
-        dir.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-            .collect()
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn temp_dir(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "vd-outbox-{label}-{}-{}",
-        std::process::id(),
-        Timestamp::now().as_nanosecond()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use crate::testing::{SmtpSink, free_port};
 
 fn message(id: &str, body: &str) -> Vec<u8> {
     format!(
@@ -115,6 +44,7 @@ async fn case_with_jobs(store: &Store, jobs: Vec<NewJob>) -> i64 {
                 policy_version_id: policy.id,
                 reporter_token_hash: vec![1; 32],
                 opened_at: Timestamp::now(),
+                reply_tag: None,
             },
             vec![NewEvent {
                 kind: "reported".into(),
@@ -174,7 +104,7 @@ fn mail_jobs_refuse_8bit_messages_and_bad_addresses() {
 async fn queued_mail_is_delivered_once_to_a_real_smtp_server() {
     for (label, store) in fresh_stores().await {
         let port = free_port();
-        let sink = Sink::start(port, &temp_dir(&label).join("maildir"));
+        let sink = SmtpSink::start_on(port);
         let ids: Vec<String> = (0..5)
             .map(|i| format!("m{i}.{label}@example.org"))
             .collect();
@@ -254,7 +184,7 @@ async fn mail_waits_out_an_smtp_outage_and_is_delivered_once_when_it_is_back() {
                 .all(|j| j.status == JobStatus::Pending && j.last_error.is_some())
         );
 
-        let sink = Sink::start(port, &temp_dir(&label).join("maildir"));
+        let sink = SmtpSink::start_on(port);
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut sent = 0;
         while sent < 3 {
@@ -281,7 +211,7 @@ async fn mail_waits_out_an_smtp_outage_and_is_delivered_once_when_it_is_back() {
 async fn two_workers_deliver_each_message_once() {
     for (label, store) in fresh_stores().await {
         let port = free_port();
-        let sink = Sink::start(port, &temp_dir(&label).join("maildir"));
+        let sink = SmtpSink::start_on(port);
         let ids: Vec<String> = (0..30)
             .map(|i| format!("w{i}.{label}@example.org"))
             .collect();

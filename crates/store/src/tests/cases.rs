@@ -51,6 +51,11 @@ async fn case_and_events_round_trip_exactly() {
             policy_version_id,
             reporter_token_hash: vec![1, 2, 3],
             opened_at,
+            // Chosen by the caller, as mail queued with the case needs its address.
+            reply_tag: Some(format!(
+                "{:032x}",
+                u128::from(product_id.unsigned_abs()) + 0xfeed
+            )),
         };
         let payload =
             json!({"z": [1, 2.5, null], "a": "é \"quoted\" \\ \u{1F600}", "n": {"k": true}});
@@ -69,6 +74,23 @@ async fn case_and_events_round_trip_exactly() {
             "{label}"
         );
         assert_eq!(case.opened_at, opened_at, "{label}");
+        assert_eq!(Some(&case.reply_tag), new.reply_tag.as_ref(), "{label}");
+        let bad = NewCase {
+            reply_tag: Some("NOT-HEX".into()),
+            ..new.clone()
+        };
+        let refused = store
+            .open_case(
+                bad,
+                vec![event("reported", json!({}))],
+                projection("new", None),
+                Effects::default(),
+            )
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::Invalid(_))),
+            "{label}: {refused:?}"
+        );
 
         let second = store
             .append_event(case.id, event("triaged", json!({"severity": "high"})), None)
@@ -107,9 +129,24 @@ async fn case_and_events_round_trip_exactly() {
         assert_eq!(second.prev_hash, first.hash, "{label}");
         store.verify_chain(case.id).await.unwrap();
 
+        let again = store
+            .open_case(
+                new.clone(),
+                vec![event("reported", json!({}))],
+                projection("new", None),
+                Effects::default(),
+            )
+            .await;
+        assert!(
+            matches!(again, Err(StoreError::Conflict(_))),
+            "{label}: a reply tag is used once"
+        );
         let case2 = store
             .open_case(
-                new,
+                NewCase {
+                    reply_tag: None,
+                    ..new
+                },
                 vec![event("reported", json!({}))],
                 projection("new", None),
                 Effects::default(),
@@ -142,6 +179,7 @@ async fn open_case_rejects_missing_or_foreign_references() {
                     policy_version_id,
                     reporter_token_hash: vec![0],
                     opened_at: ts("2025-01-01T00:00:00Z"),
+                    reply_tag: None,
                 },
                 vec![event("reported", json!({}))],
                 projection("new", None),
@@ -310,6 +348,7 @@ async fn verify_chain_detects_tampering_behind_the_triggers() {
                     policy_version_id,
                     reporter_token_hash: vec![9],
                     opened_at: ts("2025-01-01T00:00:00Z"),
+                    reply_tag: None,
                 },
                 vec![event("reported", json!({}))],
                 projection("new", None),

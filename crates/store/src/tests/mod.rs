@@ -78,6 +78,7 @@ async fn new_case(store: &Store, token_hash: &[u8]) -> NewCase {
         policy_version_id,
         reporter_token_hash: token_hash.to_vec(),
         opened_at: ts("2025-03-01T10:00:00.123456789Z"),
+        reply_tag: None,
     }
 }
 

@@ -1,0 +1,200 @@
+//! The automatic receipt: the first answer a reporter gets, queued in the same transaction
+//! as the report, in their language where the policy offers one. Whether it stops the
+//! acknowledgement clock is the policy's business (`acknowledge.by`), not this module's.
+
+use jiff::Timestamp;
+use vulndesk_core::policy::{Policy, Receipt as ReceiptText};
+use vulndesk_store::NewJob;
+
+use crate::compose::{Outbound, compose_plain, new_message_id};
+use crate::outbox::{MailJob, OutboxError};
+use crate::parse::Mailbox;
+use crate::thread::reply_address;
+
+/// What the receipt answers.
+#[derive(Debug, Clone)]
+pub struct Answering<'a> {
+    /// The case's reply tag: the receipt comes from the case's own address, so the
+    /// reporter's answer (and any bounce) lands in the case.
+    pub reply_tag: &'a str,
+    /// The reporter.
+    pub to: Mailbox,
+    /// The reporter's languages, most preferred first (BCP 47 tags).
+    pub languages: &'a [String],
+    /// The report's title or the mail's subject.
+    pub subject: &'a str,
+    /// Message-ID of the reporter's mail, when the report came by mail.
+    pub in_reply_to: Option<String>,
+    /// The reporter's mail's References, for threading.
+    pub references: Vec<String>,
+    /// When the receipt is queued (its Date and the job's start).
+    pub at: Timestamp,
+    /// Randomness for the Message-ID, hex.
+    pub random_hex: &'a str,
+}
+
+/// A queued receipt: the job, and its Message-ID to map to the case for threading.
+#[derive(Debug)]
+pub struct Queued {
+    /// The outbox job to write with the case.
+    pub job: NewJob,
+    /// The receipt's Message-ID, without angle brackets.
+    pub message_id: String,
+}
+
+/// The receipt for `answering`, or `None` when the policy has no receipt text or no
+/// `mailto:` contact to answer from.
+pub fn receipt(policy: &Policy, answering: Answering<'_>) -> Option<Result<Queued, OutboxError>> {
+    let text = policy.intake.receipt.as_ref()?;
+    let contact = mailto_contact(policy)?;
+    let language = offered(answering.languages, &receipt_languages(policy));
+    let from = reply_address(&contact, answering.reply_tag);
+    let domain = contact.rsplit_once('@').map_or("localhost", |(_, d)| d);
+    let message_id = new_message_id(answering.random_hex, domain);
+    let outbound = Outbound {
+        from: Mailbox {
+            name: Some(policy.organisation.name.clone()),
+            email: from.clone(),
+        },
+        to: answering.to.clone(),
+        subject: reply_subject(answering.subject),
+        text: format!(
+            "{}\n",
+            text.text(
+                language.as_deref(),
+                &policy.organisation.preferred_languages
+            )
+            .trim_end()
+        ),
+        message_id: message_id.clone(),
+        in_reply_to: answering.in_reply_to,
+        references: answering.references,
+        date: answering.at,
+    };
+    Some(
+        MailJob::new(
+            &from,
+            std::slice::from_ref(&answering.to.email),
+            &message_id,
+            compose_plain(&outbound),
+        )
+        .map(|job| Queued {
+            job: job.into_job(answering.at),
+            message_id,
+        }),
+    )
+}
+
+/// The first `mailto:` contact of the policy, as a bare address.
+pub fn mailto_contact(policy: &Policy) -> Option<String> {
+    policy.organisation.contact.iter().find_map(|c| {
+        let address = c.strip_prefix("mailto:")?;
+        let address = address.split('?').next().unwrap_or(address).trim();
+        address.contains('@').then(|| address.to_owned())
+    })
+}
+
+/// The languages a receipt text exists in.
+pub fn receipt_languages(policy: &Policy) -> Vec<String> {
+    match &policy.intake.receipt {
+        Some(ReceiptText::ByLanguage(texts)) => texts.keys().cloned().collect(),
+        _ => policy.organisation.preferred_languages.clone(),
+    }
+}
+
+/// The first of the sender's `languages` found among `offered`, spelt as offered: an exact
+/// tag first, else its primary subtag (`de-CH` finds `de`).
+pub fn offered(languages: &[String], offered: &[String]) -> Option<String> {
+    languages.iter().find_map(|tag| {
+        let primary = tag.split('-').next().unwrap_or(tag);
+        offered
+            .iter()
+            .find(|o| o.eq_ignore_ascii_case(tag))
+            .or_else(|| offered.iter().find(|o| o.eq_ignore_ascii_case(primary)))
+            .cloned()
+    })
+}
+
+/// "Re: " before a subject that does not have it yet.
+pub fn reply_subject(subject: &str) -> String {
+    let replied = subject
+        .get(..3)
+        .is_some_and(|p| p.eq_ignore_ascii_case("re:"));
+    if replied {
+        subject.to_owned()
+    } else {
+        format!("Re: {subject}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(extra: &str) -> Policy {
+        let source = format!(
+            "format = 1\n[organisation]\nslug = \"acme\"\nname = \"Acme\"\ncontact = [\"https://acme.test/security\", \"mailto:security@acme.test\"]\npreferred_languages = [\"nl\", \"en\"]\n[calendar]\ntimezone = \"UTC\"\n[[product]]\nslug = \"w\"\nname = \"W\"\n{extra}"
+        );
+        Policy::parse("p.toml", &source).unwrap()
+    }
+
+    fn answering(languages: &[String]) -> Answering<'_> {
+        Answering {
+            reply_tag: "0123456789abcdef0123456789abcdef",
+            to: Mailbox {
+                name: None,
+                email: "finder@example.org".into(),
+            },
+            languages,
+            subject: "XSS in search",
+            in_reply_to: None,
+            references: Vec::new(),
+            at: "2026-11-25T10:00:00Z".parse().unwrap(),
+            random_hex: "abcdef",
+        }
+    }
+
+    #[test]
+    fn the_receipt_comes_from_the_cases_reply_address_in_the_reporters_language() {
+        let p =
+            policy("[intake]\nreceipt = { en = \"Thanks\", nl = \"Bedankt\", de = \"Danke\" }\n");
+        let langs = ["de-CH".to_owned()];
+        let queued = receipt(&p, answering(&langs)).unwrap().unwrap();
+        let job: MailJob = serde_json::from_value(queued.job.payload).unwrap();
+        assert_eq!(
+            job.envelope_from,
+            "security+0123456789abcdef0123456789abcdef@acme.test"
+        );
+        assert_eq!(job.to, ["finder@example.org"]);
+        assert_eq!(job.message_id, queued.message_id);
+        assert!(
+            job.raw.contains("Subject: Re: XSS in search"),
+            "{}",
+            job.raw
+        );
+        assert!(job.raw.contains("Danke"), "{}", job.raw);
+        let none: [String; 0] = [];
+        let job: MailJob =
+            serde_json::from_value(receipt(&p, answering(&none)).unwrap().unwrap().job.payload)
+                .unwrap();
+        assert!(
+            job.raw.contains("Bedankt"),
+            "the policy's first language: {}",
+            job.raw
+        );
+    }
+
+    #[test]
+    fn no_receipt_without_a_text_or_a_mailto_contact() {
+        assert!(receipt(&policy(""), answering(&[])).is_none());
+        let mut p = policy("[intake]\nreceipt = \"Thanks\"\n");
+        p.organisation.contact = vec!["https://acme.test/security".into()];
+        assert!(receipt(&p, answering(&[])).is_none());
+    }
+
+    #[test]
+    fn subjects_get_one_re() {
+        assert_eq!(reply_subject("Bug"), "Re: Bug");
+        assert_eq!(reply_subject("RE: Bug"), "RE: Bug");
+    }
+}
