@@ -529,7 +529,7 @@ impl Intake {
             at,
             random_hex: &random_hex(16)?,
         };
-        let queued = match receipt(policy, answering) {
+        let queued = match receipt(policy, answering, None) {
             None => return Ok(false),
             Some(Ok(queued)) => queued,
             Some(Err(e)) => {

@@ -48,6 +48,9 @@ pub enum OutboxError {
     /// The job store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The message could not be encrypted to its recipient.
+    #[error("cannot encrypt: {0}")]
+    OpenPgp(#[from] crate::openpgp::OpenPgpError),
 }
 
 impl MailJob {

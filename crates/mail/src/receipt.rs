@@ -6,7 +6,8 @@ use jiff::Timestamp;
 use vulndesk_core::policy::{Policy, Receipt as ReceiptText};
 use vulndesk_store::NewJob;
 
-use crate::compose::{Outbound, compose_plain, new_message_id};
+use crate::compose::{Outbound, compose_encrypted, compose_plain, new_message_id};
+use crate::openpgp::PublicKey;
 use crate::outbox::{MailJob, OutboxError};
 use crate::parse::Mailbox;
 use crate::thread::reply_address;
@@ -43,8 +44,13 @@ pub struct Queued {
 }
 
 /// The receipt for `answering`, or `None` when the policy has no receipt text or no
-/// `mailto:` contact to answer from.
-pub fn receipt(policy: &Policy, answering: Answering<'_>) -> Option<Result<Queued, OutboxError>> {
+/// `mailto:` contact to answer from. Encrypted (PGP/MIME) to `encrypt_to` when the reporter
+/// gave a key: even a receipt names the report.
+pub fn receipt(
+    policy: &Policy,
+    answering: Answering<'_>,
+    encrypt_to: Option<&PublicKey>,
+) -> Option<Result<Queued, OutboxError>> {
     let text = policy.intake.receipt.as_ref()?;
     let contact = mailto_contact(policy)?;
     let language = offered(answering.languages, &receipt_languages(policy));
@@ -71,12 +77,19 @@ pub fn receipt(policy: &Policy, answering: Answering<'_>) -> Option<Result<Queue
         references: answering.references,
         date: answering.at,
     };
+    let raw = match encrypt_to {
+        None => compose_plain(&outbound),
+        Some(key) => match compose_encrypted(&outbound, key, None) {
+            Ok(raw) => raw,
+            Err(e) => return Some(Err(e.into())),
+        },
+    };
     Some(
         MailJob::new(
             &from,
             std::slice::from_ref(&answering.to.email),
             &message_id,
-            compose_plain(&outbound),
+            raw,
         )
         .map(|job| Queued {
             job: job.into_job(answering.at),
@@ -159,7 +172,7 @@ mod tests {
         let p =
             policy("[intake]\nreceipt = { en = \"Thanks\", nl = \"Bedankt\", de = \"Danke\" }\n");
         let langs = ["de-CH".to_owned()];
-        let queued = receipt(&p, answering(&langs)).unwrap().unwrap();
+        let queued = receipt(&p, answering(&langs), None).unwrap().unwrap();
         let job: MailJob = serde_json::from_value(queued.job.payload).unwrap();
         assert_eq!(
             job.envelope_from,
@@ -174,9 +187,14 @@ mod tests {
         );
         assert!(job.raw.contains("Danke"), "{}", job.raw);
         let none: [String; 0] = [];
-        let job: MailJob =
-            serde_json::from_value(receipt(&p, answering(&none)).unwrap().unwrap().job.payload)
-                .unwrap();
+        let job: MailJob = serde_json::from_value(
+            receipt(&p, answering(&none), None)
+                .unwrap()
+                .unwrap()
+                .job
+                .payload,
+        )
+        .unwrap();
         assert!(
             job.raw.contains("Bedankt"),
             "the policy's first language: {}",
@@ -186,10 +204,10 @@ mod tests {
 
     #[test]
     fn no_receipt_without_a_text_or_a_mailto_contact() {
-        assert!(receipt(&policy(""), answering(&[])).is_none());
+        assert!(receipt(&policy(""), answering(&[]), None).is_none());
         let mut p = policy("[intake]\nreceipt = \"Thanks\"\n");
         p.organisation.contact = vec!["https://acme.test/security".into()];
-        assert!(receipt(&p, answering(&[])).is_none());
+        assert!(receipt(&p, answering(&[]), None).is_none());
     }
 
     #[test]

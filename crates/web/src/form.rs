@@ -143,6 +143,11 @@ impl Desk {
                 "If you want us to write to you. Without it, follow your report with the secret link you get next.",
             ),
         );
+        controls.push(
+            Control::new("openpgp_key", "Your OpenPGP public key", Widget::Text).hint(
+                "If you want mail about this report encrypted to you: ASCII-armoured, starting with -----BEGIN PGP PUBLIC KEY BLOCK-----.",
+            ),
+        );
         let languages = &policy.organisation.preferred_languages;
         if !languages.is_empty() {
             let mut options = vec![Choice {
@@ -379,6 +384,7 @@ fn draft(desk: &Desk, form: &mut FormData, product: String) -> Draft {
             fields,
             language: (!language.is_empty()).then(|| language.to_owned()),
             attachments: std::mem::take(&mut form.files),
+            openpgp_key: Some(form.text("openpgp_key").to_owned()),
         },
         channel: Channel::Web,
     }

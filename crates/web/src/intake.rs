@@ -21,8 +21,9 @@ use serde_json::json;
 use vulndesk_core::case::{self, Event};
 use vulndesk_core::clocks::Clocks;
 use vulndesk_core::policy::{FieldKind, Policy};
+use vulndesk_mail::openpgp::PublicKey;
 use vulndesk_mail::{Mailbox, receipt};
-use vulndesk_store::{Effects, NewCase, ProductRow, Store, new_reply_tag};
+use vulndesk_store::{Effects, NewCase, NewReporterKey, ProductRow, Store, new_reply_tag};
 
 pub use crate::json_body::BODY_LIMIT_BYTES;
 pub use crate::reporter::ReporterToken;
@@ -47,7 +48,7 @@ pub(crate) const REPORTER: &str = "reporter";
 
 /// The fields of [`ReportRequest`], for messages.
 const REPORT_FIELDS: &str =
-    "organisation, product, title, description, reporter_contact, fields, language";
+    "organisation, product, title, description, reporter_contact, openpgp_key, fields, language";
 
 /// The body of `POST /api/v1/reports`, as sent.
 #[derive(Debug, Deserialize)]
@@ -63,6 +64,8 @@ pub struct ReportRequest {
     pub description: String,
     /// How to reach the reporter, if they want to be reached.
     pub reporter_contact: Option<String>,
+    /// The reporter's ASCII-armoured OpenPGP public key: mail to them is encrypted to it.
+    pub openpgp_key: Option<String>,
     /// Answers to the policy's `[[intake.field]]`s of kind `text` or `line`, by field id.
     #[serde(default)]
     pub fields: BTreeMap<String, String>,
@@ -98,6 +101,8 @@ pub struct Answers {
     pub language: Option<String>,
     /// Files, each with the form field that carried it.
     pub attachments: Vec<Upload>,
+    /// The reporter's ASCII-armoured OpenPGP public key.
+    pub openpgp_key: Option<String>,
 }
 
 /// A report as typed, before any check.
@@ -148,10 +153,14 @@ impl Report {
         if let Some(Err(e)) = reporter_contact.as_deref().map(check_contact) {
             problems.push(e);
         }
+        let mut answers = draft.answers;
+        answers.openpgp_key = present(answers.openpgp_key);
+        if let Some(Err(e)) = answers.openpgp_key.as_deref().map(reporter_key) {
+            problems.push(e);
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
-        let mut answers = draft.answers;
         // Answers are kept as typed (indentation matters in code); blank ones are absent.
         answers.fields.retain(|_, value| !value.trim().is_empty());
         answers.language = present(answers.language);
@@ -178,6 +187,7 @@ impl Report {
                 fields: request.fields,
                 language: request.language,
                 attachments: Vec::new(),
+                openpgp_key: request.openpgp_key,
             },
             channel: Channel::Api,
         })
@@ -202,6 +212,7 @@ impl Report {
             title: title.to_owned(),
             description: description.to_owned(),
             reporter_contact: None,
+            openpgp_key: None,
             fields: BTreeMap::new(),
             language: None,
         })
@@ -454,7 +465,11 @@ pub async fn submit(
         mut fields,
         language,
         attachments: uploads,
+        openpgp_key,
     } = report.answers;
+    let key = openpgp_key
+        .map(|armored| reporter_key(&armored).map(|key| (key, armored)))
+        .transpose()?;
     // An attachment field's answer is the file's hash: the file itself is in the case.
     for u in &uploads {
         if let Some(id) = u.field.strip_prefix("fields.") {
@@ -471,6 +486,7 @@ pub async fn submit(
         report.reporter_contact.as_deref(),
         language.as_deref(),
         &report.title,
+        key.as_ref().map(|(key, _)| key),
         at,
     )?;
     let mut events = vec![Event::Reported {
@@ -487,6 +503,15 @@ pub async fn submit(
         attachments: files,
         ..Effects::default()
     };
+    if let Some((key, armored)) = key {
+        events.push(Event::ReporterKeySet {
+            fingerprint: key.fingerprint(),
+        });
+        effects.reporter_key = Some(NewReporterKey {
+            fingerprint: key.fingerprint(),
+            armored,
+        });
+    }
     if let Some(queued) = receipt {
         events.push(Event::ReceiptSent);
         effects.jobs.push(queued.job);
@@ -525,6 +550,7 @@ fn queue_receipt(
     contact: Option<&str>,
     language: Option<&str>,
     title: &str,
+    encrypt_to: Option<&PublicKey>,
     at: Timestamp,
 ) -> Result<Option<receipt::Queued>, ApiError> {
     let Some(email) = contact
@@ -549,11 +575,25 @@ fn queue_receipt(
         at,
         random_hex: &random.as_str()[..32],
     };
-    Ok(receipt::receipt(policy, answering).and_then(|queued| {
-        queued
-            .inspect_err(|e| tracing::info!(error = %e, "no automatic receipt for this contact"))
-            .ok()
-    }))
+    Ok(
+        receipt::receipt(policy, answering, encrypt_to).and_then(|queued| {
+            queued
+                .inspect_err(
+                    |e| tracing::info!(error = %e, "no automatic receipt for this contact"),
+                )
+                .ok()
+        }),
+    )
+}
+
+/// A reporter's public key, checked now (not expired, not revoked, able to encrypt).
+fn reporter_key(armored: &str) -> Result<PublicKey, ApiError> {
+    PublicKey::parse(armored, Timestamp::now()).map_err(|e| {
+        invalid(
+            "openpgp_key",
+            format!("openpgp_key is not a usable OpenPGP public key: {e}"),
+        )
+    })
 }
 
 /// At most this much of a client-supplied name is quoted back in an error.
@@ -837,6 +877,7 @@ mod tests {
                 ("colour".to_owned(), "blue".to_owned()),
             ]),
             language: Some("tlh".to_owned()),
+            openpgp_key: None,
             attachments: vec![
                 file("fields.steps", 1),
                 file("fields.proof_of_concept", 1),

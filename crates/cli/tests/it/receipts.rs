@@ -9,6 +9,7 @@ use vulndesk_mail::testing::SmtpSink;
 use vulndesk_store::JobStatus;
 
 use crate::helpers::{RATE_LIMIT_ENV, on_each_database, spawn_app, spawn_app_with};
+use crate::mail_support::Gpg;
 
 fn report(product: &str, contact: &str) -> Value {
     json!({
@@ -115,6 +116,68 @@ async fn the_receipt_reaches_the_reporter_through_the_outbox() {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn mail_to_a_reporter_with_a_key_arrives_encrypted_and_gpg_decrypts_it() {
+    on_each_database(|db| async move {
+        let sink = SmtpSink::start();
+        let app = spawn_app_with(
+            &db,
+            &[(RATE_LIMIT_ENV, "off"), ("VULNDESK_SMTP_URL", &sink.url())],
+        )
+        .await;
+        let gpg = Gpg::new();
+        let fpr = gpg.reporter_key("finder@example.org");
+        let mut body = report("freepbx", "finder@example.org");
+        body["openpgp_key"] = json!(gpg.export(&fpr));
+        let (case, _) = app.create_report(&body).await;
+        assert_eq!(
+            kinds(&app, case).await,
+            ["reported", "reporter_key_set", "receipt_sent"]
+        );
+        let key = app
+            .store
+            .reporter_key(case)
+            .await
+            .unwrap()
+            .expect("the reporter's key is kept");
+        assert_eq!(key.fingerprint, fpr);
+
+        let got = sink.wait_for(1, Duration::from_secs(30));
+        assert_eq!(got.len(), 1, "on {}: {}", db.label, app.log());
+        let mail = &got[0];
+        assert!(mail.contains("multipart/encrypted"), "PGP/MIME: {mail}");
+        assert!(
+            !mail.contains("automatic receipt"),
+            "no text in clear: {mail}"
+        );
+        let start = mail
+            .find("-----BEGIN PGP MESSAGE-----")
+            .expect("an armoured message");
+        let end = mail.find("-----END PGP MESSAGE-----").expect("its end")
+            + "-----END PGP MESSAGE-----".len();
+        let plain =
+            String::from_utf8(gpg.ok(&["--decrypt"], &mail.as_bytes()[start..end])).unwrap();
+        assert!(plain.contains("This is an automatic receipt"), "{plain}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_key_that_cannot_encrypt_is_refused_naming_the_field() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let before = app.count_cases().await;
+        let mut body = report("freepbx", "finder@example.org");
+        body["openpgp_key"] = json!("-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot a key\n-----END PGP PUBLIC KEY BLOCK-----\n");
+        let response = app.post_report(&body).await;
+        assert_eq!(response.status().as_u16(), 422, "on {}", db.label);
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["field"], "openpgp_key");
+        assert_eq!(app.count_cases().await, before);
     })
     .await;
 }
