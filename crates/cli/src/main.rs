@@ -1,6 +1,7 @@
 //! The `vulndesk` command. Errors become exit codes here and nowhere else.
 
 mod admin_cmd;
+mod audit_cmd;
 mod bench;
 mod demo;
 mod imap;
@@ -37,6 +38,9 @@ enum Command {
     /// Take in mail and manage the organisations' OpenPGP keys.
     #[command(subcommand)]
     Mail(mail_cmd::MailCommand),
+    /// Check the tamper-evident case logs.
+    #[command(subcommand)]
+    Audit(audit_cmd::AuditCommand),
     /// Maintain a database.
     #[command(subcommand)]
     Admin(admin_cmd::AdminCommand),
@@ -85,6 +89,7 @@ fn main() -> ExitCode {
         Command::Init(args) => server_cmd::init(args),
         Command::Policy(cmd) => policy_cmd::run(cmd),
         Command::Mail(cmd) => mail_cmd::run(cmd),
+        Command::Audit(cmd) => audit_cmd::run(cmd),
         Command::Admin(cmd) => admin_cmd::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
     };

@@ -4,6 +4,7 @@
 
 mod abuse;
 mod admin;
+mod audit;
 mod durability;
 mod form;
 mod health;

@@ -1,0 +1,48 @@
+//! `vulndesk audit`: checks that the case logs are what was written.
+
+use clap::Subcommand;
+use vulndesk_store::StoreError;
+
+use crate::CliError;
+use crate::server_cmd::{DbArgs, open, runtime, store_error};
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Recompute every case's hash chain; exit 1 naming the first broken link.
+    Verify {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+pub fn run(cmd: AuditCommand) -> Result<(), CliError> {
+    match cmd {
+        AuditCommand::Verify { db } => runtime()?.block_on(async {
+            let store = open(&db).await?;
+            let ids = store.case_ids().await.map_err(store_error)?;
+            let mut events = 0;
+            for &id in &ids {
+                match store.verify_chain(id).await {
+                    Ok(()) => {}
+                    // The first broken link is the one to investigate: later ones may be
+                    // consequences of it.
+                    Err(StoreError::ChainBroken(b)) => {
+                        return Err(CliError::Invalid(format!(
+                            "case {}: the log is broken at event {}: {}",
+                            b.case_id, b.seq, b.reason
+                        )));
+                    }
+                    Err(e) => return Err(store_error(e)),
+                }
+                events += store.events(id).await.map_err(store_error)?.len();
+            }
+            println!(
+                "{} case log{} verified, {events} events, every hash chain intact",
+                ids.len(),
+                if ids.len() == 1 { "" } else { "s" }
+            );
+            store.close().await;
+            Ok(())
+        }),
+    }
+}
