@@ -2,13 +2,12 @@
 //! send them, GnuPG as the reporter's side, and a real Dovecot as the organisation's IMAP
 //! server.
 
-use std::io::Write;
 use std::net::TcpListener;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+pub use vulndesk_mail::testing::Gpg;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -21,7 +20,7 @@ use crate::helpers::{BIN, TestDb, run_init};
 /// mailto: contact, `acknowledge.by = "human"`).
 pub const ORG: &str = "freepbx";
 /// The passphrase of test keys, the organisation's and GnuPG's.
-pub const PASSPHRASE: &str = "correct horse battery staple";
+pub const PASSPHRASE: &str = vulndesk_mail::testing::TEST_PASSPHRASE;
 /// The IMAP login's password.
 pub const IMAP_PASSWORD: &str = "imap-secret-4711";
 /// Longest wait for one `vulndesk` command.
@@ -342,103 +341,6 @@ pub fn pgp_mime(message_id: &str, subject: &str, armored: &[u8]) -> Vec<u8> {
              {armored}\r\n--enc--\r\n"
         ),
     )
-}
-
-/// GnuPG in a fresh home directory: the reporter's side. Removed (agent stopped) on drop.
-pub struct Gpg {
-    home: PathBuf,
-}
-
-impl Gpg {
-    pub fn new() -> Gpg {
-        let found = std::process::Command::new("gpg")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        assert!(
-            found,
-            "gpg not found: run scripts/install-test-deps (Debian package gnupg)"
-        );
-        // Short: gpg-agent's socket lives in the home directory.
-        let home = PathBuf::from(format!("/tmp/vdgpg-it-{}", unique()));
-        let _ = std::fs::remove_dir_all(&home);
-        std::fs::create_dir_all(&home).expect("create gpg home");
-        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700))
-            .expect("chmod gpg home");
-        Gpg { home }
-    }
-
-    /// Runs gpg; fails the test with gpg's words if it fails.
-    pub fn ok(&self, args: &[&str], stdin: &[u8]) -> Vec<u8> {
-        let mut child = std::process::Command::new("gpg")
-            .arg("--homedir")
-            .arg(&self.home)
-            .args(["--batch", "--yes", "--pinentry-mode", "loopback"])
-            .args(["--passphrase", PASSPHRASE, "--trust-model", "always"])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn gpg");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin)
-            .expect("write to gpg");
-        let out = child.wait_with_output().expect("wait for gpg");
-        assert!(
-            out.status.success(),
-            "gpg {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    }
-
-    pub fn import(&self, armored: &str) {
-        self.ok(&["--import"], armored.as_bytes());
-    }
-
-    /// A reporter's key: Ed25519 for signing with a Cv25519 encryption subkey. Returns the
-    /// fingerprint.
-    pub fn reporter_key(&self, uid: &str) -> String {
-        self.ok(&["--quick-gen-key", uid, "ed25519", "sign", "1y"], b"");
-        let listing = String::from_utf8(self.ok(&["--with-colons", "--list-keys", uid], b""))
-            .expect("UTF-8 listing");
-        let fpr = listing
-            .lines()
-            .find_map(|l| l.strip_prefix("fpr:"))
-            .and_then(|l| l.split(':').find(|f| f.len() == 40))
-            .expect("fingerprint in the listing")
-            .to_owned();
-        self.ok(&["--quick-add-key", &fpr, "cv25519", "encr", "1y"], b"");
-        fpr
-    }
-
-    pub fn export(&self, fpr: &str) -> String {
-        String::from_utf8(self.ok(&["--armor", "--export", fpr], b"")).expect("armoured key")
-    }
-
-    pub fn encrypt_to(&self, fpr: &str, plaintext: &[u8]) -> Vec<u8> {
-        self.ok(&["--encrypt", "--armor", "-r", fpr], plaintext)
-    }
-
-    pub fn clearsign(&self, fpr: &str, text: &str) -> String {
-        String::from_utf8(self.ok(&["--clearsign", "-u", fpr], text.as_bytes()))
-            .expect("clearsigned text")
-    }
-}
-
-impl Drop for Gpg {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("gpgconf")
-            .arg("--homedir")
-            .arg(&self.home)
-            .args(["--kill", "gpg-agent"])
-            .output();
-        let _ = std::fs::remove_dir_all(&self.home);
-    }
 }
 
 /// The IMAP user's uid and gid: Debian's `nobody`/`nogroup`. Dovecot refuses to run mail
