@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
 use crate::clocks::{ClockKind, Facts, FixSchedule, Override, Reason};
+use crate::triage::DeclineReason;
 
 /// Where a case stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,6 +118,34 @@ pub enum Event {
         due: Date,
         reason: String,
     },
+    /// Triage asked the reporter for what the report lacks; `message` is shown to them.
+    /// Moves the case to needs-info and marks the report as incomplete (FreePBX, seed 001:
+    /// "This follow-up may request additional information").
+    InfoRequested {
+        message: String,
+    },
+    /// Triage verified the report as a vulnerability the team will fix.
+    Accepted,
+    /// Triage declined the report, for a reason the policy lists.
+    Declined {
+        reason: DeclineReason,
+        /// The case this one duplicates (set exactly when `reason` is `duplicate`); both
+        /// cases are kept so both reporters can be credited.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duplicate_of: Option<i64>,
+        /// A note for the team.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// Work on a fix began (Kamailio, seed 002: "The kamailio developer team will work to
+    /// solve the issue").
+    FixStarted,
+    /// The case was closed; only a disclosed or declined case can be.
+    Closed,
+    /// A declined or closed case was opened again for triage; a reason is required.
+    Reopened {
+        reason: String,
+    },
 }
 
 impl Event {
@@ -135,18 +164,49 @@ impl Event {
             Event::FixReleased { .. } => "fix_released",
             Event::AdvisoryPublished { .. } => "advisory_published",
             Event::DeadlineOverridden { .. } => "deadline_overridden",
+            Event::InfoRequested { .. } => "info_requested",
+            Event::Accepted => "accepted",
+            Event::Declined { .. } => "declined",
+            Event::FixStarted => "fix_started",
+            Event::Closed => "closed",
+            Event::Reopened { .. } => "reopened",
         }
     }
 
-    /// Checks an event before it is recorded, so the log only holds valid ones.
+    /// Checks an event before it is recorded, so the log only holds valid ones. Whether
+    /// it may happen in the case's current state is [`crate::triage::transition`]'s
+    /// question; whether the policy allows a decline reason is
+    /// [`crate::triage::check_against_policy`]'s.
     pub fn validate(&self) -> Result<(), String> {
-        if let Event::DeadlineOverridden { clock, reason, .. } = self {
-            if ClockKind::parse(clock).is_none() {
-                return Err(format!("unknown clock {clock:?}"));
+        match self {
+            Event::DeadlineOverridden { clock, reason, .. } => {
+                if ClockKind::parse(clock).is_none() {
+                    return Err(format!("unknown clock {clock:?}"));
+                }
+                if Reason::parse(reason).is_none() {
+                    return Err("an override needs a reason".into());
+                }
             }
-            if Reason::parse(reason).is_none() {
-                return Err("an override needs a reason".into());
+            Event::InfoRequested { message } if message.trim().is_empty() => {
+                return Err("a request for information needs a message to the reporter".into());
             }
+            Event::Declined {
+                reason,
+                duplicate_of,
+                ..
+            } => match (reason, duplicate_of) {
+                (DeclineReason::Duplicate, None) => {
+                    return Err("a duplicate needs the case it duplicates".into());
+                }
+                (DeclineReason::Duplicate, Some(_)) | (_, None) => {}
+                (_, Some(_)) => {
+                    return Err("only a duplicate names the case it duplicates".into());
+                }
+            },
+            Event::Reopened { reason } if reason.trim().is_empty() => {
+                return Err("reopening a case needs a reason".into());
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -172,7 +232,17 @@ pub fn facts(calendar: &Calendar, log: &[Recorded]) -> Option<Facts> {
             | Event::ReporterReply { .. }
             | Event::AttachmentAdded { .. }
             | Event::MailReceived { .. }
-            | Event::ReporterKeySet { .. } => {}
+            | Event::ReporterKeySet { .. }
+            | Event::Accepted
+            | Event::Declined { .. }
+            | Event::FixStarted
+            | Event::Closed
+            | Event::Reopened { .. } => {}
+            // Asking for more information is a person's reply to the report (FreePBX,
+            // seed 001: the "non-automated response ... may request additional information").
+            Event::InfoRequested { .. } => {
+                facts.human_acknowledged.get_or_insert(on);
+            }
             Event::ReceiptSent => {
                 facts.receipt_sent.get_or_insert(on);
             }
@@ -215,14 +285,12 @@ pub fn facts(calendar: &Calendar, log: &[Recorded]) -> Option<Facts> {
     Some(facts)
 }
 
-/// The state a log leads to. Triage transitions arrive with the workspace issue; until
-/// then the fix and advisory events are what move a case.
+/// The state a log leads to: its events folded through the triage state machine
+/// ([`crate::triage::fold`]). Events that do not move a case are skipped; a move the
+/// machine refuses is ignored and the previous state kept, because the log is the truth
+/// and history is never rewritten (the service checks each event before recording it).
 pub fn state(log: &[Recorded]) -> State {
-    log.iter().fold(State::New, |state, r| match r.event {
-        Event::FixReleased { .. } if state != State::Disclosed => State::Fixed,
-        Event::AdvisoryPublished { .. } => State::Disclosed,
-        _ => state,
-    })
+    crate::triage::fold(log)
 }
 
 #[cfg(test)]
@@ -329,6 +397,7 @@ mod tests {
     fn fix_and_advisory_move_the_state() {
         let log = [
             at("2026-04-06T10:00:00Z", reported()),
+            at("2026-04-07T10:00:00Z", Event::Accepted),
             at(
                 "2026-05-06T10:00:00Z",
                 Event::FixReleased {
@@ -337,6 +406,7 @@ mod tests {
             ),
         ];
         assert_eq!(state(&log[..1]), State::New);
+        assert_eq!(state(&log[..2]), State::Accepted);
         assert_eq!(state(&log), State::Fixed);
     }
 }

@@ -8,3 +8,5 @@ pub mod case;
 pub mod clocks;
 pub mod duration;
 pub mod policy;
+pub mod severity;
+pub mod triage;

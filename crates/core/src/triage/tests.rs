@@ -1,0 +1,552 @@
+use std::collections::BTreeMap;
+
+use jiff::civil::date;
+use proptest::prelude::*;
+
+use super::*;
+use crate::calendar::Calendar;
+use crate::case::{self, Event, Recorded, State};
+use crate::policy::Policy;
+
+const STATES: [State; 8] = [
+    State::New,
+    State::NeedsInfo,
+    State::Accepted,
+    State::Declined,
+    State::Fixing,
+    State::Fixed,
+    State::Disclosed,
+    State::Closed,
+];
+
+/// One example of every event kind.
+fn every_event() -> Vec<Event> {
+    let on = date(2026, 5, 1);
+    vec![
+        Event::Reported {
+            product: "p".into(),
+            title: "t".into(),
+            description: "d".into(),
+            reporter_contact: None,
+            channel: "api".into(),
+            fields: BTreeMap::new(),
+            language: None,
+        },
+        Event::ReceiptSent,
+        Event::ReporterMessage {
+            by_team_member: true,
+            body: "hi".into(),
+        },
+        Event::ReporterReply {
+            body: "here are the steps".into(),
+            channel: "web".into(),
+        },
+        Event::AttachmentAdded {
+            sha256: "aa".repeat(32),
+            filename: "poc.py".into(),
+            content_type: "text/x-python".into(),
+            size: 10,
+            added_by: "reporter".into(),
+        },
+        Event::MailReceived {
+            raw_sha256: "bb".repeat(32),
+            message_id: "m@example.org".into(),
+            from: "r@example.org".into(),
+            subject: "s".into(),
+            encrypted: false,
+            signed_by: None,
+            warning: None,
+        },
+        Event::ReporterKeySet {
+            fingerprint: "C97EEBEE66DCB9D1D3B372659320B5DCA21CE0A4".into(),
+        },
+        Event::ExploitationObserved { on },
+        Event::FixScheduled { release: on },
+        Event::FixReleased { on },
+        Event::AdvisoryPublished { on },
+        Event::DeadlineOverridden {
+            clock: "disclosure".into(),
+            due: on,
+            reason: "vendor asked".into(),
+        },
+        Event::InfoRequested {
+            message: "Which version?".into(),
+        },
+        Event::Accepted,
+        Event::Declined {
+            reason: DeclineReason::Duplicate,
+            duplicate_of: Some(7),
+            note: None,
+        },
+        Event::FixStarted,
+        Event::Closed,
+        Event::Reopened {
+            reason: "the reporter showed it works on 2.x".into(),
+        },
+    ]
+}
+
+/// Fails to compile when an event kind is added, so [`every_event`] and [`TABLE`] are
+/// updated with it.
+fn variant_index(e: &Event) -> usize {
+    match e {
+        Event::Reported { .. } => 0,
+        Event::ReceiptSent => 1,
+        Event::ReporterMessage { .. } => 2,
+        Event::ReporterReply { .. } => 3,
+        Event::AttachmentAdded { .. } => 4,
+        Event::MailReceived { .. } => 5,
+        Event::ReporterKeySet { .. } => 6,
+        Event::ExploitationObserved { .. } => 7,
+        Event::FixScheduled { .. } => 8,
+        Event::FixReleased { .. } => 9,
+        Event::AdvisoryPublished { .. } => 10,
+        Event::DeadlineOverridden { .. } => 11,
+        Event::InfoRequested { .. } => 12,
+        Event::Accepted => 13,
+        Event::Declined { .. } => 14,
+        Event::FixStarted => 15,
+        Event::Closed => 16,
+        Event::Reopened { .. } => 17,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// Allowed, the state does not change.
+    Same,
+    /// Allowed, to this state.
+    To(State),
+    /// Refused.
+    No,
+}
+use Expect::{No, Same, To};
+use State::{
+    Accepted as A, Closed as C, Declined as D, Disclosed as Di, Fixed as Fd, Fixing as Fg,
+    NeedsInfo as Ni, New as N,
+};
+
+/// The specification, written independently of [`transition`]: for every event kind, the
+/// outcome from each state in the order of [`STATES`]:
+/// new, needs-info, accepted, declined, fixing, fixed, disclosed, closed.
+#[rustfmt::skip]
+const TABLE: &[(&str, [Expect; 8])] = &[
+    //                        new      needs-info accepted declined  fixing   fixed    disclosed closed
+    ("reported",              [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
+    ("receipt_sent",          [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
+    ("reporter_message",      [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
+    ("reporter_reply",        [Same,   To(N),  Same,   Same,   Same,   Same,   Same,   Same]),
+    ("attachment_added",      [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
+    ("mail_received",         [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
+    ("reporter_key_set",      [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
+    ("exploitation_observed", [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
+    ("fix_scheduled",         [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
+    ("fix_released",          [No,     No,     To(Fd), No,     To(Fd), Same,   Same,   No]),
+    ("advisory_published",    [No,     No,     To(Di), No,     To(Di), To(Di), Same,   No]),
+    ("deadline_overridden",   [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
+    ("info_requested",        [To(Ni), To(Ni), No,     No,     No,     No,     No,     No]),
+    ("accepted",              [To(A),  To(A),  No,     No,     No,     No,     No,     No]),
+    ("declined",              [To(D),  To(D),  To(D),  No,     No,     No,     No,     No]),
+    ("fix_started",           [No,     No,     To(Fg), No,     No,     No,     No,     No]),
+    ("closed",                [No,     No,     No,     To(C),  No,     No,     To(C),  No]),
+    ("reopened",              [No,     No,     No,     To(N),  No,     No,     No,     To(N)]),
+];
+
+fn expected(from: State, event: &Event) -> Expect {
+    let row = TABLE
+        .iter()
+        .find(|(kind, _)| *kind == event.kind())
+        .unwrap_or_else(|| panic!("no row for {}", event.kind()));
+    row.1[STATES.iter().position(|s| *s == from).unwrap()]
+}
+
+/// The `n`th event of a log, on day `n` after 2026-04-01.
+fn at(n: usize, event: Event) -> Recorded {
+    let start: jiff::Timestamp = "2026-04-01T10:00:00Z".parse().unwrap();
+    Recorded {
+        at: start + jiff::SignedDuration::from_hours(24 * n as i64),
+        actor: "alice".into(),
+        event,
+    }
+}
+
+fn log(events: impl IntoIterator<Item = Event>) -> Vec<Recorded> {
+    std::iter::once(every_event().remove(0))
+        .chain(events)
+        .enumerate()
+        .map(|(i, e)| at(i, e))
+        .collect()
+}
+
+fn policy(name: &str) -> Policy {
+    let path = format!("{}/../../policies/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+    let source = std::fs::read_to_string(&path).unwrap();
+    Policy::parse(&path, &source).unwrap_or_else(|e| panic!("{e}"))
+}
+
+const POLICIES: [&str; 6] = [
+    "sangoma", "freepbx", "kamailio", "salestim", "signalen", "template",
+];
+
+#[test]
+fn the_table_covers_every_event_kind_exactly_once() {
+    let events = every_event();
+    let indices: Vec<_> = events.iter().map(variant_index).collect();
+    assert_eq!(indices, (0..events.len()).collect::<Vec<_>>());
+    let kinds: Vec<_> = events.iter().map(Event::kind).collect();
+    let rows: Vec<_> = TABLE.iter().map(|(k, _)| *k).collect();
+    assert_eq!(kinds, rows);
+}
+
+#[test]
+fn every_state_and_event_pair_has_the_specified_outcome() {
+    for event in every_event() {
+        for from in STATES {
+            let got = transition(from, &event);
+            let want = expected(from, &event);
+            let ok = match (want, &got) {
+                (Same, Ok(to)) => *to == from,
+                (To(s), Ok(to)) => *to == s,
+                (No, Err(e)) => e.from == from && e.event == event.kind() && !e.why.is_empty(),
+                _ => false,
+            };
+            assert!(
+                ok,
+                "{} from {}: got {got:?}, want {want:?}",
+                event.kind(),
+                from.as_str()
+            );
+        }
+    }
+}
+
+#[test]
+fn only_triage_and_lifecycle_events_move_a_case() {
+    for event in every_event() {
+        let moves = TABLE
+            .iter()
+            .find(|(k, _)| *k == event.kind())
+            .unwrap()
+            .1
+            .iter()
+            .any(|e| *e != Same);
+        assert_eq!(moves_state(&event), moves, "{}", event.kind());
+    }
+}
+
+#[test]
+fn refusals_say_what_to_do_instead() {
+    let why = |from, event: Event| transition(from, &event).unwrap_err().to_string();
+    let fix = Event::FixReleased {
+        on: date(2026, 5, 1),
+    };
+    assert_eq!(
+        why(State::Declined, fix.clone()),
+        "a declined case cannot be fixed; reopen it first"
+    );
+    assert_eq!(
+        why(State::Declined, Event::FixStarted),
+        "a declined case cannot be fixed; reopen it first"
+    );
+    assert_eq!(
+        why(State::New, fix),
+        "only an accepted case can be fixed; accept it first"
+    );
+    assert_eq!(
+        why(State::Fixing, Event::Accepted),
+        "only a new or needs-info case can be accepted"
+    );
+    assert_eq!(
+        why(State::Accepted, Event::Closed),
+        "only a disclosed or declined case can be closed; publish the advisory or decline it"
+    );
+    assert_eq!(
+        why(State::Closed, Event::Accepted),
+        "a closed case cannot change; reopen it first"
+    );
+    assert!(why(State::New, every_event().pop().unwrap()).contains("only a declined or closed"));
+}
+
+#[test]
+fn a_full_case_runs_from_report_to_closed() {
+    let on = date(2026, 5, 1);
+    let l = log([
+        Event::ReceiptSent,
+        Event::Accepted,
+        Event::FixStarted,
+        Event::FixScheduled { release: on },
+        Event::FixReleased { on },
+        Event::AdvisoryPublished { on },
+        Event::Closed,
+    ]);
+    let states: Vec<_> = (1..=l.len()).map(|n| case::state(&l[..n])).collect();
+    use State::*;
+    assert_eq!(
+        states,
+        [New, New, Accepted, Fixing, Fixing, Fixed, Disclosed, Closed]
+    );
+}
+
+#[test]
+fn a_reporter_reply_to_a_needs_info_case_returns_it_to_new_for_re_triage() {
+    let l = log([
+        Event::InfoRequested {
+            message: "Which version?".into(),
+        },
+        Event::ReporterReply {
+            body: "2.3.1".into(),
+            channel: "web".into(),
+        },
+    ]);
+    assert_eq!(case::state(&l[..2]), State::NeedsInfo);
+    assert_eq!(case::state(&l), State::New);
+    assert!(was_incomplete(&l), "the report stays marked incomplete");
+}
+
+#[test]
+fn a_complete_report_is_not_marked_incomplete() {
+    let l = log([
+        Event::ReporterReply {
+            body: "also this".into(),
+            channel: "web".into(),
+        },
+        Event::Accepted,
+    ]);
+    assert!(!was_incomplete(&l));
+    assert_eq!(case::state(&l), State::Accepted);
+}
+
+#[test]
+fn an_info_request_the_machine_refused_does_not_mark_the_report_incomplete() {
+    let l = log([
+        Event::Accepted,
+        Event::InfoRequested {
+            message: "late".into(),
+        },
+    ]);
+    assert!(!was_incomplete(&l));
+}
+
+#[test]
+fn an_info_request_is_a_human_acknowledgement() {
+    // FreePBX (seed 001): the non-automated response "may request additional information".
+    let l = log([Event::InfoRequested {
+        message: "Which version?".into(),
+    }]);
+    let f = case::facts(&Calendar::plain(), &l).unwrap();
+    assert_eq!(f.human_acknowledged, Some(date(2026, 4, 2)));
+}
+
+#[test]
+fn a_zero_day_advisory_may_come_before_the_fix() {
+    // SalesTim (seed 003): within 7 days, "enough time to publish advice about possible
+    // mitigations", patched or not.
+    let on = date(2026, 5, 1);
+    for before in [
+        vec![Event::Accepted],
+        vec![Event::Accepted, Event::FixStarted],
+    ] {
+        let mut events = before;
+        events.push(Event::ExploitationObserved { on });
+        events.push(Event::AdvisoryPublished { on });
+        let l = log(events.clone());
+        assert_eq!(case::state(&l), State::Disclosed);
+        events.push(Event::FixReleased { on });
+        assert_eq!(
+            case::state(&log(events)),
+            State::Disclosed,
+            "the later fix leaves it disclosed"
+        );
+    }
+}
+
+#[test]
+fn an_invalid_move_in_a_stored_log_is_ignored_and_the_previous_state_kept() {
+    let on = date(2026, 5, 1);
+    let l = log([
+        Event::Declined {
+            reason: DeclineReason::NotAVulnerability,
+            duplicate_of: None,
+            note: None,
+        },
+        Event::FixReleased { on },
+        Event::AdvisoryPublished { on },
+    ]);
+    assert_eq!(case::state(&l), State::Declined);
+}
+
+#[test]
+fn a_declined_case_is_reopened_to_new_and_can_then_be_fixed() {
+    let on = date(2026, 5, 1);
+    let l = log([
+        Event::Declined {
+            reason: DeclineReason::Duplicate,
+            duplicate_of: Some(12),
+            note: None,
+        },
+        Event::Closed,
+        Event::Reopened {
+            reason: "case 12 was a different bug".into(),
+        },
+        Event::Accepted,
+        Event::FixReleased { on },
+    ]);
+    assert_eq!(duplicate_of(&l[..2]), Some(12));
+    assert_eq!(case::state(&l[..3]), State::Closed);
+    assert_eq!(case::state(&l[..4]), State::New);
+    assert_eq!(duplicate_of(&l), None);
+    assert_eq!(case::state(&l), State::Fixed);
+}
+
+#[test]
+fn declines_name_the_duplicated_case_exactly_when_duplicate() {
+    let declined = |reason, duplicate_of| Event::Declined {
+        reason,
+        duplicate_of,
+        note: None,
+    };
+    assert!(
+        declined(DeclineReason::Duplicate, Some(3))
+            .validate()
+            .is_ok()
+    );
+    assert!(declined(DeclineReason::Duplicate, None).validate().is_err());
+    assert!(
+        declined(DeclineReason::OutOfScope, Some(3))
+            .validate()
+            .is_err()
+    );
+    assert!(declined(DeclineReason::OutOfScope, None).validate().is_ok());
+}
+
+#[test]
+fn info_requests_and_reopens_need_words() {
+    let blank = Event::InfoRequested {
+        message: " ".into(),
+    };
+    assert!(blank.validate().is_err());
+    let blank = Event::Reopened { reason: "".into() };
+    assert!(blank.validate().is_err());
+    for e in every_event() {
+        assert_eq!(e.validate(), Ok(()), "{}", e.kind());
+    }
+}
+
+#[test]
+fn new_events_round_trip_through_serde_with_their_kind_as_tag() {
+    for e in every_event() {
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["type"], e.kind());
+        let back: Event = serde_json::from_value(v).unwrap();
+        assert_eq!(back, e);
+    }
+    let v = serde_json::to_value(Event::Declined {
+        reason: DeclineReason::UnsupportedVersion,
+        duplicate_of: None,
+        note: Some("1.x.x is out of support".into()),
+    })
+    .unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({
+            "type": "declined",
+            "reason": "unsupported-version",
+            "note": "1.x.x is out of support",
+        })
+    );
+    assert_eq!(
+        serde_json::to_value(Event::Accepted).unwrap(),
+        serde_json::json!({"type": "accepted"})
+    );
+    let bad = serde_json::json!({"type": "declined", "reason": "meh"});
+    assert!(serde_json::from_value::<Event>(bad).is_err());
+}
+
+#[test]
+fn decline_reasons_print_and_parse_back() {
+    for r in DeclineReason::ALL {
+        assert_eq!(DeclineReason::parse(r.as_str()), Some(r));
+        assert_eq!(DeclineReason::parse(&format!(" {r} ")), Some(r));
+        let json = serde_json::to_value(r).unwrap();
+        assert_eq!(json, r.as_str());
+    }
+    assert_eq!(DeclineReason::parse("not_a_vulnerability"), None);
+    assert_eq!(DeclineReason::parse(""), None);
+}
+
+#[test]
+fn every_reference_policy_lists_only_known_decline_reasons() {
+    for name in POLICIES {
+        let p = policy(name);
+        assert!(
+            unknown_reasons(&p).is_empty(),
+            "{name}: {:?}",
+            unknown_reasons(&p)
+        );
+        assert_eq!(
+            allowed_reasons(&p).len(),
+            if p.triage.decline_reasons.is_empty() {
+                DeclineReason::ALL.len()
+            } else {
+                p.triage.decline_reasons.len()
+            },
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_policy_restricts_decline_reasons_only_when_it_lists_them() {
+    // Kamailio (seed 002) lists no version or configuration reasons.
+    let kamailio = policy("kamailio");
+    assert!(check_reason(&kamailio, DeclineReason::NotAVulnerability).is_ok());
+    let err = check_reason(&kamailio, DeclineReason::InsecureConfiguration).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "this policy does not decline reports as insecure-configuration; \
+         it allows: not-a-vulnerability, duplicate, out-of-scope"
+    );
+    // Sangoma (seed 000) will not accept reports against insecure configurations.
+    assert!(check_reason(&policy("sangoma"), DeclineReason::InsecureConfiguration).is_ok());
+    let declined = Event::Declined {
+        reason: DeclineReason::UnsupportedVersion,
+        duplicate_of: None,
+        note: None,
+    };
+    assert!(check_against_policy(&kamailio, &declined).is_err());
+    assert!(check_against_policy(&kamailio, &Event::Accepted).is_ok());
+    // A policy with no list allows every reason.
+    let mut open = kamailio;
+    open.triage.decline_reasons.clear();
+    assert_eq!(allowed_reasons(&open), DeclineReason::ALL);
+    assert!(check_against_policy(&open, &declined).is_ok());
+}
+
+fn any_event() -> impl Strategy<Value = Event> {
+    prop::sample::select(every_event())
+}
+
+proptest! {
+    #[test]
+    fn any_sequence_of_events_folds_without_panic_through_allowed_moves_only(
+        events in prop::collection::vec(any_event(), 0..40),
+    ) {
+        let l = log(events);
+        let mut state = State::New;
+        for (n, r) in l.iter().enumerate() {
+            let next = match expected(state, &r.event) {
+                Same | No => state,
+                To(s) => s,
+            };
+            if next != state {
+                // Closed is only ever reached from disclosed or declined.
+                prop_assert!(next != State::Closed
+                    || matches!(state, State::Disclosed | State::Declined));
+            }
+            state = next;
+            prop_assert_eq!(case::state(&l[..=n]), state);
+        }
+        let _ = was_incomplete(&l);
+        let _ = duplicate_of(&l);
+    }
+}
