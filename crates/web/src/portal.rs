@@ -214,6 +214,12 @@ fn conversation(policy: &Policy, log: &[Recorded], base: &str) -> Vec<Entry> {
                 entries.push(e);
             }
             Event::ReporterReply { body, .. } => entries.push(entry("You", None, body)),
+            // 001: the team's request for more detail is written to the reporter.
+            Event::InfoRequested { message } => entries.push(entry(
+                "Security team",
+                Some("More information needed".to_owned()),
+                message,
+            )),
             Event::ReporterMessage {
                 by_team_member,
                 body,

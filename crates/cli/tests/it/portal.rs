@@ -109,8 +109,18 @@ async fn only_messages_for_the_reporter_are_shown() {
                    "from": "vendor@example.org", "subject": "internal: vendor thread"}),
         )
         .await;
+        append(
+            &app,
+            id,
+            "info_requested",
+            "alice",
+            json!({"type": "info_requested", "message": "Which version of the module do you run?"}),
+        )
+        .await;
         let html = app.get(&format!("/r/{id}/{token}")).await.text().await.unwrap();
         assert!(html.contains("We can reproduce it."));
+        assert!(html.contains("Which version of the module do you run?"), "a request for information is the reporter's");
+        assert!(html.contains("More information needed"));
         assert!(html.contains("Security team"));
         assert!(!html.contains("internal: vendor thread"), "mail is not the reporter's");
         assert!(!html.contains("vendor@example.org"));
