@@ -101,6 +101,8 @@ pub enum Event {
     ReporterKeySet {
         fingerprint: String,
     },
+    /// The reporter replaced their secret link: the old token stops working at once.
+    ReporterTokenReplaced,
     ExploitationObserved {
         on: Date,
     },
@@ -159,6 +161,7 @@ impl Event {
             Event::AttachmentAdded { .. } => "attachment_added",
             Event::MailReceived { .. } => "mail_received",
             Event::ReporterKeySet { .. } => "reporter_key_set",
+            Event::ReporterTokenReplaced => "reporter_token_replaced",
             Event::ExploitationObserved { .. } => "exploitation_observed",
             Event::FixScheduled { .. } => "fix_scheduled",
             Event::FixReleased { .. } => "fix_released",
@@ -233,6 +236,7 @@ pub fn facts(calendar: &Calendar, log: &[Recorded]) -> Option<Facts> {
             | Event::AttachmentAdded { .. }
             | Event::MailReceived { .. }
             | Event::ReporterKeySet { .. }
+            | Event::ReporterTokenReplaced
             | Event::Accepted
             | Event::Declined { .. }
             | Event::FixStarted

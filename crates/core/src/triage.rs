@@ -170,6 +170,7 @@ pub fn moves_state(event: &Event) -> bool {
         | Event::AttachmentAdded { .. }
         | Event::MailReceived { .. }
         | Event::ReporterKeySet { .. }
+        | Event::ReporterTokenReplaced
         | Event::ExploitationObserved { .. }
         | Event::FixScheduled { .. }
         | Event::DeadlineOverridden { .. } => false,

@@ -111,6 +111,9 @@ pub struct Effects {
     pub jobs: Vec<NewJob>,
     /// The reporter's OpenPGP public key; replaces any earlier one.
     pub reporter_key: Option<NewReporterKey>,
+    /// A new hash for the reporter's access token; the old token stops working with the
+    /// commit.
+    pub reporter_token_hash: Option<Vec<u8>>,
 }
 
 impl Effects {
@@ -123,9 +126,17 @@ impl Effects {
             thread_ids,
             jobs,
             reporter_key,
+            reporter_token_hash,
         } = self;
         (
-            IntakeWrites::new(attachments, raw_message, thread_ids, reporter_key, at),
+            IntakeWrites::new(
+                attachments,
+                raw_message,
+                thread_ids,
+                reporter_key,
+                reporter_token_hash,
+                at,
+            ),
             JobWrites::new(jobs, at),
         )
     }

@@ -167,6 +167,7 @@ pub(crate) struct IntakeWrites {
     /// cannot deadlock on each other's Message-IDs (PostgreSQL).
     pub(crate) thread_ids: Vec<String>,
     pub(crate) reporter_key: Option<NewReporterKey>,
+    pub(crate) reporter_token_hash: Option<Vec<u8>>,
     /// Stamp for rows without a time of their own.
     pub(crate) at: String,
 }
@@ -177,6 +178,7 @@ impl IntakeWrites {
         raw_message: Option<NewRawMessage>,
         mut thread_ids: Vec<String>,
         reporter_key: Option<NewReporterKey>,
+        reporter_token_hash: Option<Vec<u8>>,
         at: Timestamp,
     ) -> IntakeWrites {
         if let Some(id) = raw_message.as_ref().and_then(|m| m.message_id.clone()) {
@@ -189,6 +191,7 @@ impl IntakeWrites {
             raw_message: raw_message.map(|m| (m.sha256(), ts_text(m.received_at), m)),
             thread_ids,
             reporter_key,
+            reporter_token_hash,
             at: ts_text(at),
         }
     }
@@ -271,6 +274,13 @@ macro_rules! write_intake {
                 .execute(&mut *$tx)
                 .await
                 .map_err(|e| $crate::constraint(e, "case"))?;
+            }
+            if let Some(hash) = w.reporter_token_hash {
+                sqlx::query("UPDATE cases SET reporter_token_hash = $1 WHERE id = $2")
+                    .bind(hash)
+                    .bind(case_id)
+                    .execute(&mut *$tx)
+                    .await?;
             }
             Ok::<(), $crate::StoreError>(())
         }

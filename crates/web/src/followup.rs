@@ -18,6 +18,7 @@ use vulndesk_store::{CaseRow, Effects, EventRow, NewReporterKey};
 
 use crate::attachments::{self, Upload};
 use crate::intake::{self, DESCRIPTION_MAX_BYTES, REPORTER};
+use crate::reporter::ReporterToken;
 use crate::{ApiError, AppState, json_body, reporter};
 
 /// The body of `POST /api/v1/reports/{id}/replies`.
@@ -120,6 +121,48 @@ pub(crate) async fn set_key(
     };
     crate::cases::append(state, case, vec![event], REPORTER, at, effects).await?;
     Ok(fingerprint)
+}
+
+/// Replaces the reporter's token: a `reporter_token_replaced` event and the new token's hash
+/// in one transaction, so the old token stops working with the commit. For a reporter who
+/// thinks their link leaked (forwarded mail, a shared screen, browser history).
+pub(crate) async fn replace_token(
+    state: &AppState,
+    case: &CaseRow,
+    at: Timestamp,
+) -> Result<ReporterToken, ApiError> {
+    let token = ReporterToken::generate()?;
+    let effects = Effects {
+        reporter_token_hash: Some(token.hash()),
+        ..Effects::default()
+    };
+    crate::cases::append(
+        state,
+        case,
+        vec![Event::ReporterTokenReplaced],
+        REPORTER,
+        at,
+        effects,
+    )
+    .await?;
+    Ok(token)
+}
+
+/// `POST /api/v1/reports/{id}/token` with `Authorization: Bearer <token>`: 201 with a new
+/// token; the presented one no longer works.
+pub async fn api_replace_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let case = reporter::case(&state, &id, reporter::bearer(&headers)).await?;
+    let token = replace_token(&state, &case, Timestamp::now()).await?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(json!({ "id": case.id, "token": token.as_str() })),
+    )
+        .into_response())
 }
 
 /// A file of the case as a download; anything but a stored file's SHA-256 is a 404.

@@ -98,6 +98,11 @@ pub fn router(state: AppState) -> Router {
             post(portal::reply).layer(uploads()),
         )
         .route("/r/{id}/{token}/key", post(portal::set_key))
+        .route("/r/{id}/{token}/token", post(portal::replace_token))
+        .route(
+            "/api/v1/reports/{id}/token",
+            post(followup::api_replace_token),
+        )
         .route("/r/{id}/{token}/files/{sha256}", get(portal::file))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(json_body::BODY_LIMIT_BYTES))

@@ -448,6 +448,17 @@ pub async fn set_key(
     }
 }
 
+/// `POST /r/{id}/{token}/token`: a new secret link; the old one stops working. Goes straight
+/// to the new link, which the reporter then keeps instead.
+pub async fn replace_token(
+    State(state): State<AppState>,
+    Path((id, token)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let case = reporter::case(&state, &id, Some(&token)).await?;
+    let fresh = followup::replace_token(&state, &case, Timestamp::now()).await?;
+    Ok(Redirect::to(&format!("/r/{}/{}#link", case.id, fresh.as_str())).into_response())
+}
+
 /// `GET /r/{id}/{token}/files/{sha256}`: a file of the case, as a download only.
 pub async fn file(
     State(state): State<AppState>,

@@ -103,13 +103,14 @@ impl Contract {
 }
 
 /// Every route of the API, as the document must name them.
-const ROUTES: [(&str, &str); 7] = [
+const ROUTES: [(&str, &str); 8] = [
     ("/healthz", "get"),
     ("/api/v1/openapi.json", "get"),
     ("/api/v1/products", "get"),
     ("/api/v1/reports", "post"),
     ("/api/v1/reports/{id}", "get"),
     ("/api/v1/reports/{id}/replies", "post"),
+    ("/api/v1/reports/{id}/token", "post"),
     ("/api/v1/reports/{id}/files/{sha256}", "get"),
 ];
 
@@ -117,6 +118,7 @@ const REPORTS: &str = "/api/v1/reports";
 const REPORT: &str = "/api/v1/reports/{id}";
 const REPLIES: &str = "/api/v1/reports/{id}/replies";
 const FILES: &str = "/api/v1/reports/{id}/files/{sha256}";
+const TOKEN: &str = "/api/v1/reports/{id}/token";
 
 async fn post(
     app: &TestApp,
@@ -242,6 +244,33 @@ async fn every_api_answer_matches_the_openapi_document() {
             assert_eq!(r.status().as_u16(), status, "reply {status}");
             c.check(REPLIES, "post", r).await;
         }
+
+        // A new token: the old one stops working at once.
+        let r = post(
+            &app,
+            &format!("{case}/token"),
+            Some(&token),
+            JSON,
+            String::new(),
+        )
+        .await;
+        assert_eq!(r.status().as_u16(), 201);
+        let fresh = c.check(TOKEN, "post", r).await["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let r = post(
+            &app,
+            &format!("{case}/token"),
+            Some(&token),
+            JSON,
+            String::new(),
+        )
+        .await;
+        assert_eq!(r.status().as_u16(), 404, "the old token is dead");
+        c.check(TOKEN, "post", r).await;
+        assert_eq!(get(&app, &case, Some(&token)).await.status().as_u16(), 404);
+        assert_eq!(get(&app, &case, Some(&fresh)).await.status().as_u16(), 200);
 
         let (id, token) = file_report(&app).await;
         let poc = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"print('poc')\n"));

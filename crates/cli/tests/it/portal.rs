@@ -417,3 +417,56 @@ async fn the_reporter_sets_the_openpgp_key_mail_to_them_is_encrypted_to() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn replacing_the_secret_link_locks_out_the_old_one() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let (id, token) = file_report(&app).await;
+        let page = app
+            .get(&format!("/r/{id}/{token}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("Replace my secret link"));
+        let no_redirects = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let response = no_redirects
+            .post(app.url(&format!("/r/{id}/{token}/token")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 303, "on {}", db.label);
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        let fresh = location
+            .strip_prefix(&format!("/r/{id}/"))
+            .and_then(|rest| rest.strip_suffix("#link"))
+            .expect("the new link")
+            .to_owned();
+        assert_ne!(fresh, token);
+        assert_eq!(
+            app.get(&format!("/r/{id}/{token}")).await.status().as_u16(),
+            404
+        );
+        assert_eq!(
+            app.get(&format!("/r/{id}/{fresh}")).await.status().as_u16(),
+            200
+        );
+        let kinds: Vec<String> = app
+            .store
+            .events(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(
+            kinds.last().map(String::as_str),
+            Some("reporter_token_replaced")
+        );
+    })
+    .await;
+}

@@ -51,6 +51,7 @@ fn full_effects(message_id: &str, body: &[u8]) -> Effects {
         thread_ids: vec!["<earlier@reporter.example>".to_owned()],
         jobs: vec![send_job("<ack@desk.example>")],
         reporter_key: Some(key("FP")),
+        reporter_token_hash: Some(b"replaced token hash".to_vec()),
     }
 }
 
@@ -92,12 +93,30 @@ async fn open_case_stores_its_effects_with_the_events() {
             ],
             jobs: vec![ack.clone()],
             reporter_key: Some(key("0123ABCD")),
+            reporter_token_hash: None,
         };
         let case = store
             .open_case(new_case(&store, b"t").await, events, projection("new", None), effects)
             .await
             .unwrap();
         assert_eq!(store.events(case.id).await.unwrap().len(), 3, "{label}");
+        assert!(store.case_for_reporter(case.id, b"t").await.unwrap().is_some(), "{label}");
+
+        // Replacing the reporter's token: the old one stops working in the same commit.
+        store
+            .append_events(
+                case.id,
+                vec![event("reporter_token_replaced", json!({"type": "reporter_token_replaced"}))],
+                None,
+                Effects {
+                    reporter_token_hash: Some(b"fresh".to_vec()),
+                    ..Effects::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(store.case_for_reporter(case.id, b"t").await.unwrap().is_none(), "{label}");
+        assert!(store.case_for_reporter(case.id, b"fresh").await.unwrap().is_some(), "{label}");
 
         let listed = store.attachments(case.id).await.unwrap();
         let names: BTreeSet<_> = listed.iter().map(|a| a.filename.as_str()).collect();
