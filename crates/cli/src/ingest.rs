@@ -7,7 +7,7 @@
 //! duplicate. It is routed: a per-case reply address first, then In-Reply-To and References,
 //! else a new case. It is decrypted and its signature checked. Then the raw bytes, the events
 //! and the files are written in one store transaction, so a message is never half-ingested.
-//! A new case's automatic receipt is queued right after, see [`Intake::ingest`].
+//! A new case's automatic receipt is queued in that same transaction.
 
 use std::collections::BTreeMap;
 
@@ -17,11 +17,11 @@ use sha2::{Digest, Sha256};
 use vulndesk_core::case::{Event, Recorded};
 use vulndesk_core::policy::Policy;
 use vulndesk_mail::openpgp::{OrgKey, PublicKey, Verification};
-use vulndesk_mail::receipt::{Answering, offered, receipt};
+use vulndesk_mail::receipt::{Answering, Queued, offered, receipt};
 use vulndesk_mail::{Inbound, Readable, SecretString, thread};
 use vulndesk_store::{
     CaseRow, Effects, NewAttachment, NewCase, NewEvent, NewRawMessage, Organisation, Store,
-    StoreError,
+    StoreError, new_reply_tag,
 };
 use vulndesk_web::intake::{DESCRIPTION_MAX_BYTES, TITLE_MAX_CHARS};
 use vulndesk_web::{ApiError, Upload, cases};
@@ -195,10 +195,9 @@ impl Intake {
     /// the message is durable and may be removed from wherever it came from. A message stored
     /// before is [`Ingested::Duplicate`], which is how redelivery stays harmless.
     ///
-    /// A new case's automatic receipt is queued in a second transaction: the receipt's sender
-    /// is the case's reply address, and its tag is only known once the case exists. If the
-    /// process dies between the two, the message was not acknowledged to its sender, which
-    /// delivers it again; that duplicate queues the missing receipt.
+    /// A new case's automatic receipt is queued in the case's own transaction (its reply tag
+    /// is drawn first). A duplicate of the message that opened a case without a receipt
+    /// (one opened before the policy had a receipt text) queues the missing one.
     pub async fn ingest(
         &self,
         raw: &[u8],
@@ -422,6 +421,17 @@ impl Intake {
             mail_received(message, readable, scope.note.iter().cloned().chain(skipped)),
         ];
         events.extend(files.iter().map(attachment_added));
+        // The tag is drawn before the case exists so the receipt, sent from the case's own
+        // reply address, is written in the case's transaction: one commit, all or nothing.
+        let reply_tag = new_reply_tag()?;
+        let mut effects = effects(message, source, at, files);
+        let queued = self.receipt_for(&scope.policy, &reply_tag, message, at)?;
+        let receipt = queued.is_some();
+        if let Some(queued) = queued {
+            events.push(Event::ReceiptSent);
+            effects.jobs.push(queued.job);
+            effects.thread_ids.push(queued.message_id);
+        }
         let (stored, log) = record(events, at)?;
         let projection = cases::project(&scope.policy, &log)?;
         let case = self
@@ -432,17 +442,14 @@ impl Intake {
                     policy_version_id: scope.policy_version_id,
                     reporter_token_hash: unguessable_token_hash()?,
                     opened_at: at,
-                    reply_tag: None,
+                    reply_tag: Some(reply_tag),
                 },
                 stored,
                 projection,
-                effects(message, source, at, files),
+                effects,
             )
             .await?;
         self.log_warnings(case.id, readable);
-        let receipt = self
-            .queue_receipt(&scope.policy, &case, log, message, at)
-            .await?;
         Ok(Ingested::Opened {
             case_id: case.id,
             receipt,
@@ -497,30 +504,27 @@ impl Intake {
         }
     }
 
-    /// Queues the automatic receipt of a new case with its `receipt_sent` event, in one
-    /// transaction, if the policy has a receipt text, the message has a sender to answer, the
-    /// organisation has a mailto: contact to answer from, the message was not itself
-    /// automatic, and the case has no receipt yet. Returns whether one was queued.
-    async fn queue_receipt(
+    /// The automatic receipt for `message`, addressed from the case's reply address, if the
+    /// policy has a receipt text, the message has a sender to answer, the organisation has a
+    /// mailto: contact to answer from, and the message was not itself automatic.
+    fn receipt_for(
         &self,
         policy: &Policy,
-        case: &CaseRow,
-        mut log: Vec<Recorded>,
+        reply_tag: &str,
         message: &Message<'_>,
         at: Timestamp,
-    ) -> Result<bool, IngestError> {
-        let already = log.iter().any(|r| r.event == Event::ReceiptSent);
+    ) -> Result<Option<Queued>, IngestError> {
         let Some(to) = message.inbound.from.as_ref() else {
-            return Ok(false);
+            return Ok(None);
         };
-        if already || message.automatic {
-            return Ok(false);
+        if message.automatic {
+            return Ok(None);
         }
         let inbound = &message.inbound;
         let mut references = inbound.references.clone();
         references.extend(inbound.message_id.clone());
         let answering = Answering {
-            reply_tag: &case.reply_tag,
+            reply_tag,
             to: to.clone(),
             languages: &message.languages,
             subject: &title(&inbound.subject),
@@ -529,13 +533,32 @@ impl Intake {
             at,
             random_hex: &random_hex(16)?,
         };
-        let queued = match receipt(policy, answering, None) {
-            None => return Ok(false),
-            Some(Ok(queued)) => queued,
+        Ok(match receipt(policy, answering, None) {
+            None => None,
+            Some(Ok(queued)) => Some(queued),
             Some(Err(e)) => {
-                tracing::warn!(case = case.id, error = %e, "no automatic receipt: the message cannot be answered");
-                return Ok(false);
+                tracing::warn!(error = %e, "no automatic receipt: the message cannot be answered");
+                None
             }
+        })
+    }
+
+    /// Queues a receipt that a case opened by `message` lacks (cases opened before receipts
+    /// were written with the case, or a policy that gained a receipt text), with its
+    /// `receipt_sent` event, in one transaction. Returns whether one was queued.
+    async fn queue_receipt(
+        &self,
+        policy: &Policy,
+        case: &CaseRow,
+        mut log: Vec<Recorded>,
+        message: &Message<'_>,
+        at: Timestamp,
+    ) -> Result<bool, IngestError> {
+        if log.iter().any(|r| r.event == Event::ReceiptSent) {
+            return Ok(false);
+        }
+        let Some(queued) = self.receipt_for(policy, &case.reply_tag, message, at)? else {
+            return Ok(false);
         };
         let (stored, recorded) = record(vec![Event::ReceiptSent], at)?;
         log.extend(recorded);
