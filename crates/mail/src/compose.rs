@@ -204,9 +204,11 @@ mod tests {
     fn signed_encrypted_reply_to_a_reporter_is_decrypted_by_gpg() {
         let gpg = testutil::Gpg::new();
         let reporter = gpg.reporter_key("Reporter <reporter@example.org>");
+        let (org, pass) = (testutil::org(), testutil::pass());
+        // Taken after the key was made: gpg refuses a signature older than its key
+        // ("Time conflict"), which a second boundary in between would produce.
         let now = testutil::now();
         let reporter_key = PublicKey::parse(&gpg.export(&reporter), now).expect("reporter key");
-        let (org, pass) = (testutil::org(), testutil::pass());
         gpg.import(&org.public_armored());
         let out = Outbound {
             date: now,

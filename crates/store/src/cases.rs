@@ -366,6 +366,14 @@ macro_rules! insert_events {
                 .await
                 .map_err(|e| constraint(e, "case"))?;
             }
+            if let Some(last) = raws.last() {
+                sqlx::query("UPDATE cases SET head_seq = $1, head_hash = $2 WHERE id = $3")
+                    .bind(last.seq)
+                    .bind(last.hash.clone())
+                    .bind(last.case_id)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
             Ok::<(), StoreError>(())
         }
         .await
@@ -611,10 +619,11 @@ impl Store {
     }
 
     /// Recomputes every event hash of the case from the stored rows and checks seq continuity
-    /// and prev_hash links; `ChainBroken` names the first broken link. Relies only on the
-    /// stored data, not on the append-only triggers. Removing events from the end of a log
-    /// leaves a valid shorter chain and is not detectable here without an external anchor
-    /// (e.g. a hash previously shown to the reporter).
+    /// and prev_hash links, then that the log ends at the head recorded with the case;
+    /// `ChainBroken` names the first broken link. Relies only on the stored data, not on the
+    /// append-only triggers. Someone who can rewrite both the events and the cases table can
+    /// still cut a log consistently: only a head kept outside the database (a hash shown to
+    /// the reporter, a published digest) would catch that.
     pub async fn verify_chain(&self, case_id: i64) -> Result<(), StoreError> {
         if self.case(case_id).await?.is_none() {
             return Err(StoreError::NotFound("case"));
@@ -652,6 +661,33 @@ impl Store {
             }
             prev.clone_from(&ev.hash);
         }
-        Ok(())
+        // Cutting events off the end leaves a valid chain: the head recorded with the
+        // case says where the log must end.
+        let head: (Option<i64>, Option<String>) = on_pool!(self, p => sqlx::query_as(
+            "SELECT head_seq, head_hash FROM cases WHERE id = $1",
+        )
+        .bind(case_id)
+        .fetch_one(p)
+        .await?);
+        let last = events.last().map(|e| (e.seq, e.hash.clone()));
+        match head {
+            (Some(seq), Some(hash)) if last != Some((seq, hash.clone())) => {
+                let ends = last.map_or(0, |(s, _)| s);
+                if ends < seq {
+                    broken(
+                        ends + 1,
+                        format!(
+                            "missing event: the log ends at event {ends}, the case records {seq}"
+                        ),
+                    )
+                } else {
+                    broken(
+                        seq,
+                        "the log does not end where the case records its head".to_owned(),
+                    )
+                }
+            }
+            _ => Ok(()),
+        }
     }
 }

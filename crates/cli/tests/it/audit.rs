@@ -1,5 +1,6 @@
-//! `vulndesk audit verify`: edits, deletions and reorderings made directly in the
-//! database, behind the append-only triggers, are each caught and located.
+//! `vulndesk audit verify`: edits, deletions (in the middle or at the end) and reorderings
+//! made directly in the database, behind the append-only triggers, are each caught and
+//! located.
 
 use serde_json::json;
 use tokio::process::Command;
@@ -116,6 +117,17 @@ async fn audit_verify_catches_edited_deleted_and_reordered_events() {
         let (code, out) = verify(&db).await;
         assert_eq!(code, 1, "{out}");
         assert!(out.contains(&format!("case {}: the log is broken at event 2: missing event", cases[1])), "on {}: {out}", db.label);
+
+        // The last event cut off: still a valid chain, but not the head the case records.
+        tamper(&store, &[format!("DELETE FROM events WHERE case_id = {} AND seq = 3", cases[0])]).await;
+        let (code, out) = verify(&db).await;
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains(&format!("case {}: the log is broken at event 3: missing event", cases[0])),
+            "on {}: {out}",
+            db.label
+        );
+
     })
     .await;
 }

@@ -382,14 +382,26 @@ async fn verify_chain_detects_tampering_behind_the_triggers() {
         raw_sql!(store, sqlx::AssertSqlSafe(edit)).unwrap();
         let delete = format!("DELETE FROM events WHERE case_id = {gapped} AND seq = 2");
         raw_sql!(store, sqlx::AssertSqlSafe(delete)).unwrap();
+        // Cutting the last events off leaves a valid chain; the case's recorded head does not
+        // match it.
+        let cut = open(&store, b"c").await;
+        for i in 0..3 {
+            store
+                .append_event(cut, event("comment", json!({ "i": i })), None)
+                .await
+                .unwrap();
+        }
+        let truncate = format!("DELETE FROM events WHERE case_id = {cut} AND seq >= 3");
+        raw_sql!(store, sqlx::AssertSqlSafe(truncate)).unwrap();
 
-        for (case, reason_word) in [(edited, "hash"), (gapped, "missing")] {
+        for (case, seq, reason_word) in [
+            (edited, 3, "hash"),
+            (gapped, 2, "missing"),
+            (cut, 3, "missing"),
+        ] {
             match store.verify_chain(case).await {
                 Err(StoreError::ChainBroken(b)) => {
-                    assert_eq!(
-                        (b.case_id, b.seq),
-                        (case, if case == edited { 3 } else { 2 })
-                    );
+                    assert_eq!((b.case_id, b.seq), (case, seq), "{label}");
                     assert!(b.reason.contains(reason_word), "{label}: {}", b.reason);
                 }
                 other => panic!("{label}: expected ChainBroken for case {case}, got {other:?}"),
