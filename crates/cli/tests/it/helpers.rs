@@ -46,6 +46,19 @@ where
     }
 }
 
+/// The test's own small connection to `db`, to look behind the binary's back.
+pub async fn test_store(db: &TestDb) -> Store {
+    Store::connect(
+        &db.url,
+        &StoreOptions {
+            max_connections: 2,
+            ..StoreOptions::default()
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("test connection to {}: {e}", db.label))
+}
+
 /// A running `vulndesk serve --demo` and a client for it.
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`.
@@ -119,15 +132,7 @@ pub async fn spawn_app_with(db: &TestDb, env: &[(&str, &str)]) -> TestApp {
             stderr.lock().unwrap().join("\n")
         )
     });
-    let store = Store::connect(
-        &db.url,
-        &StoreOptions {
-            max_connections: 2,
-            ..StoreOptions::default()
-        },
-    )
-    .await
-    .unwrap_or_else(|e| panic!("test connection to {}: {e}", db.label));
+    let store = test_store(db).await;
     TestApp {
         address,
         client: client(),

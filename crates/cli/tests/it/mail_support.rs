@@ -12,7 +12,7 @@ pub use vulndesk_mail::testing::Gpg;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::process::Command;
-use vulndesk_store::{JobRow, Store, StoreOptions};
+use vulndesk_store::{JobRow, Store};
 
 use crate::helpers::{BIN, TestDb, run_init};
 
@@ -76,15 +76,7 @@ impl Desk {
         let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
         let (code, _, stderr) = run_init(db, &refs).await;
         assert_eq!(code, 0, "vulndesk init on {}: {stderr}", db.label);
-        let store = Store::connect(
-            &db.url,
-            &StoreOptions {
-                max_connections: 2,
-                ..StoreOptions::default()
-            },
-        )
-        .await
-        .unwrap_or_else(|e| panic!("test connection to {}: {e}", db.label));
+        let store = crate::helpers::test_store(db).await;
         let (dovecot, config) = match via {
             Via::Pipe => (None, None),
             Via::Imap => {

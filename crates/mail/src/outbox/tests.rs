@@ -67,6 +67,11 @@ async fn case_with_jobs(store: &Store, jobs: Vec<NewJob>) -> i64 {
     case.id
 }
 
+/// A worker sending through 127.0.0.1:`port`.
+fn worker(store: &Store, port: u16, retry: RetryPolicy) -> Worker {
+    Worker::new(store.clone(), &format!("smtp://127.0.0.1:{port}"), retry).unwrap()
+}
+
 fn quick_retries() -> RetryPolicy {
     RetryPolicy {
         max_attempts: 50,
@@ -109,12 +114,7 @@ async fn queued_mail_is_delivered_once_to_a_real_smtp_server() {
             .map(|i| format!("m{i}.{label}@example.org"))
             .collect();
         let case = case_with_jobs(&store, ids.iter().map(|id| mail_job(id)).collect()).await;
-        let worker = Worker::new(
-            store.clone(),
-            &format!("smtp://127.0.0.1:{port}"),
-            quick_retries(),
-        )
-        .unwrap();
+        let worker = worker(&store, port, quick_retries());
         let pass = worker.run_once().await.unwrap();
         let jobs = store.jobs_for_case(case).await.unwrap();
         assert_eq!(
@@ -160,12 +160,7 @@ async fn mail_waits_out_an_smtp_outage_and_is_delivered_once_when_it_is_back() {
             .map(|i| format!("o{i}.{label}@example.org"))
             .collect();
         let case = case_with_jobs(&store, ids.iter().map(|id| mail_job(id)).collect()).await;
-        let worker = Worker::new(
-            store.clone(),
-            &format!("smtp://127.0.0.1:{port}"),
-            quick_retries(),
-        )
-        .unwrap();
+        let worker = worker(&store, port, quick_retries());
 
         // Nothing listens on the port: every attempt fails and is rescheduled, nothing dies.
         let down = worker.run_once().await.unwrap();
@@ -216,9 +211,10 @@ async fn two_workers_deliver_each_message_once() {
             .map(|i| format!("w{i}.{label}@example.org"))
             .collect();
         case_with_jobs(&store, ids.iter().map(|id| mail_job(id)).collect()).await;
-        let url = format!("smtp://127.0.0.1:{port}");
-        let a = Worker::new(store.clone(), &url, quick_retries()).unwrap();
-        let b = Worker::new(store.clone(), &url, quick_retries()).unwrap();
+        let (a, b) = (
+            worker(&store, port, quick_retries()),
+            worker(&store, port, quick_retries()),
+        );
         let (pa, pb) = tokio::join!(a.run_once(), b.run_once());
         assert_eq!(pa.unwrap().sent + pb.unwrap().sent, 30, "on {label}");
         let got = sink.messages();
@@ -236,7 +232,7 @@ async fn a_job_is_dead_after_its_last_failed_attempt() {
             max_attempts: 1,
             ..quick_retries()
         };
-        let worker = Worker::new(store.clone(), &format!("smtp://127.0.0.1:{port}"), once).unwrap();
+        let worker = worker(&store, port, once);
         assert_eq!(
             worker.run_once().await.unwrap(),
             Pass {
