@@ -433,6 +433,7 @@ impl Intake {
             effects.thread_ids.push(queued.message_id);
         }
         let (stored, log) = record(events, at)?;
+        effects.search = cases::search_texts(&log);
         let projection = cases::project(&scope.policy, &log)?;
         let case = self
             .store
@@ -476,6 +477,7 @@ impl Intake {
         events.extend(files.iter().map(attachment_added));
         let mut log = cases::log(&self.store.events(case.id).await?)?;
         let (stored, recorded) = record(events, at)?;
+        let search = cases::search_texts(&recorded);
         log.extend(recorded);
         let projection = cases::project(&policy, &log)?;
         self.store
@@ -483,7 +485,10 @@ impl Intake {
                 case.id,
                 stored,
                 Some(projection),
-                effects(message, source, at, files),
+                Effects {
+                    search,
+                    ..effects(message, source, at, files)
+                },
             )
             .await?;
         self.log_warnings(case.id, readable);

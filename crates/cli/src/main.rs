@@ -9,6 +9,7 @@ mod ingest;
 mod mail_cmd;
 mod policy_cmd;
 mod server_cmd;
+mod user_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +42,9 @@ enum Command {
     /// Check the tamper-evident case logs.
     #[command(subcommand)]
     Audit(audit_cmd::AuditCommand),
+    /// Manage the security team's accounts and API tokens.
+    #[command(subcommand)]
+    User(user_cmd::UserCommand),
     /// Maintain a database.
     #[command(subcommand)]
     Admin(admin_cmd::AdminCommand),
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
         Command::Mail(cmd) => mail_cmd::run(cmd),
         Command::Audit(cmd) => audit_cmd::run(cmd),
         Command::Admin(cmd) => admin_cmd::run(cmd),
+        Command::User(cmd) => user_cmd::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
     };
     match result {

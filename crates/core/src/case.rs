@@ -148,6 +148,30 @@ pub enum Event {
     Reopened {
         reason: String,
     },
+    /// A note for the people working the case; never shown to the reporter, to reviewers
+    /// or to external parties. `mentions` are the user ids of teammates it names.
+    NoteAdded {
+        body: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        mentions: Vec<i64>,
+    },
+    /// The team scored the case: a CVSS 3.0, 3.1 or 4.0 vector (see [`crate::severity`]).
+    /// The score is derived from the vector whenever it is shown, never stored apart from it.
+    SeverityAssessed {
+        vector: String,
+    },
+    /// The security officer who manages the case from now on (Kamailio, seed 002: one
+    /// officer per incident).
+    OfficerAssigned {
+        user_id: i64,
+    },
+    /// Someone outside the organisation's team was given access to the case (`grant`:
+    /// member, reviewer or external), or had it taken away (`grant` absent).
+    AccessChanged {
+        user_id: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grant: Option<crate::access::CaseGrant>,
+    },
 }
 
 impl Event {
@@ -173,6 +197,43 @@ impl Event {
             Event::FixStarted => "fix_started",
             Event::Closed => "closed",
             Event::Reopened { .. } => "reopened",
+            Event::NoteAdded { .. } => "note_added",
+            Event::SeverityAssessed { .. } => "severity_assessed",
+            Event::OfficerAssigned { .. } => "officer_assigned",
+            Event::AccessChanged { .. } => "access_changed",
+        }
+    }
+
+    /// The words of this event the team's search finds, and whether they are internal (seen
+    /// only by the people who may read notes).
+    pub fn search_text(&self) -> Option<(bool, String)> {
+        match self {
+            Event::Reported {
+                title,
+                description,
+                fields,
+                ..
+            } => {
+                let mut text = format!("{title}\n{description}");
+                for value in fields.values() {
+                    text.push('\n');
+                    text.push_str(value);
+                }
+                Some((false, text))
+            }
+            Event::ReporterMessage { body, .. } | Event::ReporterReply { body, .. } => {
+                Some((false, body.clone()))
+            }
+            Event::InfoRequested { message } => Some((false, message.clone())),
+            Event::MailReceived { subject, .. } => Some((false, subject.clone())),
+            Event::AttachmentAdded { filename, .. } => Some((false, filename.clone())),
+            Event::NoteAdded { body, .. } => Some((true, body.clone())),
+            Event::Declined {
+                note: Some(note), ..
+            } => Some((true, note.clone())),
+            Event::Reopened { reason } => Some((true, reason.clone())),
+            Event::DeadlineOverridden { reason, .. } => Some((true, reason.clone())),
+            _ => None,
         }
     }
 
@@ -209,6 +270,15 @@ impl Event {
             Event::Reopened { reason } if reason.trim().is_empty() => {
                 return Err("reopening a case needs a reason".into());
             }
+            Event::NoteAdded { body, .. } if body.trim().is_empty() => {
+                return Err("a note needs some text".into());
+            }
+            Event::ReporterMessage { body, .. } if body.trim().is_empty() => {
+                return Err("a message to the reporter needs some text".into());
+            }
+            Event::SeverityAssessed { vector } => {
+                crate::severity::Cvss::parse(vector).map_err(|e| e.to_string())?;
+            }
             _ => {}
         }
         Ok(())
@@ -241,7 +311,11 @@ pub fn facts(calendar: &Calendar, log: &[Recorded]) -> Option<Facts> {
             | Event::Declined { .. }
             | Event::FixStarted
             | Event::Closed
-            | Event::Reopened { .. } => {}
+            | Event::Reopened { .. }
+            | Event::NoteAdded { .. }
+            | Event::SeverityAssessed { .. }
+            | Event::OfficerAssigned { .. }
+            | Event::AccessChanged { .. } => {}
             // Asking for more information is a person's reply to the report (FreePBX,
             // seed 001: the "non-automated response ... may request additional information").
             Event::InfoRequested { .. } => {
@@ -287,6 +361,41 @@ pub fn facts(calendar: &Calendar, log: &[Recorded]) -> Option<Facts> {
         }
     }
     Some(facts)
+}
+
+/// What the dashboard shows of a case besides its state and clocks, read from its log.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// The report's title.
+    pub title: String,
+    /// The latest CVSS vector the team recorded.
+    pub cvss: Option<String>,
+    /// The officer managing the case, last assigned.
+    pub officer: Option<i64>,
+    /// Who outside the team was given access, by user id (the last change wins).
+    pub grants: BTreeMap<i64, crate::access::CaseGrant>,
+}
+
+/// Reads a [`Summary`] from a log.
+pub fn summary(log: &[Recorded]) -> Summary {
+    let mut s = Summary::default();
+    for r in log {
+        match &r.event {
+            Event::Reported { title, .. } if s.title.is_empty() => s.title.clone_from(title),
+            Event::SeverityAssessed { vector } => s.cvss = Some(vector.clone()),
+            Event::OfficerAssigned { user_id } => s.officer = Some(*user_id),
+            Event::AccessChanged { user_id, grant } => match grant {
+                Some(g) => {
+                    s.grants.insert(*user_id, *g);
+                }
+                None => {
+                    s.grants.remove(user_id);
+                }
+            },
+            _ => {}
+        }
+    }
+    s
 }
 
 /// The state a log leads to: its events folded through the triage state machine
@@ -395,6 +504,54 @@ mod tests {
             let back: Event = serde_json::from_value(v).unwrap();
             assert_eq!(back, e);
         }
+    }
+
+    #[test]
+    fn the_summary_keeps_the_first_title_and_the_latest_team_decisions() {
+        use crate::access::CaseGrant;
+        let log = [
+            at("2026-04-06T10:00:00Z", reported()),
+            at(
+                "2026-04-06T11:00:00Z",
+                Event::OfficerAssigned { user_id: 1 },
+            ),
+            at(
+                "2026-04-06T12:00:00Z",
+                Event::SeverityAssessed {
+                    vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H".into(),
+                },
+            ),
+            at(
+                "2026-04-07T10:00:00Z",
+                Event::OfficerAssigned { user_id: 2 },
+            ),
+            at(
+                "2026-04-07T11:00:00Z",
+                Event::AccessChanged {
+                    user_id: 5,
+                    grant: Some(CaseGrant::External),
+                },
+            ),
+            at(
+                "2026-04-07T12:00:00Z",
+                Event::AccessChanged {
+                    user_id: 6,
+                    grant: Some(CaseGrant::Member),
+                },
+            ),
+            at(
+                "2026-04-07T13:00:00Z",
+                Event::AccessChanged {
+                    user_id: 5,
+                    grant: None,
+                },
+            ),
+        ];
+        let s = summary(&log);
+        assert_eq!(s.title, "t");
+        assert_eq!(s.officer, Some(2));
+        assert!(s.cvss.unwrap().starts_with("CVSS:3.1/"));
+        assert_eq!(s.grants, BTreeMap::from([(6, CaseGrant::Member)]));
     }
 
     #[test]

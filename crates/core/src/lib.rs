@@ -3,6 +3,7 @@
 //! present moment and every input are parameters, which is what keeps the rules
 //! exhaustively testable.
 
+pub mod access;
 pub mod calendar;
 pub mod case;
 pub mod clocks;
@@ -10,3 +11,4 @@ pub mod duration;
 pub mod policy;
 pub mod severity;
 pub mod triage;
+pub mod versions;

@@ -572,6 +572,12 @@ impl Policy {
                     format!("duplicate product slug {:?}", p.slug.as_str()),
                 ));
             }
+            if let Some(bad) = crate::versions::range_problems(p).into_iter().next() {
+                return Some((
+                    format!("product[{i}].{}[{}]", bad.list, bad.index),
+                    format!("{:?}: {}", bad.text, bad.reason),
+                ));
+            }
         }
         if self.calendar.weekend.len() >= 7 {
             return Some((

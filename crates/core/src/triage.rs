@@ -173,7 +173,11 @@ pub fn moves_state(event: &Event) -> bool {
         | Event::ReporterTokenReplaced
         | Event::ExploitationObserved { .. }
         | Event::FixScheduled { .. }
-        | Event::DeadlineOverridden { .. } => false,
+        | Event::DeadlineOverridden { .. }
+        | Event::NoteAdded { .. }
+        | Event::SeverityAssessed { .. }
+        | Event::OfficerAssigned { .. }
+        | Event::AccessChanged { .. } => false,
     }
 }
 

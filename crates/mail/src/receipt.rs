@@ -52,8 +52,26 @@ pub fn receipt(
     encrypt_to: Option<&PublicKey>,
 ) -> Option<Result<Queued, OutboxError>> {
     let text = policy.intake.receipt.as_ref()?;
-    let contact = mailto_contact(policy)?;
     let language = offered(answering.languages, &receipt_languages(policy));
+    let text = text
+        .text(
+            language.as_deref(),
+            &policy.organisation.preferred_languages,
+        )
+        .to_owned();
+    message(policy, answering, &text, encrypt_to)
+}
+
+/// A message from the team to the reporter (a reply, a request for information), sent the
+/// way the receipt is: from the case's reply address, encrypted to `encrypt_to` when the
+/// reporter gave a key. `None` when the policy has no `mailto:` contact to send from.
+pub fn message(
+    policy: &Policy,
+    answering: Answering<'_>,
+    text: &str,
+    encrypt_to: Option<&PublicKey>,
+) -> Option<Result<Queued, OutboxError>> {
+    let contact = mailto_contact(policy)?;
     let from = reply_address(&contact, answering.reply_tag);
     let domain = contact.rsplit_once('@').map_or("localhost", |(_, d)| d);
     let message_id = new_message_id(answering.random_hex, domain);
@@ -64,14 +82,7 @@ pub fn receipt(
         },
         to: answering.to.clone(),
         subject: reply_subject(answering.subject),
-        text: format!(
-            "{}\n",
-            text.text(
-                language.as_deref(),
-                &policy.organisation.preferred_languages
-            )
-            .trim_end()
-        ),
+        text: format!("{}\n", text.trim_end()),
         message_id: message_id.clone(),
         in_reply_to: answering.in_reply_to,
         references: answering.references,
@@ -93,6 +104,49 @@ pub fn receipt(
         )
         .map(|job| Queued {
             job: job.into_job(answering.at),
+            message_id,
+        }),
+    )
+}
+
+/// A notice to a team member (a mention, a reminder, mail nobody can read). It names the
+/// case but carries none of its contents, because it travels unencrypted.
+pub fn team_notice(
+    policy: &Policy,
+    to: &str,
+    subject: &str,
+    text: &str,
+    at: Timestamp,
+    random_hex: &str,
+) -> Option<Result<Queued, OutboxError>> {
+    let contact = mailto_contact(policy)?;
+    let domain = contact.rsplit_once('@').map_or("localhost", |(_, d)| d);
+    let message_id = new_message_id(random_hex, domain);
+    let outbound = Outbound {
+        from: Mailbox {
+            name: Some(format!("{} (Vulndesk)", policy.organisation.name)),
+            email: contact.clone(),
+        },
+        to: Mailbox {
+            name: None,
+            email: to.to_owned(),
+        },
+        subject: subject.to_owned(),
+        text: text.to_owned(),
+        message_id: message_id.clone(),
+        in_reply_to: None,
+        references: Vec::new(),
+        date: at,
+    };
+    Some(
+        MailJob::new(
+            &contact,
+            &[to.to_owned()],
+            &message_id,
+            compose_plain(&outbound),
+        )
+        .map(|job| Queued {
+            job: job.into_job(at),
             message_id,
         }),
     )

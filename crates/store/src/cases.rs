@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::intake::{IntakeWrites, NewAttachment, NewRawMessage, NewReporterKey, write_intake};
 use crate::outbox::{JobWrites, NewJob, write_jobs};
+use crate::team::{SearchText, TeamWrites, write_team};
 use crate::{Store, StoreError, WritePool, constraint, parse_date, parse_ts, ts_text};
 
 /// Input for [`Store::open_case`].
@@ -79,7 +80,7 @@ pub struct EventRow {
 }
 
 /// Caller-computed summary of a case, stored for listing and deadline queries.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Projection {
     /// Current state name.
     pub state: String,
@@ -87,6 +88,14 @@ pub struct Projection {
     pub next_due: Option<Date>,
     /// What the next deadline is for.
     pub next_due_kind: Option<String>,
+    /// The report's title.
+    pub title: String,
+    /// The latest severity rating (`critical`, `high`, ...), if the case was scored.
+    pub severity: Option<String>,
+    /// The CVSS vector that rating comes from.
+    pub cvss: Option<String>,
+    /// The security officer managing the case.
+    pub officer_id: Option<i64>,
 }
 
 /// Everything a case write causes besides its events, stored in the same transaction: a report
@@ -114,12 +123,16 @@ pub struct Effects {
     /// A new hash for the reporter's access token; the old token stops working with the
     /// commit.
     pub reporter_token_hash: Option<Vec<u8>>,
+    /// Case access to give (`Some(grant)`) or take away (`None`), by user id.
+    pub grants: Vec<(i64, Option<String>)>,
+    /// Text of these events for the full-text index.
+    pub search: Vec<SearchText>,
 }
 
 impl Effects {
     /// Hashes and serialises everything before the transaction starts, so the write lock is
     /// held only for the inserts. `at` stamps rows that have no time of their own.
-    fn prepare(self, at: Timestamp) -> (IntakeWrites, JobWrites) {
+    fn prepare(self, at: Timestamp) -> (IntakeWrites, JobWrites, TeamWrites) {
         let Effects {
             attachments,
             raw_message,
@@ -127,6 +140,8 @@ impl Effects {
             jobs,
             reporter_key,
             reporter_token_hash,
+            grants,
+            search,
         } = self;
         (
             IntakeWrites::new(
@@ -138,6 +153,7 @@ impl Effects {
                 at,
             ),
             JobWrites::new(jobs, at),
+            TeamWrites { grants, search },
         )
     }
 }
@@ -318,19 +334,34 @@ impl RawEvent {
     }
 }
 
+/// `<the columns of RawProjection>`, a literal for `concat!`.
+macro_rules! projection_columns {
+    () => {
+        "state, next_due, next_due_kind, title, severity, cvss, officer_id"
+    };
+}
+
 #[derive(sqlx::FromRow)]
-struct RawProjection {
-    state: String,
-    next_due: Option<String>,
-    next_due_kind: Option<String>,
+pub(crate) struct RawProjection {
+    pub(crate) state: String,
+    pub(crate) next_due: Option<String>,
+    pub(crate) next_due_kind: Option<String>,
+    pub(crate) title: String,
+    pub(crate) severity: Option<String>,
+    pub(crate) cvss: Option<String>,
+    pub(crate) officer_id: Option<i64>,
 }
 
 impl RawProjection {
-    fn decode(self) -> Result<Projection, StoreError> {
+    pub(crate) fn decode(self) -> Result<Projection, StoreError> {
         Ok(Projection {
             state: self.state,
             next_due: parse_date(self.next_due)?,
             next_due_kind: self.next_due_kind,
+            title: self.title,
+            severity: self.severity,
+            cvss: self.cvss,
+            officer_id: self.officer_id,
         })
     }
 }
@@ -384,17 +415,24 @@ macro_rules! upsert_projection {
     ($exec:expr, $case_id:expr, $p:expr) => {{
         let p: &Projection = $p;
         sqlx::query(
-            "INSERT INTO case_projections (case_id, state, next_due, next_due_kind, updated_at) \
-             VALUES ($1, $2, $3, $4, $5) \
+            "INSERT INTO case_projections (case_id, state, next_due, next_due_kind, updated_at, \
+             title, severity, cvss, officer_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (case_id) DO UPDATE SET state = excluded.state, \
              next_due = excluded.next_due, next_due_kind = excluded.next_due_kind, \
-             updated_at = excluded.updated_at",
+             updated_at = excluded.updated_at, title = excluded.title, \
+             severity = excluded.severity, cvss = excluded.cvss, \
+             officer_id = excluded.officer_id",
         )
         .bind($case_id)
         .bind(p.state.clone())
         .bind(p.next_due.map(|d| d.to_string()))
         .bind(p.next_due_kind.clone())
         .bind(ts_text(Timestamp::now()))
+        .bind(p.title.clone())
+        .bind(p.severity.clone())
+        .bind(p.cvss.clone())
+        .bind(p.officer_id)
         .execute($exec)
         .await
         .map_err(|e| constraint(e, "case"))
@@ -416,7 +454,7 @@ impl Store {
         projection: Projection,
         effects: Effects,
     ) -> Result<CaseRow, StoreError> {
-        let (intake, jobs) = effects.prepare(last_event_at(&events)?);
+        let (intake, jobs, team) = effects.prepare(last_event_at(&events)?);
         let reply_tag = match new.reply_tag.clone() {
             None => new_reply_tag()?,
             Some(tag)
@@ -464,10 +502,13 @@ impl Store {
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| constraint(e, "product or policy version"))?;
-            insert_events!(tx, &RawEvent::chain(id, 0, GENESIS_HASH.to_owned(), &events))?;
+            let raws = RawEvent::chain(id, 0, GENESIS_HASH.to_owned(), &events);
+            insert_events!(tx, &raws)?;
             upsert_projection!(&mut *tx, id, &projection)?;
             write_intake!(tx, id, intake)?;
             write_jobs!(tx, Some(id), &jobs)?;
+            let seqs: Vec<i64> = raws.iter().map(|r| r.seq).collect();
+            write_team!(tx, id, &seqs, &team)?;
             tx.commit().await?;
             Ok(CaseRow {
                 id,
@@ -496,7 +537,7 @@ impl Store {
         projection: Option<Projection>,
         effects: Effects,
     ) -> Result<Vec<EventRow>, StoreError> {
-        let (intake, jobs) = effects.prepare(last_event_at(&events)?);
+        let (intake, jobs, team) = effects.prepare(last_event_at(&events)?);
         on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
             let found: Option<i64> = sqlx::query_scalar(p.lock_case_sql())
@@ -520,6 +561,8 @@ impl Store {
             }
             write_intake!(tx, case_id, intake)?;
             write_jobs!(tx, Some(case_id), &jobs)?;
+            let seqs: Vec<i64> = raws.iter().map(|r| r.seq).collect();
+            write_team!(tx, case_id, &seqs, &team)?;
             tx.commit().await?;
             raws.into_iter().map(RawEvent::decode).collect()
         })
@@ -589,7 +632,7 @@ impl Store {
     /// A case's stored projection.
     pub async fn projection(&self, case_id: i64) -> Result<Option<Projection>, StoreError> {
         let row: Option<RawProjection> = on_pool!(self, p => sqlx::query_as(
-            "SELECT state, next_due, next_due_kind FROM case_projections WHERE case_id = $1",
+            concat!("SELECT ", projection_columns!(), " FROM case_projections WHERE case_id = $1"),
         )
         .bind(case_id)
         .fetch_optional(p)

@@ -36,6 +36,7 @@ pub mod cases;
 pub mod intake;
 pub mod outbox;
 pub mod policies;
+pub mod team;
 pub mod testing;
 
 pub use cases::{
@@ -48,6 +49,10 @@ pub use intake::{
 };
 pub use outbox::{JobRow, JobStatus, NewJob};
 pub use policies::{Organisation, PolicyVersion, ProductRow};
+pub use team::{
+    ApiTokenRow, CaseListing, CaseQuery, NewSession, NewUser, SearchText, SessionRow, UserRow,
+    Visible,
+};
 
 /// A connection pool to one of the supported backends. Cheap to clone (pools are shared).
 #[derive(Debug, Clone)]

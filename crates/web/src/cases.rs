@@ -5,7 +5,8 @@ use jiff::Timestamp;
 use vulndesk_core::case::{self, Event, Recorded};
 use vulndesk_core::clocks::{self, Clocks};
 use vulndesk_core::policy::Policy;
-use vulndesk_store::{CaseRow, Effects, EventRow, NewEvent, Projection};
+use vulndesk_core::severity::Cvss;
+use vulndesk_store::{CaseRow, Effects, EventRow, NewEvent, Projection, SearchText};
 
 use crate::{ApiError, AppState};
 
@@ -32,6 +33,22 @@ fn recorded(row: &EventRow) -> Result<Recorded, ApiError> {
     })
 }
 
+/// What the team's full-text search should find of `events` (the events of one write, in
+/// order).
+pub fn search_texts(events: &[Recorded]) -> Vec<SearchText> {
+    events
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            r.event.search_text().map(|(internal, body)| SearchText {
+                event: i,
+                internal,
+                body,
+            })
+        })
+        .collect()
+}
+
 /// Every clock of a case under its pinned policy.
 pub fn clocks_of(policy: &Policy, log: &[Recorded]) -> Result<Clocks, ApiError> {
     let facts = case::facts(policy.calendar(), log)
@@ -43,10 +60,20 @@ pub fn clocks_of(policy: &Policy, log: &[Recorded]) -> Result<Clocks, ApiError> 
 pub fn project(policy: &Policy, log: &[Recorded]) -> Result<Projection, ApiError> {
     let clocks = clocks_of(policy, log)?;
     let next = clocks.next_due();
+    let summary = case::summary(log);
+    let severity = summary
+        .cvss
+        .as_deref()
+        .and_then(|v| Cvss::parse(v).ok())
+        .map(|c| c.severity().as_str().to_lowercase());
     Ok(Projection {
         state: case::state(log).as_str().to_owned(),
         next_due: next.map(|d| d.due),
         next_due_kind: next.map(|d| d.kind.as_str().to_owned()),
+        title: summary.title,
+        severity,
+        cvss: summary.cvss,
+        officer_id: summary.officer,
     })
 }
 
@@ -92,7 +119,7 @@ pub(crate) async fn append(
     events: Vec<Event>,
     actor: &str,
     at: Timestamp,
-    effects: Effects,
+    mut effects: Effects,
 ) -> Result<Vec<EventRow>, ApiError> {
     let pinned = state
         .policies
@@ -100,6 +127,7 @@ pub(crate) async fn append(
         .await?;
     let mut log = log(&state.store.events(case.id).await?)?;
     let (stored, recorded) = prepare(events, actor, at)?;
+    effects.search = search_texts(&recorded);
     log.extend(recorded);
     let projection = project(&pinned.policy, &log)?;
     Ok(state
@@ -118,7 +146,7 @@ pub struct Rebuilt {
 }
 
 /// Recomputes every case's projection from its log and pinned policy, writing only the
-/// rows that differ.
+/// rows that differ, and rebuilds its full-text index.
 pub async fn rebuild_projections(state: &AppState) -> Result<Rebuilt, ApiError> {
     let mut rebuilt = Rebuilt {
         cases: 0,
@@ -130,7 +158,17 @@ pub async fn rebuild_projections(state: &AppState) -> Result<Rebuilt, ApiError> 
             .policies
             .get(&state.store, case.policy_version_id)
             .await?;
-        let log = log(&state.store.events(id).await?)?;
+        let rows = state.store.events(id).await?;
+        let log = log(&rows)?;
+        let texts: Vec<_> = rows
+            .iter()
+            .zip(&log)
+            .filter_map(|(row, r)| {
+                let (internal, body) = r.event.search_text()?;
+                Some((row.seq, internal, body))
+            })
+            .collect();
+        state.store.reindex_case(id, &texts).await?;
         let fresh = project(&pinned.policy, &log)?;
         if state.store.projection(id).await?.as_ref() != Some(&fresh) {
             state.store.set_projection(id, &fresh).await?;

@@ -107,6 +107,27 @@ pub enum ApiError {
     /// The body could not be read (the client went away, a transfer error).
     #[error("could not read the request body")]
     UnreadableBody,
+    /// The route is for the security team: sign in, or send an API token.
+    #[error("sign in first, or send a team API token as `Authorization: Bearer vdt_...`")]
+    SignInRequired,
+    /// Signed in, but this is not the caller's to do.
+    #[error("your role does not allow this here")]
+    Forbidden,
+    /// A state-changing request made with a session cookie lacked its CSRF token.
+    #[error("this form has expired or did not come from Vulndesk; reload the page and try again")]
+    CsrfRejected,
+    /// The request conflicts with the case's state (an invalid triage move, for example).
+    #[error("{message}")]
+    Conflict {
+        /// What is wrong and, where there is one, the way forward.
+        message: String,
+    },
+    /// Too many failed sign-ins for this account or from this address.
+    #[error("too many failed sign-ins; try again in {} minutes", retry_after.div_ceil(60))]
+    TooManySignIns {
+        /// Seconds until sign-in is allowed again.
+        retry_after: u64,
+    },
     /// Nothing here, or nothing this caller may see; deliberately the same answer either way.
     #[error("not found")]
     NotFound,
@@ -132,7 +153,12 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. }
             | ApiError::AttachmentTooLarge { .. }
             | ApiError::TooManyAttachments { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } | ApiError::TooManySignIns { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::SignInRequired => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden | ApiError::CsrfRejected => StatusCode::FORBIDDEN,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -153,6 +179,11 @@ impl ApiError {
             ApiError::TooManyAttachments { .. } => "too_many_attachments",
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::UnreadableBody => "unreadable_body",
+            ApiError::SignInRequired => "sign_in_required",
+            ApiError::Forbidden => "forbidden",
+            ApiError::CsrfRejected => "csrf_rejected",
+            ApiError::Conflict { .. } => "conflict",
+            ApiError::TooManySignIns { .. } => "too_many_sign_ins",
             ApiError::NotFound => "not_found",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
@@ -203,7 +234,8 @@ impl ApiError {
     /// Headers the status calls for (RFC 9110 section 10.2.3: `Retry-After` with 429).
     fn headers(&self) -> Vec<(HeaderName, HeaderValue)> {
         match self {
-            ApiError::TooManyRequests { retry_after, .. } => {
+            ApiError::TooManyRequests { retry_after, .. }
+            | ApiError::TooManySignIns { retry_after } => {
                 vec![(header::RETRY_AFTER, HeaderValue::from(*retry_after))]
             }
             _ => Vec::new(),
@@ -225,7 +257,8 @@ impl ApiError {
                 body["limit"] = json!(limit);
             }
             ApiError::TooManyAttachments { limit, .. } => body["limit"] = json!(limit),
-            ApiError::TooManyRequests { retry_after, .. } => {
+            ApiError::TooManyRequests { retry_after, .. }
+            | ApiError::TooManySignIns { retry_after } => {
                 body["retry_after"] = json!(retry_after);
             }
             _ => {}

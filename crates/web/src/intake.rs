@@ -518,6 +518,7 @@ pub async fn submit(
         effects.thread_ids.push(queued.message_id);
     }
     let (stored, log) = cases::prepare(events, REPORTER, at)?;
+    effects.search = cases::search_texts(&log);
     let projection = cases::project(&pinned.policy, &log)?;
     let token = ReporterToken::generate()?;
     let case = state

@@ -6,12 +6,14 @@
 //! (`error.rs`: JSON for the API, a page for the pages), and request logging that never
 //! sees bodies, tokens or report contents.
 //!
-//! Authorisation is by route: `/healthz`, `/static`, `/api/v1/products`,
-//! `/api/v1/openapi.json`, `POST /api/v1/reports` and `/o/...` are public; every route
-//! under `/api/v1/reports/{id}` and `/r/{id}/{token}` first resolves the case from the
-//! reporter's token (`reporter.rs`) and answers 404 without it.
+//! Authorisation is by route, in one place: every route is declared in [`router`] with
+//! the [`Need`] it has, and the `authz` middleware decides each request with
+//! [`vulndesk_core::access::decide`] before any handler runs (see `authz.rs`).
+//! [`route_table`] lists the routes and their needs for the authorisation matrix test.
 
+pub mod accounts;
 mod attachments;
+pub mod authz;
 pub mod cases;
 mod error;
 mod followup;
@@ -19,6 +21,7 @@ mod form;
 pub mod health;
 pub mod intake;
 mod json_body;
+pub mod markdown;
 mod multipart;
 mod openapi;
 mod pages;
@@ -28,16 +31,21 @@ pub mod products;
 pub mod rate_limit;
 mod reporter;
 mod security_headers;
+mod signin;
+mod team_api;
+mod team_pages;
 mod telemetry;
+pub mod workspace;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::Uri;
+use axum::http::{Method, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
+use vulndesk_core::access::Need;
 use vulndesk_store::Store;
 
 pub use attachments::{Limits, Upload};
@@ -52,6 +60,9 @@ pub struct AppState {
     pub store: Store,
     policies: Arc<policies::PolicyCache>,
     limiter: Arc<Limiter>,
+    rules: authz::SharedRules,
+    /// Whether cookies get `Secure` (the desk is served over HTTPS).
+    secure_cookies: bool,
 }
 
 impl AppState {
@@ -61,7 +72,15 @@ impl AppState {
             store,
             policies: Arc::default(),
             limiter: Arc::new(Limiter::new(RateLimit::DEFAULT)),
+            rules: Arc::default(),
+            secure_cookies: false,
         }
+    }
+
+    /// The same state, marking cookies `Secure` when the desk is reached over HTTPS.
+    pub fn with_secure_cookies(mut self, secure: bool) -> AppState {
+        self.secure_cookies = secure;
+        self
     }
 
     /// The same state with another rate limit.
@@ -71,39 +90,229 @@ impl AppState {
     }
 }
 
-/// Every route of the server.
-pub fn router(state: AppState) -> Router {
+/// Every route of the server with what it needs; the router and the authorisation table
+/// come from this one list.
+fn routes() -> authz::Routes {
+    use Method as M;
+    use Need::*;
     // The forms carry files: their bodies are capped by the policy's limits while they are
     // read (multipart.rs), not by the JSON limit.
     let uploads = || DefaultBodyLimit::disable();
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/static/vulndesk.css", get(pages::stylesheet))
-        .route("/api/v1/openapi.json", get(openapi::document))
-        .route("/api/v1/products", get(products::list))
-        .route("/api/v1/reports", post(intake::submit_report))
-        .route("/api/v1/reports/{id}", get(intake::reporter_view))
-        .route("/api/v1/reports/{id}/replies", post(followup::api_reply))
-        .route(
-            "/api/v1/reports/{id}/files/{sha256}",
-            get(followup::api_file),
+    authz::Routes::new()
+        .add(M::GET, "/healthz", Public, get(health::healthz))
+        .add(
+            M::GET,
+            "/static/vulndesk.css",
+            Public,
+            get(pages::stylesheet),
         )
-        .route(
-            "/o/{org}/report",
-            get(form::show).post(form::submit).layer(uploads()),
+        .add(
+            M::GET,
+            "/api/v1/openapi.json",
+            Public,
+            get(openapi::document),
         )
-        .route("/r/{id}/{token}", get(portal::show))
-        .route(
-            "/r/{id}/{token}/replies",
-            post(portal::reply).layer(uploads()),
+        .add(M::GET, "/api/v1/products", Public, get(products::list))
+        .add(
+            M::POST,
+            "/api/v1/reports",
+            Public,
+            post(intake::submit_report),
         )
-        .route("/r/{id}/{token}/key", post(portal::set_key))
-        .route("/r/{id}/{token}/token", post(portal::replace_token))
-        .route(
+        .add(
+            M::GET,
+            "/api/v1/reports/{id}",
+            Reporter,
+            get(intake::reporter_view),
+        )
+        .add(
+            M::POST,
+            "/api/v1/reports/{id}/replies",
+            Reporter,
+            post(followup::api_reply),
+        )
+        .add(
+            M::POST,
             "/api/v1/reports/{id}/token",
+            Reporter,
             post(followup::api_replace_token),
         )
-        .route("/r/{id}/{token}/files/{sha256}", get(portal::file))
+        .add(
+            M::GET,
+            "/api/v1/reports/{id}/files/{sha256}",
+            Reporter,
+            get(followup::api_file),
+        )
+        .add(M::GET, "/o/{org}/report", Public, get(form::show))
+        .add(
+            M::POST,
+            "/o/{org}/report",
+            Public,
+            post(form::submit).layer(uploads()),
+        )
+        .add(M::GET, "/r/{id}/{token}", Reporter, get(portal::show))
+        .add(
+            M::POST,
+            "/r/{id}/{token}/replies",
+            Reporter,
+            post(portal::reply).layer(uploads()),
+        )
+        .add(
+            M::POST,
+            "/r/{id}/{token}/key",
+            Reporter,
+            post(portal::set_key),
+        )
+        .add(
+            M::POST,
+            "/r/{id}/{token}/token",
+            Reporter,
+            post(portal::replace_token),
+        )
+        .add(
+            M::GET,
+            "/r/{id}/{token}/files/{sha256}",
+            Reporter,
+            get(portal::file),
+        )
+        .add(M::GET, "/signin", Public, get(signin::show))
+        .add(M::POST, "/signin", Public, post(signin::submit))
+        .add(
+            M::GET,
+            "/signin/second-factor",
+            Public,
+            get(signin::second_factor),
+        )
+        .add(
+            M::POST,
+            "/signin/second-factor",
+            Public,
+            post(signin::verify),
+        )
+        .add(M::GET, "/signin/enrol", Public, get(signin::enrol))
+        .add(
+            M::POST,
+            "/signin/enrol",
+            Public,
+            post(signin::confirm_enrol),
+        )
+        .add(M::POST, "/signout", SignedIn, post(signin::signout))
+        .add(
+            M::POST,
+            "/signout/everywhere",
+            SignedIn,
+            post(signin::signout_everywhere),
+        )
+        .add(M::GET, "/dashboard", SignedIn, get(team_pages::dashboard))
+        .add(M::GET, "/cases/{id}", ReadCase, get(team_pages::show))
+        .add(
+            M::GET,
+            "/cases/{id}/files/{sha256}",
+            ReadCase,
+            get(team_pages::file),
+        )
+        .add(
+            M::POST,
+            "/cases/{id}/triage",
+            WorkCase,
+            post(team_pages::triage),
+        )
+        .add(
+            M::POST,
+            "/cases/{id}/notes",
+            WorkCase,
+            post(team_pages::note),
+        )
+        .add(
+            M::POST,
+            "/cases/{id}/messages",
+            WorkCase,
+            post(team_pages::message),
+        )
+        .add(
+            M::POST,
+            "/cases/{id}/severity",
+            WorkCase,
+            post(team_pages::severity),
+        )
+        .add(
+            M::POST,
+            "/cases/{id}/officer",
+            ManageCase,
+            post(team_pages::officer),
+        )
+        .add(
+            M::POST,
+            "/cases/{id}/deadlines",
+            ManageCase,
+            post(team_pages::deadline),
+        )
+        .add(
+            M::POST,
+            "/cases/{id}/access",
+            ManageCase,
+            post(team_pages::access),
+        )
+        .add(M::GET, "/api/v1/cases", SignedIn, get(team_api::list))
+        .add(M::GET, "/api/v1/cases/{id}", ReadCase, get(team_api::show))
+        .add(
+            M::POST,
+            "/api/v1/cases/{id}/triage",
+            WorkCase,
+            post(team_api::triage),
+        )
+        .add(
+            M::POST,
+            "/api/v1/cases/{id}/notes",
+            WorkCase,
+            post(team_api::note),
+        )
+        .add(
+            M::POST,
+            "/api/v1/cases/{id}/messages",
+            WorkCase,
+            post(team_api::message),
+        )
+        .add(
+            M::POST,
+            "/api/v1/cases/{id}/severity",
+            WorkCase,
+            post(team_api::severity),
+        )
+        .add(
+            M::POST,
+            "/api/v1/cases/{id}/officer",
+            ManageCase,
+            post(team_api::officer),
+        )
+        .add(
+            M::POST,
+            "/api/v1/cases/{id}/deadlines",
+            ManageCase,
+            post(team_api::deadline),
+        )
+        .add(
+            M::POST,
+            "/api/v1/cases/{id}/access",
+            ManageCase,
+            post(team_api::access),
+        )
+}
+
+/// Every route with what it needs, for tests and documentation.
+pub fn route_table() -> Vec<authz::RouteRule> {
+    routes().finish().1
+}
+
+/// Every route of the server.
+pub fn router(mut state: AppState) -> Router {
+    let (routes, rules) = routes().finish();
+    state.rules = Arc::new(authz::Rules::new(&rules));
+    routes
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            authz::authorize,
+        ))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(json_body::BODY_LIMIT_BYTES))
         .layer(axum::middleware::from_fn_with_state(

@@ -45,7 +45,9 @@ pub(crate) fn error_page(status: StatusCode, message: &str) -> Response {
         StatusCode::PAYLOAD_TOO_LARGE => "Too large",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "Unsupported form",
         StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "There is a problem",
-        StatusCode::TOO_MANY_REQUESTS => "Too many submissions",
+        StatusCode::TOO_MANY_REQUESTS => "Too many attempts",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::CONFLICT => "Not possible now",
         StatusCode::SERVICE_UNAVAILABLE => "Temporarily unavailable",
         _ => "Something went wrong",
     };

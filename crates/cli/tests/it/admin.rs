@@ -35,6 +35,7 @@ async fn rebuild_restores_projections_from_the_log() {
             state: "closed".to_owned(),
             next_due: None,
             next_due_kind: None,
+            ..Projection::default()
         };
         let store = vulndesk_store::Store::connect(&db.url, &Default::default())
             .await

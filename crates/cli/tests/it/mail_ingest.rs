@@ -255,6 +255,7 @@ async fn a_receipt_lost_to_a_crash_is_queued_when_the_message_comes_again() {
                     state: "new".to_owned(),
                     next_due: None,
                     next_due_kind: None,
+                    ..Projection::default()
                 },
                 Effects {
                     raw_message: Some(NewRawMessage {

@@ -5,6 +5,7 @@
 mod abuse;
 mod admin;
 mod audit;
+mod authz_matrix;
 mod durability;
 mod form;
 mod health;
@@ -23,3 +24,4 @@ mod policy_cli;
 mod portal;
 mod products;
 mod receipts;
+mod team_support;

@@ -223,3 +223,27 @@ fn receipts_are_chosen_in_the_reporters_language() {
     let e = err(&with("[intake]\nreceipt = 5\n"));
     assert_eq!(e.key, "intake.receipt");
 }
+
+#[test]
+fn version_ranges_must_be_semver_requirements() {
+    let source = MINIMAL.replace(
+        "name = \"Widget\"",
+        "name = \"Widget\"\nsupported = [\">=2.0.0, <3.0.0\", \">=2.0.0 <3\"]",
+    );
+    let e = err(&source);
+    assert_eq!(e.key, "product[0].supported[1]");
+    assert!(e.message.starts_with("\">=2.0.0 <3\": "), "{e}");
+    let line = source
+        .lines()
+        .position(|l| l.starts_with("supported"))
+        .unwrap()
+        + 1;
+    assert_eq!((e.line, e.column), (line, 1));
+
+    let e = err(&MINIMAL.replace(
+        "name = \"Widget\"",
+        "name = \"Widget\"\nsupported = [\"^2\"]\nunsupported = [\"<2\", \"^2\"]",
+    ));
+    assert_eq!(e.key, "product[0].unsupported[1]");
+    assert_eq!(e.message, "\"^2\": also listed as supported[0]");
+}

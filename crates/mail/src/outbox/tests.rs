@@ -56,6 +56,7 @@ async fn case_with_jobs(store: &Store, jobs: Vec<NewJob>) -> i64 {
                 state: "new".into(),
                 next_due: None,
                 next_due_kind: None,
+                ..Projection::default()
             },
             Effects {
                 jobs,

@@ -52,6 +52,12 @@ fn full_effects(message_id: &str, body: &[u8]) -> Effects {
         jobs: vec![send_job("<ack@desk.example>")],
         reporter_key: Some(key("FP")),
         reporter_token_hash: Some(b"replaced token hash".to_vec()),
+        search: vec![crate::SearchText {
+            event: 0,
+            internal: false,
+            body: "searchable words".to_owned(),
+        }],
+        ..Effects::default()
     }
 }
 
@@ -94,6 +100,7 @@ async fn open_case_stores_its_effects_with_the_events() {
             jobs: vec![ack.clone()],
             reporter_key: Some(key("0123ABCD")),
             reporter_token_hash: None,
+            ..Effects::default()
         };
         let case = store
             .open_case(new_case(&store, b"t").await, events, projection("new", None), effects)
@@ -402,7 +409,9 @@ async fn concurrent_ingests_of_one_message_id_store_it_once() {
                 ("raw_messages", 1),
                 ("mail_threads", 2),
                 ("reporter_keys", 1),
-                ("jobs", 1)
+                ("jobs", 1),
+                ("case_grants", 0),
+                ("case_search", 1)
             ],
             "{label}"
         );

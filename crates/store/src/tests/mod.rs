@@ -22,6 +22,7 @@ mod intake;
 mod migrations;
 mod outbox;
 mod policies;
+mod team;
 
 /// Runs `f` once per backend on a fresh migrated store, dropping the PostgreSQL database after.
 async fn each_backend(f: impl AsyncFn(&str, Store)) {
@@ -56,6 +57,7 @@ fn projection(state: &str, due: Option<jiff::civil::Date>) -> Projection {
         state: state.to_owned(),
         next_due: due,
         next_due_kind: due.map(|_| "triage".to_owned()),
+        ..Projection::default()
     }
 }
 
@@ -96,7 +98,7 @@ async fn open(store: &Store, token_hash: &[u8]) -> i64 {
 }
 
 /// Every table a case write touches, for "nothing was written" checks.
-const CASE_TABLES: [&str; 8] = [
+const CASE_TABLES: [&str; 10] = [
     "cases",
     "events",
     "case_projections",
@@ -105,6 +107,8 @@ const CASE_TABLES: [&str; 8] = [
     "mail_threads",
     "reporter_keys",
     "jobs",
+    "case_grants",
+    "case_search",
 ];
 
 /// Row counts of [`CASE_TABLES`], in that order.

@@ -1,0 +1,319 @@
+//! The authorisation matrix: every route of the server × every kind of caller, against
+//! the real binary. The routes come from the router itself (`vulndesk_web::route_table`),
+//! so a route added without a row here fails this test.
+
+use std::collections::BTreeMap;
+
+use reqwest::header::{AUTHORIZATION, COOKIE};
+use reqwest::multipart::{Form, Part};
+use serde_json::Value;
+use vulndesk_core::access::CaseGrant;
+use vulndesk_store::Effects;
+
+use crate::helpers::{TestApp, on_each_database, report, spawn_app};
+use crate::team_support::{
+    PASSWORD, Session, add_member, hidden, location, session_for, set_cookie,
+};
+
+/// The callers, in the order of the table's columns.
+const ROLES: [&str; 9] = [
+    "anonymous",
+    "reporter",
+    "other reporter",
+    "other org member",
+    "member",
+    "officer",
+    "reviewer",
+    "admin",
+    "external",
+];
+
+/// For each route, what each caller gets: `.` allowed (the handler ran), `s` sign in
+/// first (401 from the API, a redirect to the sign-in page from pages), `h` hidden (404,
+/// the same answer as for something that does not exist), `f` forbidden (403).
+#[rustfmt::skip]
+const EXPECTED: &[(&str, &str)] = &[
+    //                                              anon rep orep oorg mem off rev adm ext
+    ("GET /healthz",                                  ". . . . . . . . ."),
+    ("GET /static/vulndesk.css",                      ". . . . . . . . ."),
+    ("GET /api/v1/openapi.json",                      ". . . . . . . . ."),
+    ("GET /api/v1/products",                          ". . . . . . . . ."),
+    ("POST /api/v1/reports",                          ". . . . . . . . ."),
+    ("GET /api/v1/reports/{id}",                      "h . h h h h h h h"),
+    ("POST /api/v1/reports/{id}/replies",             "h . h h h h h h h"),
+    ("POST /api/v1/reports/{id}/token",               "h . h h h h h h h"),
+    ("GET /o/{org}/report",                           ". . . . . . . . ."),
+    ("POST /o/{org}/report",                          ". . . . . . . . ."),
+    ("GET /r/{id}/{token}",                           "h . h h h h h h h"),
+    ("POST /r/{id}/{token}/replies",                  "h . h h h h h h h"),
+    ("POST /r/{id}/{token}/key",                      "h . h h h h h h h"),
+    ("POST /r/{id}/{token}/token",                    "h . h h h h h h h"),
+    ("GET /r/{id}/{token}/files/{sha256}",            "h . h h h h h h h"),
+    ("GET /signin",                                   ". . . . . . . . ."),
+    ("POST /signin",                                  ". . . . . . . . ."),
+    ("GET /signin/second-factor",                     ". . . . . . . . ."),
+    ("POST /signin/second-factor",                    ". . . . . . . . ."),
+    ("GET /signin/enrol",                             ". . . . . . . . ."),
+    ("POST /signin/enrol",                            ". . . . . . . . ."),
+    ("POST /signout",                                 "s s s . . . . . ."),
+    ("POST /signout/everywhere",                      "s s s . . . . . ."),
+    ("GET /dashboard",                                "s s s . . . . . ."),
+    ("GET /cases/{id}",                               "s s s h . . . . ."),
+    ("GET /cases/{id}/files/{sha256}",                "s s s h . . . . ."),
+    ("POST /cases/{id}/triage",                       "s s s h . . f . f"),
+    ("POST /cases/{id}/notes",                        "s s s h . . f . f"),
+    ("POST /cases/{id}/messages",                     "s s s h . . f . f"),
+    ("POST /cases/{id}/severity",                     "s s s h . . f . f"),
+    ("POST /cases/{id}/officer",                      "s s s h f . f . f"),
+    ("POST /cases/{id}/deadlines",                    "s s s h f . f . f"),
+    ("POST /cases/{id}/access",                       "s s s h f . f . f"),
+    ("GET /api/v1/cases",                             "s s s . . . . . ."),
+    ("GET /api/v1/cases/{id}",                        "s s s h . . . . ."),
+    ("POST /api/v1/cases/{id}/triage",                "s s s h . . f . f"),
+    ("POST /api/v1/cases/{id}/notes",                 "s s s h . . f . f"),
+    ("POST /api/v1/cases/{id}/messages",              "s s s h . . f . f"),
+    ("POST /api/v1/cases/{id}/severity",              "s s s h . . f . f"),
+    ("POST /api/v1/cases/{id}/officer",               "s s s h f . f . f"),
+    ("POST /api/v1/cases/{id}/deadlines",             "s s s h f . f . f"),
+    ("POST /api/v1/cases/{id}/access",                "s s s h f . f . f"),
+];
+
+/// What one request showed about the decision.
+fn outcome(path: &str, status: u16, location: &str, body: &str) -> char {
+    let sign_in = format!(
+        "/signin?next={}",
+        serde_urlencoded::to_string([("", path)])
+            .unwrap()
+            .trim_start_matches('=')
+    );
+    match status {
+        401 if body.contains("sign_in_required") => 's',
+        303 if location == sign_in => 's',
+        404 => 'h',
+        403 => 'f',
+        _ => '.',
+    }
+}
+
+/// Everything the requests need: the case under test, its reporter's token and a file.
+struct Fixture {
+    case_id: i64,
+    token: String,
+    other_token: String,
+    sha256: String,
+    sessions: BTreeMap<&'static str, i64>,
+}
+
+async fn fixture(app: &TestApp) -> Fixture {
+    let (case_id, token) = app.create_report(&report("kamailio", "Matrix case")).await;
+    let (_, other_token) = app.create_report(&report("kamailio", "Another case")).await;
+    // A file in the case, through the portal.
+    let form = Form::new().text("body", "a file").part(
+        "attachments",
+        Part::bytes(b"proof".to_vec())
+            .file_name("poc.txt")
+            .mime_str("text/plain")
+            .unwrap(),
+    );
+    let answer = app
+        .post_form(&format!("/r/{case_id}/{token}/replies"), form)
+        .await;
+    assert_eq!(
+        answer.status().as_u16(),
+        303,
+        "{}",
+        answer.text().await.unwrap()
+    );
+    let sha256 = app.store.attachments(case_id).await.unwrap()[0]
+        .sha256
+        .clone();
+    let mut sessions = BTreeMap::new();
+    sessions.insert(
+        "other org member",
+        add_member(app, "o@example.org", false, &[("salestim", "officer")]).await,
+    );
+    sessions.insert(
+        "member",
+        add_member(app, "m@example.org", false, &[("kamailio", "member")]).await,
+    );
+    sessions.insert(
+        "officer",
+        add_member(app, "c@example.org", false, &[("kamailio", "officer")]).await,
+    );
+    sessions.insert(
+        "reviewer",
+        add_member(app, "r@example.org", false, &[("kamailio", "reviewer")]).await,
+    );
+    sessions.insert("admin", add_member(app, "a@example.org", true, &[]).await);
+    let external = add_member(app, "vendor@example.net", false, &[]).await;
+    sessions.insert("external", external);
+    // The external party is added to the case the way an officer adds one.
+    let now = jiff::Timestamp::now();
+    let (events, _) = vulndesk_web::cases::prepare(
+        vec![vulndesk_core::case::Event::AccessChanged {
+            user_id: external,
+            grant: Some(CaseGrant::External),
+        }],
+        "user:0",
+        now,
+    )
+    .unwrap();
+    app.store
+        .append_events(
+            case_id,
+            events,
+            None,
+            Effects {
+                grants: vec![(external, Some("external".into()))],
+                ..Effects::default()
+            },
+        )
+        .await
+        .unwrap();
+    Fixture {
+        case_id,
+        token,
+        other_token,
+        sha256,
+        sessions,
+    }
+}
+
+#[tokio::test]
+async fn every_route_answers_every_caller_as_specified() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let mut f = fixture(&app).await;
+        let table = vulndesk_web::route_table();
+        let expected: BTreeMap<&str, &str> = EXPECTED.iter().copied().collect();
+        let routes: Vec<String> = table
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        for route in &routes {
+            assert!(
+                expected.contains_key(route.as_str()),
+                "route {route} has no row in the authorisation matrix"
+            );
+        }
+        for key in expected.keys() {
+            assert!(
+                routes.iter().any(|r| r == key),
+                "matrix row {key} names no route"
+            );
+        }
+        let mut failures = Vec::new();
+        for rule in &table {
+            let key = format!("{} {}", rule.method, rule.path);
+            let want: Vec<char> = expected[key.as_str()]
+                .split_whitespace()
+                .map(|c| c.chars().next().unwrap())
+                .collect();
+            for (role, want) in ROLES.iter().zip(want) {
+                let got = request(&app, &mut f, &rule.method, rule.path, role).await;
+                if got != want {
+                    failures.push(format!("{key} as {role}: expected {want}, got {got}"));
+                }
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "on {}:\n{}",
+            db.label,
+            failures.join("\n")
+        );
+    })
+    .await;
+}
+
+/// Sends `method path` as `role` and returns the outcome symbol.
+async fn request(
+    app: &TestApp,
+    f: &mut Fixture,
+    method: &reqwest::Method,
+    pattern: &str,
+    role: &str,
+) -> char {
+    let token = match role {
+        "reporter" => f.token.clone(),
+        "other reporter" => f.other_token.clone(),
+        _ => "0".repeat(64),
+    };
+    let path = pattern
+        .replace("{id}", &f.case_id.to_string())
+        .replace("{token}", &token)
+        .replace("{org}", "kamailio")
+        .replace("{sha256}", &f.sha256);
+    let session: Option<Session> = match f.sessions.get(role) {
+        Some(id) => Some(session_for(app, *id).await),
+        None => None,
+    };
+    let mut builder = app.client.request(method.clone(), app.url(&path));
+    if let Some(s) = &session {
+        builder = s.on(builder);
+    }
+    if matches!(role, "reporter" | "other reporter") && !path.starts_with("/r/") {
+        builder = builder.header(AUTHORIZATION, format!("Bearer {token}"));
+    }
+    if *method == reqwest::Method::POST {
+        builder = body(app, builder, &path, session.as_ref()).await;
+    }
+    let response = builder.send().await.unwrap();
+    let status = response.status().as_u16();
+    let location = location(&response);
+    let text = response.text().await.unwrap_or_default();
+    // A replaced token must be the one used from now on.
+    if role == "reporter" && path.ends_with("/token") && status < 400 {
+        f.token = new_token(&location, &text);
+    }
+    outcome(&path, status, &location, &text)
+}
+
+/// The new token from a replacement's answer (JSON from the API, a redirect from the portal).
+fn new_token(location: &str, body: &str) -> String {
+    if let Ok(v) = serde_json::from_str::<Value>(body)
+        && let Some(t) = v["token"].as_str()
+    {
+        return t.to_owned();
+    }
+    location
+        .split('/')
+        .nth(3)
+        .unwrap()
+        .split('#')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// A body the route's handler can read (it need not be valid: only the decision counts).
+async fn body(
+    app: &TestApp,
+    builder: reqwest::RequestBuilder,
+    path: &str,
+    session: Option<&Session>,
+) -> reqwest::RequestBuilder {
+    if path == "/signin" {
+        // A real sign-in form, with its double-submit cookie, and good credentials.
+        let page = app.get("/signin").await;
+        let cookie = set_cookie(&page, "vd_pre").unwrap();
+        let pre = hidden(&page.text().await.unwrap(), "pre").unwrap();
+        let cookies = match session {
+            Some(s) => format!("vd_pre={cookie}; vd_session={}", s.cookie),
+            None => format!("vd_pre={cookie}"),
+        };
+        return builder.header(COOKIE, cookies).form(&[
+            ("email", "m@example.org"),
+            ("password", PASSWORD),
+            ("pre", &pre),
+        ]);
+    }
+    if path.starts_with("/api/") {
+        return builder.json(&serde_json::json!({}));
+    }
+    if path.starts_with("/r/") || path.starts_with("/o/") {
+        return builder.multipart(Form::new().text("body", ""));
+    }
+    let csrf = session.map(|s| s.csrf.clone()).unwrap_or_default();
+    builder.form(&[("csrf", csrf.as_str())])
+}

@@ -1,0 +1,266 @@
+//! Who may do what: the one authorisation decision every request goes through.
+//!
+//! The web adapter works out *who* is asking (a [`Principal`]), *what* the route needs
+//! (a [`Need`], declared beside the route) and *which* case it is about (a [`CaseRef`]),
+//! and asks [`decide`]. Nothing else grants access, so the rules below are the whole
+//! access model and are tested here exhaustively.
+//!
+//! The model, from the seeds:
+//! - A case is visible only to its organisation's team and to people explicitly added to
+//!   it (FreePBX, seed 001: "a private issue ... visible only to staff and the reporter").
+//! - One security officer manages each incident (Kamailio, seed 002), so assigning the
+//!   officer and overriding a deadline ("extreme circumstances", SalesTim, seed 003) are
+//!   the officer's (or an admin's) to do; team members triage and talk.
+//! - The reviewer group (Signalen, seed 004's steering group) reads cases to review drafts
+//!   and advisories but changes nothing; external parties (vendors, distributions) added to
+//!   a case read it. Neither sees the team's internal notes.
+//! - A reporter holds no account: their token opens their own case and nothing else.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(test)]
+mod tests;
+
+/// A person's standing in one organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OrgRole {
+    /// Manages incidents: triage, deadlines, the officer of a case.
+    Officer,
+    /// Works cases: triage, notes, messages to the reporter, severity.
+    Member,
+    /// Reads cases to review drafts and advisories; changes nothing.
+    Reviewer,
+}
+
+impl OrgRole {
+    pub const ALL: [OrgRole; 3] = [OrgRole::Officer, OrgRole::Member, OrgRole::Reviewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgRole::Officer => "officer",
+            OrgRole::Member => "member",
+            OrgRole::Reviewer => "reviewer",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<OrgRole> {
+        OrgRole::ALL.into_iter().find(|r| r.as_str() == text.trim())
+    }
+
+    /// Whether this role must sign in with a second factor by default: the people who
+    /// can change cases' deadlines and officers.
+    pub fn requires_second_factor(self) -> bool {
+        matches!(self, OrgRole::Officer)
+    }
+}
+
+/// Access to one case given to a person outside its organisation's team.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CaseGrant {
+    /// Works the case like a team member (a developer brought in to fix it).
+    Member,
+    /// Reads it (a reviewer of this one advisory).
+    Reviewer,
+    /// A vendor, distribution or service provider coordinating on it: reads it.
+    External,
+}
+
+impl CaseGrant {
+    pub const ALL: [CaseGrant; 3] = [CaseGrant::Member, CaseGrant::Reviewer, CaseGrant::External];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseGrant::Member => "member",
+            CaseGrant::Reviewer => "reviewer",
+            CaseGrant::External => "external",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<CaseGrant> {
+        CaseGrant::ALL
+            .into_iter()
+            .find(|r| r.as_str() == text.trim())
+    }
+}
+
+/// What an API token may be used for. A token acts as its owner, narrowed to its scopes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Scope {
+    /// Read cases, their timelines and clocks.
+    #[serde(rename = "cases:read")]
+    CasesRead,
+    /// Record triage, notes, messages, severity.
+    #[serde(rename = "cases:write")]
+    CasesWrite,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 2] = [Scope::CasesRead, Scope::CasesWrite];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::CasesRead => "cases:read",
+            Scope::CasesWrite => "cases:write",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|s| s.as_str() == text.trim())
+    }
+}
+
+/// A signed-in person (by session or API token) and everything they hold.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Person {
+    pub user_id: i64,
+    /// Runs the installation: accounts, and every case.
+    pub admin: bool,
+    /// Organisation id → role.
+    pub orgs: BTreeMap<i64, OrgRole>,
+    /// Case id → what the person was added to that case as.
+    pub cases: BTreeMap<i64, CaseGrant>,
+    /// `Some` when the request carries an API token: only these scopes apply. `None` for a
+    /// browser session, which has everything the person has.
+    pub scopes: Option<Vec<Scope>>,
+}
+
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// No credentials (or ones that did not check out).
+    Anonymous,
+    /// The holder of a case's reporter token.
+    Reporter { case_id: i64 },
+    /// A team account.
+    Person(Person),
+}
+
+/// What a route needs. Declared once per route, beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Need {
+    /// Anyone: the report form, the public API, health, sign-in.
+    Public,
+    /// The reporter of the case the route names.
+    Reporter,
+    /// Any signed-in person; what they then see is narrowed by [`can_see`].
+    SignedIn,
+    /// Read the case the route names.
+    ReadCase,
+    /// Change the case: triage, notes, messages, severity.
+    WorkCase,
+    /// Manage the case: its officer, its deadlines, who else may see it.
+    ManageCase,
+    /// Administer the installation.
+    Admin,
+}
+
+impl Need {
+    /// The scope an API token needs for a route, where tokens may be used at all.
+    fn scope(self) -> Option<Scope> {
+        match self {
+            Need::SignedIn | Need::ReadCase => Some(Scope::CasesRead),
+            Need::WorkCase | Need::ManageCase => Some(Scope::CasesWrite),
+            Need::Public | Need::Reporter | Need::Admin => None,
+        }
+    }
+}
+
+/// The case a request is about, as far as access is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaseRef {
+    pub id: i64,
+    pub org_id: i64,
+}
+
+/// Why a request is refused; the adapter turns each into its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    /// Sign in first (401, or a redirect to the sign-in page).
+    SignIn,
+    /// The thing does not exist for this principal (404): a case one cannot see is not
+    /// confirmed to exist.
+    Hidden,
+    /// Seen, but not theirs to do (403).
+    Forbidden,
+}
+
+/// How far a person's access to one case goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Standing {
+    /// Reads the case without the team's internal notes.
+    Reader,
+    /// Reads everything, works the case.
+    Worker,
+    /// Works and manages the case.
+    Manager,
+}
+
+/// A person's standing on a case, if they have any.
+pub fn standing(person: &Person, case: CaseRef) -> Option<Standing> {
+    if person.admin {
+        return Some(Standing::Manager);
+    }
+    let by_org = person.orgs.get(&case.org_id).map(|role| match role {
+        OrgRole::Officer => Standing::Manager,
+        OrgRole::Member => Standing::Worker,
+        OrgRole::Reviewer => Standing::Reader,
+    });
+    let by_grant = person.cases.get(&case.id).map(|grant| match grant {
+        CaseGrant::Member => Standing::Worker,
+        CaseGrant::Reviewer | CaseGrant::External => Standing::Reader,
+    });
+    by_org.max(by_grant)
+}
+
+/// Whether a person may see a case at all (the dashboard's filter).
+pub fn can_see(person: &Person, case: CaseRef) -> bool {
+    standing(person, case).is_some()
+}
+
+/// The decision for `principal` on a route that needs `need`, about `case` when the route
+/// names one. A route that names a case which does not exist passes `None` and is refused
+/// as [`Denial::Hidden`] for every case-scoped need.
+pub fn decide(principal: &Principal, need: Need, case: Option<CaseRef>) -> Result<(), Denial> {
+    match need {
+        Need::Public => return Ok(()),
+        Need::Reporter => {
+            return match (principal, case) {
+                (Principal::Reporter { case_id }, Some(case)) if *case_id == case.id => Ok(()),
+                // A wrong token looks exactly like a missing case.
+                _ => Err(Denial::Hidden),
+            };
+        }
+        _ => {}
+    }
+    let Principal::Person(person) = principal else {
+        return Err(Denial::SignIn);
+    };
+    if let (Some(scopes), Some(required)) = (&person.scopes, need.scope()) {
+        // Writing implies reading, as it does for GitHub's token scopes.
+        let held = scopes.contains(&required)
+            || (required == Scope::CasesRead && scopes.contains(&Scope::CasesWrite));
+        if !held {
+            return Err(Denial::Forbidden);
+        }
+    }
+    let required = match need {
+        Need::Public | Need::Reporter => unreachable!("answered above"),
+        Need::SignedIn => return Ok(()),
+        // Administration is never done with an API token.
+        Need::Admin if person.admin && person.scopes.is_none() => return Ok(()),
+        Need::Admin => return Err(Denial::Forbidden),
+        Need::ReadCase => Standing::Reader,
+        Need::WorkCase => Standing::Worker,
+        Need::ManageCase => Standing::Manager,
+    };
+    let case = case.ok_or(Denial::Hidden)?;
+    match standing(person, case) {
+        None => Err(Denial::Hidden),
+        Some(s) if s >= required => Ok(()),
+        Some(_) => Err(Denial::Forbidden),
+    }
+}

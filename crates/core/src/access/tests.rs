@@ -1,0 +1,201 @@
+use super::*;
+
+const CASE: CaseRef = CaseRef { id: 7, org_id: 1 };
+const OTHER_ORG: i64 = 2;
+
+fn person(f: impl FnOnce(&mut Person)) -> Principal {
+    let mut p = Person {
+        user_id: 1,
+        ..Person::default()
+    };
+    f(&mut p);
+    Principal::Person(p)
+}
+
+fn principals() -> Vec<(&'static str, Principal)> {
+    vec![
+        ("anonymous", Principal::Anonymous),
+        ("reporter", Principal::Reporter { case_id: 7 }),
+        ("other reporter", Principal::Reporter { case_id: 8 }),
+        (
+            "other org member",
+            person(|p| {
+                p.orgs.insert(OTHER_ORG, OrgRole::Officer);
+            }),
+        ),
+        (
+            "member",
+            person(|p| {
+                p.orgs.insert(1, OrgRole::Member);
+            }),
+        ),
+        (
+            "officer",
+            person(|p| {
+                p.orgs.insert(1, OrgRole::Officer);
+            }),
+        ),
+        (
+            "reviewer",
+            person(|p| {
+                p.orgs.insert(1, OrgRole::Reviewer);
+            }),
+        ),
+        ("admin", person(|p| p.admin = true)),
+        (
+            "external",
+            person(|p| {
+                p.cases.insert(7, CaseGrant::External);
+            }),
+        ),
+        (
+            "external elsewhere",
+            person(|p| {
+                p.cases.insert(8, CaseGrant::External);
+            }),
+        ),
+        (
+            "added member",
+            person(|p| {
+                p.cases.insert(7, CaseGrant::Member);
+            }),
+        ),
+        (
+            "reviewer added as member",
+            person(|p| {
+                p.orgs.insert(1, OrgRole::Reviewer);
+                p.cases.insert(7, CaseGrant::Member);
+            }),
+        ),
+        (
+            "officer's read token",
+            person(|p| {
+                p.orgs.insert(1, OrgRole::Officer);
+                p.scopes = Some(vec![Scope::CasesRead]);
+            }),
+        ),
+        (
+            "officer's write token",
+            person(|p| {
+                p.orgs.insert(1, OrgRole::Officer);
+                p.scopes = Some(vec![Scope::CasesWrite]);
+            }),
+        ),
+        (
+            "admin's full token",
+            person(|p| {
+                p.admin = true;
+                p.scopes = Some(Scope::ALL.to_vec());
+            }),
+        ),
+    ]
+}
+
+const NEEDS: [Need; 7] = [
+    Need::Public,
+    Need::Reporter,
+    Need::SignedIn,
+    Need::ReadCase,
+    Need::WorkCase,
+    Need::ManageCase,
+    Need::Admin,
+];
+
+/// The whole model as a table: one row per principal, one column per need, for the case
+/// named by the route. `.` allow, `s` sign in, `h` hidden (404), `f` forbidden (403).
+const EXPECTED: [(&str, &str); 15] = [
+    //                           Pub Rep Sig Read Work Mgr Adm
+    ("anonymous", "             .   h   s   s    s    s   s"),
+    ("reporter", "              .   .   s   s    s    s   s"),
+    ("other reporter", "        .   h   s   s    s    s   s"),
+    ("other org member", "      .   h   .   h    h    h   f"),
+    ("member", "                .   h   .   .    .    f   f"),
+    ("officer", "               .   h   .   .    .    .   f"),
+    ("reviewer", "              .   h   .   .    f    f   f"),
+    ("admin", "                 .   h   .   .    .    .   ."),
+    ("external", "              .   h   .   .    f    f   f"),
+    ("external elsewhere", "    .   h   .   h    h    h   f"),
+    ("added member", "          .   h   .   .    .    f   f"),
+    ("reviewer added as member", ".  h   .   .    .    f   f"),
+    ("officer's read token", "  .   h   .   .    f    f   f"),
+    ("officer's write token", " .   h   .   .    .    .   f"),
+    ("admin's full token", "    .   h   .   .    .    .   f"),
+];
+
+fn symbol(d: Result<(), Denial>) -> char {
+    match d {
+        Ok(()) => '.',
+        Err(Denial::SignIn) => 's',
+        Err(Denial::Hidden) => 'h',
+        Err(Denial::Forbidden) => 'f',
+    }
+}
+
+#[test]
+fn every_principal_and_need_has_the_specified_decision() {
+    let principals = principals();
+    assert_eq!(principals.len(), EXPECTED.len());
+    for ((name, principal), (row, cells)) in principals.iter().zip(EXPECTED) {
+        assert_eq!(*name, row);
+        let want: String = cells.split_whitespace().collect();
+        let got: String = NEEDS
+            .iter()
+            .map(|need| symbol(decide(principal, *need, Some(CASE))))
+            .collect();
+        assert_eq!(got, want, "{name}: needs {NEEDS:?}");
+    }
+}
+
+#[test]
+fn a_case_that_does_not_exist_is_never_allowed_and_hidden_from_people() {
+    for (name, principal) in principals() {
+        for need in [
+            Need::Reporter,
+            Need::ReadCase,
+            Need::WorkCase,
+            Need::ManageCase,
+        ] {
+            let got = decide(&principal, need, None);
+            assert!(got.is_err(), "{name} {need:?}");
+            if let Principal::Person(Person { scopes: None, .. }) = principal {
+                assert_eq!(got, Err(Denial::Hidden), "{name} {need:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn standing_takes_the_stronger_of_role_and_grant() {
+    let Principal::Person(p) = person(|p| {
+        p.orgs.insert(1, OrgRole::Reviewer);
+        p.cases.insert(7, CaseGrant::Member);
+        p.cases.insert(9, CaseGrant::External);
+    }) else {
+        unreachable!()
+    };
+    assert_eq!(standing(&p, CASE), Some(Standing::Worker));
+    assert_eq!(
+        standing(&p, CaseRef { id: 9, org_id: 5 }),
+        Some(Standing::Reader)
+    );
+    assert_eq!(standing(&p, CaseRef { id: 10, org_id: 5 }), None);
+    assert!(can_see(&p, CaseRef { id: 11, org_id: 1 }));
+}
+
+#[test]
+fn names_round_trip() {
+    for r in OrgRole::ALL {
+        assert_eq!(OrgRole::parse(r.as_str()), Some(r));
+    }
+    for g in CaseGrant::ALL {
+        assert_eq!(CaseGrant::parse(g.as_str()), Some(g));
+    }
+    for s in Scope::ALL {
+        assert_eq!(Scope::parse(s.as_str()), Some(s));
+        assert_eq!(
+            serde_json::to_value(s).unwrap(),
+            serde_json::json!(s.as_str())
+        );
+    }
+    assert_eq!(OrgRole::parse("boss"), None);
+}

@@ -1,0 +1,574 @@
+//! Signing in and out: password, then a second factor (an RFC 6238 code or a recovery
+//! code), enrolment of the authenticator at the first sign-in where one is required, and
+//! server-side sessions.
+//!
+//! A session is a random id in an HttpOnly, SameSite=Lax cookie (Secure when the desk is
+//! served over HTTPS); the database keeps only its hash. After the password a short-lived
+//! session of stage `password` can do nothing but finish signing in; passing the second
+//! factor replaces it with a new session id, so an id planted before sign-in is worthless.
+//! The sign-in form is protected against login CSRF by a double-submit cookie, since there
+//! is no session yet to hold a token.
+//!
+//! Failed attempts are counted per account and per client address over a window; past
+//! the limit, sign-in answers 429 with `Retry-After` until the window has passed.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+use vulndesk_store::{NewSession, SessionRow, UserRow};
+
+use crate::accounts::{self, random_token, secret_hash};
+use crate::authz::{Caller, SESSION_COOKIE, cookie_value, session_cookie};
+use crate::pages::{no_store, render};
+use crate::{ApiError, AppState, PageError};
+
+/// The double-submit cookie of the sign-in form.
+const PRE_COOKIE: &str = "vd_pre";
+/// How long a signed-in session lasts: a working day, then sign in again.
+const SESSION_HOURS: i64 = 12;
+/// How long the step between password and second factor may take.
+const PENDING_MINUTES: i64 = 10;
+/// Failed attempts allowed per account, and per address, within [`WINDOW_MINUTES`].
+const ACCOUNT_FAILURES: i64 = 5;
+const ADDRESS_FAILURES: i64 = 20;
+const WINDOW_MINUTES: i64 = 15;
+/// Verified against when the account does not exist, so that an unknown address takes
+/// as long to refuse as a wrong password.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$dnVsbmRlc2tkdW1teQ$1ZxZf3fhOrU0dyBxFb4ZpAQo3pvHHQ9m0Ff6Xn0mN3Y";
+
+#[derive(Template)]
+#[template(path = "team/signin.html")]
+struct SigninPage<'a> {
+    pre: &'a str,
+    next: &'a str,
+    email: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "team/second_factor.html")]
+struct SecondFactorPage<'a> {
+    csrf: &'a str,
+    next: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "team/enrol.html")]
+struct EnrolPage<'a> {
+    csrf: &'a str,
+    next: &'a str,
+    secret: &'a str,
+    url: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "team/recovery_codes.html")]
+struct RecoveryCodesPage<'a> {
+    codes: &'a [String],
+    next: &'a str,
+}
+
+/// Where to go after signing in: only a path on this site, never another origin.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/dashboard".to_owned(),
+    }
+}
+
+fn cookie_header(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+    let mut c = cookie::Cookie::build((name.to_owned(), value.to_owned()))
+        .path("/")
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .secure(state.secure_cookies);
+    if let Some(seconds) = max_age {
+        c = c.max_age(cookie::time::Duration::seconds(seconds));
+    }
+    HeaderValue::from_str(&c.build().to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn with_cookie(mut response: Response, cookie: HeaderValue) -> Response {
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    no_store(response)
+}
+
+/// The client's address, when the server was started with it (tests may not be).
+pub struct Peer(Option<SocketAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Peer, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(p)| *p),
+        ))
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+/// `GET /signin`.
+pub async fn show(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<NextQuery>,
+) -> Result<Response, PageError> {
+    signin_page(
+        &state,
+        StatusCode::OK,
+        &safe_next(q.next.as_deref()),
+        "",
+        None,
+    )
+}
+
+fn signin_page(
+    state: &AppState,
+    status: StatusCode,
+    next: &str,
+    email: &str,
+    error: Option<&str>,
+) -> Result<Response, PageError> {
+    let pre = random_token()?;
+    let page = SigninPage {
+        pre: &pre,
+        next,
+        email,
+        error,
+    };
+    Ok(with_cookie(
+        render(status, &page)?,
+        cookie_header(state, PRE_COOKIE, &pre, Some(3600)),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct SigninForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    pre: String,
+    next: Option<String>,
+}
+
+fn failure_keys(email: &str, peer: Option<SocketAddr>) -> Vec<String> {
+    let mut keys = vec![format!("account:{}", email.trim().to_lowercase())];
+    if let Some(peer) = peer {
+        keys.push(format!("ip:{}", peer.ip()));
+    }
+    keys
+}
+
+/// Refuses when the account or the address has too many recent failures.
+async fn throttle(state: &AppState, keys: &[String], now: Timestamp) -> Result<(), ApiError> {
+    let window = SignedDuration::from_mins(WINDOW_MINUTES);
+    for key in keys {
+        let limit = if key.starts_with("account:") {
+            ACCOUNT_FAILURES
+        } else {
+            ADDRESS_FAILURES
+        };
+        let (n, first) = state.store.signin_failures(key, now - window).await?;
+        if n >= limit {
+            let free_at = first.unwrap_or(now) + window;
+            let retry_after = (free_at - now).as_secs().max(1) as u64;
+            return Err(ApiError::TooManySignIns { retry_after });
+        }
+    }
+    Ok(())
+}
+
+/// `POST /signin`: the password step.
+pub async fn submit(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Form(form): Form<SigninForm>,
+) -> Result<Response, PageError> {
+    let now = Timestamp::now();
+    let next = safe_next(form.next.as_deref());
+    let pre_ok = cookie_value(&headers, PRE_COOKIE).is_some_and(|c| {
+        !form.pre.is_empty()
+            && constant_time_eq::constant_time_eq(c.as_bytes(), form.pre.as_bytes())
+    });
+    if !pre_ok {
+        return Err(ApiError::CsrfRejected.into());
+    }
+    let keys = failure_keys(&form.email, peer);
+    throttle(&state, &keys, now).await?;
+    let user = state.store.user_by_email(&form.email).await?;
+    let hash = user
+        .as_ref()
+        .map_or(DUMMY_HASH, |u| u.password_hash.as_str());
+    let password_ok = accounts::verify_password(&form.password, hash);
+    let user = match user {
+        Some(u) if password_ok && u.disabled_at.is_none() => u,
+        _ => {
+            state.store.record_signin_failure(&keys, now).await?;
+            tracing::info!("failed sign-in");
+            // One message for every cause: no hint whether the account exists.
+            return signin_page(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                &next,
+                &form.email,
+                Some("The e-mail address or password is not right."),
+            );
+        }
+    };
+    state.store.clear_signin_failures(&keys[0]).await?;
+    let needs_factor = user.totp_secret.is_some() || user.totp_required;
+    let (stage, lifetime, to) = if !needs_factor {
+        (
+            "complete",
+            SignedDuration::from_hours(SESSION_HOURS),
+            next.clone(),
+        )
+    } else if user.totp_secret.is_some() {
+        (
+            "password",
+            SignedDuration::from_mins(PENDING_MINUTES),
+            format!("/signin/second-factor?next={}", encode(&next)),
+        )
+    } else {
+        (
+            "password",
+            SignedDuration::from_mins(PENDING_MINUTES),
+            format!("/signin/enrol?next={}", encode(&next)),
+        )
+    };
+    let cookie = start_session(&state, &user, stage, lifetime, now).await?;
+    tracing::info!(user = user.id, stage, "password accepted");
+    Ok(with_cookie(Redirect::to(&to).into_response(), cookie))
+}
+
+fn encode(path: &str) -> String {
+    serde_urlencoded::to_string([("", path)])
+        .map(|s| s.trim_start_matches('=').to_owned())
+        .unwrap_or_default()
+}
+
+async fn start_session(
+    state: &AppState,
+    user: &UserRow,
+    stage: &str,
+    lifetime: SignedDuration,
+    now: Timestamp,
+) -> Result<HeaderValue, ApiError> {
+    let id = random_token()?;
+    state
+        .store
+        .create_session(
+            &NewSession {
+                id_hash: secret_hash(&id),
+                user_id: user.id,
+                csrf_token: random_token()?,
+                stage: stage.to_owned(),
+                expires_at: now + lifetime,
+            },
+            now,
+        )
+        .await?;
+    Ok(cookie_header(
+        state,
+        SESSION_COOKIE,
+        &id,
+        Some(lifetime.as_secs()),
+    ))
+}
+
+/// The half-finished sign-in of this request, with its account.
+async fn pending(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(String, SessionRow, UserRow)>, ApiError> {
+    let Some(cookie) = session_cookie(headers) else {
+        return Ok(None);
+    };
+    let id_hash = secret_hash(&cookie);
+    let Some(session) = state.store.session(&id_hash, Timestamp::now()).await? else {
+        return Ok(None);
+    };
+    if session.stage != "password" {
+        return Ok(None);
+    }
+    let Some(user) = state.store.user(session.user_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some((id_hash, session, user)))
+}
+
+fn back_to_signin(next: &str) -> Response {
+    Redirect::to(&format!("/signin?next={}", encode(next))).into_response()
+}
+
+/// `GET /signin/second-factor`.
+pub async fn second_factor(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<NextQuery>,
+) -> Result<Response, PageError> {
+    let next = safe_next(q.next.as_deref());
+    let Some((_, session, _)) = pending(&state, &headers).await? else {
+        return Ok(back_to_signin(&next));
+    };
+    let page = SecondFactorPage {
+        csrf: &session.csrf_token,
+        next: &next,
+        error: None,
+    };
+    Ok(no_store(render(StatusCode::OK, &page)?))
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    secret: String,
+    next: Option<String>,
+}
+
+fn csrf_matches(session: &SessionRow, given: &str) -> bool {
+    constant_time_eq::constant_time_eq(session.csrf_token.as_bytes(), given.as_bytes())
+}
+
+fn unix_now(now: Timestamp) -> u64 {
+    now.as_second().max(0) as u64
+}
+
+/// `POST /signin/second-factor`: a code from the authenticator, or a recovery code.
+pub async fn verify(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, PageError> {
+    let now = Timestamp::now();
+    let next = safe_next(form.next.as_deref());
+    let Some((id_hash, session, user)) = pending(&state, &headers).await? else {
+        return Ok(back_to_signin(&next));
+    };
+    if !csrf_matches(&session, &form.csrf) {
+        return Err(ApiError::CsrfRejected.into());
+    }
+    let keys = failure_keys(&user.email, peer);
+    throttle(&state, &keys, now).await?;
+    let code = form.code.trim();
+    let accepted = match &user.totp_secret {
+        None => false,
+        Some(secret) => match accounts::totp_step(secret, code, unix_now(now))? {
+            Some(step) => state.store.accept_totp_step(user.id, step).await?,
+            None => {
+                let hash = accounts::recovery_code_hash(code);
+                state.store.use_recovery_code(user.id, &hash, now).await?
+            }
+        },
+    };
+    if !accepted {
+        state.store.record_signin_failure(&keys, now).await?;
+        let page = SecondFactorPage {
+            csrf: &session.csrf_token,
+            next: &next,
+            error: Some("That code is not right, or was already used. Enter the current code."),
+        };
+        return Ok(no_store(render(StatusCode::UNAUTHORIZED, &page)?));
+    }
+    state.store.clear_signin_failures(&keys[0]).await?;
+    state.store.delete_session(&id_hash).await?;
+    let cookie = start_session(
+        &state,
+        &user,
+        "complete",
+        SignedDuration::from_hours(SESSION_HOURS),
+        now,
+    )
+    .await?;
+    tracing::info!(user = user.id, "signed in");
+    Ok(with_cookie(Redirect::to(&next).into_response(), cookie))
+}
+
+/// `GET /signin/enrol`: a new authenticator secret to add to an app.
+pub async fn enrol(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<NextQuery>,
+) -> Result<Response, PageError> {
+    let next = safe_next(q.next.as_deref());
+    let Some((_, session, user)) = pending(&state, &headers).await? else {
+        return Ok(back_to_signin(&next));
+    };
+    if user.totp_secret.is_some() {
+        return Ok(
+            Redirect::to(&format!("/signin/second-factor?next={}", encode(&next))).into_response(),
+        );
+    }
+    let secret = accounts::new_totp_secret()?;
+    enrol_page(&session, &user, &next, &secret, None, StatusCode::OK)
+}
+
+fn enrol_page(
+    session: &SessionRow,
+    user: &UserRow,
+    next: &str,
+    secret: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let url = accounts::totp_url(secret, &user.email)?;
+    let page = EnrolPage {
+        csrf: &session.csrf_token,
+        next,
+        secret,
+        url: &url,
+        error,
+    };
+    Ok(no_store(render(status, &page)?))
+}
+
+/// `POST /signin/enrol`: the first code proves the app holds the secret; the account then
+/// gets it, fresh recovery codes, and a full session.
+pub async fn confirm_enrol(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, PageError> {
+    let now = Timestamp::now();
+    let next = safe_next(form.next.as_deref());
+    let Some((id_hash, session, user)) = pending(&state, &headers).await? else {
+        return Ok(back_to_signin(&next));
+    };
+    if !csrf_matches(&session, &form.csrf) {
+        return Err(ApiError::CsrfRejected.into());
+    }
+    if user.totp_secret.is_some() {
+        return Ok(back_to_signin(&next));
+    }
+    let secret = form.secret.trim();
+    let step = totp_secret_ok(secret)
+        .then(|| accounts::totp_step(secret, &form.code, unix_now(now)))
+        .transpose()?
+        .flatten();
+    let Some(step) = step else {
+        let secret = if totp_secret_ok(secret) {
+            secret.to_owned()
+        } else {
+            accounts::new_totp_secret()?
+        };
+        return enrol_page(
+            &session,
+            &user,
+            &next,
+            &secret,
+            Some("That code does not match. Check the app's clock and enter the current code."),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    };
+    let (codes, hashes) = accounts::new_recovery_codes()?;
+    state
+        .store
+        .enrol_totp(user.id, secret, step, &hashes)
+        .await?;
+    state.store.delete_session(&id_hash).await?;
+    let cookie = start_session(
+        &state,
+        &user,
+        "complete",
+        SignedDuration::from_hours(SESSION_HOURS),
+        now,
+    )
+    .await?;
+    tracing::info!(user = user.id, "second factor enrolled");
+    let page = RecoveryCodesPage {
+        codes: &codes,
+        next: &next,
+    };
+    Ok(with_cookie(render(StatusCode::OK, &page)?, cookie))
+}
+
+/// A base32 secret of at least 128 bits, as [`accounts::new_totp_secret`] makes.
+fn totp_secret_ok(secret: &str) -> bool {
+    secret.len() >= 26
+        && secret
+            .bytes()
+            .all(|b| matches!(b, b'A'..=b'Z' | b'2'..=b'7' | b'='))
+}
+
+/// `POST /signout`: ends this session.
+pub async fn signout(State(state): State<AppState>, caller: Caller) -> Result<Response, PageError> {
+    if let Some(session) = caller.person()?.session.as_deref() {
+        state.store.delete_session(session).await?;
+    }
+    Ok(with_cookie(
+        Redirect::to("/signin").into_response(),
+        cookie_header(&state, SESSION_COOKIE, "", Some(0)),
+    ))
+}
+
+/// `POST /signout/everywhere`: ends every session of the account, on every device.
+pub async fn signout_everywhere(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, PageError> {
+    let ended = state
+        .store
+        .delete_sessions(caller.person()?.user.id)
+        .await?;
+    tracing::info!(
+        user = caller.person()?.user.id,
+        sessions = ended,
+        "signed out everywhere"
+    );
+    Ok(with_cookie(
+        Redirect::to("/signin").into_response(),
+        cookie_header(&state, SESSION_COOKIE, "", Some(0)),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(safe_next(Some("/cases/4")), "/cases/4");
+        for evil in [
+            "//evil.example/",
+            "https://evil.example/",
+            "/\\evil.example",
+            "cases",
+        ] {
+            assert_eq!(safe_next(Some(evil)), "/dashboard", "{evil}");
+        }
+        assert_eq!(safe_next(None), "/dashboard");
+    }
+
+    #[test]
+    fn the_dummy_hash_is_a_valid_argon2id_hash() {
+        // Otherwise an unknown address would be refused faster than a wrong password.
+        assert!(!accounts::verify_password("x", DUMMY_HASH));
+        assert!(argon2::password_hash::phc::PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+}

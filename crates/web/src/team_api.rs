@@ -1,0 +1,261 @@
+//! The team API under `/api/v1/cases`: the dashboard listing, one case with its timeline
+//! and clocks, and the team's actions, each a POST whose body is the same as the
+//! corresponding form on the case page.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use vulndesk_core::access::CaseGrant;
+use vulndesk_core::case;
+use vulndesk_core::severity::Cvss;
+
+use crate::authz::Caller;
+use crate::workspace::{self, Action, Filters, Triage, urgency};
+use crate::{ApiError, AppState, cases, json_body};
+
+/// The team's actions, each with its own address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Triage,
+    Note,
+    Message,
+    Severity,
+    Officer,
+    Deadline,
+    Access,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body {
+    body: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Severity {
+    vector: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Officer {
+    user_id: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Deadline {
+    clock: String,
+    due: Date,
+    reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Access {
+    email: String,
+    grant: Option<CaseGrant>,
+}
+
+/// Reads an action of `kind` from a JSON object.
+pub(crate) fn parse_action(kind: Kind, body: &[u8]) -> Result<Action, ApiError> {
+    Ok(match kind {
+        Kind::Triage => Action::Triage(json_body::parse::<Triage>(
+            body,
+            "action, message, reason, duplicate_of, note, release, on",
+        )?),
+        Kind::Note => Action::Note {
+            body: json_body::parse::<Body>(body, "body")?.body,
+        },
+        Kind::Message => Action::Message {
+            body: json_body::parse::<Body>(body, "body")?.body,
+        },
+        Kind::Severity => Action::Severity {
+            vector: json_body::parse::<Severity>(body, "vector")?.vector,
+        },
+        Kind::Officer => Action::Officer {
+            user_id: json_body::parse::<Officer>(body, "user_id")?.user_id,
+        },
+        Kind::Deadline => {
+            let d = json_body::parse::<Deadline>(body, "clock, due, reason")?;
+            Action::Deadline {
+                clock: d.clock,
+                due: d.due,
+                reason: d.reason,
+            }
+        }
+        Kind::Access => {
+            let a = json_body::parse::<Access>(body, "email, grant")?;
+            Action::Access {
+                email: a.email,
+                grant: a.grant,
+            }
+        }
+    })
+}
+
+#[derive(Serialize)]
+struct Listed {
+    id: i64,
+    organisation: String,
+    product: String,
+    title: String,
+    state: String,
+    severity: Option<String>,
+    cvss: Option<String>,
+    officer_id: Option<i64>,
+    next_due: Option<Date>,
+    next_due_kind: Option<String>,
+    urgency: Option<workspace::Urgency>,
+    opened_at: jiff::Timestamp,
+}
+
+/// `GET /api/v1/cases`: the cases the caller may see, filtered.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    filters: Result<Query<Filters>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(filters) = filters.map_err(|e| ApiError::InvalidField {
+        field: "query".into(),
+        message: e.body_text(),
+    })?;
+    let rows = workspace::list(&state, caller.person()?, &filters).await?;
+    let today = jiff::tz::TimeZone::UTC
+        .to_datetime(jiff::Timestamp::now())
+        .date();
+    let cases: Vec<Listed> = rows
+        .into_iter()
+        .map(|c| Listed {
+            id: c.id,
+            organisation: c.org_slug,
+            product: c.product_slug,
+            urgency: c.projection.next_due.map(|d| urgency(d, today)),
+            title: c.projection.title,
+            state: c.projection.state,
+            severity: c.projection.severity,
+            cvss: c.projection.cvss,
+            officer_id: c.projection.officer_id,
+            next_due: c.projection.next_due,
+            next_due_kind: c.projection.next_due_kind,
+            opened_at: c.opened_at,
+        })
+        .collect();
+    Ok(Json(json!({ "cases": cases })).into_response())
+}
+
+/// `GET /api/v1/cases/{id}`: the case, its clocks with their derivations, and the
+/// timeline the caller may read (internal notes only for those working the case).
+pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    let view = workspace::view(&state, &caller).await?;
+    let clocks = cases::clocks_of(view.policy(), &view.log)?;
+    let summary = case::summary(&view.log);
+    let severity = summary
+        .cvss
+        .as_deref()
+        .and_then(|v| Cvss::parse(v).ok())
+        .map(|c| {
+            json!({
+                "vector": c.to_string(),
+                "version": c.version().as_str(),
+                "score": c.base_score(),
+                "rating": c.severity().as_str().to_lowercase(),
+            })
+        });
+    let timeline: Vec<Value> = view
+        .timeline()
+        .map(|(seq, r)| {
+            json!({
+                "seq": seq,
+                "at": r.at,
+                "actor": r.actor,
+                "actor_name": view.actor_name(&r.actor),
+                "visibility": workspace::visibility(&r.event),
+                "event": r.event,
+            })
+        })
+        .collect();
+    let jobs: Vec<Value> = view
+        .jobs
+        .iter()
+        .map(|j| {
+            json!({
+                "id": j.id,
+                "kind": j.kind,
+                "status": j.status.as_str(),
+                "attempts": j.attempts,
+                "last_error": j.last_error,
+            })
+        })
+        .collect();
+    let support = view.support().map(|(version, support)| {
+        json!({ "version": version, "support": support, "suggest_decline": support.suggests_decline() })
+    });
+    Ok(Json(json!({
+        "id": view.case.id,
+        "organisation": view.policy().organisation.slug.as_str(),
+        "product": view.product_slug(),
+        "title": summary.title,
+        "state": case::state(&view.log).as_str(),
+        "policy_version": view.policy.version,
+        "severity": severity,
+        "officer_id": summary.officer,
+        "clocks": clocks,
+        "timeline": timeline,
+        "mail": jobs,
+        "support": support,
+    }))
+    .into_response())
+}
+
+/// `POST /api/v1/cases/{id}/<action>`: records one action; answers 201 with the case's
+/// new state and the first new event's position.
+async fn act(
+    state: AppState,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    kind: Kind,
+) -> Result<Response, ApiError> {
+    // Read as JSON with the usual checks; the body's shape is the action's.
+    let value: Value = json_body::read(&headers, body, "see the API description")?;
+    let bytes = serde_json::to_vec(&value).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let action = parse_action(kind, &bytes)?;
+    let seq = workspace::act(&state, &caller, action).await?;
+    let view = workspace::view(&state, &caller).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "seq": seq, "state": case::state(&view.log).as_str() })),
+    )
+        .into_response())
+}
+
+macro_rules! action_handlers {
+    ($($name:ident => $kind:expr),* $(,)?) => {$(
+        pub async fn $name(
+            State(state): State<AppState>,
+            caller: Caller,
+            headers: HeaderMap,
+            body: Result<Bytes, BytesRejection>,
+        ) -> Result<Response, ApiError> {
+            act(state, caller, headers, body, $kind).await
+        }
+    )*};
+}
+
+action_handlers! {
+    triage => Kind::Triage,
+    note => Kind::Note,
+    message => Kind::Message,
+    severity => Kind::Severity,
+    officer => Kind::Officer,
+    deadline => Kind::Deadline,
+    access => Kind::Access,
+}

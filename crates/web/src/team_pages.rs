@@ -1,0 +1,726 @@
+//! The team's pages: the dashboard (`/dashboard`) and a case (`/cases/{id}`) with its
+//! timeline, deadlines and the forms for every action. The forms post the same fields the
+//! API takes as JSON (`team_api.rs`), so one parser and one set of rules serve both.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::{Map, Value};
+use vulndesk_core::access::{OrgRole, Standing};
+use vulndesk_core::case::{self, Event, State as CaseState};
+use vulndesk_core::clocks::ClockKind;
+use vulndesk_core::severity::Cvss;
+use vulndesk_core::triage::{self, DeclineReason};
+use vulndesk_core::versions::Support;
+
+use crate::authz::Caller;
+use crate::pages::{no_store, render};
+use crate::team_api::{Kind, parse_action};
+use crate::workspace::{self, CaseView, Filters, Urgency, urgency};
+use crate::{ApiError, AppState, PageError, cases, followup, markdown};
+
+struct Row {
+    id: i64,
+    title: String,
+    org: String,
+    product: String,
+    state: String,
+    severity: String,
+    officer: String,
+    due: String,
+    urgency_class: &'static str,
+    urgency_label: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "team/dashboard.html")]
+struct DashboardPage {
+    me: String,
+    csrf: String,
+    error: Option<String>,
+    filters: Filters,
+    orgs: Vec<(String, String)>,
+    states: Vec<(String, String)>,
+    severities: &'static [&'static str],
+    officers: Vec<(i64, String)>,
+    rows: Vec<Row>,
+}
+
+fn urgency_words(u: Option<Urgency>) -> (&'static str, &'static str) {
+    match u {
+        Some(Urgency::Overdue) => ("overdue", "Overdue"),
+        Some(Urgency::DueSoon) => ("due-soon", "Due within 48 hours"),
+        _ => ("", ""),
+    }
+}
+
+/// `GET /dashboard`.
+pub async fn dashboard(
+    State(state): State<AppState>,
+    caller: Caller,
+    filters: Result<Query<Filters>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let who = caller.person()?;
+    let filters = filters.map(|Query(f)| f).unwrap_or_default();
+    let (listed, error) = match workspace::list(&state, who, &filters).await {
+        Ok(rows) => (rows, None),
+        Err(e) if e.status() == StatusCode::UNPROCESSABLE_ENTITY => {
+            (Vec::new(), Some(e.to_string()))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let products = state.store.list_products().await?;
+    let mut orgs: Vec<(String, String)> = products
+        .iter()
+        .filter(|p| who.person.admin || who.person.orgs.contains_key(&p.org_id))
+        .map(|p| (p.org_slug.clone(), p.org_name.clone()))
+        .collect();
+    orgs.dedup();
+    let mut officers = BTreeMap::new();
+    for org in products
+        .iter()
+        .map(|p| p.org_id)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        if who.person.admin || who.person.orgs.contains_key(&org) {
+            for (user, role) in state.store.team_of(org).await? {
+                if role == OrgRole::Officer.as_str() {
+                    officers.insert(user.id, user.name);
+                }
+            }
+        }
+    }
+    let today = jiff::tz::TimeZone::UTC
+        .to_datetime(jiff::Timestamp::now())
+        .date();
+    let mut names = officers.clone();
+    let mut rows = Vec::with_capacity(listed.len());
+    for c in listed {
+        let officer = match c.projection.officer_id {
+            None => String::new(),
+            Some(id) => match names.get(&id) {
+                Some(name) => name.clone(),
+                None => {
+                    let name = state
+                        .store
+                        .user(id)
+                        .await?
+                        .map_or_else(|| format!("user {id}"), |u| u.name);
+                    names.insert(id, name.clone());
+                    name
+                }
+            },
+        };
+        let (urgency_class, urgency_label) =
+            urgency_words(c.projection.next_due.map(|d| urgency(d, today)));
+        rows.push(Row {
+            id: c.id,
+            title: c.projection.title,
+            org: c.org_slug,
+            product: c.product_slug,
+            state: c.projection.state,
+            severity: c.projection.severity.unwrap_or_default(),
+            officer,
+            due: match (c.projection.next_due, c.projection.next_due_kind) {
+                (Some(d), Some(k)) => format!("{} ({k})", d.strftime("%a %Y-%m-%d")),
+                _ => String::new(),
+            },
+            urgency_class,
+            urgency_label,
+        });
+    }
+    let mut states = vec![
+        (String::new(), "Open".to_owned()),
+        ("all".to_owned(), "All".to_owned()),
+    ];
+    states.extend(
+        [
+            CaseState::New,
+            CaseState::NeedsInfo,
+            CaseState::Accepted,
+            CaseState::Declined,
+            CaseState::Fixing,
+            CaseState::Fixed,
+            CaseState::Disclosed,
+            CaseState::Closed,
+        ]
+        .map(|s| (s.as_str().to_owned(), s.as_str().to_owned())),
+    );
+    let page = DashboardPage {
+        me: who.user.name.clone(),
+        csrf: who.csrf.clone().unwrap_or_default(),
+        error,
+        filters,
+        orgs,
+        states,
+        severities: &["critical", "high", "medium", "low", "none"],
+        officers: officers.into_iter().collect(),
+        rows,
+    };
+    Ok(no_store(render(StatusCode::OK, &page)?))
+}
+
+struct ClockRow {
+    label: &'static str,
+    due: String,
+    met: Option<String>,
+    urgency: &'static str,
+    urgency_class: &'static str,
+    derivation: Vec<String>,
+}
+
+struct EntryRow {
+    seq: i64,
+    class: &'static str,
+    visibility: &'static str,
+    what: String,
+    who: String,
+    at: String,
+    html: String,
+    text: String,
+}
+
+struct MailRow {
+    what: String,
+    status: String,
+    attempts: i64,
+    error: Option<String>,
+    dead: bool,
+}
+
+struct Field {
+    name: &'static str,
+    label: &'static str,
+    kind: &'static str,
+    value: String,
+    options: Vec<(String, String)>,
+}
+
+struct TriageForm {
+    action: &'static str,
+    label: &'static str,
+    fields: Vec<Field>,
+}
+
+#[derive(Template)]
+#[template(path = "team/case.html")]
+struct CasePage {
+    me: String,
+    csrf: String,
+    error: Option<String>,
+    id: i64,
+    title: String,
+    org: String,
+    product: String,
+    state: String,
+    severity: String,
+    officer: String,
+    reporter: String,
+    policy_version: i64,
+    suggestion: Option<String>,
+    clocks: Vec<ClockRow>,
+    pending: Vec<(&'static str, &'static str)>,
+    entries: Vec<EntryRow>,
+    mail: Vec<MailRow>,
+    works: bool,
+    manages: bool,
+    cvss: String,
+    triage: Vec<TriageForm>,
+    officers: Vec<(i64, String)>,
+    clock_kinds: Vec<&'static str>,
+}
+
+fn clock_label(kind: ClockKind) -> &'static str {
+    match kind {
+        ClockKind::Acknowledge => "Acknowledge the report",
+        ClockKind::Resolve => "Release a fix",
+        ClockKind::Disclosure => "Disclose",
+        ClockKind::DisclosureTarget => "Disclosure target",
+        ClockKind::ReporterDisclosure => "Reporter may publish",
+    }
+}
+
+fn when(at: jiff::Timestamp) -> String {
+    at.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn field(name: &'static str, label: &'static str, kind: &'static str) -> Field {
+    Field {
+        name,
+        label,
+        kind,
+        value: String::new(),
+        options: Vec::new(),
+    }
+}
+
+/// The triage forms for the moves the state machine allows now.
+fn triage_forms(view: &CaseView, today: jiff::civil::Date) -> Vec<TriageForm> {
+    let now = case::state(&view.log);
+    let allowed = |e: &Event| triage::transition(now, e).is_ok();
+    let mut forms = Vec::new();
+    let mut add = |ok: bool, action, label, fields| {
+        if ok {
+            forms.push(TriageForm {
+                action,
+                label,
+                fields,
+            });
+        }
+    };
+    let dated = |label| Field {
+        value: today.to_string(),
+        ..field("on", label, "date")
+    };
+    add(
+        allowed(&Event::InfoRequested {
+            message: "x".into(),
+        }),
+        "request-info",
+        "Ask the reporter for more information",
+        vec![field(
+            "message",
+            "What is missing (sent to the reporter)",
+            "text",
+        )],
+    );
+    add(
+        allowed(&Event::Accepted),
+        "accept",
+        "Accept as a vulnerability",
+        vec![],
+    );
+    let decline = Event::Declined {
+        reason: DeclineReason::NotAVulnerability,
+        duplicate_of: None,
+        note: None,
+    };
+    let suggested = view
+        .support()
+        .filter(|(_, s)| s.suggests_decline())
+        .map(|_| DeclineReason::UnsupportedVersion.as_str().to_owned());
+    add(
+        allowed(&decline),
+        "decline",
+        "Decline",
+        vec![
+            Field {
+                options: triage::allowed_reasons(view.policy())
+                    .into_iter()
+                    .map(|r| (r.as_str().to_owned(), r.as_str().replace('-', " ")))
+                    .collect(),
+                value: suggested.unwrap_or_default(),
+                ..field("reason", "Reason", "select")
+            },
+            field(
+                "duplicate_of",
+                "Duplicate of case (for duplicates)",
+                "number",
+            ),
+            field("note", "Note for the team", "text"),
+        ],
+    );
+    add(
+        allowed(&Event::FixStarted),
+        "start-fix",
+        "Start work on a fix",
+        vec![],
+    );
+    add(
+        !matches!(now, CaseState::Closed | CaseState::Declined),
+        "schedule-fix",
+        "Schedule the fix release",
+        vec![Field {
+            value: today.to_string(),
+            ..field("release", "Release date", "date")
+        }],
+    );
+    add(
+        allowed(&Event::FixReleased { on: today }),
+        "release-fix",
+        "Record the fix release",
+        vec![dated("Released on")],
+    );
+    add(
+        allowed(&Event::AdvisoryPublished { on: today }),
+        "publish-advisory",
+        "Record the advisory's publication",
+        vec![dated("Published on")],
+    );
+    add(
+        !matches!(now, CaseState::Closed | CaseState::Declined),
+        "exploitation-observed",
+        "Record exploitation in the wild",
+        vec![dated("Seen on")],
+    );
+    add(allowed(&Event::Closed), "close", "Close the case", vec![]);
+    add(
+        allowed(&Event::Reopened { reason: "x".into() }),
+        "reopen",
+        "Reopen",
+        vec![field("reason", "Why (required)", "text")],
+    );
+    forms
+}
+
+/// One timeline entry: what happened, in words, and whether the reporter sees it.
+fn entry(view: &CaseView, seq: i64, r: &vulndesk_core::case::Recorded) -> EntryRow {
+    let (class, visibility) = if workspace::is_internal(&r.event) {
+        ("internal", "Internal: not visible to the reporter")
+    } else {
+        match &r.event {
+            Event::ReporterMessage { .. } | Event::InfoRequested { .. } => {
+                ("to-reporter", "Sent to the reporter")
+            }
+            Event::Reported { .. }
+            | Event::ReporterReply { .. }
+            | Event::AttachmentAdded { .. } => ("from-reporter", "From the reporter"),
+            _ => ("", "Case history"),
+        }
+    };
+    let mut e = EntryRow {
+        seq,
+        class,
+        visibility,
+        what: String::new(),
+        who: view.actor_name(&r.actor),
+        at: when(r.at),
+        html: String::new(),
+        text: String::new(),
+    };
+    e.what = match &r.event {
+        Event::Reported {
+            title,
+            description,
+            fields,
+            channel,
+            ..
+        } => {
+            let mut text = description.clone();
+            for (k, v) in fields {
+                text.push_str(&format!("\n\n{k}: {v}"));
+            }
+            e.text = text;
+            format!("Report \u{201c}{title}\u{201d} (by {channel})")
+        }
+        Event::ReporterReply { body, .. } => {
+            e.text = body.clone();
+            "Reply".to_owned()
+        }
+        Event::ReporterMessage {
+            by_team_member,
+            body,
+        } => {
+            e.html = markdown::render(body);
+            if *by_team_member {
+                "Message".to_owned()
+            } else {
+                "Automatic message".to_owned()
+            }
+        }
+        Event::InfoRequested { message } => {
+            e.html = markdown::render(message);
+            "Asked for more information".to_owned()
+        }
+        Event::NoteAdded { body, .. } => {
+            e.html = markdown::render(body);
+            "Note".to_owned()
+        }
+        Event::ReceiptSent => "Automatic receipt queued".to_owned(),
+        Event::AttachmentAdded {
+            filename,
+            size,
+            sha256,
+            ..
+        } => {
+            e.text = format!("/cases/{}/files/{sha256}", view.case.id);
+            format!("File {filename} ({size} bytes)")
+        }
+        Event::MailReceived {
+            from,
+            subject,
+            encrypted,
+            signed_by,
+            warning,
+            ..
+        } => {
+            let mut text = format!("From {from}: {subject}");
+            if *encrypted {
+                text.push_str("\nEncrypted.");
+            }
+            if let Some(fp) = signed_by {
+                text.push_str(&format!("\nSigned by {fp}."));
+            }
+            if let Some(w) = warning {
+                text.push_str(&format!("\nWarning: {w}"));
+            }
+            e.text = text;
+            "Mail received".to_owned()
+        }
+        Event::ReporterKeySet { fingerprint } => {
+            format!("Reporter's OpenPGP key set: {fingerprint}")
+        }
+        Event::ReporterTokenReplaced => "Reporter replaced their secret link".to_owned(),
+        Event::ExploitationObserved { on } => format!("Exploitation observed on {on}"),
+        Event::FixScheduled { release } => format!("Fix release scheduled for {release}"),
+        Event::FixReleased { on } => format!("Fix released on {on}"),
+        Event::AdvisoryPublished { on } => format!("Advisory published on {on}"),
+        Event::DeadlineOverridden { clock, due, reason } => {
+            e.text = reason.clone();
+            format!("Deadline {clock} moved to {due}")
+        }
+        Event::Accepted => "Accepted".to_owned(),
+        Event::Declined {
+            reason,
+            duplicate_of,
+            note,
+        } => {
+            e.text = note.clone().unwrap_or_default();
+            match duplicate_of {
+                Some(other) => format!("Declined as a duplicate of case {other}"),
+                None => format!("Declined: {}", reason.as_str().replace('-', " ")),
+            }
+        }
+        Event::FixStarted => "Work on a fix started".to_owned(),
+        Event::Closed => "Closed".to_owned(),
+        Event::Reopened { reason } => {
+            e.text = reason.clone();
+            "Reopened".to_owned()
+        }
+        Event::SeverityAssessed { vector } => match Cvss::parse(vector) {
+            Ok(c) => format!("Severity {} {} ({vector})", c.base_score(), c.severity()),
+            Err(_) => format!("Severity vector {vector}"),
+        },
+        Event::OfficerAssigned { user_id } => {
+            format!("Officer: {}", view.actor_name(&format!("user:{user_id}")))
+        }
+        Event::AccessChanged { user_id, grant } => {
+            let name = view.actor_name(&format!("user:{user_id}"));
+            match grant {
+                Some(g) => format!("{name} added as {}", g.as_str()),
+                None => format!("{name} no longer has access"),
+            }
+        }
+    };
+    e
+}
+
+async fn case_page(
+    state: &AppState,
+    caller: &Caller,
+    error: Option<String>,
+) -> Result<CasePage, ApiError> {
+    let who = caller.person()?;
+    let view = workspace::view(state, caller).await?;
+    let policy = view.policy();
+    let clocks = cases::clocks_of(policy, &view.log)?;
+    let summary = case::summary(&view.log);
+    let today = policy.calendar().local_date(jiff::Timestamp::now());
+    let score = summary.cvss.as_deref().and_then(|v| Cvss::parse(v).ok());
+    let suggestion = view.support().map(|(version, support)| match support {
+        Support::Unsupported { range } => format!(
+            "The reported version {version} is out of support{}: consider declining it as an unsupported version.",
+            range.map(|r| format!(" ({r})")).unwrap_or_default()
+        ),
+        Support::Supported { range } => format!("The reported version {version} is supported ({range})."),
+        Support::Unknown { why } => format!("Support for the reported version is unknown: {why}."),
+    });
+    let entries = view
+        .timeline()
+        .map(|(seq, r)| entry(&view, seq, r))
+        .collect();
+    let mail = view
+        .jobs
+        .iter()
+        .map(|j| MailRow {
+            what: format!("{} #{}", j.kind, j.id),
+            status: j.status.as_str().to_owned(),
+            attempts: j.attempts,
+            error: j.last_error.clone(),
+            dead: j.status.as_str() == "dead",
+        })
+        .collect();
+    Ok(CasePage {
+        me: who.user.name.clone(),
+        csrf: who.csrf.clone().unwrap_or_default(),
+        error,
+        id: view.case.id,
+        title: summary.title.clone(),
+        org: policy.organisation.name.clone(),
+        product: policy
+            .product(view.product_slug())
+            .map_or_else(|| view.product_slug().to_owned(), |p| p.name.clone()),
+        state: case::state(&view.log).as_str().to_owned(),
+        severity: score
+            .as_ref()
+            .map(|c| {
+                format!(
+                    "{} {} (CVSS {})",
+                    c.base_score(),
+                    c.severity(),
+                    c.version().as_str()
+                )
+            })
+            .unwrap_or_else(|| "not scored".to_owned()),
+        officer: summary
+            .officer
+            .map(|id| view.actor_name(&format!("user:{id}")))
+            .unwrap_or_else(|| "none".to_owned()),
+        reporter: workspace::reporter_address(&view.log)
+            .unwrap_or_else(|| "portal only".to_owned()),
+        policy_version: view.policy.version,
+        suggestion,
+        clocks: clocks
+            .deadlines
+            .iter()
+            .map(|d| {
+                let (class, label) = urgency_words(Some(urgency(d.due, today)));
+                ClockRow {
+                    label: clock_label(d.kind),
+                    due: d.due.strftime("%a %Y-%m-%d").to_string(),
+                    met: d.met.map(|m| m.to_string()),
+                    urgency: label,
+                    urgency_class: class,
+                    derivation: d.derivation.clone(),
+                }
+            })
+            .collect(),
+        pending: clocks
+            .pending
+            .iter()
+            .map(|p| (clock_label(p.kind), p.waiting_for))
+            .collect(),
+        entries,
+        mail,
+        works: view.standing >= Standing::Worker && who.person.scopes.is_none(),
+        manages: view.standing >= Standing::Manager && who.person.scopes.is_none(),
+        cvss: summary.cvss.unwrap_or_default(),
+        triage: triage_forms(&view, today),
+        officers: view
+            .team
+            .iter()
+            .filter(|(_, role)| role == OrgRole::Officer.as_str())
+            .map(|(u, _)| (u.id, u.name.clone()))
+            .collect(),
+        clock_kinds: ClockKind::ALL.iter().map(|k| k.as_str()).collect(),
+    })
+}
+
+/// `GET /cases/{id}`.
+pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Response, PageError> {
+    let page = case_page(&state, &caller, None).await?;
+    Ok(no_store(render(StatusCode::OK, &page)?))
+}
+
+/// `GET /cases/{id}/files/{sha256}`: a file of the case, as a download only.
+pub async fn file(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, sha256)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let case = state
+        .store
+        .case(caller.case()?.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(followup::file(&state, &case, &sha256).await?)
+}
+
+/// A form's fields as the JSON object the API takes: blanks left out (a blank `grant`
+/// means "remove access"), ids as numbers, the CSRF token dropped.
+fn form_json(fields: Vec<(String, String)>) -> Vec<u8> {
+    let mut object = Map::new();
+    for (name, value) in fields {
+        let value = value.trim().to_owned();
+        let json = match name.as_str() {
+            "csrf" => continue,
+            "grant" if value.is_empty() => Value::Null,
+            _ if value.is_empty() => continue,
+            "duplicate_of" | "user_id" => value
+                .parse::<i64>()
+                .map_or(Value::String(value), Value::from),
+            _ => Value::String(value),
+        };
+        object.insert(name, json);
+    }
+    Value::Object(object).to_string().into_bytes()
+}
+
+async fn act(
+    state: AppState,
+    caller: Caller,
+    fields: Vec<(String, String)>,
+    kind: Kind,
+) -> Result<Response, PageError> {
+    let id = caller.case()?.id;
+    let result = match parse_action(kind, &form_json(fields)) {
+        Ok(action) => workspace::act(&state, &caller, action).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(seq) => Ok(Redirect::to(&format!("/cases/{id}#e-{seq}")).into_response()),
+        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+            let status = e.status();
+            let message = match e.field() {
+                Some(field) => format!("{field}: {e}"),
+                None => e.to_string(),
+            };
+            let page = case_page(&state, &caller, Some(message)).await?;
+            Ok(no_store(render(status, &page)?))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+macro_rules! form_handlers {
+    ($($name:ident => $kind:expr),* $(,)?) => {$(
+        pub async fn $name(
+            State(state): State<AppState>,
+            caller: Caller,
+            Form(fields): Form<Vec<(String, String)>>,
+        ) -> Result<Response, PageError> {
+            act(state, caller, fields, $kind).await
+        }
+    )*};
+}
+
+form_handlers! {
+    triage => Kind::Triage,
+    note => Kind::Note,
+    message => Kind::Message,
+    severity => Kind::Severity,
+    officer => Kind::Officer,
+    deadline => Kind::Deadline,
+    access => Kind::Access,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_become_the_api_body() {
+        let json = form_json(vec![
+            ("csrf".into(), "t".into()),
+            ("action".into(), "decline".into()),
+            ("reason".into(), "duplicate".into()),
+            ("duplicate_of".into(), " 12 ".into()),
+            ("note".into(), "".into()),
+        ]);
+        let v: Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"action": "decline", "reason": "duplicate", "duplicate_of": 12})
+        );
+        let v: Value = serde_json::from_slice(&form_json(vec![
+            ("email".into(), "a@b".into()),
+            ("grant".into(), "".into()),
+        ]))
+        .unwrap();
+        assert_eq!(v, serde_json::json!({"email": "a@b", "grant": null}));
+    }
+}

@@ -1,0 +1,654 @@
+//! The security team's work on cases, shared by the pages and the API: the dashboard
+//! listing, the case as the team sees it, and every action the team takes (triage,
+//! notes, messages to the reporter, severity, officer, deadline overrides, access).
+//!
+//! Access has been decided before anything here runs (`authz.rs`); what this module adds
+//! is what the *case* allows: the triage state machine, the policy's decline reasons, a
+//! valid CVSS vector, an officer who is on the team.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+use jiff::{Timestamp, ToSpan};
+use serde::{Deserialize, Serialize};
+use vulndesk_core::access::{CaseGrant, OrgRole, Standing};
+use vulndesk_core::case::{self, Event, Recorded};
+use vulndesk_core::policy::Policy;
+use vulndesk_core::severity::Cvss;
+use vulndesk_core::triage::{self, DeclineReason};
+use vulndesk_core::versions::{self, Support};
+use vulndesk_mail::parse::Mailbox;
+use vulndesk_mail::receipt;
+use vulndesk_store::{CaseListing, CaseQuery, CaseRow, Effects, JobRow, UserRow, Visible};
+
+use crate::authz::{Caller, SignedIn};
+use crate::reporter::ReporterToken;
+use crate::{ApiError, AppState, cases};
+
+/// How many cases one dashboard page lists.
+pub const PAGE_SIZE: i64 = 200;
+
+/// The dashboard's filters, from the query string.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Filters {
+    /// Organisation slug.
+    pub org: Option<String>,
+    /// Product slug (within `org` when given).
+    pub product: Option<String>,
+    /// State names, comma-separated; default: every open state.
+    pub state: Option<String>,
+    /// `critical`, `high`, `medium`, `low` or `none`.
+    pub severity: Option<String>,
+    /// The officer's user id.
+    pub officer: Option<i64>,
+    /// Words to find in titles, descriptions and messages.
+    pub q: Option<String>,
+}
+
+/// The states a case is still open in; the dashboard shows these unless asked otherwise.
+pub const OPEN_STATES: [&str; 5] = ["new", "needs-info", "accepted", "fixing", "fixed"];
+const ALL_STATES: [&str; 8] = [
+    "new",
+    "needs-info",
+    "accepted",
+    "declined",
+    "fixing",
+    "fixed",
+    "disclosed",
+    "closed",
+];
+const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "none"];
+
+fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::InvalidField {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// The cases `who` may see that match `filters`.
+pub async fn list(
+    state: &AppState,
+    who: &SignedIn,
+    filters: &Filters,
+) -> Result<Vec<CaseListing>, ApiError> {
+    let person = &who.person;
+    let visible = (!person.admin).then(|| Visible {
+        org_ids: person.orgs.keys().copied().collect(),
+        case_ids: person.cases.keys().copied().collect(),
+        note_org_ids: person
+            .orgs
+            .iter()
+            .filter(|(_, role)| **role != OrgRole::Reviewer)
+            .map(|(org, _)| *org)
+            .collect(),
+    });
+    let org_id = match filters.org.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(slug) => Some(
+            state
+                .store
+                .organisation_by_slug(slug)
+                .await?
+                .ok_or_else(|| invalid("org", format!("no organisation {slug:?}")))?
+                .id,
+        ),
+    };
+    let product_id = match filters.product.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(slug) => {
+            let products = state.store.list_products().await?;
+            let found = products
+                .iter()
+                .find(|p| p.slug == slug && org_id.is_none_or(|o| o == p.org_id))
+                .ok_or_else(|| invalid("product", format!("no product {slug:?}")))?;
+            Some(found.id)
+        }
+    };
+    let states: Vec<String> = match filters.state.as_deref().filter(|s| !s.is_empty()) {
+        None => OPEN_STATES.iter().map(|s| (*s).to_owned()).collect(),
+        Some("all") => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .map(|s| {
+                let s = s.trim();
+                ALL_STATES
+                    .contains(&s)
+                    .then(|| s.to_owned())
+                    .ok_or_else(|| {
+                        invalid(
+                            "state",
+                            format!("unknown state {s:?}; states are {}", ALL_STATES.join(", ")),
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let severity = match filters.severity.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) if SEVERITIES.contains(&s) => Some(s.to_owned()),
+        Some(s) => {
+            return Err(invalid(
+                "severity",
+                format!(
+                    "unknown severity {s:?}; use one of {}",
+                    SEVERITIES.join(", ")
+                ),
+            ));
+        }
+    };
+    Ok(state
+        .store
+        .list_cases(&CaseQuery {
+            visible,
+            org_id,
+            product_id,
+            states,
+            severity,
+            officer_id: filters.officer,
+            text: filters.q.clone().filter(|q| !q.trim().is_empty()),
+            search_internal: true,
+            limit: PAGE_SIZE,
+        })
+        .await?)
+}
+
+/// How urgent a deadline is today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Urgency {
+    Overdue,
+    /// Due within 48 hours.
+    DueSoon,
+    Later,
+}
+
+/// The urgency of a deadline on `due` (met by the end of that day) on `today`.
+pub fn urgency(due: Date, today: Date) -> Urgency {
+    if due < today {
+        Urgency::Overdue
+    } else if today.checked_add(2.days()).is_ok_and(|limit| due <= limit) {
+        Urgency::DueSoon
+    } else {
+        Urgency::Later
+    }
+}
+
+/// The case as the team sees it.
+pub struct CaseView {
+    pub case: CaseRow,
+    pub org_id: i64,
+    pub policy: std::sync::Arc<crate::PinnedPolicy>,
+    pub log: Vec<Recorded>,
+    pub standing: Standing,
+    pub team: Vec<(UserRow, String)>,
+    pub jobs: Vec<JobRow>,
+    pub users: BTreeMap<i64, String>,
+}
+
+impl CaseView {
+    pub fn policy(&self) -> &Policy {
+        &self.policy.policy
+    }
+
+    /// Whether this viewer reads the team's internal notes.
+    pub fn sees_notes(&self) -> bool {
+        self.standing >= Standing::Worker
+    }
+
+    /// The product slug the case was reported against.
+    pub fn product_slug(&self) -> &str {
+        match self.log.first().map(|r| &r.event) {
+            Some(Event::Reported { product, .. }) => product,
+            _ => "",
+        }
+    }
+
+    /// Whether the reported version is supported, when the report names one.
+    pub fn support(&self) -> Option<(String, Support)> {
+        let Some(Event::Reported { fields, .. }) = self.log.first().map(|r| &r.event) else {
+            return None;
+        };
+        let version = fields.get("version")?;
+        let product = self.policy().product(self.product_slug())?;
+        Some((version.clone(), versions::support(product, version)))
+    }
+
+    /// A display name for an actor string (`user:3`, `reporter`, ...).
+    pub fn actor_name(&self, actor: &str) -> String {
+        match actor
+            .strip_prefix("user:")
+            .and_then(|id| id.parse::<i64>().ok())
+        {
+            Some(id) => self
+                .users
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| format!("user {id}")),
+            None if actor == "reporter" => "Reporter".to_owned(),
+            None => actor.to_owned(),
+        }
+    }
+
+    /// The entries of the timeline this viewer may read, with their log position.
+    pub fn timeline(&self) -> impl Iterator<Item = (i64, &Recorded)> {
+        let notes = self.sees_notes();
+        (1..)
+            .zip(&self.log)
+            .filter(move |(_, r)| notes || !is_internal(&r.event))
+    }
+}
+
+/// Who reads an event: `internal` (the people working the case), `reporter` (also the
+/// reporter, in the portal), or `case` (everyone with access to the case).
+pub fn visibility(event: &Event) -> &'static str {
+    if is_internal(event) {
+        return "internal";
+    }
+    match event {
+        Event::Reported { .. }
+        | Event::ReporterReply { .. }
+        | Event::ReporterMessage { .. }
+        | Event::InfoRequested { .. }
+        | Event::AttachmentAdded { .. } => "reporter",
+        _ => "case",
+    }
+}
+
+/// Events only the people working a case read.
+pub fn is_internal(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::NoteAdded { .. } | Event::MailReceived { .. } | Event::AccessChanged { .. }
+    ) || matches!(event, Event::Declined { note: Some(_), .. })
+}
+
+/// Loads the case the caller was authorised for.
+pub async fn view(state: &AppState, caller: &Caller) -> Result<CaseView, ApiError> {
+    let at = caller.case()?;
+    let standing = caller.standing().ok_or(ApiError::NotFound)?;
+    let case = state.store.case(at.id).await?.ok_or(ApiError::NotFound)?;
+    let policy = state
+        .policies
+        .get(&state.store, case.policy_version_id)
+        .await?;
+    let log = cases::log(&state.store.events(case.id).await?)?;
+    let team = state.store.team_of(at.org_id).await?;
+    let jobs = if standing >= Standing::Worker {
+        state.store.jobs_for_case(case.id).await?
+    } else {
+        Vec::new()
+    };
+    let mut users: BTreeMap<i64, String> =
+        team.iter().map(|(u, _)| (u.id, u.name.clone())).collect();
+    for r in &log {
+        if let Some(id) = r.actor.strip_prefix("user:").and_then(|id| id.parse().ok())
+            && let std::collections::btree_map::Entry::Vacant(slot) = users.entry(id)
+            && let Some(u) = state.store.user(id).await?
+        {
+            slot.insert(u.name);
+        }
+    }
+    Ok(CaseView {
+        case,
+        org_id: at.org_id,
+        policy,
+        log,
+        standing,
+        team,
+        jobs,
+        users,
+    })
+}
+
+/// A triage or lifecycle move.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Triage {
+    /// Ask the reporter for what the report lacks (sent to them).
+    RequestInfo {
+        message: String,
+    },
+    Accept,
+    Decline {
+        reason: String,
+        #[serde(default)]
+        duplicate_of: Option<i64>,
+        #[serde(default)]
+        note: Option<String>,
+    },
+    StartFix,
+    ScheduleFix {
+        release: Date,
+    },
+    ReleaseFix {
+        on: Date,
+    },
+    PublishAdvisory {
+        on: Date,
+    },
+    ExploitationObserved {
+        on: Date,
+    },
+    Close,
+    Reopen {
+        reason: String,
+    },
+}
+
+/// Everything the team does to a case.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Triage(Triage),
+    Note {
+        body: String,
+    },
+    Message {
+        body: String,
+    },
+    Severity {
+        vector: String,
+    },
+    Officer {
+        user_id: i64,
+    },
+    Deadline {
+        clock: String,
+        due: Date,
+        reason: String,
+    },
+    Access {
+        email: String,
+        grant: Option<CaseGrant>,
+    },
+}
+
+/// Records `action` on the case the caller was authorised for; returns the first new
+/// event's sequence number.
+pub async fn act(state: &AppState, caller: &Caller, action: Action) -> Result<i64, ApiError> {
+    let view = view(state, caller).await?;
+    let at = Timestamp::now();
+    let mut effects = Effects::default();
+    let events = match action {
+        Action::Triage(t) => {
+            let event = triage_event(state, &view, t).await?;
+            check_move(&view, &event)?;
+            if let Event::InfoRequested { message } = &event {
+                queue_to_reporter(state, &view, message, &mut effects, at).await?;
+            }
+            vec![event]
+        }
+        Action::Note { body } => {
+            let mentions = mentions(&body, &view.team);
+            let event = Event::NoteAdded {
+                body,
+                mentions: mentions.clone(),
+            };
+            check_move(&view, &event)?;
+            notify_mentioned(&view, caller, &mentions, &mut effects, at)?;
+            vec![event]
+        }
+        Action::Message { body } => {
+            let event = Event::ReporterMessage {
+                by_team_member: true,
+                body: body.clone(),
+            };
+            check_move(&view, &event)?;
+            queue_to_reporter(state, &view, &body, &mut effects, at).await?;
+            vec![event]
+        }
+        Action::Severity { vector } => {
+            let cvss = Cvss::parse(vector.trim()).map_err(|e| invalid("vector", e.to_string()))?;
+            vec![Event::SeverityAssessed {
+                vector: cvss.to_string(),
+            }]
+        }
+        Action::Officer { user_id } => {
+            let officer = view
+                .team
+                .iter()
+                .any(|(u, role)| u.id == user_id && role == OrgRole::Officer.as_str());
+            if !officer {
+                return Err(invalid(
+                    "user_id",
+                    format!("user {user_id} is not a security officer of this organisation"),
+                ));
+            }
+            vec![Event::OfficerAssigned { user_id }]
+        }
+        Action::Deadline { clock, due, reason } => {
+            vec![Event::DeadlineOverridden { clock, due, reason }]
+        }
+        Action::Access { email, grant } => {
+            let user = state
+                .store
+                .user_by_email(&email)
+                .await?
+                .filter(|u| u.disabled_at.is_none())
+                .ok_or_else(|| invalid("email", format!("no enabled account for {email:?}")))?;
+            effects
+                .grants
+                .push((user.id, grant.map(|g| g.as_str().to_owned())));
+            vec![Event::AccessChanged {
+                user_id: user.id,
+                grant,
+            }]
+        }
+    };
+    for event in &events {
+        event.validate().map_err(|e| ApiError::InvalidField {
+            field: field_of(event).to_owned(),
+            message: e,
+        })?;
+    }
+    let written = cases::append(state, &view.case, events, &caller.actor(), at, effects).await?;
+    Ok(written.first().map_or(0, |e| e.seq))
+}
+
+/// The input field an event's validation error is about.
+fn field_of(event: &Event) -> &'static str {
+    match event {
+        Event::NoteAdded { .. } | Event::ReporterMessage { .. } => "body",
+        Event::InfoRequested { .. } => "message",
+        Event::Reopened { .. } | Event::DeadlineOverridden { .. } => "reason",
+        Event::Declined { .. } => "duplicate_of",
+        Event::SeverityAssessed { .. } => "vector",
+        _ => "action",
+    }
+}
+
+/// The state machine's answer for `event` on this case.
+fn check_move(view: &CaseView, event: &Event) -> Result<(), ApiError> {
+    let now = case::state(&view.log);
+    triage::transition(now, event).map_err(|e| ApiError::Conflict {
+        message: e.to_string(),
+    })?;
+    Ok(())
+}
+
+async fn triage_event(state: &AppState, view: &CaseView, t: Triage) -> Result<Event, ApiError> {
+    Ok(match t {
+        Triage::RequestInfo { message } => Event::InfoRequested { message },
+        Triage::Accept => Event::Accepted,
+        Triage::Decline {
+            reason,
+            duplicate_of,
+            note,
+        } => {
+            let reason = DeclineReason::parse(&reason).ok_or_else(|| {
+                invalid(
+                    "reason",
+                    format!(
+                        "unknown decline reason {reason:?}; reasons are {}",
+                        DeclineReason::ALL.map(|r| r.as_str()).join(", ")
+                    ),
+                )
+            })?;
+            triage::check_reason(view.policy(), reason)
+                .map_err(|e| invalid("reason", e.to_string()))?;
+            if let Some(other) = duplicate_of {
+                // The duplicated case must be one of the same organisation's.
+                let same_org = other != view.case.id
+                    && state.store.case_org(other).await? == Some(view.org_id);
+                if !same_org {
+                    return Err(invalid(
+                        "duplicate_of",
+                        format!("case {other} is not another case of this organisation"),
+                    ));
+                }
+            }
+            Event::Declined {
+                reason,
+                duplicate_of,
+                note: note.filter(|n| !n.trim().is_empty()),
+            }
+        }
+        Triage::StartFix => Event::FixStarted,
+        Triage::ScheduleFix { release } => Event::FixScheduled { release },
+        Triage::ReleaseFix { on } => Event::FixReleased { on },
+        Triage::PublishAdvisory { on } => Event::AdvisoryPublished { on },
+        Triage::ExploitationObserved { on } => Event::ExploitationObserved { on },
+        Triage::Close => Event::Closed,
+        Triage::Reopen { reason } => Event::Reopened { reason },
+    })
+}
+
+/// Teammates named as `@name` (their address's local part) or `@address`.
+pub fn mentions(body: &str, team: &[(UserRow, String)]) -> Vec<i64> {
+    let mut found = Vec::new();
+    for word in body.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')')) {
+        let Some(handle) = word.strip_prefix('@') else {
+            continue;
+        };
+        let handle = handle
+            .trim_end_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase();
+        if handle.is_empty() {
+            continue;
+        }
+        for (user, _) in team {
+            let local = user.email.split('@').next().unwrap_or_default();
+            if (local == handle || user.email == handle) && !found.contains(&user.id) {
+                found.push(user.id);
+            }
+        }
+    }
+    found
+}
+
+/// Mail telling each mentioned teammate where to look; it names the case, not its contents.
+fn notify_mentioned(
+    view: &CaseView,
+    caller: &Caller,
+    mentioned: &[i64],
+    effects: &mut Effects,
+    at: Timestamp,
+) -> Result<(), ApiError> {
+    let by = caller.person()?.user.name.clone();
+    for id in mentioned {
+        let Some((user, _)) = view.team.iter().find(|(u, _)| u.id == *id) else {
+            continue;
+        };
+        let random = ReporterToken::generate()?;
+        let text = format!(
+            "{by} mentioned you in a note on case {} ({}).\n\nRead it in Vulndesk: /cases/{}\n",
+            view.case.id,
+            view.policy().organisation.name,
+            view.case.id
+        );
+        let subject = format!("[Vulndesk] You were mentioned on case {}", view.case.id);
+        if let Some(queued) = receipt::team_notice(
+            view.policy(),
+            &user.email,
+            &subject,
+            &text,
+            at,
+            &random.as_str()[..32],
+        ) {
+            let queued = queued.map_err(|e| ApiError::Internal(format!("notice: {e}")))?;
+            effects.jobs.push(queued.job);
+        }
+    }
+    Ok(())
+}
+
+/// The reporter's e-mail address, from the report or their first mail.
+pub fn reporter_address(log: &[Recorded]) -> Option<String> {
+    log.iter().find_map(|r| match &r.event {
+        Event::Reported {
+            reporter_contact: Some(c),
+            ..
+        } => {
+            let c = c.strip_prefix("mailto:").unwrap_or(c).trim();
+            (c.contains('@') && !c.contains(char::is_whitespace)).then(|| c.to_owned())
+        }
+        Event::MailReceived { from, .. } if from.contains('@') => Some(from.clone()),
+        _ => None,
+    })
+}
+
+/// Queues `text` to the reporter by mail, encrypted to their key if they set one, from
+/// the case's reply address so their answer joins the case.
+async fn queue_to_reporter(
+    state: &AppState,
+    view: &CaseView,
+    text: &str,
+    effects: &mut Effects,
+    at: Timestamp,
+) -> Result<(), ApiError> {
+    let Some(address) = reporter_address(&view.log) else {
+        return Ok(());
+    };
+    let key = match state.store.reporter_key(view.case.id).await? {
+        None => None,
+        Some(row) => match vulndesk_mail::openpgp::PublicKey::parse(&row.armored, at) {
+            Ok(key) => Some(key),
+            Err(e) => {
+                // An expired key: never fall back to plain text for a case that asked
+                // for encryption; the message stays in the portal.
+                tracing::warn!(case = view.case.id, error = %e, "reporter key unusable; mail not sent");
+                return Ok(());
+            }
+        },
+    };
+    let title = match view.log.first().map(|r| &r.event) {
+        Some(Event::Reported { title, .. }) => title.clone(),
+        _ => format!("Case {}", view.case.id),
+    };
+    let random = ReporterToken::generate()?;
+    let answering = receipt::Answering {
+        reply_tag: &view.case.reply_tag,
+        to: Mailbox {
+            name: None,
+            email: address,
+        },
+        languages: &[],
+        subject: &title,
+        in_reply_to: None,
+        references: Vec::new(),
+        at,
+        random_hex: &random.as_str()[..32],
+    };
+    if let Some(queued) = receipt::message(view.policy(), answering, text, key.as_ref()) {
+        let queued = queued.map_err(|e| ApiError::Internal(format!("message to reporter: {e}")))?;
+        effects.jobs.push(queued.job);
+        effects.thread_ids.push(queued.message_id);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    #[test]
+    fn deadlines_are_overdue_after_their_day_and_due_soon_within_48_hours() {
+        let today = date(2026, 11, 25);
+        assert_eq!(urgency(date(2026, 11, 24), today), Urgency::Overdue);
+        assert_eq!(urgency(today, today), Urgency::DueSoon);
+        assert_eq!(urgency(date(2026, 11, 27), today), Urgency::DueSoon);
+        assert_eq!(urgency(date(2026, 11, 28), today), Urgency::Later);
+    }
+}
