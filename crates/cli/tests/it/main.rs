@@ -24,4 +24,5 @@ mod policy_cli;
 mod portal;
 mod products;
 mod receipts;
+mod team;
 mod team_support;

@@ -1,0 +1,769 @@
+//! The security team's workspace end to end: signing in (password, authenticator,
+//! recovery codes, throttling), CSRF, triage through the API with the state machine's
+//! refusals, what the reporter does and does not see, the dashboard's filters and search,
+//! mail to the reporter and to mentioned teammates, and `vulndesk user`.
+
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, COOKIE};
+use serde_json::{Value, json};
+use tokio::process::Command;
+use vulndesk_mail::testing::SmtpSink;
+use vulndesk_web::accounts;
+
+use crate::helpers::{
+    BIN, RATE_LIMIT_ENV, TestApp, on_each_database, report, spawn_app, spawn_app_with,
+};
+use crate::mail_support::Gpg;
+use crate::team_support::{
+    PASSWORD, Session, add_member, hidden, location, page, post_form, session_for, sign_in_password,
+};
+
+fn unix_now() -> u64 {
+    jiff::Timestamp::now().as_second() as u64
+}
+
+#[tokio::test]
+async fn an_officer_signs_in_with_password_then_authenticator_and_recovery_codes_work_once() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let id = add_member(
+            &app,
+            "olivia@example.org",
+            false,
+            &[("kamailio", "officer")],
+        )
+        .await;
+        // Officers need a second factor (what `vulndesk user add` sets for them).
+        app.store
+            .reset_user(id, &accounts::hash_password(PASSWORD).unwrap())
+            .await
+            .unwrap();
+        set_totp_required(&app, id).await;
+
+        // Password: right, then the authenticator is set up.
+        let (answer, cookie) = sign_in_password(&app, "olivia@example.org", PASSWORD).await;
+        assert_eq!(answer.status().as_u16(), 303, "on {}", db.label);
+        assert_eq!(location(&answer), "/signin/enrol?next=%2Fdashboard");
+        let pending = cookie.expect("a pending session");
+        // Half signed in is not signed in.
+        let blocked = page(&app, &pending, "/dashboard").await;
+        assert_eq!(location(&blocked), "/signin?next=%2Fdashboard");
+        let enrol = page(&app, &pending, "/signin/enrol?next=/dashboard")
+            .await
+            .text()
+            .await
+            .unwrap();
+        let secret = between(&enrol, "<code id=\"totp-secret\">", "</code>");
+        let csrf = hidden(&enrol, "csrf").unwrap();
+        let wrong = post_form(
+            &app,
+            &pending,
+            "/signin/enrol",
+            &[
+                ("csrf", &csrf),
+                ("secret", &secret),
+                ("code", "000000"),
+                ("next", "/dashboard"),
+            ],
+        )
+        .await;
+        assert_eq!(wrong.status().as_u16(), 422);
+        let code = accounts::totp_code(&secret, unix_now()).unwrap();
+        let done = post_form(
+            &app,
+            &pending,
+            "/signin/enrol",
+            &[
+                ("csrf", &csrf),
+                ("secret", &secret),
+                ("code", &code),
+                ("next", "/dashboard"),
+            ],
+        )
+        .await;
+        assert_eq!(done.status().as_u16(), 200);
+        let full = crate::team_support::set_cookie(&done, "vd_session").expect("a new session id");
+        assert_ne!(
+            full, pending,
+            "the session id changes when sign-in completes"
+        );
+        let codes_page = done.text().await.unwrap();
+        let codes: Vec<String> = codes_page
+            .split("<li><code>")
+            .skip(1)
+            .map(|c| c.split("</code>").next().unwrap().to_owned())
+            .collect();
+        assert_eq!(codes.len(), 10, "{codes_page}");
+        assert_eq!(page(&app, &full, "/dashboard").await.status().as_u16(), 200);
+        assert_eq!(
+            page(&app, &pending, "/dashboard").await.status().as_u16(),
+            303,
+            "the pending id is dead"
+        );
+
+        // Next time: password, then a code; the code just used is refused, a recovery
+        // code works once.
+        let (answer, cookie) = sign_in_password(&app, "olivia@example.org", PASSWORD).await;
+        assert_eq!(location(&answer), "/signin/second-factor?next=%2Fdashboard");
+        let pending = cookie.unwrap();
+        let form = page(&app, &pending, "/signin/second-factor?next=/dashboard")
+            .await
+            .text()
+            .await
+            .unwrap();
+        let csrf = hidden(&form, "csrf").unwrap();
+        let again = post_form(
+            &app,
+            &pending,
+            "/signin/second-factor",
+            &[("csrf", &csrf), ("code", &code)],
+        )
+        .await;
+        assert_eq!(again.status().as_u16(), 401, "a code works once");
+        let recovered = post_form(
+            &app,
+            &pending,
+            "/signin/second-factor",
+            &[("csrf", &csrf), ("code", &codes[0].to_uppercase())],
+        )
+        .await;
+        assert_eq!(recovered.status().as_u16(), 303, "on {}", db.label);
+        assert_eq!(app.store.recovery_codes_left(id).await.unwrap(), 9);
+        let (_, cookie) = sign_in_password(&app, "olivia@example.org", PASSWORD).await;
+        let pending = cookie.unwrap();
+        let form = page(&app, &pending, "/signin/second-factor")
+            .await
+            .text()
+            .await
+            .unwrap();
+        let csrf = hidden(&form, "csrf").unwrap();
+        let reused = post_form(
+            &app,
+            &pending,
+            "/signin/second-factor",
+            &[("csrf", &csrf), ("code", &codes[0])],
+        )
+        .await;
+        assert_eq!(reused.status().as_u16(), 401, "a recovery code works once");
+    })
+    .await;
+}
+
+async fn set_totp_required(app: &TestApp, id: i64) {
+    let sql = format!("UPDATE users SET totp_required = TRUE WHERE id = {id}");
+    match &app.store {
+        vulndesk_store::Store::Sqlite(p) => sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(p)
+            .await
+            .map(drop),
+        vulndesk_store::Store::Postgres(p) => sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(p)
+            .await
+            .map(drop),
+    }
+    .unwrap();
+}
+
+fn between(text: &str, start: &str, end: &str) -> String {
+    let from = text
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} in {text}"))
+        + start.len();
+    text[from..].split(end).next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_throttled_and_disabled_accounts_are_shut_out() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let id = add_member(&app, "m@example.org", false, &[("kamailio", "member")]).await;
+        let (ok, cookie) = sign_in_password(&app, "m@example.org", PASSWORD).await;
+        assert_eq!(
+            location(&ok),
+            "/dashboard",
+            "no second factor required for members"
+        );
+        let session = cookie.unwrap();
+        // The same answer for a wrong password and an unknown account.
+        let (wrong, _) = sign_in_password(&app, "m@example.org", "not the password").await;
+        let (unknown, _) = sign_in_password(&app, "nobody@example.org", "not the password").await;
+        assert_eq!(
+            (wrong.status().as_u16(), unknown.status().as_u16()),
+            (401, 401)
+        );
+        let (w, u) = (wrong.text().await.unwrap(), unknown.text().await.unwrap());
+        assert!(w.contains("The e-mail address or password is not right."));
+        assert_eq!(
+            between(&w, "<p id=\"signin-error\">", "</p>"),
+            between(&u, "<p id=\"signin-error\">", "</p>")
+        );
+        for _ in 0..4 {
+            sign_in_password(&app, "m@example.org", "still wrong").await;
+        }
+        // Five failures: even the right password waits now.
+        let (throttled, _) = sign_in_password(&app, "m@example.org", PASSWORD).await;
+        assert_eq!(throttled.status().as_u16(), 429, "on {}", db.label);
+        let retry: u64 = throttled.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(retry > 0 && retry <= 15 * 60, "{retry}");
+        // Disabling ends the session at once.
+        assert_eq!(
+            page(&app, &session, "/dashboard").await.status().as_u16(),
+            200
+        );
+        app.store
+            .disable_user(id, jiff::Timestamp::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            page(&app, &session, "/dashboard").await.status().as_u16(),
+            303
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn state_changes_need_the_csrf_token_and_api_tokens_their_scope() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let (case, _) = app.create_report(&report("kamailio", "CSRF case")).await;
+        let id = add_member(&app, "m@example.org", false, &[("kamailio", "member")]).await;
+        let s = session_for(&app, id).await;
+        let cookie = format!("vd_session={}", s.cookie);
+        let path = format!("/cases/{case}/notes");
+        let forged = app
+            .client
+            .post(app.url(&path))
+            .header(COOKIE, &cookie)
+            .form(&[("body", "forged")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status().as_u16(), 403, "on {}", db.label);
+        let wrong = app
+            .client
+            .post(app.url(&path))
+            .header(COOKIE, &cookie)
+            .form(&[("body", "x"), ("csrf", "0")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status().as_u16(), 403);
+        let json = app
+            .client
+            .post(app.url(&format!("/api/v1/cases/{case}/notes")))
+            .header(COOKIE, &cookie)
+            .json(&json!({"body": "x"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            json.status().as_u16(),
+            403,
+            "cookie-authenticated JSON needs the header too"
+        );
+        let good = post_form(
+            &app,
+            &s.cookie,
+            &path,
+            &[("body", "real"), ("csrf", &s.csrf)],
+        )
+        .await;
+        assert_eq!(good.status().as_u16(), 303);
+        assert_eq!(kinds(&app, case).await.last().unwrap(), "note_added");
+
+        // API tokens: no CSRF (no cookie), but only their scopes.
+        let read = token(&app, id, &["cases:read"]).await;
+        let write = token(&app, id, &["cases:write"]).await;
+        let api = |t: &str, method: reqwest::Method, path: &str| {
+            app.client
+                .request(method, app.url(path))
+                .header(AUTHORIZATION, format!("Bearer {t}"))
+        };
+        let listed = api(&read, reqwest::Method::GET, "/api/v1/cases")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(listed.status().as_u16(), 200);
+        let refused = api(
+            &read,
+            reqwest::Method::POST,
+            &format!("/api/v1/cases/{case}/notes"),
+        )
+        .json(&json!({"body": "x"}))
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(refused.status().as_u16(), 403);
+        let noted = api(
+            &write,
+            reqwest::Method::POST,
+            &format!("/api/v1/cases/{case}/notes"),
+        )
+        .json(&json!({"body": "by token"}))
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(noted.status().as_u16(), 201);
+        let bogus = api("vdt_0000", reqwest::Method::GET, "/api/v1/cases")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bogus.status().as_u16(), 401);
+        app.store
+            .disable_user(id, jiff::Timestamp::now())
+            .await
+            .unwrap();
+        let after = api(&write, reqwest::Method::GET, "/api/v1/cases")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            after.status().as_u16(),
+            401,
+            "a disabled account's tokens stop working"
+        );
+    })
+    .await;
+}
+
+async fn token(app: &TestApp, user: i64, scopes: &[&str]) -> String {
+    let t = accounts::new_api_token().unwrap();
+    let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+    app.store
+        .add_api_token(
+            user,
+            "test",
+            &accounts::secret_hash(&t),
+            &scopes,
+            jiff::Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    t
+}
+
+async fn kinds(app: &TestApp, case: i64) -> Vec<String> {
+    app.store
+        .events(case)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
+/// `POST /api/v1/cases/{case}/{what}` with a session; returns (status, body).
+async fn act(app: &TestApp, s: &Session, case: i64, what: &str, body: Value) -> (u16, Value) {
+    let response = s
+        .on(app
+            .client
+            .post(app.url(&format!("/api/v1/cases/{case}/{what}"))))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn triage_through_the_api_follows_the_state_machine_and_the_policy() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let mut body = report("salestim", "Token leak in the Teams app");
+        body["fields"] = json!({"version": "1.4.2"});
+        let (case, token) = app.create_report(&body).await;
+        let (other, _) = app.create_report(&report("salestim", "Same leak")).await;
+        let (elsewhere, _) = app.create_report(&report("kamailio", "Unrelated")).await;
+        let officer = add_member(&app, "olivia@example.org", false, &[("salestim", "officer")]).await;
+        let member = add_member(&app, "mo@example.org", false, &[("salestim", "member")]).await;
+        let s = session_for(&app, member).await;
+        let boss = session_for(&app, officer).await;
+
+        // The case shows the version is out of support, and suggests the decline.
+        let view: Value = s.on(app.client.get(app.url(&format!("/api/v1/cases/{case}")))).send().await.unwrap().json().await.unwrap();
+        assert_eq!(view["support"]["suggest_decline"], true, "on {}: {view}", db.label);
+        assert_eq!(view["support"]["support"]["support"], "unsupported");
+
+        // Refusals name the field and say why.
+        let (status, e) = act(&app, &s, case, "triage", json!({"action": "decline", "reason": "insecure-configuration"})).await;
+        assert_eq!(status, 422, "{e}");
+        assert_eq!(e["error"]["field"], "reason");
+        assert!(e["error"]["message"].as_str().unwrap().contains("this policy does not decline reports as insecure-configuration"));
+        let (status, e) = act(&app, &s, case, "triage", json!({"action": "decline", "reason": "duplicate", "duplicate_of": elsewhere})).await;
+        assert_eq!((status, e["error"]["field"].as_str()), (422, Some("duplicate_of")), "{e}");
+        let (status, e) = act(&app, &s, case, "triage", json!({"action": "start-fix"})).await;
+        assert_eq!(status, 409, "{e}");
+        assert_eq!(e["error"]["message"], "only an accepted case can be fixed; accept it first");
+        let (status, e) = act(&app, &s, case, "severity", json!({"vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H"})).await;
+        assert_eq!((status, e["error"]["field"].as_str()), (422, Some("vector")), "{e}");
+        let (status, _) = act(&app, &s, case, "officer", json!({"user_id": officer})).await;
+        assert_eq!(status, 403, "only an officer assigns the officer");
+        let (status, e) = act(&app, &boss, case, "officer", json!({"user_id": member})).await;
+        assert_eq!((status, e["error"]["field"].as_str()), (422, Some("user_id")), "{e}");
+        let (status, e) = act(&app, &boss, case, "deadlines", json!({"clock": "disclosure", "due": "2027-01-01", "reason": " "})).await;
+        assert_eq!(status, 422, "an override needs a reason: {e}");
+        assert_eq!(kinds(&app, case).await.len(), 2, "no refusal wrote anything");
+
+        // Ask for more, hear back, score, assign, decline as unsupported.
+        assert_eq!(act(&app, &s, case, "triage", json!({"action": "request-info", "message": "Which build of the app?"})).await.0, 201);
+        assert_eq!(state(&app, &s, case).await, "needs-info");
+        let reply = app.client.post(app.url(&format!("/api/v1/reports/{case}/replies"))).bearer_auth(&token).json(&json!({"body": "Build 1.4.2"})).send().await.unwrap();
+        assert_eq!(reply.status().as_u16(), 201);
+        assert_eq!(state(&app, &s, case).await, "new");
+        let (status, _) = act(&app, &s, case, "severity", json!({"vector": "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"})).await;
+        assert_eq!(status, 201);
+        assert_eq!(act(&app, &boss, case, "officer", json!({"user_id": officer})).await.0, 201);
+        assert_eq!(act(&app, &s, case, "notes", json!({"body": "Looks like **1.x** only; @olivia agree?"})).await.0, 201);
+        let (status, _) = act(&app, &s, case, "triage", json!({"action": "decline", "reason": "unsupported-version", "note": "1.x is out of support"})).await;
+        assert_eq!(status, 201);
+        let view: Value = s.on(app.client.get(app.url(&format!("/api/v1/cases/{case}")))).send().await.unwrap().json().await.unwrap();
+        assert_eq!(view["state"], "declined");
+        assert_eq!(view["severity"]["score"], 9.3);
+        assert_eq!(view["severity"]["rating"], "critical");
+        assert_eq!(view["officer_id"], officer);
+        let note = view["timeline"].as_array().unwrap().iter().find(|e| e["event"]["type"] == "note_added").unwrap();
+        assert_eq!(note["visibility"], "internal");
+        assert_eq!(note["event"]["mentions"], json!([officer]));
+        assert_eq!(note["actor_name"], "mo");
+
+        // The reporter sees the request and the state, never the note.
+        let mine: Value = app.get_report(&case.to_string(), Some(&token)).await.json().await.unwrap();
+        let seen = mine.to_string();
+        assert!(!seen.contains("@olivia") && !seen.contains("out of support"), "{seen}");
+        let portal = app.get(&format!("/r/{case}/{token}")).await.text().await.unwrap();
+        assert!(portal.contains("Which build of the app?"));
+        assert!(!portal.contains("@olivia"), "notes never reach the portal");
+
+        // The duplicate of another case of the same organisation is accepted.
+        let (status, e) = act(&app, &s, other, "triage", json!({"action": "decline", "reason": "duplicate", "duplicate_of": case})).await;
+        assert_eq!(status, 201, "{e}");
+        // The mention queued a notice to the officer, naming the case but not the note.
+        let jobs = app.store.jobs_for_case(case).await.unwrap();
+        let notice = jobs.iter().find(|j| j.payload["to"] == json!(["olivia@example.org"])).expect("a notice to the officer");
+        let raw = notice.payload["raw"].as_str().unwrap();
+        assert!(raw.contains(&format!("case {case}")) && !raw.contains("1.x only"), "{raw}");
+    })
+    .await;
+}
+
+async fn state(app: &TestApp, s: &Session, case: i64) -> String {
+    let view: Value = s
+        .on(app.client.get(app.url(&format!("/api/v1/cases/{case}"))))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    view["state"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_dashboard_lists_what_each_person_may_see_and_finds_words() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let (a, _) = app
+            .create_report(&report(
+                "kamailio",
+                "Heap overflow in the zanzibar SDP parser",
+            ))
+            .await;
+        let (b, _) = app
+            .create_report(&report(
+                "salestim",
+                "Open redirect after sign-in to zanzibar",
+            ))
+            .await;
+        let member = add_member(&app, "k@example.org", false, &[("kamailio", "member")]).await;
+        let reviewer =
+            add_member(&app, "rev@example.org", false, &[("kamailio", "reviewer")]).await;
+        let s = session_for(&app, member).await;
+        let r = session_for(&app, reviewer).await;
+        act(
+            &app,
+            &s,
+            a,
+            "notes",
+            json!({"body": "bisected to commit deadbeef"}),
+        )
+        .await;
+        let list = |s: Session, q: &'static str| {
+            let app = &app;
+            async move {
+                let v: Value = s
+                    .on(app.client.get(app.url(&format!("/api/v1/cases?{q}"))))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                v["cases"]
+                    .as_array()
+                    .unwrap_or_else(|| panic!("{v}"))
+                    .iter()
+                    .map(|c| c["id"].as_i64().unwrap())
+                    .collect::<Vec<_>>()
+            }
+        };
+        let mine = list(s.clone(), "state=all").await;
+        assert!(
+            mine.contains(&a) && !mine.contains(&b),
+            "on {}: {mine:?}",
+            db.label
+        );
+        assert_eq!(list(s.clone(), "q=ZANZIBAR%20sdp").await, vec![a]);
+        assert_eq!(
+            list(s.clone(), "q=deadbeef").await,
+            vec![a],
+            "notes are searched for the team"
+        );
+        assert_eq!(
+            list(r.clone(), "q=deadbeef").await,
+            Vec::<i64>::new(),
+            "but not for reviewers"
+        );
+        assert_eq!(list(r.clone(), "q=zanzibar").await, vec![a]);
+        assert_eq!(
+            list(s.clone(), "q=redirect").await,
+            Vec::<i64>::new(),
+            "other organisations' cases stay hidden"
+        );
+        assert_eq!(
+            list(s.clone(), "org=kamailio&state=new").await.first(),
+            Some(&a)
+        );
+        assert!(list(s.clone(), "state=closed").await.is_empty());
+        let bad = s
+            .on(app.client.get(app.url("/api/v1/cases?state=open-ish")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status().as_u16(), 422);
+        let e: Value = bad.json().await.unwrap();
+        assert_eq!(e["error"]["field"], "state");
+        let html = page(&app, &s.cookie, "/dashboard?q=zanzibar")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains(&format!("id=\"case-{a}\""))
+                && !html.contains(&format!("id=\"case-{b}\""))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_team_message_reaches_the_reporter_encrypted_to_the_key_they_set_later() {
+    on_each_database(|db| async move {
+        let sink = SmtpSink::start();
+        let app = spawn_app_with(
+            &db,
+            &[(RATE_LIMIT_ENV, "off"), ("VULNDESK_SMTP_URL", &sink.url())],
+        )
+        .await;
+        let (case, token) = app.create_report(&report("freepbx", "Heap overflow")).await;
+        let receipt = sink.wait_for(1, Duration::from_secs(30));
+        assert_eq!(receipt.len(), 1, "the plain receipt first");
+        // The reporter sets a key in the portal after filing.
+        let gpg = Gpg::new();
+        let fpr = gpg.reporter_key("finder@example.org");
+        let form = reqwest::multipart::Form::new().text("public_key", gpg.export(&fpr));
+        let set = app.post_form(&format!("/r/{case}/{token}/key"), form).await;
+        assert_eq!(set.status().as_u16(), 303);
+        let id = add_member(&app, "t@example.org", false, &[("freepbx", "member")]).await;
+        let s = session_for(&app, id).await;
+        let (status, _) = act(
+            &app,
+            &s,
+            case,
+            "messages",
+            json!({"body": "We reproduced it; a fix is planned for 17.0.3."}),
+        )
+        .await;
+        assert_eq!(status, 201);
+        let got = sink.wait_for(2, Duration::from_secs(30));
+        assert_eq!(got.len(), 2, "on {}: {}", db.label, app.log());
+        // The sink does not keep arrival order: the message is the one that is not the receipt.
+        let mail = got
+            .iter()
+            .find(|m| !m.contains("automatic receipt"))
+            .unwrap_or_else(|| panic!("{got:?}"));
+        assert!(
+            mail.contains("multipart/encrypted") && !mail.contains("17.0.3"),
+            "{mail}"
+        );
+        let start = mail.find("-----BEGIN PGP MESSAGE-----").unwrap();
+        let end =
+            mail.find("-----END PGP MESSAGE-----").unwrap() + "-----END PGP MESSAGE-----".len();
+        let plain =
+            String::from_utf8(gpg.ok(&["--decrypt"], &mail.as_bytes()[start..end])).unwrap();
+        assert!(plain.contains("a fix is planned for 17.0.3"), "{plain}");
+        // FreePBX's human acknowledgement is met by the team's message.
+        let clocks: Value = app
+            .get_report(&case.to_string(), Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let ack = clocks["clocks"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{clocks}"))
+            .iter()
+            .find(|c| c["kind"] == "acknowledge")
+            .unwrap_or_else(|| panic!("{clocks}"))
+            .clone();
+        assert!(!ack["met"].is_null(), "{ack}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn vulndesk_user_manages_accounts_from_the_command_line() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let run = |args: Vec<String>, stdin: Option<&'static str>| {
+            let url = db.url.clone();
+            async move {
+                let mut c = Command::new(BIN);
+                c.arg("user")
+                    .args(&args)
+                    .args(["--db", &url])
+                    .env_remove("VULNDESK_DB");
+                c.stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
+                let mut child = c.spawn().unwrap();
+                if let Some(text) = stdin {
+                    use tokio::io::AsyncWriteExt;
+                    child
+                        .stdin
+                        .take()
+                        .unwrap()
+                        .write_all(text.as_bytes())
+                        .await
+                        .unwrap();
+                } else {
+                    drop(child.stdin.take());
+                }
+                let out = child.wait_with_output().await.unwrap();
+                (
+                    out.status.code().unwrap_or(-1),
+                    String::from_utf8_lossy(&out.stdout).into_owned(),
+                    String::from_utf8_lossy(&out.stderr).into_owned(),
+                )
+            }
+        };
+        let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        let (code, out, err) = run(
+            s(&[
+                "add",
+                "Ada@Example.org",
+                "--name",
+                "Ada",
+                "--member",
+                "kamailio=officer",
+            ]),
+            None,
+        )
+        .await;
+        assert_eq!(code, 0, "{err}");
+        let password = out
+            .lines()
+            .find_map(|l| l.strip_prefix("password: "))
+            .unwrap()
+            .to_owned();
+        assert!(
+            out.contains("an authenticator is set up at the first sign-in"),
+            "{out}"
+        );
+        let user = app
+            .store
+            .user_by_email("ada@example.org")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(user.totp_required && accounts::verify_password(&password, &user.password_hash));
+        let (code, _, err) = run(s(&["add", "ada@example.org", "--name", "Ada"]), None).await;
+        assert_eq!(code, 2, "a second account with the address: {err}");
+        assert!(err.contains("already exists"), "{err}");
+        let (code, _, err) = run(
+            s(&[
+                "add",
+                "b@example.org",
+                "--name",
+                "B",
+                "--member",
+                "kamailio=boss",
+            ]),
+            None,
+        )
+        .await;
+        assert_eq!(code, 2);
+        assert!(err.contains("unknown role \"boss\""), "{err}");
+        let (code, _, err) = run(
+            s(&["add", "c@example.org", "--name", "C", "--password-stdin"]),
+            Some("short\n"),
+        )
+        .await;
+        assert_eq!(code, 1);
+        assert!(err.contains("at least 12 characters"), "{err}");
+        let (code, out, _) = run(
+            s(&[
+                "token",
+                "ada@example.org",
+                "--name",
+                "ci",
+                "--scope",
+                "cases:read",
+            ]),
+            None,
+        )
+        .await;
+        assert_eq!(code, 0);
+        let t = out.trim().to_owned();
+        let listed = app
+            .client
+            .get(app.url("/api/v1/cases"))
+            .bearer_auth(&t)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(listed.status().as_u16(), 200);
+        let (code, _, _) = run(s(&["disable", "ada@example.org"]), None).await;
+        assert_eq!(code, 0);
+        let listed = app
+            .client
+            .get(app.url("/api/v1/cases"))
+            .bearer_auth(&t)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(listed.status().as_u16(), 401);
+        let (code, out, _) = run(s(&["reset", "ada@example.org"]), None).await;
+        assert_eq!(code, 0);
+        let fresh = out
+            .lines()
+            .find_map(|l| l.strip_prefix("password: "))
+            .unwrap();
+        let (answer, _) = sign_in_password(&app, "ada@example.org", fresh).await;
+        assert_eq!(
+            location(&answer),
+            "/signin/enrol?next=%2Fdashboard",
+            "re-enabled, enrolling again"
+        );
+        let (code, out, _) = run(s(&["list"]), None).await;
+        assert_eq!(code, 0);
+        assert!(out.contains("ada@example.org"), "{out}");
+    })
+    .await;
+}
