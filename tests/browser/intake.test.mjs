@@ -73,7 +73,7 @@ test('a reporter files a report by keyboard and follows it in the portal', async
     // The keyboard reaches every control in order, and never the honeypot.
     await page.getByLabel('Title').focus();
     const order = [await focused(page)];
-    for (let i = 0; i < 11; i++) {
+    for (let i = 0; i < 12; i++) {
       await page.keyboard.press('Tab');
       order.push(await focused(page));
     }
@@ -84,6 +84,7 @@ test('a reporter files a report by keyboard and follows it in the portal', async
       'f-openpgp-key',
       'f-language',
       'f-fields-issue-type',
+      'f-fields-version',
       'f-fields-special-configuration',
       'f-fields-steps',
       'f-fields-proof-of-concept',

@@ -434,6 +434,10 @@ impl Intake {
         }
         let (stored, log) = record(events, at)?;
         effects.search = cases::search_texts(&log);
+        effects.jobs.extend(
+            self.tell_team(&scope.policy, None, message, readable, at)
+                .await?,
+        );
         let projection = cases::project(&scope.policy, &log)?;
         let case = self
             .store
@@ -480,6 +484,9 @@ impl Intake {
         let search = cases::search_texts(&recorded);
         log.extend(recorded);
         let projection = cases::project(&policy, &log)?;
+        let jobs = self
+            .tell_team(&policy, Some(case.id), message, readable, at)
+            .await?;
         self.store
             .append_events(
                 case.id,
@@ -487,6 +494,7 @@ impl Intake {
                 Some(projection),
                 Effects {
                     search,
+                    jobs,
                     ..effects(message, source, at, files)
                 },
             )
@@ -498,6 +506,63 @@ impl Intake {
     async fn pinned(&self, case: &CaseRow) -> Result<Policy, IngestError> {
         let version = self.store.policy_version(case.policy_version_id).await?;
         parse_policy(&version.source, version.version)
+    }
+
+    /// Notices to the organisation's officers (everyone on the team when it has none) that
+    /// a message could not be decrypted, written with the message so nobody is told about
+    /// mail that was not stored, and nobody misses mail that was. They name the sender and
+    /// the reason, never the contents or the subject.
+    async fn tell_team(
+        &self,
+        policy: &Policy,
+        case_id: Option<i64>,
+        message: &Message<'_>,
+        readable: &Readable,
+        at: Timestamp,
+    ) -> Result<Vec<vulndesk_store::NewJob>, IngestError> {
+        let Some(reason) = &readable.cannot_decrypt else {
+            return Ok(Vec::new());
+        };
+        let reason = self.key_problem().unwrap_or(reason);
+        let team = self.store.team_of(self.org.id).await?;
+        let officers: Vec<_> = team.iter().filter(|(_, role)| role == "officer").collect();
+        let to: Vec<_> = if officers.is_empty() {
+            team.iter().collect()
+        } else {
+            officers
+        };
+        let from = message
+            .inbound
+            .from
+            .as_ref()
+            .map_or("an unknown sender", |f| f.email.as_str());
+        let place = match case_id {
+            Some(id) => format!("It joined case {id}."),
+            None => "It opened a new case; find it on the dashboard.".to_owned(),
+        };
+        let text = format!(
+            "Vulndesk stored an encrypted message for {} from {from} that it cannot decrypt: {reason}.\n{place}\nThe message is kept verbatim and can be decrypted once the key is available.\n",
+            self.org.name
+        );
+        let mut jobs = Vec::new();
+        for (user, _) in to {
+            let random = hex::encode(random_bytes::<16>()?);
+            match vulndesk_mail::receipt::team_notice(
+                policy,
+                &user.email,
+                "[Vulndesk] Encrypted mail that cannot be decrypted",
+                &text,
+                at,
+                &random[..32],
+            ) {
+                Some(Ok(queued)) => jobs.push(queued.job),
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "cannot address a notice to a team member")
+                }
+                None => {}
+            }
+        }
+        Ok(jobs)
     }
 
     /// Tells the operator, without contents, that a case holds mail nobody can read yet.

@@ -59,7 +59,12 @@ pub fn clocks_of(policy: &Policy, log: &[Recorded]) -> Result<Clocks, ApiError> 
 /// The projection row of a case: its state and the earliest deadline not yet met.
 pub fn project(policy: &Policy, log: &[Recorded]) -> Result<Projection, ApiError> {
     let clocks = clocks_of(policy, log)?;
-    let next = clocks.next_due();
+    let state = case::state(log);
+    // A declined or closed case owes nobody anything more: no deadline is chased.
+    let next = match state {
+        case::State::Declined | case::State::Closed => None,
+        _ => clocks.next_due(),
+    };
     let summary = case::summary(log);
     let severity = summary
         .cvss
@@ -67,7 +72,7 @@ pub fn project(policy: &Policy, log: &[Recorded]) -> Result<Projection, ApiError
         .and_then(|v| Cvss::parse(v).ok())
         .map(|c| c.severity().as_str().to_lowercase());
     Ok(Projection {
-        state: case::state(log).as_str().to_owned(),
+        state: state.as_str().to_owned(),
         next_due: next.map(|d| d.due),
         next_due_kind: next.map(|d| d.kind.as_str().to_owned()),
         title: summary.title,

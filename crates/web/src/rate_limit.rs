@@ -148,15 +148,23 @@ fn key(client: IpAddr) -> IpAddr {
 /// posting a form) sees the 429 instead of a reset connection; a larger one is not read.
 const DRAIN_MAX_BYTES: u64 = 1024 * 1024;
 
-/// Middleware: every `POST` costs its client a token; without one, 429 with `Retry-After`
-/// and the connection closed, without the handler running. Requests without a peer
-/// address (a router driven in process) are not limited.
+/// The submissions anyone can make without an account: reports, portal replies and the
+/// report form. The team's own requests are authenticated and sign-in has its own
+/// per-account throttle, so neither is held to a budget meant for strangers.
+fn limited(path: &str) -> bool {
+    path.starts_with("/api/v1/reports") || path.starts_with("/o/") || path.starts_with("/r/")
+}
+
+/// Middleware: every `POST` of a submission ([`limited`]) costs its client a token;
+/// without one, 429 with `Retry-After` and the connection closed, without the handler
+/// running. Requests without a peer address (a router driven in process) are not limited.
 pub(crate) async fn limit_posts(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
     if request.method() == Method::POST
+        && limited(request.uri().path())
         && let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>()
         && let Err(e) = state.limiter.take(peer.ip(), Instant::now())
     {
@@ -182,6 +190,26 @@ pub(crate) async fn limit_posts(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_anonymous_submissions_are_limited() {
+        for path in [
+            "/api/v1/reports",
+            "/api/v1/reports/4/replies",
+            "/o/acme/report",
+            "/r/4/t/replies",
+        ] {
+            assert!(limited(path), "{path}");
+        }
+        for path in [
+            "/signin",
+            "/cases/4/notes",
+            "/api/v1/cases/4/triage",
+            "/signout",
+        ] {
+            assert!(!limited(path), "{path}");
+        }
+    }
 
     #[test]
     fn limits_are_written_per_minute_or_off() {

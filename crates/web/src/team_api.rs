@@ -21,7 +21,7 @@ use crate::{ApiError, AppState, cases, json_body};
 
 /// The team's actions, each with its own address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Triage,
     Note,
     Message,

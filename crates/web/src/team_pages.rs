@@ -123,7 +123,7 @@ pub async fn dashboard(
             org: c.org_slug,
             product: c.product_slug,
             state: c.projection.state,
-            severity: c.projection.severity.unwrap_or_default(),
+            severity: c.projection.severity.map(capitalised).unwrap_or_default(),
             officer,
             due: match (c.projection.next_due, c.projection.next_due_kind) {
                 (Some(d), Some(k)) => format!("{} ({k})", d.strftime("%a %Y-%m-%d")),
@@ -162,6 +162,13 @@ pub async fn dashboard(
         rows,
     };
     Ok(no_store(render(StatusCode::OK, &page)?))
+}
+
+fn capitalised(word: String) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 struct ClockRow {
@@ -222,6 +229,7 @@ struct CasePage {
     reporter: String,
     policy_version: i64,
     suggestion: Option<String>,
+    officer_notice: Option<String>,
     clocks: Vec<ClockRow>,
     pending: Vec<(&'static str, &'static str)>,
     entries: Vec<EntryRow>,
@@ -229,6 +237,8 @@ struct CasePage {
     works: bool,
     manages: bool,
     cvss: String,
+    typed_note: String,
+    typed_message: String,
     triage: Vec<TriageForm>,
     officers: Vec<(i64, String)>,
     clock_kinds: Vec<&'static str>,
@@ -509,10 +519,31 @@ fn entry(view: &CaseView, seq: i64, r: &vulndesk_core::case::Recorded) -> EntryR
     e
 }
 
+/// What a person typed into a form that was refused, to show it again.
+#[derive(Default)]
+struct Typed {
+    kind: Option<Kind>,
+    fields: Vec<(String, String)>,
+}
+
+impl Typed {
+    fn get(&self, kind: Kind, name: &str) -> Option<String> {
+        (self.kind == Some(kind))
+            .then(|| {
+                self.fields
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            })
+            .flatten()
+    }
+}
+
 async fn case_page(
     state: &AppState,
     caller: &Caller,
     error: Option<String>,
+    typed: Typed,
 ) -> Result<CasePage, ApiError> {
     let who = caller.person()?;
     let view = workspace::view(state, caller).await?;
@@ -528,6 +559,12 @@ async fn case_page(
         ),
         Support::Supported { range } => format!("The reported version {version} is supported ({range})."),
         Support::Unknown { why } => format!("Support for the reported version is unknown: {why}."),
+    });
+    let officer_notice = (policy.roles.officer_per_case && summary.officer.is_none()).then(|| {
+        format!(
+            "{}'s policy has one security officer manage each case: assign one below.",
+            policy.organisation.name
+        )
     });
     let entries = view
         .timeline()
@@ -574,6 +611,7 @@ async fn case_page(
             .unwrap_or_else(|| "portal only".to_owned()),
         policy_version: view.policy.version,
         suggestion,
+        officer_notice,
         clocks: clocks
             .deadlines
             .iter()
@@ -598,7 +636,12 @@ async fn case_page(
         mail,
         works: view.standing >= Standing::Worker && who.person.scopes.is_none(),
         manages: view.standing >= Standing::Manager && who.person.scopes.is_none(),
-        cvss: summary.cvss.unwrap_or_default(),
+        cvss: typed
+            .get(Kind::Severity, "vector")
+            .or(summary.cvss)
+            .unwrap_or_default(),
+        typed_note: typed.get(Kind::Note, "body").unwrap_or_default(),
+        typed_message: typed.get(Kind::Message, "body").unwrap_or_default(),
         triage: triage_forms(&view, today),
         officers: view
             .team
@@ -612,7 +655,7 @@ async fn case_page(
 
 /// `GET /cases/{id}`.
 pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Response, PageError> {
-    let page = case_page(&state, &caller, None).await?;
+    let page = case_page(&state, &caller, None, Typed::default()).await?;
     Ok(no_store(render(StatusCode::OK, &page)?))
 }
 
@@ -657,7 +700,7 @@ async fn act(
     kind: Kind,
 ) -> Result<Response, PageError> {
     let id = caller.case()?.id;
-    let result = match parse_action(kind, &form_json(fields)) {
+    let result = match parse_action(kind, &form_json(fields.clone())) {
         Ok(action) => workspace::act(&state, &caller, action).await,
         Err(e) => Err(e),
     };
@@ -665,11 +708,11 @@ async fn act(
         Ok(seq) => Ok(Redirect::to(&format!("/cases/{id}#e-{seq}")).into_response()),
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
             let status = e.status();
-            let message = match e.field() {
-                Some(field) => format!("{field}: {e}"),
-                None => e.to_string(),
+            let typed = Typed {
+                kind: Some(kind),
+                fields,
             };
-            let page = case_page(&state, &caller, Some(message)).await?;
+            let page = case_page(&state, &caller, Some(e.to_string()), typed).await?;
             Ok(no_store(render(status, &page)?))
         }
         Err(e) => Err(e.into()),

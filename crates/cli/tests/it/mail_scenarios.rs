@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use vulndesk_store::{Effects, NewEvent, NewReporterKey};
 
-use crate::mail_support::{Desk, Gpg, Via, message, pgp_mime, report, sha256};
+use crate::mail_support::{Desk, Gpg, ORG, Via, message, pgp_mime, report, sha256};
 
 /// The FreePBX receipt text (policies/freepbx.toml).
 const FREEPBX_RECEIPT: &str = "This is an automatic receipt: your report to FreePBX security";
@@ -121,6 +121,38 @@ pub async fn encrypted_report_is_readable(desk: &mut Desk) {
     assert!(!String::from_utf8_lossy(&stored).contains("SQL injection"));
 
     desk.passphrase = false;
+    // The officer is told about mail that cannot be decrypted (the members are not, as
+    // there is an officer).
+    let org = desk
+        .store
+        .organisation_by_slug(ORG)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    for (email, role) in [
+        ("officer@example.org", "officer"),
+        ("member@example.org", "member"),
+    ] {
+        let user = desk
+            .store
+            .add_user(
+                &vulndesk_store::NewUser {
+                    email: email.to_owned(),
+                    name: role.to_owned(),
+                    password_hash: "unused".to_owned(),
+                    admin: false,
+                    totp_required: false,
+                },
+                jiff::Timestamp::now(),
+            )
+            .await
+            .unwrap();
+        desk.store
+            .set_membership(user, org, Some(role))
+            .await
+            .unwrap();
+    }
     let raw = pgp_mime(
         "enc-2@example.org",
         "Encrypted report",
@@ -146,6 +178,31 @@ pub async fn encrypted_report_is_readable(desk: &mut Desk) {
             .contains("Second secret")
     );
     assert_eq!(desk.raw(&raw).await, raw, "kept for when the key is loaded");
+    let notices: Vec<_> = desk
+        .jobs(case_id)
+        .await
+        .into_iter()
+        .filter(|j| {
+            j.payload["raw"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("cannot decrypt")
+        })
+        .collect();
+    assert_eq!(notices.len(), 1, "on {on}: one notice, to the officer");
+    assert_eq!(
+        notices[0].payload["to"],
+        serde_json::json!(["officer@example.org"])
+    );
+    let text = notices[0].payload["raw"].as_str().unwrap();
+    assert!(
+        text.contains("from ada@example.org"),
+        "names the sender: {text}"
+    );
+    assert!(
+        !text.contains("Second secret") && !text.contains("Encrypted report"),
+        "no contents: {text}"
+    );
 }
 
 /// A clearsigned reply to the receipt's reply address joins the case, verified against the
