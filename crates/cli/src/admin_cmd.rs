@@ -14,6 +14,12 @@ pub enum AdminCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Queue the reminders that are due now (what `serve` does every few minutes), for a
+    /// desk that sends them from cron instead.
+    Remind {
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 pub fn run(cmd: AdminCommand) -> Result<(), CliError> {
@@ -29,6 +35,14 @@ pub fn run(cmd: AdminCommand) -> Result<(), CliError> {
                 if rebuilt.cases == 1 { "" } else { "s" },
                 rebuilt.corrected
             );
+            Ok(())
+        }),
+        AdminCommand::Remind { db } => runtime()?.block_on(async {
+            let state = AppState::new(open(&db).await?);
+            let sent = vulndesk_web::reminders::run_once(&state, jiff::Timestamp::now())
+                .await
+                .map_err(|e| CliError::Environment(format!("reminders failed: {e}")))?;
+            println!("queued {sent} reminder{}", if sent == 1 { "" } else { "s" });
             Ok(())
         }),
     }

@@ -199,12 +199,34 @@ pub fn serve(args: ServeArgs) -> Result<(), CliError> {
                 Some((stop, task))
             }
         };
+        let reminders = reminder_interval()?.map(|every| {
+            let state = vulndesk_web::AppState::new(store.clone());
+            let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+            let task = tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = &mut stopped => break,
+                        () = tokio::time::sleep(every) => {}
+                    }
+                    match vulndesk_web::reminders::run_once(&state, Timestamp::now()).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(reminders = n, "reminders queued"),
+                        Err(e) => tracing::warn!(error = %e, "reminders not sent this time"),
+                    }
+                }
+            });
+            (stop, task)
+        });
         let mail = crate::mail_cmd::start_serving(&store, &args.mail).await?;
         announce(&format!("listening on http://{addr}"))?;
         let served =
             vulndesk_web::serve(listener, vulndesk_web::AppState::new(store.clone())).await;
         if let Some(pollers) = mail {
             pollers.stop().await;
+        }
+        if let Some((stop, task)) = reminders {
+            let _ = stop.send(());
+            let _ = task.await;
         }
         if let Some((stop, task)) = outbox {
             let _ = stop.send(());
@@ -214,6 +236,25 @@ pub fn serve(args: ServeArgs) -> Result<(), CliError> {
         store.close().await;
         Ok(())
     })
+}
+
+/// How often reminders are looked for: `VULNDESK_REMINDER_SECONDS` (default 300; `off`
+/// turns them off, for a desk whose reminders another process sends).
+fn reminder_interval() -> Result<Option<std::time::Duration>, CliError> {
+    match std::env::var("VULNDESK_REMINDER_SECONDS")
+        .ok()
+        .as_deref()
+        .map(str::trim)
+    {
+        None | Some("") => Ok(Some(std::time::Duration::from_secs(300))),
+        Some("off") => Ok(None),
+        Some(n) => match n.parse::<u64>() {
+            Ok(secs) if secs > 0 => Ok(Some(std::time::Duration::from_secs(secs))),
+            _ => Err(CliError::Usage(format!(
+                "VULNDESK_REMINDER_SECONDS={n:?}: expected a number of seconds above 0, or off"
+            ))),
+        },
+    }
 }
 
 /// Prints a line on stdout and flushes it at once: scripts and tests wait for it.

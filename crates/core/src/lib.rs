@@ -9,6 +9,7 @@ pub mod case;
 pub mod clocks;
 pub mod duration;
 pub mod policy;
+pub mod reminders;
 pub mod severity;
 pub mod triage;
 pub mod versions;

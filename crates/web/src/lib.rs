@@ -29,6 +29,7 @@ mod policies;
 mod portal;
 pub mod products;
 pub mod rate_limit;
+pub mod reminders;
 mod reporter;
 mod security_headers;
 mod signin;

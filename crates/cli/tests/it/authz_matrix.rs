@@ -42,6 +42,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("GET /api/v1/reports/{id}",                      "h . h h h h h h h"),
     ("POST /api/v1/reports/{id}/replies",             "h . h h h h h h h"),
     ("POST /api/v1/reports/{id}/token",               "h . h h h h h h h"),
+    ("GET /api/v1/reports/{id}/files/{sha256}",      "h . h h h h h h h"),
     ("GET /o/{org}/report",                           ". . . . . . . . ."),
     ("POST /o/{org}/report",                          ". . . . . . . . ."),
     ("GET /r/{id}/{token}",                           "h . h h h h h h h"),

@@ -24,5 +24,6 @@ mod policy_cli;
 mod portal;
 mod products;
 mod receipts;
+mod reminders;
 mod team;
 mod team_support;

@@ -1,0 +1,138 @@
+//! What the team should be reminded of on a given day: deadlines close or past, and
+//! reporters who have heard nothing for longer than the policy allows (Sangoma, seed 000:
+//! "we will keep you updated on the progress").
+//!
+//! Each reminder has a [`Reminder::key`] naming the deadline and its date, so the service
+//! sends it once: a deadline moved by an override, or a new silence after the team wrote,
+//! is a new reminder.
+
+use jiff::ToSpan;
+use jiff::civil::Date;
+
+use crate::case::{self, Event, Recorded, State};
+use crate::clocks::{self, ClockKind};
+use crate::duration::Unit;
+use crate::policy::Policy;
+
+/// Why the team is reminded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ReminderKind {
+    /// A deadline is within 48 hours.
+    DueSoon,
+    /// A deadline has passed unmet.
+    Overdue,
+    /// The reporter has not heard from the team for the policy's update period.
+    UpdateReporter,
+}
+
+/// One reminder for one case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reminder {
+    pub kind: ReminderKind,
+    /// The clock concerned; `None` for [`ReminderKind::UpdateReporter`].
+    pub clock: Option<ClockKind>,
+    pub due: Date,
+    /// One sentence for the team.
+    pub text: String,
+}
+
+impl Reminder {
+    /// What makes this reminder the same one on a later day: its kind, clock and date.
+    pub fn key(&self) -> String {
+        let kind = match self.kind {
+            ReminderKind::DueSoon => "due-soon",
+            ReminderKind::Overdue => "overdue",
+            ReminderKind::UpdateReporter => "update-reporter",
+        };
+        match self.clock {
+            Some(clock) => format!("{kind}:{}:{}", clock.as_str(), self.due),
+            None => format!("{kind}:{}", self.due),
+        }
+    }
+}
+
+fn day(d: Date) -> String {
+    d.strftime("%a %Y-%m-%d").to_string()
+}
+
+/// The reminders a case calls for on `today` (in the policy's calendar).
+pub fn reminders(policy: &Policy, log: &[Recorded], today: Date) -> Vec<Reminder> {
+    let state = case::state(log);
+    if matches!(state, State::Declined | State::Closed) {
+        return Vec::new();
+    }
+    let Some(facts) = case::facts(policy.calendar(), log) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for d in clocks::clocks(policy, &facts).deadlines {
+        if d.met.is_some() {
+            continue;
+        }
+        let soon = today
+            .checked_add(2.days())
+            .is_ok_and(|limit| d.due <= limit);
+        let kind = if d.due < today {
+            ReminderKind::Overdue
+        } else if soon {
+            ReminderKind::DueSoon
+        } else {
+            continue;
+        };
+        let text = match kind {
+            ReminderKind::Overdue => format!(
+                "the {} deadline of {} has passed unmet",
+                d.kind.as_str().replace('_', " "),
+                day(d.due)
+            ),
+            _ => format!(
+                "the {} deadline is {}, within 48 hours",
+                d.kind.as_str().replace('_', " "),
+                day(d.due)
+            ),
+        };
+        out.push(Reminder {
+            kind,
+            clock: Some(d.kind),
+            due: d.due,
+            text,
+        });
+    }
+    if let Some(period) = policy.response.update_reporter_every
+        && state != State::Disclosed
+    {
+        let cal = policy.calendar();
+        let last = log
+            .iter()
+            .filter(|r| match &r.event {
+                Event::Reported { .. } | Event::InfoRequested { .. } => true,
+                Event::ReporterMessage { by_team_member, .. } => *by_team_member,
+                _ => false,
+            })
+            .map(|r| cal.local_date(r.at))
+            .max();
+        if let Some(last) = last {
+            let due = match period.unit {
+                Unit::BusinessDays => cal.add_business_days(last, period.count),
+                Unit::Days => last.saturating_add(i64::from(period.count).days()),
+                Unit::Weeks => last.saturating_add((i64::from(period.count) * 7).days()),
+            };
+            if due <= today {
+                out.push(Reminder {
+                    kind: ReminderKind::UpdateReporter,
+                    clock: None,
+                    due,
+                    text: format!(
+                        "the reporter has heard nothing from the team since {}; the policy promises an update every {period} (due {})",
+                        day(last),
+                        day(due)
+                    ),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

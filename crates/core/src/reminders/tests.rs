@@ -1,0 +1,127 @@
+use std::collections::BTreeMap;
+
+use jiff::civil::date;
+
+use super::*;
+use crate::triage::DeclineReason;
+
+fn policy(name: &str) -> Policy {
+    let path = format!("{}/../../policies/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+    let source = std::fs::read_to_string(&path).unwrap();
+    Policy::parse(&path, &source).unwrap()
+}
+
+fn at(ts: &str, event: Event) -> Recorded {
+    Recorded {
+        at: ts.parse().unwrap(),
+        actor: "user:1".into(),
+        event,
+    }
+}
+
+fn reported(on: &str) -> Recorded {
+    at(
+        on,
+        Event::Reported {
+            product: "asterisk".into(),
+            title: "t".into(),
+            description: "d".into(),
+            reporter_contact: None,
+            channel: "api".into(),
+            fields: BTreeMap::new(),
+            language: None,
+        },
+    )
+}
+
+fn keys(r: &[Reminder]) -> Vec<String> {
+    r.iter().map(Reminder::key).collect()
+}
+
+#[test]
+fn a_deadline_is_due_soon_within_48_hours_then_overdue_and_quiet_once_met() {
+    // FreePBX: a human answer within 3 US business days. Reported Mon 2026-04-06 (UTC).
+    let p = policy("freepbx");
+    let log = vec![reported("2026-04-06T15:00:00Z")];
+    assert!(reminders(&p, &log, date(2026, 4, 6)).is_empty());
+    let soon = reminders(&p, &log, date(2026, 4, 7));
+    assert_eq!(keys(&soon), ["due-soon:acknowledge:2026-04-09"]);
+    assert!(soon[0].text.contains("within 48 hours"), "{}", soon[0].text);
+    let late = reminders(&p, &log, date(2026, 4, 10));
+    assert_eq!(keys(&late), ["overdue:acknowledge:2026-04-09"]);
+    assert!(late[0].text.contains("has passed unmet"));
+    let mut answered = log.clone();
+    answered.push(at(
+        "2026-04-08T09:00:00Z",
+        Event::ReporterMessage {
+            by_team_member: true,
+            body: "We are on it".into(),
+        },
+    ));
+    assert!(
+        keys(&reminders(&p, &answered, date(2026, 4, 10)))
+            .iter()
+            .all(|k| !k.contains("acknowledge"))
+    );
+}
+
+#[test]
+fn a_declined_or_closed_case_calls_for_nothing() {
+    let p = policy("freepbx");
+    let mut log = vec![reported("2026-04-06T15:00:00Z")];
+    log.push(at(
+        "2026-04-07T15:00:00Z",
+        Event::Declined {
+            reason: DeclineReason::OutOfScope,
+            duplicate_of: None,
+            note: None,
+        },
+    ));
+    assert!(reminders(&p, &log, date(2026, 6, 1)).is_empty());
+}
+
+#[test]
+fn the_reporter_must_hear_from_the_team_every_14_days_under_sangomas_policy() {
+    let p = policy("sangoma");
+    let mut log = vec![reported("2026-04-01T10:00:00Z")];
+    let quiet = |log: &[Recorded], on| {
+        reminders(&p, log, on)
+            .into_iter()
+            .filter(|r| r.kind == ReminderKind::UpdateReporter)
+            .collect::<Vec<_>>()
+    };
+    assert!(quiet(&log, date(2026, 4, 14)).is_empty());
+    let due = quiet(&log, date(2026, 4, 15));
+    assert_eq!(keys(&due), ["update-reporter:2026-04-15"]);
+    assert!(due[0].text.contains("every 14 days"), "{}", due[0].text);
+    // An automatic message does not count; a team member's does, and restarts the period.
+    log.push(at(
+        "2026-04-10T10:00:00Z",
+        Event::ReporterMessage {
+            by_team_member: false,
+            body: "auto".into(),
+        },
+    ));
+    assert_eq!(
+        keys(&quiet(&log, date(2026, 4, 15))),
+        ["update-reporter:2026-04-15"]
+    );
+    log.push(at(
+        "2026-04-12T10:00:00Z",
+        Event::ReporterMessage {
+            by_team_member: true,
+            body: "progress".into(),
+        },
+    ));
+    assert!(quiet(&log, date(2026, 4, 15)).is_empty());
+    assert_eq!(
+        keys(&quiet(&log, date(2026, 4, 27))),
+        ["update-reporter:2026-04-26"]
+    );
+    // Policies without the promise never remind.
+    assert!(
+        reminders(&policy("kamailio"), &log, date(2027, 1, 1))
+            .iter()
+            .all(|r| r.kind != ReminderKind::UpdateReporter)
+    );
+}

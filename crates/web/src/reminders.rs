@@ -1,0 +1,114 @@
+//! Sending the team the reminders cases call for (see [`vulndesk_core::reminders`]): to
+//! the case's officer, else the organisation's officers, else its team (reviewers are
+//! not reminded: they do not work cases). Each reminder is recorded with its mail in one
+//! transaction and sent once. The mail names the case and the deadline, never the
+//! report's contents, because it travels unencrypted.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use vulndesk_core::case;
+use vulndesk_core::reminders::{ReminderKind, reminders};
+use vulndesk_mail::receipt::team_notice;
+use vulndesk_store::{CaseQuery, NewJob, UserRow};
+
+use crate::reporter::ReporterToken;
+use crate::workspace::OPEN_STATES;
+use crate::{ApiError, AppState, cases};
+
+/// How many cases one run looks at, at most.
+const MAX_CASES: i64 = 1_000_000;
+
+/// Sends what is due at `now`; returns how many reminders were new.
+pub async fn run_once(state: &AppState, now: Timestamp) -> Result<usize, ApiError> {
+    let open = state
+        .store
+        .list_cases(&CaseQuery {
+            states: OPEN_STATES.iter().map(|s| (*s).to_owned()).collect(),
+            limit: MAX_CASES,
+            ..CaseQuery::default()
+        })
+        .await?;
+    let mut teams: HashMap<i64, Vec<(UserRow, String)>> = HashMap::new();
+    let mut sent = 0;
+    for listed in open {
+        let Some(row) = state.store.case(listed.id).await? else {
+            continue;
+        };
+        let pinned = state
+            .policies
+            .get(&state.store, row.policy_version_id)
+            .await?;
+        let policy = &pinned.policy;
+        let log = cases::log(&state.store.events(row.id).await?)?;
+        let due = reminders(policy, &log, policy.calendar().local_date(now));
+        if due.is_empty() {
+            continue;
+        }
+        let team = match teams.entry(listed.org_id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(state.store.team_of(listed.org_id).await?)
+            }
+        };
+        let officer = case::summary(&log).officer;
+        let to: Vec<&UserRow> = match officer.and_then(|id| team.iter().find(|(u, _)| u.id == id)) {
+            Some((u, _)) => vec![u],
+            None => {
+                let officers: Vec<_> = team
+                    .iter()
+                    .filter(|(_, r)| r == "officer")
+                    .map(|(u, _)| u)
+                    .collect();
+                if officers.is_empty() {
+                    team.iter()
+                        .filter(|(_, r)| r != "reviewer")
+                        .map(|(u, _)| u)
+                        .collect()
+                } else {
+                    officers
+                }
+            }
+        };
+        for reminder in due {
+            let what = match reminder.kind {
+                ReminderKind::Overdue => "a deadline has passed",
+                ReminderKind::DueSoon => "a deadline is close",
+                ReminderKind::UpdateReporter => "the reporter is waiting for news",
+            };
+            let subject = format!("[Vulndesk] Case {}: {what}", row.id);
+            let text = format!(
+                "Case {} ({}): {}.\n\nOpen it in Vulndesk: /cases/{}\n",
+                row.id, policy.organisation.name, reminder.text, row.id
+            );
+            let mut jobs: Vec<NewJob> = Vec::new();
+            for user in &to {
+                let random = ReporterToken::generate()?;
+                match team_notice(
+                    policy,
+                    &user.email,
+                    &subject,
+                    &text,
+                    now,
+                    &random.as_str()[..32],
+                ) {
+                    Some(Ok(queued)) => jobs.push(queued.job),
+                    Some(Err(e)) => tracing::warn!(error = %e, "cannot address a reminder"),
+                    None => {}
+                }
+            }
+            if jobs.is_empty() {
+                tracing::warn!(case = row.id, "a reminder is due but nobody can be mailed");
+                continue;
+            }
+            if state
+                .store
+                .remind_once(row.id, &reminder.key(), &jobs, now)
+                .await?
+            {
+                sent += 1;
+            }
+        }
+    }
+    Ok(sent)
+}
