@@ -19,6 +19,8 @@ pub enum AdminCommand {
     Remind {
         #[command(flatten)]
         db: DbArgs,
+        #[command(flatten)]
+        public: crate::server_cmd::PublicUrl,
     },
 }
 
@@ -37,8 +39,8 @@ pub fn run(cmd: AdminCommand) -> Result<(), CliError> {
             );
             Ok(())
         }),
-        AdminCommand::Remind { db } => runtime()?.block_on(async {
-            let state = AppState::new(open(&db).await?);
+        AdminCommand::Remind { db, public } => runtime()?.block_on(async {
+            let state = AppState::new(open(&db).await?).with_public_url(public.get()?);
             let sent = vulndesk_web::reminders::run_once(&state, jiff::Timestamp::now())
                 .await
                 .map_err(|e| CliError::Environment(format!("reminders failed: {e}")))?;

@@ -64,6 +64,36 @@ pub struct ServeArgs {
     smtp_url: Option<String>,
     #[command(flatten)]
     mail: crate::mail_cmd::ServeMailArgs,
+    #[command(flatten)]
+    public: PublicUrl,
+}
+
+/// Where people reach the desk.
+#[derive(clap::Args)]
+pub struct PublicUrl {
+    /// The address people reach the desk at, e.g. https://security.example.org: links in
+    /// team mail use it, and with https:// the session cookie is marked Secure. Also read
+    /// from VULNDESK_PUBLIC_URL.
+    #[arg(long = "public-url", value_name = "URL")]
+    url: Option<String>,
+}
+
+impl PublicUrl {
+    pub(crate) fn get(&self) -> Result<Option<String>, CliError> {
+        let url = self
+            .url
+            .clone()
+            .or_else(|| std::env::var("VULNDESK_PUBLIC_URL").ok())
+            .filter(|u| !u.trim().is_empty());
+        match url {
+            Some(u) if !(u.starts_with("https://") || u.starts_with("http://")) => {
+                Err(CliError::Usage(format!(
+                    "--public-url {u:?}: expected an http:// or https:// address"
+                )))
+            }
+            other => Ok(other),
+        }
+    }
 }
 
 /// `vulndesk init`.
@@ -199,8 +229,10 @@ pub fn serve(args: ServeArgs) -> Result<(), CliError> {
                 Some((stop, task))
             }
         };
+        let public_url = args.public.get()?;
         let reminders = reminder_interval()?.map(|every| {
-            let state = vulndesk_web::AppState::new(store.clone());
+            let state =
+                vulndesk_web::AppState::new(store.clone()).with_public_url(public_url.clone());
             let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
             let task = tokio::spawn(async move {
                 loop {
@@ -219,8 +251,8 @@ pub fn serve(args: ServeArgs) -> Result<(), CliError> {
         });
         let mail = crate::mail_cmd::start_serving(&store, &args.mail).await?;
         announce(&format!("listening on http://{addr}"))?;
-        let served =
-            vulndesk_web::serve(listener, vulndesk_web::AppState::new(store.clone())).await;
+        let state = vulndesk_web::AppState::new(store.clone()).with_public_url(public_url);
+        let served = vulndesk_web::serve(listener, state).await;
         if let Some(pollers) = mail {
             pollers.stop().await;
         }

@@ -64,6 +64,8 @@ pub struct AppState {
     rules: authz::SharedRules,
     /// Whether cookies get `Secure` (the desk is served over HTTPS).
     secure_cookies: bool,
+    /// The address people reach the desk at, for links in mail (`https://desk.example`).
+    public_url: Option<String>,
 }
 
 impl AppState {
@@ -75,13 +77,24 @@ impl AppState {
             limiter: Arc::new(Limiter::new(RateLimit::DEFAULT)),
             rules: Arc::default(),
             secure_cookies: false,
+            public_url: None,
         }
     }
 
-    /// The same state, marking cookies `Secure` when the desk is reached over HTTPS.
-    pub fn with_secure_cookies(mut self, secure: bool) -> AppState {
-        self.secure_cookies = secure;
+    /// The same state with the address people reach the desk at: links in mail use it,
+    /// and over HTTPS the session cookie is `Secure`.
+    pub fn with_public_url(mut self, url: Option<String>) -> AppState {
+        let url = url
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .filter(|u| !u.is_empty());
+        self.secure_cookies = url.as_deref().is_some_and(|u| u.starts_with("https://"));
+        self.public_url = url;
         self
+    }
+
+    /// A link to `path` for mail: absolute when the public address is known.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url.as_deref().unwrap_or_default())
     }
 
     /// The same state with another rate limit.

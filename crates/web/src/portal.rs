@@ -22,7 +22,7 @@ use crate::attachments::Limits;
 use crate::error::human_size;
 use crate::intake::ATTACHMENTS_FIELD;
 use crate::pages::{self, Control, ErrorLink, Widget};
-use crate::{ApiError, AppState, PageError, cases, followup, multipart, reporter};
+use crate::{ApiError, AppState, PageError, cases, followup, markdown, multipart, reporter};
 
 /// The reply form's text field.
 const BODY_FIELD: &str = "body";
@@ -81,6 +81,8 @@ struct Entry {
     at: String,
     heading: Option<String>,
     body: String,
+    /// Sanitised HTML of a message the team wrote in Markdown.
+    html: String,
     facts: Vec<Fact>,
     files: Vec<FileLink>,
 }
@@ -158,6 +160,7 @@ fn conversation(policy: &Policy, log: &[Recorded], base: &str) -> Vec<Entry> {
             at: when(r.at),
             heading,
             body: body.to_owned(),
+            html: String::new(),
             facts: Vec::new(),
             files: Vec::new(),
         };
@@ -215,21 +218,26 @@ fn conversation(policy: &Policy, log: &[Recorded], base: &str) -> Vec<Entry> {
             }
             Event::ReporterReply { body, .. } => entries.push(entry("You", None, body)),
             // 001: the team's request for more detail is written to the reporter.
-            Event::InfoRequested { message } => entries.push(entry(
-                "Security team",
-                Some("More information needed".to_owned()),
-                message,
-            )),
+            Event::InfoRequested { message } => {
+                let mut e = entry(
+                    "Security team",
+                    Some("More information needed".to_owned()),
+                    "",
+                );
+                e.html = markdown::render(message);
+                entries.push(e);
+            }
             Event::ReporterMessage {
                 by_team_member,
                 body,
             } => {
-                let who = if *by_team_member {
-                    "Security team"
+                if *by_team_member {
+                    let mut e = entry("Security team", None, "");
+                    e.html = markdown::render(body);
+                    entries.push(e);
                 } else {
-                    "Automatic message"
-                };
-                entries.push(entry(who, None, body));
+                    entries.push(entry("Automatic message", None, body));
+                }
             }
             Event::AttachmentAdded {
                 sha256,

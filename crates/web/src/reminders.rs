@@ -78,8 +78,11 @@ pub async fn run_once(state: &AppState, now: Timestamp) -> Result<usize, ApiErro
             };
             let subject = format!("[Vulndesk] Case {}: {what}", row.id);
             let text = format!(
-                "Case {} ({}): {}.\n\nOpen it in Vulndesk: /cases/{}\n",
-                row.id, policy.organisation.name, reminder.text, row.id
+                "Case {} ({}): {}.\n\nOpen it in Vulndesk: {}\n",
+                row.id,
+                policy.organisation.name,
+                reminder.text,
+                state.link(&format!("/cases/{}", row.id))
             );
             let mut jobs: Vec<NewJob> = Vec::new();
             for user in &to {

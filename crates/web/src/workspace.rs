@@ -386,7 +386,7 @@ pub async fn act(state: &AppState, caller: &Caller, action: Action) -> Result<i6
                 mentions: mentions.clone(),
             };
             check_move(&view, &event)?;
-            notify_mentioned(&view, caller, &mentions, &mut effects, at)?;
+            notify_mentioned(state, &view, caller, &mentions, &mut effects, at)?;
             vec![event]
         }
         Action::Message { body } => {
@@ -539,6 +539,7 @@ pub fn mentions(body: &str, team: &[(UserRow, String)]) -> Vec<i64> {
 
 /// Mail telling each mentioned teammate where to look; it names the case, not its contents.
 fn notify_mentioned(
+    state: &AppState,
     view: &CaseView,
     caller: &Caller,
     mentioned: &[i64],
@@ -552,10 +553,10 @@ fn notify_mentioned(
         };
         let random = ReporterToken::generate()?;
         let text = format!(
-            "{by} mentioned you in a note on case {} ({}).\n\nRead it in Vulndesk: /cases/{}\n",
+            "{by} mentioned you in a note on case {} ({}).\n\nRead it in Vulndesk: {}\n",
             view.case.id,
             view.policy().organisation.name,
-            view.case.id
+            state.link(&format!("/cases/{}", view.case.id))
         );
         let subject = format!("[Vulndesk] You were mentioned on case {}", view.case.id);
         if let Some(queued) = receipt::team_notice(

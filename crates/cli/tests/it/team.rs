@@ -767,3 +767,94 @@ async fn vulndesk_user_manages_accounts_from_the_command_line() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn team_messages_render_as_safe_markdown_and_mail_that_failed_shows_on_the_case() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let (case, token) = app.create_report(&report("freepbx", "Markdown case")).await;
+        let id = add_member(&app, "t@example.org", false, &[("freepbx", "member")]).await;
+        let s = session_for(&app, id).await;
+        let body = "Fixed in **17.0.3**. <script>alert(1)</script> [more](javascript:alert(1))";
+        assert_eq!(
+            act(&app, &s, case, "messages", json!({"body": body}))
+                .await
+                .0,
+            201
+        );
+        let portal = app
+            .get(&format!("/r/{case}/{token}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            portal.contains("<strong>17.0.3</strong>"),
+            "on {}: {portal}",
+            db.label
+        );
+        assert!(!portal.contains("<script>alert") && !portal.contains("href=\"javascript"));
+        assert!(portal.contains("&lt;script&gt;"), "shown as text");
+        // The receipt could not be delivered for good: the team sees it on the case.
+        let jobs = app.store.jobs_for_case(case).await.unwrap();
+        app.store
+            .kill_job(
+                jobs[0].id,
+                jiff::Timestamp::now(),
+                "550 5.1.1 mailbox unavailable",
+            )
+            .await
+            .unwrap();
+        let view: Value = s
+            .on(app.client.get(app.url(&format!("/api/v1/cases/{case}"))))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let dead = view["mail"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["status"] == "dead")
+            .unwrap();
+        assert_eq!(dead["last_error"], "550 5.1.1 mailbox unavailable");
+        let html = page(&app, &s.cookie, &format!("/cases/{case}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains("class=\"job-dead\"") && html.contains("550 5.1.1 mailbox unavailable")
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn behind_https_the_session_cookie_is_secure() {
+    on_each_database(|db| async move {
+        let app = spawn_app_with(
+            &db,
+            &[
+                (RATE_LIMIT_ENV, "off"),
+                ("VULNDESK_PUBLIC_URL", "https://security.example.org"),
+            ],
+        )
+        .await;
+        add_member(&app, "m@example.org", false, &[("kamailio", "member")]).await;
+        let (answer, _) = sign_in_password(&app, "m@example.org", PASSWORD).await;
+        let cookie = answer
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|c| c.starts_with("vd_session="))
+            .unwrap();
+        for attribute in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+            assert!(cookie.contains(attribute), "on {}: {cookie}", db.label);
+        }
+    })
+    .await;
+}
