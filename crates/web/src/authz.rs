@@ -143,6 +143,15 @@ impl Caller {
             .ok_or_else(|| ApiError::Internal("a case route ran without its case".into()))
     }
 
+    /// The case the request was authorised for, loaded.
+    pub async fn case_row(&self, state: &AppState) -> Result<vulndesk_store::CaseRow, ApiError> {
+        state
+            .store
+            .case(self.case()?.id)
+            .await?
+            .ok_or(ApiError::NotFound)
+    }
+
     /// How this caller stands on the case of the request.
     pub fn standing(&self) -> Option<access::Standing> {
         let person = &self.signed_in.as_ref()?.person;

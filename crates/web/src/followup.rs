@@ -17,9 +17,10 @@ use vulndesk_mail::openpgp::PublicKey;
 use vulndesk_store::{CaseRow, Effects, EventRow, NewReporterKey};
 
 use crate::attachments::{self, Upload};
+use crate::authz::Caller;
 use crate::intake::{self, DESCRIPTION_MAX_BYTES, REPORTER};
 use crate::reporter::ReporterToken;
-use crate::{ApiError, AppState, json_body, reporter};
+use crate::{ApiError, AppState, json_body};
 
 /// The body of `POST /api/v1/reports/{id}/replies`.
 #[derive(Debug, Deserialize)]
@@ -152,10 +153,9 @@ pub(crate) async fn replace_token(
 /// token; the presented one no longer works.
 pub async fn api_replace_token(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
-    let case = reporter::case(&state, &id, reporter::bearer(&headers)).await?;
+    let case = caller.case_row(&state).await?;
     let token = replace_token(&state, &case, Timestamp::now()).await?;
     Ok((
         StatusCode::CREATED,
@@ -190,11 +190,11 @@ pub(crate) async fn file(
 /// `{"body": "..."}`: 201 with the case id and the reply's position in the log.
 pub async fn api_reply(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    caller: Caller,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let case = reporter::case(&state, &id, reporter::bearer(&headers)).await?;
+    let case = caller.case_row(&state).await?;
     let request: ReplyRequest = json_body::read(&headers, body, "body")?;
     let pinned = state
         .policies
@@ -229,9 +229,9 @@ pub async fn api_reply(
 /// `GET /api/v1/reports/{id}/files/{sha256}` with `Authorization: Bearer <token>`.
 pub async fn api_file(
     State(state): State<AppState>,
-    Path((id, sha256)): Path<(String, String)>,
-    headers: HeaderMap,
+    caller: Caller,
+    Path((_, sha256)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let case = reporter::case(&state, &id, reporter::bearer(&headers)).await?;
+    let case = caller.case_row(&state).await?;
     file(&state, &case, &sha256).await
 }

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
@@ -29,7 +29,7 @@ pub use crate::json_body::BODY_LIMIT_BYTES;
 pub use crate::reporter::ReporterToken;
 
 use crate::attachments::{self, Limits, Upload};
-use crate::{ApiError, AppState, cases, json_body, reporter};
+use crate::{ApiError, AppState, cases, json_body};
 
 /// Longest title, in characters.
 pub const TITLE_MAX_CHARS: usize = 300;
@@ -713,10 +713,9 @@ struct EventSummary {
 /// 404, so the answer does not tell whether a case with that id exists.
 pub async fn reporter_view(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    caller: crate::authz::Caller,
 ) -> Result<Response, ApiError> {
-    let case = reporter::case(&state, &id, reporter::bearer(&headers)).await?;
+    let case = caller.case_row(&state).await?;
     let pinned = state
         .policies
         .get(&state.store, case.policy_version_id)

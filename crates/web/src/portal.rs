@@ -19,10 +19,11 @@ use vulndesk_core::policy::{FieldKind, Policy};
 use vulndesk_store::CaseRow;
 
 use crate::attachments::Limits;
+use crate::authz::Caller;
 use crate::error::human_size;
 use crate::intake::ATTACHMENTS_FIELD;
 use crate::pages::{self, Control, ErrorLink, Widget};
-use crate::{ApiError, AppState, PageError, cases, followup, markdown, multipart, reporter};
+use crate::{ApiError, AppState, PageError, cases, followup, markdown, multipart};
 
 /// The reply form's text field.
 const BODY_FIELD: &str = "body";
@@ -389,9 +390,10 @@ fn render(status: StatusCode, page: &PortalPage) -> Result<Response, PageError> 
 /// `GET /r/{id}/{token}`: the case.
 pub async fn show(
     State(state): State<AppState>,
-    Path((id, token)): Path<(String, String)>,
+    caller: Caller,
+    Path((_, token)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let case = reporter::case(&state, &id, Some(&token)).await?;
+    let case = caller.case_row(&state).await?;
     let page = page(&state, &case, &token, Typed::default(), &[], false).await?;
     render(StatusCode::OK, &page)
 }
@@ -401,10 +403,11 @@ pub async fn show(
 /// with the reply form's errors (422, or 413 for files over the limits).
 pub async fn reply(
     State(state): State<AppState>,
-    Path((id, token)): Path<(String, String)>,
+    caller: Caller,
+    Path((_, token)): Path<(String, String)>,
     request: Request,
 ) -> Result<Response, PageError> {
-    let case = reporter::case(&state, &id, Some(&token)).await?;
+    let case = caller.case_row(&state).await?;
     let pinned = state
         .policies
         .get(&state.store, case.policy_version_id)
@@ -432,10 +435,11 @@ pub async fn reply(
 /// problem next to the field (422).
 pub async fn set_key(
     State(state): State<AppState>,
-    Path((id, token)): Path<(String, String)>,
+    caller: Caller,
+    Path((_, token)): Path<(String, String)>,
     request: Request,
 ) -> Result<Response, PageError> {
-    let case = reporter::case(&state, &id, Some(&token)).await?;
+    let case = caller.case_row(&state).await?;
     let no_files = Limits {
         file_bytes: 0,
         files: 0,
@@ -460,9 +464,9 @@ pub async fn set_key(
 /// to the new link, which the reporter then keeps instead.
 pub async fn replace_token(
     State(state): State<AppState>,
-    Path((id, token)): Path<(String, String)>,
+    caller: Caller,
 ) -> Result<Response, PageError> {
-    let case = reporter::case(&state, &id, Some(&token)).await?;
+    let case = caller.case_row(&state).await?;
     let fresh = followup::replace_token(&state, &case, Timestamp::now()).await?;
     Ok(Redirect::to(&format!("/r/{}/{}#link", case.id, fresh.as_str())).into_response())
 }
@@ -470,9 +474,10 @@ pub async fn replace_token(
 /// `GET /r/{id}/{token}/files/{sha256}`: a file of the case, as a download only.
 pub async fn file(
     State(state): State<AppState>,
-    Path((id, token, sha256)): Path<(String, String, String)>,
+    caller: Caller,
+    Path((_, _, sha256)): Path<(String, String, String)>,
 ) -> Result<Response, PageError> {
-    let case = reporter::case(&state, &id, Some(&token)).await?;
+    let case = caller.case_row(&state).await?;
     Ok(followup::file(&state, &case, &sha256).await?)
 }
 
