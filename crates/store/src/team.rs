@@ -698,6 +698,22 @@ impl Store {
         })
     }
 
+    /// Cases with a `declined` event naming `case_id` as the case they duplicate. The
+    /// caller checks each log: a later reopen undoes the decline.
+    pub async fn declared_duplicates(&self, case_id: i64) -> Result<Vec<i64>, StoreError> {
+        // Payloads are serde_json's compact text: the number ends at a comma or a brace.
+        let comma = format!("%\"duplicate_of\":{case_id},%");
+        let brace = format!("%\"duplicate_of\":{case_id}}}%");
+        on_pool!(self, p => Ok(sqlx::query_scalar(
+            "SELECT DISTINCT case_id FROM events WHERE kind = 'declined' \
+             AND (payload LIKE $1 OR payload LIKE $2) ORDER BY case_id",
+        )
+        .bind(comma)
+        .bind(brace)
+        .fetch_all(p)
+        .await?))
+    }
+
     /// The organisation a case belongs to (through its product).
     pub async fn case_org(&self, case_id: i64) -> Result<Option<i64>, StoreError> {
         on_pool!(self, p => Ok(sqlx::query_scalar(

@@ -211,6 +211,7 @@ pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Respo
         "timeline": timeline,
         "mail": jobs,
         "support": support,
+        "duplicates": view.duplicates.iter().map(|(id, reporter)| json!({"case": id, "reporter": reporter})).collect::<Vec<_>>(),
     }))
     .into_response())
 }

@@ -230,6 +230,7 @@ struct CasePage {
     policy_version: i64,
     suggestion: Option<String>,
     officer_notice: Option<String>,
+    duplicates: Vec<(i64, String)>,
     clocks: Vec<ClockRow>,
     pending: Vec<(&'static str, &'static str)>,
     entries: Vec<EntryRow>,
@@ -612,6 +613,11 @@ async fn case_page(
         policy_version: view.policy.version,
         suggestion,
         officer_notice,
+        duplicates: view
+            .duplicates
+            .iter()
+            .map(|(id, r)| (*id, r.clone().unwrap_or_else(|| "portal only".to_owned())))
+            .collect(),
         clocks: clocks
             .deadlines
             .iter()

@@ -185,6 +185,9 @@ pub struct CaseView {
     pub team: Vec<(UserRow, String)>,
     pub jobs: Vec<JobRow>,
     pub users: BTreeMap<i64, String>,
+    /// Other reports of the same vulnerability, declined as duplicates of this case: their
+    /// reporters are credited too. `(case id, reporter's address if known)`.
+    pub duplicates: Vec<(i64, Option<String>)>,
 }
 
 impl CaseView {
@@ -290,7 +293,15 @@ pub async fn view(state: &AppState, caller: &Caller) -> Result<CaseView, ApiErro
             slot.insert(u.name);
         }
     }
+    let mut duplicates = Vec::new();
+    for other in state.store.declared_duplicates(case.id).await? {
+        let other_log = cases::log(&state.store.events(other).await?)?;
+        if triage::duplicate_of(&other_log) == Some(case.id) {
+            duplicates.push((other, reporter_address(&other_log)));
+        }
+    }
     Ok(CaseView {
+        duplicates,
         case,
         org_id: at.org_id,
         policy,

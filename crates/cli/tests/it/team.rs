@@ -444,6 +444,21 @@ async fn triage_through_the_api_follows_the_state_machine_and_the_policy() {
         // The duplicate of another case of the same organisation is accepted.
         let (status, e) = act(&app, &s, other, "triage", json!({"action": "decline", "reason": "duplicate", "duplicate_of": case})).await;
         assert_eq!(status, 201, "{e}");
+        // Both reporters stay on record: the original case lists the duplicate's reporter.
+        let view: Value = s
+            .on(app.client.get(app.url(&format!("/api/v1/cases/{case}"))))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            view["duplicates"],
+            json!([{"case": other, "reporter": "finder@example.org"}]),
+            "on {}",
+            db.label
+        );
         // The mention queued a notice to the officer, naming the case but not the note.
         let jobs = app.store.jobs_for_case(case).await.unwrap();
         let notice = jobs.iter().find(|j| j.payload["to"] == json!(["olivia@example.org"])).expect("a notice to the officer");
