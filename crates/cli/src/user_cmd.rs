@@ -229,6 +229,14 @@ pub fn run(cmd: UserCommand) -> Result<(), CliError> {
                     .set_membership(user.id, org, role.map(OrgRole::as_str))
                     .await
                     .map_err(env_err)?;
+                // Becoming an officer brings the second factor officers sign in with.
+                if role.is_some_and(OrgRole::requires_second_factor) && !user.totp_required {
+                    store
+                        .set_totp_required(user.id, true)
+                        .await
+                        .map_err(env_err)?;
+                    println!("an authenticator is set up at the next sign-in");
+                }
                 match role {
                     Some(r) => println!("{} is now {} of {slug}", user.email, r.as_str()),
                     None => println!("{} is no longer in {slug}", user.email),
@@ -298,9 +306,17 @@ pub fn run(cmd: UserCommand) -> Result<(), CliError> {
             }
             UserCommand::List { db } => {
                 let store = open(&db).await?;
+                let slugs: std::collections::BTreeMap<i64, String> = store
+                    .list_products()
+                    .await
+                    .map_err(env_err)?
+                    .into_iter()
+                    .map(|p| (p.org_id, p.org_slug))
+                    .collect();
                 for u in store.users().await.map_err(env_err)? {
                     let mut roles = Vec::new();
                     for (org, role) in store.memberships(u.id).await.map_err(env_err)? {
+                        let org = slugs.get(&org).cloned().unwrap_or_else(|| org.to_string());
                         roles.push(format!("{org}={role}"));
                     }
                     println!(

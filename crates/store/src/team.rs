@@ -310,6 +310,20 @@ impl Store {
         Ok(team)
     }
 
+    /// Whether sign-in demands a second factor of this account.
+    pub async fn set_totp_required(&self, user_id: i64, required: bool) -> Result<(), StoreError> {
+        let done = on_pool!(self, p => sqlx::query("UPDATE users SET totp_required = $2 WHERE id = $1")
+            .bind(user_id)
+            .bind(required)
+            .execute(p)
+            .await?
+            .rows_affected());
+        if done == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+
     /// Gives the person `role` in the organisation, or removes them from it (`None`).
     pub async fn set_membership(
         &self,

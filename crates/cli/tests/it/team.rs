@@ -776,9 +776,48 @@ async fn vulndesk_user_manages_accounts_from_the_command_line() {
             "/signin/enrol?next=%2Fdashboard",
             "re-enabled, enrolling again"
         );
+        let (code, _, err) = run(
+            s(&[
+                "add",
+                "dev@example.org",
+                "--name",
+                "Dev",
+                "--member",
+                "kamailio=member",
+            ]),
+            None,
+        )
+        .await;
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            !app.store
+                .user_by_email("dev@example.org")
+                .await
+                .unwrap()
+                .unwrap()
+                .totp_required
+        );
+        let (code, out, _) = run(s(&["role", "dev@example.org", "kamailio=officer"]), None).await;
+        assert_eq!(code, 0);
+        assert!(
+            out.contains("dev@example.org is now officer of kamailio"),
+            "{out}"
+        );
+        assert!(
+            app.store
+                .user_by_email("dev@example.org")
+                .await
+                .unwrap()
+                .unwrap()
+                .totp_required,
+            "officers need a second factor"
+        );
         let (code, out, _) = run(s(&["list"]), None).await;
         assert_eq!(code, 0);
-        assert!(out.contains("ada@example.org"), "{out}");
+        assert!(
+            out.contains("ada@example.org") && out.contains("kamailio=officer"),
+            "{out}"
+        );
     })
     .await;
 }
