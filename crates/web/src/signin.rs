@@ -318,6 +318,40 @@ async fn pending(
     Ok(Some((id_hash, session, user)))
 }
 
+/// The pending sign-in of a second-step form, with the form's CSRF token checked.
+async fn pending_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<Option<(String, SessionRow, UserRow)>, ApiError> {
+    let Some(found) = pending(state, headers).await? else {
+        return Ok(None);
+    };
+    if !csrf_matches(&found.1, csrf) {
+        return Err(ApiError::CsrfRejected);
+    }
+    Ok(Some(found))
+}
+
+/// Ends the pending session and starts a complete one under a new id, so an id planted
+/// before sign-in is worth nothing after it.
+async fn complete(
+    state: &AppState,
+    user: &UserRow,
+    pending_hash: &str,
+    now: Timestamp,
+) -> Result<HeaderValue, ApiError> {
+    state.store.delete_session(pending_hash).await?;
+    start_session(
+        state,
+        user,
+        "complete",
+        SignedDuration::from_hours(SESSION_HOURS),
+        now,
+    )
+    .await
+}
+
 fn back_to_signin(next: &str) -> Response {
     Redirect::to(&format!("/signin?next={}", encode(next))).into_response()
 }
@@ -368,12 +402,9 @@ pub async fn verify(
 ) -> Result<Response, PageError> {
     let now = Timestamp::now();
     let next = safe_next(form.next.as_deref());
-    let Some((id_hash, session, user)) = pending(&state, &headers).await? else {
+    let Some((id_hash, session, user)) = pending_form(&state, &headers, &form.csrf).await? else {
         return Ok(back_to_signin(&next));
     };
-    if !csrf_matches(&session, &form.csrf) {
-        return Err(ApiError::CsrfRejected.into());
-    }
     let keys = failure_keys(&user.email, peer);
     throttle(&state, &keys, now).await?;
     let code = form.code.trim();
@@ -397,15 +428,7 @@ pub async fn verify(
         return Ok(no_store(render(StatusCode::UNAUTHORIZED, &page)?));
     }
     state.store.clear_signin_failures(&keys[0]).await?;
-    state.store.delete_session(&id_hash).await?;
-    let cookie = start_session(
-        &state,
-        &user,
-        "complete",
-        SignedDuration::from_hours(SESSION_HOURS),
-        now,
-    )
-    .await?;
+    let cookie = complete(&state, &user, &id_hash, now).await?;
     tracing::info!(user = user.id, "signed in");
     Ok(with_cookie(Redirect::to(&next).into_response(), cookie))
 }
@@ -457,12 +480,9 @@ pub async fn confirm_enrol(
 ) -> Result<Response, PageError> {
     let now = Timestamp::now();
     let next = safe_next(form.next.as_deref());
-    let Some((id_hash, session, user)) = pending(&state, &headers).await? else {
+    let Some((id_hash, session, user)) = pending_form(&state, &headers, &form.csrf).await? else {
         return Ok(back_to_signin(&next));
     };
-    if !csrf_matches(&session, &form.csrf) {
-        return Err(ApiError::CsrfRejected.into());
-    }
     if user.totp_secret.is_some() {
         return Ok(back_to_signin(&next));
     }
@@ -491,15 +511,7 @@ pub async fn confirm_enrol(
         .store
         .enrol_totp(user.id, secret, step, &hashes)
         .await?;
-    state.store.delete_session(&id_hash).await?;
-    let cookie = start_session(
-        &state,
-        &user,
-        "complete",
-        SignedDuration::from_hours(SESSION_HOURS),
-        now,
-    )
-    .await?;
+    let cookie = complete(&state, &user, &id_hash, now).await?;
     tracing::info!(user = user.id, "second factor enrolled");
     let page = RecoveryCodesPage {
         codes: &codes,

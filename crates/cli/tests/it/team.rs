@@ -387,7 +387,7 @@ async fn triage_through_the_api_follows_the_state_machine_and_the_policy() {
         let boss = session_for(&app, officer).await;
 
         // The case shows the version is out of support, and suggests the decline.
-        let view: Value = s.on(app.client.get(app.url(&format!("/api/v1/cases/{case}")))).send().await.unwrap().json().await.unwrap();
+        let view = case_json(&app, &s, case).await;
         assert_eq!(view["support"]["suggest_decline"], true, "on {}: {view}", db.label);
         assert_eq!(view["support"]["support"]["support"], "unsupported");
 
@@ -423,7 +423,7 @@ async fn triage_through_the_api_follows_the_state_machine_and_the_policy() {
         assert_eq!(act(&app, &s, case, "notes", json!({"body": "Looks like **1.x** only; @olivia agree?"})).await.0, 201);
         let (status, _) = act(&app, &s, case, "triage", json!({"action": "decline", "reason": "unsupported-version", "note": "1.x is out of support"})).await;
         assert_eq!(status, 201);
-        let view: Value = s.on(app.client.get(app.url(&format!("/api/v1/cases/{case}")))).send().await.unwrap().json().await.unwrap();
+        let view = case_json(&app, &s, case).await;
         assert_eq!(view["state"], "declined");
         assert_eq!(view["severity"]["score"], 9.3);
         assert_eq!(view["severity"]["rating"], "critical");
@@ -445,14 +445,7 @@ async fn triage_through_the_api_follows_the_state_machine_and_the_policy() {
         let (status, e) = act(&app, &s, other, "triage", json!({"action": "decline", "reason": "duplicate", "duplicate_of": case})).await;
         assert_eq!(status, 201, "{e}");
         // Both reporters stay on record: the original case lists the duplicate's reporter.
-        let view: Value = s
-            .on(app.client.get(app.url(&format!("/api/v1/cases/{case}"))))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let view: Value = case_json(&app, &s, case).await;
         assert_eq!(
             view["duplicates"],
             json!([{"case": other, "reporter": "finder@example.org"}]),
@@ -468,16 +461,22 @@ async fn triage_through_the_api_follows_the_state_machine_and_the_policy() {
     .await;
 }
 
-async fn state(app: &TestApp, s: &Session, case: i64) -> String {
-    let view: Value = s
-        .on(app.client.get(app.url(&format!("/api/v1/cases/{case}"))))
+/// `GET /api/v1/cases/{case}` as `s`.
+async fn case_json(app: &TestApp, s: &Session, case: i64) -> Value {
+    s.on(app.client.get(app.url(&format!("/api/v1/cases/{case}"))))
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
-    view["state"].as_str().unwrap().to_owned()
+        .unwrap()
+}
+
+async fn state(app: &TestApp, s: &Session, case: i64) -> String {
+    case_json(app, s, case).await["state"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -859,14 +858,7 @@ async fn team_messages_render_as_safe_markdown_and_mail_that_failed_shows_on_the
             )
             .await
             .unwrap();
-        let view: Value = s
-            .on(app.client.get(app.url(&format!("/api/v1/cases/{case}"))))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let view: Value = case_json(&app, &s, case).await;
         let dead = view["mail"]
             .as_array()
             .unwrap()
