@@ -657,7 +657,13 @@ fn line_column(source: &str, offset: usize) -> (usize, usize) {
 /// line where its last plain component is assigned inside its table.
 fn key_span(source: &str, key: &str) -> Option<std::ops::Range<usize>> {
     let leaf = key.rsplit('.').next()?.split('[').next()?;
-    let table = key.split('.').next()?.split('[').next()?;
+    let first = key.split('.').next()?;
+    let table = first.split('[').next()?;
+    // `product[1]` is the second `[[product]]` table.
+    let index: Option<usize> = first
+        .split_once('[')
+        .and_then(|(_, rest)| rest.trim_end_matches(']').parse().ok());
+    let mut seen = 0;
     let mut offset = 0;
     let mut in_table = !key.contains('.');
     for line in source.split_inclusive('\n') {
@@ -670,6 +676,10 @@ fn key_span(source: &str, key: &str) -> Option<std::ops::Range<usize>> {
                 .unwrap_or("")
                 .trim();
             in_table = name == table;
+            if in_table {
+                seen += 1;
+                in_table = index.is_none_or(|i| seen == i + 1);
+            }
             if in_table && leaf == table {
                 return Some(offset..offset);
             }

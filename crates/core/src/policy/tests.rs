@@ -246,4 +246,19 @@ fn version_ranges_must_be_semver_requirements() {
     ));
     assert_eq!(e.key, "product[0].unsupported[1]");
     assert_eq!(e.message, "\"^2\": also listed as supported[0]");
+    // An error in the second product points at the second product's line.
+    let source =
+        with("[[product]]\nslug = \"gadget\"\nname = \"Gadget\"\nsupported = [\"not a range\"]\n")
+            .replace(
+                "name = \"Widget\"",
+                "name = \"Widget\"\nsupported = [\"^1\"]",
+            );
+    let e = err(&source);
+    assert_eq!(e.key, "product[1].supported[0]");
+    let line = source
+        .lines()
+        .position(|l| l.contains("not a range"))
+        .unwrap()
+        + 1;
+    assert_eq!(e.line, line, "{e}");
 }
