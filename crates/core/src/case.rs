@@ -204,6 +204,19 @@ impl Event {
         }
     }
 
+    /// Whether the reporter is told this happened (in the reporter API's event list): the
+    /// team's notes, its severity scoring, who manages the case and who else was given
+    /// access are the team's business until it publishes.
+    pub fn reporter_visible(&self) -> bool {
+        !matches!(
+            self,
+            Event::NoteAdded { .. }
+                | Event::SeverityAssessed { .. }
+                | Event::OfficerAssigned { .. }
+                | Event::AccessChanged { .. }
+        )
+    }
+
     /// The words of this event the team's search finds, and whether they are internal (seen
     /// only by the people who may read notes).
     pub fn search_text(&self) -> Option<(bool, String)> {

@@ -739,7 +739,9 @@ pub async fn reporter_view(
         clocks: cases::clocks_of(&pinned.policy, &log)?,
         events: rows
             .iter()
-            .map(|r| EventSummary {
+            .zip(&log)
+            .filter(|(_, r)| r.event.reporter_visible())
+            .map(|(r, _)| EventSummary {
                 seq: r.seq,
                 kind: r.kind.clone(),
                 at: r.at,

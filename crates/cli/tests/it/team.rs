@@ -437,6 +437,10 @@ async fn triage_through_the_api_follows_the_state_machine_and_the_policy() {
         let mine: Value = app.get_report(&case.to_string(), Some(&token)).await.json().await.unwrap();
         let seen = mine.to_string();
         assert!(!seen.contains("@olivia") && !seen.contains("out of support"), "{seen}");
+        for internal in ["note_added", "severity_assessed", "officer_assigned"] {
+            assert!(!seen.contains(internal), "{internal} is the team's business: {seen}");
+        }
+        assert!(seen.contains("info_requested") && seen.contains("declined"), "{seen}");
         let portal = app.get(&format!("/r/{case}/{token}")).await.text().await.unwrap();
         assert!(portal.contains("Which build of the app?"));
         assert!(!portal.contains("@olivia"), "notes never reach the portal");
