@@ -146,6 +146,18 @@ async fn an_officer_signs_in_with_password_then_authenticator_and_recovery_codes
         )
         .await;
         assert_eq!(reused.status().as_u16(), 401, "a recovery code works once");
+        // None of the secrets reached the server's log.
+        let log = app.log();
+        assert!(log.contains("signed in"), "the log is read: {log}");
+        for secret in [
+            PASSWORD,
+            secret.as_str(),
+            full.as_str(),
+            pending.as_str(),
+            codes[1].as_str(),
+        ] {
+            assert!(!log.contains(secret), "a secret in the log");
+        }
     })
     .await;
 }
