@@ -189,6 +189,8 @@ struct EntryRow {
     at: String,
     html: String,
     text: String,
+    /// A file to download.
+    file: Option<String>,
 }
 
 struct MailRow {
@@ -402,6 +404,7 @@ fn entry(view: &CaseView, seq: i64, r: &vulndesk_core::case::Recorded) -> EntryR
         at: when(r.at),
         html: String::new(),
         text: String::new(),
+        file: None,
     };
     e.what = match &r.event {
         Event::Reported {
@@ -448,7 +451,7 @@ fn entry(view: &CaseView, seq: i64, r: &vulndesk_core::case::Recorded) -> EntryR
             sha256,
             ..
         } => {
-            e.text = format!("/cases/{}/files/{sha256}", view.case.id);
+            e.file = Some(format!("/cases/{}/files/{sha256}", view.case.id));
             format!("File {filename} ({size} bytes)")
         }
         Event::MailReceived {

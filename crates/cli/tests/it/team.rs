@@ -890,6 +890,34 @@ async fn team_messages_render_as_safe_markdown_and_mail_that_failed_shows_on_the
         assert!(
             html.contains("class=\"job-dead\"") && html.contains("550 5.1.1 mailbox unavailable")
         );
+        // A file the reporter sent is a download for the team too, never shown inline.
+        let form = reqwest::multipart::Form::new()
+            .text("body", "the exploit")
+            .part(
+                "attachments",
+                reqwest::multipart::Part::bytes(b"<script>alert(1)</script>".to_vec())
+                    .file_name("poc.html")
+                    .mime_str("text/html")
+                    .unwrap(),
+            );
+        let sent = app
+            .post_form(&format!("/r/{case}/{token}/replies"), form)
+            .await;
+        assert_eq!(sent.status().as_u16(), 303);
+        let html = page(&app, &s.cookie, &format!("/cases/{case}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let href = between(&html, "<a href=\"/cases/", "\" download>");
+        let file = page(&app, &s.cookie, &format!("/cases/{href}")).await;
+        assert_eq!(file.status().as_u16(), 200, "{href}");
+        let disposition = file.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(disposition.starts_with("attachment"), "{disposition}");
+        assert_eq!(file.headers()["x-content-type-options"], "nosniff");
     })
     .await;
 }
