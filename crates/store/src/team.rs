@@ -552,6 +552,26 @@ impl Store {
         .transpose()
     }
 
+    /// Forgets sessions past their expiry and failed sign-ins older than `failures_before`;
+    /// neither is of use any more.
+    pub async fn prune_sign_ins(
+        &self,
+        now: Timestamp,
+        failures_before: Timestamp,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+                .bind(ts_text(now))
+                .execute(p)
+                .await?;
+            sqlx::query("DELETE FROM signin_failures WHERE at <= $1")
+                .bind(ts_text(failures_before))
+                .execute(p)
+                .await?;
+            Ok(())
+        })
+    }
+
     /// Ends one session.
     pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
         on_pool!(self, p => sqlx::query("DELETE FROM sessions WHERE id_hash = $1")

@@ -216,6 +216,9 @@ pub async fn submit(
     }
     let keys = failure_keys(&form.email, peer);
     throttle(&state, &keys, now).await?;
+    // Housekeeping where sessions are made: old ones and old failures go.
+    let day = SignedDuration::from_hours(24);
+    state.store.prune_sign_ins(now, now - day).await?;
     let user = state.store.user_by_email(&form.email).await?;
     let hash = user
         .as_ref()

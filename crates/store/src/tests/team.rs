@@ -156,6 +156,15 @@ async fn failed_sign_ins_are_counted_in_a_window_and_cleared() {
             .await
             .unwrap();
         assert_eq!(n, 2);
+        store
+            .prune_sign_ins(ts(NOW), ts("2025-03-02T09:30:00Z"))
+            .await
+            .unwrap();
+        let (n, _) = store
+            .signin_failures(&keys[1], ts("2025-03-01T00:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(n, 1, "{label}: the failure before the cut is gone");
     })
     .await;
 }
