@@ -64,13 +64,111 @@ struct Access {
     grant: Option<CaseGrant>,
 }
 
+const ACTIONS: &str = "request-info, accept, decline, start-fix, schedule-fix, release-fix, \
+                       publish-advisory, exploitation-observed, close, reopen";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoFields {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MessageFields {
+    message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeclineFields {
+    reason: String,
+    #[serde(default)]
+    duplicate_of: Option<i64>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReleaseFields {
+    release: Date,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OnFields {
+    on: Date,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReasonFields {
+    reason: String,
+}
+
+/// A triage move: `action` picks the move, the other fields are the move's own, read
+/// strictly so that a wrong or unknown field is named (serde's internally tagged enums
+/// would lose the field's name, and let unknown fields through on moves without fields).
+pub(crate) fn parse_triage(body: &[u8]) -> Result<Triage, ApiError> {
+    let mut fields: serde_json::Map<String, Value> =
+        json_body::parse(body, "action and the action's fields")?;
+    let action = match fields.remove("action") {
+        None => return Err(ApiError::MissingField("action".into())),
+        Some(Value::String(action)) => action,
+        Some(_) => {
+            return Err(ApiError::InvalidField {
+                field: "action".into(),
+                message: format!("action is a string, one of {ACTIONS}"),
+            });
+        }
+    };
+    let rest = Value::Object(fields).to_string().into_bytes();
+    Ok(match action.as_str() {
+        "request-info" => Triage::RequestInfo {
+            message: json_body::parse::<MessageFields>(&rest, "action, message")?.message,
+        },
+        "accept" | "start-fix" | "close" => {
+            json_body::parse::<NoFields>(&rest, "action")?;
+            match action.as_str() {
+                "accept" => Triage::Accept,
+                "start-fix" => Triage::StartFix,
+                _ => Triage::Close,
+            }
+        }
+        "decline" => {
+            let f = json_body::parse::<DeclineFields>(&rest, "action, reason, duplicate_of, note")?;
+            Triage::Decline {
+                reason: f.reason,
+                duplicate_of: f.duplicate_of,
+                note: f.note,
+            }
+        }
+        "schedule-fix" => Triage::ScheduleFix {
+            release: json_body::parse::<ReleaseFields>(&rest, "action, release")?.release,
+        },
+        "release-fix" | "publish-advisory" | "exploitation-observed" => {
+            let on = json_body::parse::<OnFields>(&rest, "action, on")?.on;
+            match action.as_str() {
+                "release-fix" => Triage::ReleaseFix { on },
+                "publish-advisory" => Triage::PublishAdvisory { on },
+                _ => Triage::ExploitationObserved { on },
+            }
+        }
+        "reopen" => Triage::Reopen {
+            reason: json_body::parse::<ReasonFields>(&rest, "action, reason")?.reason,
+        },
+        other => {
+            return Err(ApiError::InvalidField {
+                field: "action".into(),
+                message: format!("unknown action {other:?}; actions are {ACTIONS}"),
+            });
+        }
+    })
+}
+
 /// Reads an action of `kind` from a JSON object.
 pub(crate) fn parse_action(kind: Kind, body: &[u8]) -> Result<Action, ApiError> {
     Ok(match kind {
-        Kind::Triage => Action::Triage(json_body::parse::<Triage>(
-            body,
-            "action, message, reason, duplicate_of, note, release, on",
-        )?),
+        Kind::Triage => Action::Triage(parse_triage(body)?),
         Kind::Note => Action::Note {
             body: json_body::parse::<Body>(body, "body")?.body,
         },
@@ -259,4 +357,39 @@ action_handlers! {
     officer => Kind::Officer,
     deadline => Kind::Deadline,
     access => Kind::Access,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn triage(body: serde_json::Value) -> Result<Triage, ApiError> {
+        parse_triage(body.to_string().as_bytes())
+    }
+
+    #[test]
+    fn triage_moves_are_read_strictly_and_errors_name_the_field() {
+        assert!(matches!(
+            triage(json!({"action": "accept"})),
+            Ok(Triage::Accept)
+        ));
+        let e = triage(json!({"action": "accept", "extra": 1})).unwrap_err();
+        assert_eq!(e.field(), Some("extra"));
+        let e = triage(json!({"action": "schedule-fix", "release": "soon"})).unwrap_err();
+        assert_eq!(e.field(), Some("release"), "{e}");
+        let e = triage(json!({"action": "decline"})).unwrap_err();
+        assert_eq!(e.field(), Some("reason"), "{e}");
+        let e = triage(json!({"action": "merge"})).unwrap_err();
+        assert_eq!(e.field(), Some("action"));
+        assert!(e.to_string().contains("request-info"), "{e}");
+        let e = triage(json!({"message": "x"})).unwrap_err();
+        assert_eq!(e.field(), Some("action"));
+        assert!(matches!(
+            triage(json!({"action": "decline", "reason": "duplicate", "duplicate_of": 3})),
+            Ok(Triage::Decline {
+                duplicate_of: Some(3),
+                ..
+            })
+        ));
+    }
 }

@@ -313,9 +313,8 @@ pub async fn view(state: &AppState, caller: &Caller) -> Result<CaseView, ApiErro
     })
 }
 
-/// A triage or lifecycle move.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
+/// A triage or lifecycle move (read from requests by `team_api::parse_triage`).
+#[derive(Debug, Clone)]
 pub enum Triage {
     /// Ask the reporter for what the report lacks (sent to them).
     RequestInfo {
@@ -324,9 +323,7 @@ pub enum Triage {
     Accept,
     Decline {
         reason: String,
-        #[serde(default)]
         duplicate_of: Option<i64>,
-        #[serde(default)]
         note: Option<String>,
     },
     StartFix,
@@ -429,6 +426,13 @@ pub async fn act(state: &AppState, caller: &Caller, action: Action) -> Result<i6
             vec![Event::OfficerAssigned { user_id }]
         }
         Action::Deadline { clock, due, reason } => {
+            if vulndesk_core::clocks::ClockKind::parse(&clock).is_none() {
+                let kinds = vulndesk_core::clocks::ClockKind::ALL.map(|k| k.as_str());
+                return Err(invalid(
+                    "clock",
+                    format!("unknown clock {clock:?}; clocks are {}", kinds.join(", ")),
+                ));
+            }
             vec![Event::DeadlineOverridden { clock, due, reason }]
         }
         Action::Access { email, grant } => {

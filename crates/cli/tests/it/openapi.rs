@@ -5,12 +5,16 @@
 use std::collections::BTreeSet;
 
 use jsonschema::Draft;
+use reqwest::Method;
+use reqwest::header::{COOKIE, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
+use vulndesk_web::accounts;
 
 use crate::form::file_report;
 use crate::helpers::{
     RATE_LIMIT_ENV, TestApp, on_each_database, report, spawn_app, spawn_app_with,
 };
+use crate::team_support::{Session, add_member, session_for};
 
 /// The published contract and what the tests have checked against it.
 struct Contract {
@@ -100,10 +104,26 @@ impl Contract {
         );
         body
     }
+
+    /// [`Contract::check`] of an answer that must have `status`; shows the body if not.
+    async fn expect(
+        &mut self,
+        path: &str,
+        method: &str,
+        response: reqwest::Response,
+        status: u16,
+    ) -> Value {
+        let got = response.status().as_u16();
+        if got != status {
+            let body = response.text().await.unwrap_or_default();
+            panic!("{method} {path}: expected {status}, got {got}: {body}");
+        }
+        self.check(path, method, response).await
+    }
 }
 
 /// Every route of the API, as the document must name them.
-const ROUTES: [(&str, &str); 8] = [
+const ROUTES: [(&str, &str); 17] = [
     ("/healthz", "get"),
     ("/api/v1/openapi.json", "get"),
     ("/api/v1/products", "get"),
@@ -112,6 +132,15 @@ const ROUTES: [(&str, &str); 8] = [
     ("/api/v1/reports/{id}/replies", "post"),
     ("/api/v1/reports/{id}/token", "post"),
     ("/api/v1/reports/{id}/files/{sha256}", "get"),
+    ("/api/v1/cases", "get"),
+    ("/api/v1/cases/{id}", "get"),
+    ("/api/v1/cases/{id}/triage", "post"),
+    ("/api/v1/cases/{id}/notes", "post"),
+    ("/api/v1/cases/{id}/messages", "post"),
+    ("/api/v1/cases/{id}/severity", "post"),
+    ("/api/v1/cases/{id}/officer", "post"),
+    ("/api/v1/cases/{id}/deadlines", "post"),
+    ("/api/v1/cases/{id}/access", "post"),
 ];
 
 const REPORTS: &str = "/api/v1/reports";
@@ -180,7 +209,6 @@ async fn every_api_answer_matches_the_openapi_document() {
         let products = c.check("/api/v1/products", "get", r).await;
         assert!(!products.as_array().unwrap().is_empty());
 
-        const JSON: &str = "application/json";
         let body = json!({
             "product": "asterisk",
             "organisation": "sangoma",
@@ -211,6 +239,7 @@ async fn every_api_answer_matches_the_openapi_document() {
             c.check(REPORTS, "post", r).await;
         }
 
+        let reported = id;
         let case = format!("/api/v1/reports/{id}");
         let r = get(&app, &case, Some(&token)).await;
         assert_eq!(r.status().as_u16(), 200);
@@ -291,6 +320,8 @@ async fn every_api_answer_matches_the_openapi_document() {
         assert_eq!(r.status().as_u16(), 404);
         c.check(FILES, "get", r).await;
 
+        check_team_api(&app, &mut c, reported, id).await;
+
         // Over the rate limit, on a server that has one.
         let limited = spawn_app_with(&db, &[(RATE_LIMIT_ENV, "1/min")]).await;
         let first = post(
@@ -324,7 +355,7 @@ async fn every_api_answer_matches_the_openapi_document() {
                 "no successful {method} {path} was checked"
             );
         }
-        for status in [201, 200, 404, 413, 415, 422, 429] {
+        for status in [200, 201, 400, 401, 403, 404, 409, 413, 415, 422, 429] {
             assert!(
                 c.seen.iter().any(|(_, _, s)| *s == status),
                 "{status} unchecked"
@@ -350,4 +381,470 @@ async fn every_api_answer_matches_the_openapi_document() {
         assert!(!c.violations(&error, &unexpected).is_empty());
     })
     .await;
+}
+
+const JSON: &str = "application/json";
+const CASES: &str = "/api/v1/cases";
+const CASE: &str = "/api/v1/cases/{id}";
+/// The team's actions, each `POST /api/v1/cases/{id}/<action>`.
+const ACTIONS: [&str; 7] = [
+    "triage",
+    "notes",
+    "messages",
+    "severity",
+    "officer",
+    "deadlines",
+    "access",
+];
+const CRITICAL: &str = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N";
+
+/// How a team request authenticates.
+#[derive(Clone, Copy)]
+enum Auth<'a> {
+    Nobody,
+    /// `Authorization: Bearer vdt_...`.
+    Token(&'a str),
+    /// The session cookie and its CSRF header.
+    Session(&'a Session),
+    /// The session cookie without the CSRF header.
+    CookieOnly(&'a Session),
+}
+
+async fn team(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    auth: Auth<'_>,
+    body: Option<(&str, String)>,
+) -> reqwest::Response {
+    let mut request = app.client.request(method, app.url(path));
+    request = match auth {
+        Auth::Nobody => request,
+        Auth::Token(token) => request.bearer_auth(token),
+        Auth::Session(s) => s.on(request),
+        Auth::CookieOnly(s) => request.header(COOKIE, format!("vd_session={}", s.cookie)),
+    };
+    if let Some((content_type, body)) = body {
+        request = request.header("content-type", content_type).body(body);
+    }
+    request.send().await.unwrap()
+}
+
+/// A team API token of `user` with these scopes.
+async fn api_token(app: &TestApp, user: i64, scopes: &[&str]) -> String {
+    let token = accounts::new_api_token().unwrap();
+    let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+    app.store
+        .add_api_token(
+            user,
+            "openapi",
+            &accounts::secret_hash(&token),
+            &scopes,
+            jiff::Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    token
+}
+
+/// A valid body for each action (for the refusals that come before the body is read).
+fn valid_body(action: &str, officer: i64) -> Value {
+    match action {
+        "triage" => json!({"action": "accept"}),
+        "notes" | "messages" => json!({"body": "Text."}),
+        "severity" => json!({"vector": CRITICAL}),
+        "officer" => json!({"user_id": officer}),
+        "deadlines" => json!({"clock": "disclosure", "due": "2027-01-15", "reason": "Vendor."}),
+        "access" => json!({"email": "vendor@example.net", "grant": "external"}),
+        other => unreachable!("{other}"),
+    }
+}
+
+/// `POST /api/v1/cases/{case}/{action}` with a JSON body, which must answer `status`.
+async fn act(
+    c: &mut Contract,
+    app: &TestApp,
+    auth: Auth<'_>,
+    case: i64,
+    action: &str,
+    body: Value,
+    status: u16,
+) -> Value {
+    let path = format!("/api/v1/cases/{case}/{action}");
+    let r = team(
+        app,
+        Method::POST,
+        &path,
+        auth,
+        Some((JSON, body.to_string())),
+    )
+    .await;
+    c.expect(&format!("{CASE}/{action}"), "post", r, status)
+        .await
+}
+
+/// One action on a case and what its answer must say: its status, and a value at a JSON
+/// pointer (`/state`, `/error/field`).
+type Step<'a> = (Auth<'a>, i64, &'a str, Value, u16, &'a str, Value);
+
+async fn run(c: &mut Contract, app: &TestApp, steps: Vec<Step<'_>>) {
+    for (auth, case, action, body, status, pointer, expected) in steps {
+        let answer = act(c, app, auth, case, action, body.clone(), status).await;
+        assert_eq!(
+            answer.pointer(pointer),
+            Some(&expected),
+            "POST {action} {body}: {answer}"
+        );
+    }
+}
+
+async fn get_case(
+    c: &mut Contract,
+    app: &TestApp,
+    auth: Auth<'_>,
+    case: &str,
+    status: u16,
+) -> Value {
+    let r = team(
+        app,
+        Method::GET,
+        &format!("/api/v1/cases/{case}"),
+        auth,
+        None,
+    )
+    .await;
+    c.expect(CASE, "get", r, status).await
+}
+
+async fn list(c: &mut Contract, app: &TestApp, auth: Auth<'_>, query: &str, status: u16) -> Value {
+    let r = team(app, Method::GET, &format!("{CASES}{query}"), auth, None).await;
+    c.expect(CASES, "get", r, status).await
+}
+
+fn ids(listing: &Value) -> Vec<i64> {
+    listing["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect()
+}
+
+/// The team API under `/api/v1/cases`: every route's success and its refusals, with the
+/// case's timeline holding as many kinds of event as the API can record. `reported` is
+/// a Sangoma case filed, replied to and re-tokened by its reporter; `filed` one filed with
+/// the form, with files.
+async fn check_team_api(app: &TestApp, c: &mut Contract, reported: i64, filed: i64) {
+    let officer = add_member(
+        app,
+        "olivia@example.org",
+        false,
+        &[("kamailio", "officer"), ("salestim", "officer")],
+    )
+    .await;
+    let member = add_member(
+        app,
+        "mo@example.org",
+        false,
+        &[("kamailio", "member"), ("salestim", "member")],
+    )
+    .await;
+    let vendor = add_member(app, "vendor@example.net", false, &[]).await;
+    let admin = add_member(app, "root@example.org", true, &[]).await;
+    let boss = session_for(app, officer).await;
+    let mo = session_for(app, member).await;
+    let outsider = session_for(app, vendor).await;
+    let root = session_for(app, admin).await;
+    let read = api_token(app, member, &["cases:read"]).await;
+    let write = api_token(app, officer, &["cases:write"]).await;
+    let scopeless = api_token(app, member, &[]).await;
+
+    let mut body = report("salestim", "Token leak in the Teams app");
+    body["fields"] = json!({"version": "1.4.2"});
+    let (case, reporter_token) = app.create_report(&body).await;
+    let (dup, _) = app.create_report(&report("salestim", "Same leak")).await;
+    let (kam, _) = app.create_report(&report("kamailio", "SIP crash")).await;
+    let (fresh, _) = app.create_report(&report("kamailio", "Untouched")).await;
+
+    // Refusals every action shares, before and while its body is read.
+    let malformed = "{\"body\": ".to_owned();
+    let not_an_object = "[1]".to_owned();
+    let big = "x".repeat(300 * 1024);
+    for action in ACTIONS {
+        let template = format!("{CASE}/{action}");
+        let path = format!("/api/v1/cases/{fresh}/{action}");
+        let elsewhere = format!("/api/v1/cases/{reported}/{action}");
+        let missing = format!("/api/v1/cases/999999/{action}");
+        let valid = valid_body(action, officer).to_string();
+        #[rustfmt::skip]
+        let refusals = [
+            (&path,      Auth::Nobody,            JSON,         &valid,         401, "sign_in_required"),
+            (&path,      Auth::Token("vdt_0"),    JSON,         &valid,         401, "sign_in_required"),
+            (&path,      Auth::Token(&read),      JSON,         &valid,         403, "forbidden"),
+            (&path,      Auth::CookieOnly(&boss), JSON,         &valid,         403, "csrf_rejected"),
+            (&elsewhere, Auth::Session(&boss),    JSON,         &valid,         404, "not_found"),
+            (&missing,   Auth::Token(&write),     JSON,         &valid,         404, "not_found"),
+            (&path,      Auth::Token(&write),     JSON,         &malformed,     400, "malformed_json"),
+            (&path,      Auth::Token(&write),     JSON,         &big,           413, "payload_too_large"),
+            (&path,      Auth::Token(&write),     "text/plain", &valid,         415, "unsupported_media_type"),
+            (&path,      Auth::Token(&write),     JSON,         &not_an_object, 422, "invalid_field"),
+        ];
+        for (path, auth, content_type, body, status, code) in refusals {
+            let r = team(
+                app,
+                Method::POST,
+                path,
+                auth,
+                Some((content_type, body.clone())),
+            )
+            .await;
+            if status == 401 {
+                assert_eq!(r.headers().get(WWW_AUTHENTICATE).unwrap(), "Bearer");
+            }
+            let e = c.expect(&template, "post", r, status).await;
+            assert_eq!(e["error"]["code"], code, "{action} {status}");
+        }
+        let code = if action == "triage" {
+            "missing_field"
+        } else {
+            "unknown_field"
+        };
+        let unexpected = json!({"unexpected": 1});
+        let step = (
+            Auth::Token(&write),
+            fresh,
+            action,
+            unexpected,
+            422,
+            "/error/code",
+            json!(code),
+        );
+        run(c, app, vec![step]).await;
+    }
+    // Managing a case is the officer's: a member who works it is refused. Triage follows
+    // the state machine (409) and the policy (422).
+    let (by_mo, by_boss, by_token) = (
+        Auth::Session(&mo),
+        Auth::Session(&boss),
+        Auth::Token(&write),
+    );
+    #[rustfmt::skip]
+    let refusals: Vec<Step> = vec![
+        (by_mo, fresh, "officer", valid_body("officer", officer), 403, "/error/code", json!("forbidden")),
+        (by_mo, fresh, "deadlines", valid_body("deadlines", officer), 403, "/error/code", json!("forbidden")),
+        (by_mo, fresh, "access", valid_body("access", officer), 403, "/error/code", json!("forbidden")),
+        (by_mo, fresh, "triage", json!({"action": "start-fix"}), 409, "/error/code", json!("conflict")),
+        (by_mo, fresh, "triage", json!({"action": "close"}), 409, "/error/code", json!("conflict")),
+        (by_mo, fresh, "triage", json!({"action": "reopen", "reason": "x"}), 409, "/error/code", json!("conflict")),
+        (by_mo, fresh, "triage", json!({"action": "dance"}), 422, "/error/field", json!("action")),
+        (by_mo, fresh, "triage", json!({"action": "decline", "reason": "unsupported-version"}), 422, "/error/field", json!("reason")),
+        (by_mo, fresh, "triage", json!({"action": "decline", "reason": "duplicate"}), 422, "/error/field", json!("duplicate_of")),
+        (by_mo, fresh, "triage", json!({"action": "decline", "reason": "duplicate", "duplicate_of": case}), 422, "/error/field", json!("duplicate_of")),
+        (by_mo, fresh, "triage", json!({"action": "request-info", "message": " "}), 422, "/error/field", json!("message")),
+        (by_mo, fresh, "triage", json!({"action": "schedule-fix", "release": "soon"}), 422, "/error/field", json!("release")),
+        (by_mo, fresh, "triage", json!({"action": "accept", "extra": 1}), 422, "/error/field", json!("extra")),
+    ];
+    run(c, app, refusals).await;
+
+    // The Teams app case, worked from report to reopening: every action succeeds once,
+    // after its own refusals.
+    #[rustfmt::skip]
+    let asking: Vec<Step> = vec![
+        (by_mo, case, "triage", json!({"action": "request-info", "message": "Which build?"}), 201, "/state", json!("needs-info")),
+    ];
+    run(c, app, asking).await;
+    let reply = app
+        .client
+        .post(app.url(&format!("/api/v1/reports/{case}/replies")))
+        .bearer_auth(&reporter_token)
+        .json(&json!({"body": "Build 1.4.2"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 201);
+    #[rustfmt::skip]
+    let working: Vec<Step> = vec![
+        (by_token, case, "triage", json!({"action": "accept"}), 201, "/state", json!("accepted")),
+        (by_mo, case, "severity", json!({"vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H"}), 422, "/error/field", json!("vector")),
+        (by_mo, case, "severity", json!({"vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}), 201, "/state", json!("accepted")),
+        (by_mo, case, "severity", json!({"vector": CRITICAL}), 201, "/state", json!("accepted")),
+        (by_boss, case, "officer", json!({"user_id": member}), 422, "/error/field", json!("user_id")),
+        (by_boss, case, "officer", json!({"user_id": officer}), 201, "/state", json!("accepted")),
+        (by_mo, case, "notes", json!({"body": "  "}), 422, "/error/field", json!("body")),
+        (by_mo, case, "notes", json!({"body": "1.x only? @olivia"}), 201, "/state", json!("accepted")),
+        (by_mo, case, "notes", json!({"body": "No mention."}), 201, "/state", json!("accepted")),
+        (by_token, case, "messages", json!({"text": "x"}), 422, "/error/code", json!("unknown_field")),
+        (by_token, case, "messages", json!({"body": "We are on it."}), 201, "/state", json!("accepted")),
+        (by_boss, case, "deadlines", json!({"clock": "someday", "due": "2027-01-15", "reason": "x"}), 422, "/error/field", json!("clock")),
+        (by_boss, case, "deadlines", json!({"clock": "disclosure", "due": "2027-01-15", "reason": "The vendor needs time."}), 201, "/state", json!("accepted")),
+        (by_boss, case, "access", json!({"email": "nobody@example.org", "grant": "external"}), 422, "/error/field", json!("email")),
+        (by_boss, case, "access", json!({"email": "vendor@example.net", "grant": "external"}), 201, "/state", json!("accepted")),
+    ];
+    run(c, app, working).await;
+    // An external party reads the case without the internal entries and the mail.
+    let seen = get_case(c, app, Auth::Session(&outsider), &case.to_string(), 200).await;
+    assert!(seen["mail"].as_array().unwrap().is_empty());
+    let timeline = seen["timeline"].as_array().unwrap();
+    assert!(
+        timeline.iter().all(|e| e["visibility"] != "internal"),
+        "{seen}"
+    );
+    #[rustfmt::skip]
+    let closing: Vec<Step> = vec![
+        (by_token, case, "access", json!({"email": "vendor@example.net", "grant": null}), 201, "/state", json!("accepted")),
+        (by_token, case, "triage", json!({"action": "exploitation-observed", "on": "2026-01-02"}), 201, "/state", json!("accepted")),
+        (by_token, case, "triage", json!({"action": "schedule-fix", "release": "2026-02-01"}), 201, "/state", json!("accepted")),
+        (by_mo, case, "triage", json!({"action": "start-fix"}), 201, "/state", json!("fixing")),
+        (by_mo, case, "triage", json!({"action": "release-fix", "on": "2026-02-01"}), 201, "/state", json!("fixed")),
+        (by_mo, case, "triage", json!({"action": "publish-advisory", "on": "2026-02-02"}), 201, "/state", json!("disclosed")),
+        (by_mo, case, "triage", json!({"action": "close"}), 201, "/state", json!("closed")),
+        (by_mo, case, "triage", json!({"action": "reopen", "reason": "A bypass of the fix."}), 201, "/state", json!("new")),
+        (by_mo, case, "triage", json!({"action": "decline", "reason": "unsupported-version", "note": "1.x"}), 201, "/state", json!("declined")),
+        (by_mo, dup, "triage", json!({"action": "decline", "reason": "duplicate", "duplicate_of": case}), 201, "/state", json!("declined")),
+    ];
+    run(c, app, closing).await;
+    get_case(c, app, Auth::Session(&outsider), &case.to_string(), 404).await;
+
+    // The case as the team sees it, every event of its timeline checked.
+    let view = get_case(c, app, Auth::Session(&boss), &case.to_string(), 200).await;
+    assert_eq!(view["severity"]["rating"], "critical");
+    assert_eq!(view["officer_id"], officer);
+    assert_eq!(view["support"]["suggest_decline"], true);
+    assert_eq!(view["duplicates"][0]["case"], dup);
+    assert!(!view["mail"].as_array().unwrap().is_empty(), "{view}");
+    let kinds: BTreeSet<&str> = view["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"]["type"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "reported",
+        "info_requested",
+        "reporter_reply",
+        "accepted",
+        "severity_assessed",
+        "officer_assigned",
+        "note_added",
+        "reporter_message",
+        "deadline_overridden",
+        "access_changed",
+        "exploitation_observed",
+        "fix_scheduled",
+        "fix_started",
+        "fix_released",
+        "advisory_published",
+        "closed",
+        "reopened",
+        "declined",
+    ] {
+        assert!(kinds.contains(kind), "{kind} missing from {kinds:?}");
+    }
+    // Sangoma's cases, for an admin: files, replies and a replaced reporter token.
+    for other in [reported, filed] {
+        get_case(c, app, Auth::Session(&root), &other.to_string(), 200).await;
+    }
+    let read_view = get_case(c, app, Auth::Token(&read), &dup.to_string(), 200).await;
+    assert_eq!(read_view["state"], "declined");
+    let r = team(
+        app,
+        Method::GET,
+        &format!("/api/v1/cases/{case}"),
+        Auth::Nobody,
+        None,
+    )
+    .await;
+    assert_eq!(r.headers().get(WWW_AUTHENTICATE).unwrap(), "Bearer");
+    c.expect(CASE, "get", r, 401).await;
+    get_case(c, app, Auth::Token(&scopeless), &case.to_string(), 403).await;
+    get_case(c, app, Auth::Session(&mo), &reported.to_string(), 404).await;
+    get_case(c, app, Auth::Token(&read), "999999", 404).await;
+    get_case(c, app, Auth::Token(&read), "abc", 404).await;
+
+    // The dashboard, filtered and not.
+    #[rustfmt::skip]
+    let scoring: Vec<Step> = vec![
+        (by_mo, kam, "severity", json!({"vector": CRITICAL}), 201, "/state", json!("new")),
+        (by_token, kam, "officer", json!({"user_id": officer}), 201, "/state", json!("new")),
+    ];
+    run(c, app, scoring).await;
+    let all = list(c, app, Auth::Session(&boss), "", 200).await;
+    assert!(
+        ids(&all).contains(&kam) && ids(&all).contains(&fresh),
+        "{all}"
+    );
+    assert!(!ids(&all).contains(&case), "declined cases are not open");
+    let scored = all["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == kam)
+        .unwrap();
+    assert_eq!(scored["severity"], "critical");
+    assert_eq!(scored["officer_id"], officer);
+    let query = format!(
+        "?org=kamailio&product=kamailio&state=new,accepted&severity=critical&officer={officer}&q=crash"
+    );
+    let found = list(c, app, Auth::Token(&read), &query, 200).await;
+    assert_eq!(ids(&found), vec![kam], "{found}");
+    let everything = list(c, app, Auth::Session(&root), "?state=all", 200).await;
+    for id in [case, dup, reported, filed] {
+        assert!(ids(&everything).contains(&id), "{id} not in {everything}");
+    }
+    let r = team(app, Method::GET, CASES, Auth::Nobody, None).await;
+    assert_eq!(r.headers().get(WWW_AUTHENTICATE).unwrap(), "Bearer");
+    c.expect(CASES, "get", r, 401).await;
+    list(c, app, Auth::Token("vdt_0000"), "", 401).await;
+    list(c, app, Auth::Token(&scopeless), "", 403).await;
+    for (query, field) in [
+        ("?state=open-ish", "state"),
+        ("?severity=dire", "severity"),
+        ("?org=nowhere", "org"),
+        ("?product=nothing", "product"),
+        ("?officer=olivia", "query"),
+        ("?colour=red", "query"),
+    ] {
+        let e = list(c, app, Auth::Session(&mo), query, 422).await;
+        assert_eq!(e["error"]["field"], field, "{query}");
+    }
+
+    // The team's schemas catch drift too: an unexpected or a missing field fails.
+    let listing = c.declared(CASES, "get", 200, JSON).clone();
+    let mut extra = all.clone();
+    extra["cases"][0]["debug"] = json!(true);
+    assert!(
+        !c.violations(&listing, &extra).is_empty(),
+        "an unexpected field passed"
+    );
+    let mut missing = all.clone();
+    missing["cases"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("urgency");
+    assert!(
+        !c.violations(&listing, &missing).is_empty(),
+        "a missing field passed"
+    );
+    let shown = c.declared(CASE, "get", 200, JSON).clone();
+    let mut missing = view.clone();
+    missing.as_object_mut().unwrap().remove("support");
+    assert!(
+        !c.violations(&shown, &missing).is_empty(),
+        "a missing field passed"
+    );
+    let mut untyped = view.clone();
+    untyped["timeline"][0]["event"]
+        .as_object_mut()
+        .unwrap()
+        .remove("type");
+    assert!(
+        !c.violations(&shown, &untyped).is_empty(),
+        "an event without type passed"
+    );
+    let mut odd = view.clone();
+    odd["timeline"][0]["event"]["debug"] = json!(1);
+    assert!(
+        !c.violations(&shown, &odd).is_empty(),
+        "an unexpected event field passed"
+    );
 }
