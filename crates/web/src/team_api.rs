@@ -305,6 +305,7 @@ pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Respo
         "policy_version": view.policy.version,
         "severity": severity,
         "officer_id": summary.officer,
+        "incomplete": vulndesk_core::triage::was_incomplete(&view.log),
         "clocks": clocks,
         "timeline": timeline,
         "mail": jobs,

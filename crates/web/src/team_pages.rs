@@ -229,6 +229,8 @@ struct CasePage {
     severity: String,
     officer: String,
     reporter: String,
+    /// The team had to ask for more information (FreePBX, seed 001).
+    incomplete: bool,
     policy_version: i64,
     suggestion: Option<String>,
     officer_notice: Option<String>,
@@ -613,6 +615,7 @@ async fn case_page(
             .unwrap_or_else(|| "none".to_owned()),
         reporter: workspace::reporter_address(&view.log)
             .unwrap_or_else(|| "portal only".to_owned()),
+        incomplete: triage::was_incomplete(&view.log),
         policy_version: view.policy.version,
         suggestion,
         officer_notice,

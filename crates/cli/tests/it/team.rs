@@ -437,6 +437,7 @@ async fn triage_through_the_api_follows_the_state_machine_and_the_policy() {
         assert_eq!(status, 201);
         let view = case_json(&app, &s, case).await;
         assert_eq!(view["state"], "declined");
+        assert_eq!(view["incomplete"], true, "more information was requested");
         assert_eq!(view["severity"]["score"], 9.3);
         assert_eq!(view["severity"]["rating"], "critical");
         assert_eq!(view["officer_id"], officer);
