@@ -20,9 +20,17 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1_000_000)]
         cases: u32,
     },
+    /// List, filter and search cases as the dashboard does, over many synthetic cases.
+    Dashboard {
+        #[arg(long, default_value_t = 20_000)]
+        cases: u32,
+        /// An empty database to use (default: a temporary SQLite file).
+        #[arg(long, value_name = "URL")]
+        db: Option<String>,
+    },
 }
 
-const POLICIES: [(&str, &str); 5] = [
+pub(crate) const POLICIES: [(&str, &str); 5] = [
     ("sangoma", include_str!("../../../policies/sangoma.toml")),
     ("freepbx", include_str!("../../../policies/freepbx.toml")),
     ("kamailio", include_str!("../../../policies/kamailio.toml")),
@@ -33,11 +41,12 @@ const POLICIES: [(&str, &str); 5] = [
 pub fn run(cmd: BenchCommand) -> Result<(), CliError> {
     match cmd {
         BenchCommand::Clocks { cases } => bench_clocks(cases),
+        BenchCommand::Dashboard { cases, db } => crate::bench_dashboard::run(cases, db),
     }
 }
 
 /// SplitMix64: a fixed, dependency-free sequence so every run measures the same cases.
-struct Seq(u64);
+pub(crate) struct Seq(pub(crate) u64);
 
 impl Seq {
     fn next(&mut self) -> u64 {
@@ -48,7 +57,7 @@ impl Seq {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: u64) -> i64 {
+    pub(crate) fn below(&mut self, n: u64) -> i64 {
         (self.next() % n) as i64
     }
 }

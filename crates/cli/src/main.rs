@@ -3,6 +3,7 @@
 mod admin_cmd;
 mod audit_cmd;
 mod bench;
+mod bench_dashboard;
 mod demo;
 mod imap;
 mod ingest;

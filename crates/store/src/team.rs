@@ -827,37 +827,53 @@ impl Store {
             placeholders.int(&mut sql, officer);
         }
         if let Some(text) = q.text.as_deref() {
-            let notes = match (&q.visible, q.search_internal) {
-                (_, false) => " AND NOT s.internal".to_owned(),
-                (None, true) => String::new(),
-                (Some(v), true) => {
-                    let mut cond = String::from(" AND (NOT s.internal OR p.org_id IN (");
-                    placeholders.ints(&mut cond, &v.note_org_ids);
-                    cond.push_str("))");
-                    cond
-                }
+            let query = match self {
+                Store::Sqlite(_) => match fts5_query(text) {
+                    Some(fts) => fts,
+                    None => return Ok(Vec::new()),
+                },
+                Store::Postgres(_) => text.to_owned(),
             };
-            match self {
-                Store::Sqlite(_) => {
-                    let Some(fts) = fts5_query(text) else {
-                        return Ok(Vec::new());
-                    };
-                    sql.push_str(
-                        " AND c.id IN (SELECT s.case_id FROM case_search s WHERE s.body MATCH ",
-                    );
-                    placeholders.text(&mut sql, &fts);
-                    sql.push_str(&notes.replace("NOT s.internal", "s.internal = 0"));
+            // `c.id IN (<the cases whose text matches>)`, uncorrelated with the outer row so
+            // that the full-text index is searched once, not once per case.
+            let matching =
+                |sql: &mut String, placeholders: &mut Placeholders, shared_only: bool| {
+                    sql.push_str("c.id IN (SELECT s.case_id FROM case_search s WHERE ");
+                    match self {
+                        Store::Sqlite(_) => sql.push_str("s.body MATCH "),
+                        Store::Postgres(_) => sql.push_str("s.doc @@ plainto_tsquery('simple', "),
+                    }
+                    placeholders.text(sql, &query);
+                    if matches!(self, Store::Postgres(_)) {
+                        sql.push(')');
+                    }
+                    if shared_only {
+                        sql.push_str(match self {
+                            Store::Sqlite(_) => " AND s.internal = 0",
+                            Store::Postgres(_) => " AND NOT s.internal",
+                        });
+                    }
                     sql.push(')');
+                };
+            match (&q.visible, q.search_internal) {
+                (_, false) => {
+                    sql.push_str(" AND ");
+                    matching(&mut sql, &mut placeholders, true);
                 }
-                Store::Postgres(_) => {
-                    sql.push_str(
-                        " AND c.id IN (SELECT s.case_id FROM case_search s \
-                         WHERE s.doc @@ plainto_tsquery('simple', ",
-                    );
-                    placeholders.text(&mut sql, text);
-                    sql.push(')');
-                    sql.push_str(&notes);
-                    sql.push(')');
+                (None, true) => {
+                    sql.push_str(" AND ");
+                    matching(&mut sql, &mut placeholders, false);
+                }
+                (Some(v), true) => {
+                    // Shared text anywhere the person can see; notes only where they are
+                    // on the team.
+                    sql.push_str(" AND (");
+                    matching(&mut sql, &mut placeholders, true);
+                    sql.push_str(" OR (p.org_id IN (");
+                    placeholders.ints(&mut sql, &v.note_org_ids);
+                    sql.push_str(") AND ");
+                    matching(&mut sql, &mut placeholders, false);
+                    sql.push_str("))");
                 }
             }
         }
