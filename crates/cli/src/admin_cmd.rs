@@ -20,7 +20,7 @@ pub enum AdminCommand {
         #[command(flatten)]
         db: DbArgs,
         #[command(flatten)]
-        public: crate::server_cmd::PublicUrl,
+        public: crate::server_cmd::DeskAddresses,
     },
 }
 
@@ -40,7 +40,9 @@ pub fn run(cmd: AdminCommand) -> Result<(), CliError> {
             Ok(())
         }),
         AdminCommand::Remind { db, public } => runtime()?.block_on(async {
-            let state = AppState::new(open(&db).await?).with_public_url(public.get()?);
+            let state = AppState::new(open(&db).await?)
+                .with_public_url(public.get()?)
+                .with_mail_from(public.mail_from());
             let sent = vulndesk_web::reminders::run_once(&state, jiff::Timestamp::now())
                 .await
                 .map_err(|e| CliError::Environment(format!("reminders failed: {e}")))?;

@@ -547,19 +547,21 @@ impl Intake {
         let mut jobs = Vec::new();
         for (user, _) in to {
             let random = hex::encode(random_bytes::<16>()?);
+            let sender = vulndesk_mail::receipt::notice_sender(
+                policy,
+                std::env::var(MAIL_FROM_ENV).ok().as_deref(),
+            );
             match vulndesk_mail::receipt::team_notice(
                 policy,
+                &sender,
                 &user.email,
                 "[Vulndesk] Encrypted mail that cannot be decrypted",
                 &text,
                 at,
                 &random[..32],
             ) {
-                Some(Ok(queued)) => jobs.push(queued.job),
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, "cannot address a notice to a team member")
-                }
-                None => {}
+                Ok(queued) => jobs.push(queued.job),
+                Err(e) => tracing::warn!(error = %e, "cannot address a notice to a team member"),
             }
         }
         Ok(jobs)
@@ -854,6 +856,9 @@ fn random_hex(bytes: usize) -> Result<String, IngestError> {
 /// A case opened by mail has no portal token yet: the reporter follows it by mail. The store
 /// needs a token hash, so it gets the hash of a random token that is thrown away, which
 /// nobody can present.
+/// The sender of mail to the team (see `vulndesk serve --mail-from`).
+pub(crate) const MAIL_FROM_ENV: &str = "VULNDESK_MAIL_FROM";
+
 fn unguessable_token_hash() -> Result<Vec<u8>, IngestError> {
     let token: [u8; 32] = random_bytes()?;
     Ok(Sha256::digest(token).to_vec())

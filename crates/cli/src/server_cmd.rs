@@ -65,20 +65,32 @@ pub struct ServeArgs {
     #[command(flatten)]
     mail: crate::mail_cmd::ServeMailArgs,
     #[command(flatten)]
-    public: PublicUrl,
+    public: DeskAddresses,
 }
 
-/// Where people reach the desk.
+/// Where people reach the desk, and where its mail to the team comes from.
 #[derive(clap::Args)]
-pub struct PublicUrl {
+pub struct DeskAddresses {
     /// The address people reach the desk at, e.g. https://security.example.org: links in
     /// team mail use it, and with https:// the session cookie is marked Secure. Also read
     /// from VULNDESK_PUBLIC_URL.
     #[arg(long = "public-url", value_name = "URL")]
     url: Option<String>,
+    /// The sender of mail to the team (reminders, mentions, undecryptable mail). Also read
+    /// from VULNDESK_MAIL_FROM. Default: each organisation's mailto: contact, else
+    /// vulndesk@localhost.
+    #[arg(long = "mail-from", value_name = "ADDRESS")]
+    mail_from: Option<String>,
 }
 
-impl PublicUrl {
+impl DeskAddresses {
+    pub(crate) fn mail_from(&self) -> Option<String> {
+        self.mail_from
+            .clone()
+            .or_else(|| std::env::var(crate::ingest::MAIL_FROM_ENV).ok())
+            .filter(|f| f.contains('@'))
+    }
+
     pub(crate) fn get(&self) -> Result<Option<String>, CliError> {
         let url = self
             .url
@@ -231,8 +243,9 @@ pub fn serve(args: ServeArgs) -> Result<(), CliError> {
         };
         let public_url = args.public.get()?;
         let reminders = reminder_interval()?.map(|every| {
-            let state =
-                vulndesk_web::AppState::new(store.clone()).with_public_url(public_url.clone());
+            let state = vulndesk_web::AppState::new(store.clone())
+                .with_public_url(public_url.clone())
+                .with_mail_from(args.public.mail_from());
             let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
             let task = tokio::spawn(async move {
                 loop {
@@ -251,7 +264,9 @@ pub fn serve(args: ServeArgs) -> Result<(), CliError> {
         });
         let mail = crate::mail_cmd::start_serving(&store, &args.mail).await?;
         announce(&format!("listening on http://{addr}"))?;
-        let state = vulndesk_web::AppState::new(store.clone()).with_public_url(public_url);
+        let state = vulndesk_web::AppState::new(store.clone())
+            .with_public_url(public_url)
+            .with_mail_from(args.public.mail_from());
         let served = vulndesk_web::serve(listener, state).await;
         if let Some(pollers) = mail {
             pollers.stop().await;

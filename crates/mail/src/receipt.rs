@@ -109,23 +109,34 @@ pub fn message(
     )
 }
 
-/// A notice to a team member (a mention, a reminder, mail nobody can read). It names the
-/// case but carries none of its contents, because it travels unencrypted.
+/// Who team notices come from: the address the operator configured, else the
+/// organisation's `mailto:` contact, else `vulndesk@localhost` (an organisation that takes
+/// reports elsewhere, such as Sangoma on GitHub, still gets its reminders).
+pub fn notice_sender(policy: &Policy, configured: Option<&str>) -> String {
+    configured
+        .map(str::to_owned)
+        .or_else(|| mailto_contact(policy))
+        .unwrap_or_else(|| "vulndesk@localhost".to_owned())
+}
+
+/// A notice to a team member (a mention, a reminder, mail nobody can read), from `sender`
+/// (see [`notice_sender`]). It names the case but carries none of its contents, because it
+/// travels unencrypted.
 pub fn team_notice(
     policy: &Policy,
+    sender: &str,
     to: &str,
     subject: &str,
     text: &str,
     at: Timestamp,
     random_hex: &str,
-) -> Option<Result<Queued, OutboxError>> {
-    let contact = mailto_contact(policy)?;
-    let domain = contact.rsplit_once('@').map_or("localhost", |(_, d)| d);
+) -> Result<Queued, OutboxError> {
+    let domain = sender.rsplit_once('@').map_or("localhost", |(_, d)| d);
     let message_id = new_message_id(random_hex, domain);
     let outbound = Outbound {
         from: Mailbox {
             name: Some(format!("{} (Vulndesk)", policy.organisation.name)),
-            email: contact.clone(),
+            email: sender.to_owned(),
         },
         to: Mailbox {
             name: None,
@@ -138,18 +149,16 @@ pub fn team_notice(
         references: Vec::new(),
         date: at,
     };
-    Some(
-        MailJob::new(
-            &contact,
-            &[to.to_owned()],
-            &message_id,
-            compose_plain(&outbound),
-        )
-        .map(|job| Queued {
-            job: job.into_job(at),
-            message_id,
-        }),
+    MailJob::new(
+        sender,
+        &[to.to_owned()],
+        &message_id,
+        compose_plain(&outbound),
     )
+    .map(|job| Queued {
+        job: job.into_job(at),
+        message_id,
+    })
 }
 
 /// The first `mailto:` contact of the policy, as a bare address.

@@ -117,6 +117,8 @@ pub struct CaseQuery {
     pub text: Option<String>,
     /// Whether internal notes are searched too.
     pub search_internal: bool,
+    /// Only cases whose next deadline is on or before this day.
+    pub due_by: Option<jiff::civil::Date>,
     pub limit: i64,
 }
 
@@ -821,6 +823,10 @@ impl Store {
         if let Some(severity) = &q.severity {
             sql.push_str(" AND cp.severity = ");
             placeholders.text(&mut sql, severity);
+        }
+        if let Some(day) = q.due_by {
+            sql.push_str(" AND cp.next_due <= ");
+            placeholders.text(&mut sql, &day.to_string());
         }
         if let Some(officer) = q.officer_id {
             sql.push_str(" AND cp.officer_id = ");

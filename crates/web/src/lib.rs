@@ -66,6 +66,8 @@ pub struct AppState {
     secure_cookies: bool,
     /// The address people reach the desk at, for links in mail (`https://desk.example`).
     public_url: Option<String>,
+    /// The sender of mail to the team, when the operator set one.
+    mail_from: Option<String>,
 }
 
 impl AppState {
@@ -78,7 +80,19 @@ impl AppState {
             rules: Arc::default(),
             secure_cookies: false,
             public_url: None,
+            mail_from: None,
         }
+    }
+
+    /// The same state sending team mail (reminders, mentions) from `from`.
+    pub fn with_mail_from(mut self, from: Option<String>) -> AppState {
+        self.mail_from = from.filter(|f| f.contains('@'));
+        self
+    }
+
+    /// Who team mail about `policy`'s cases comes from.
+    pub fn notice_sender(&self, policy: &vulndesk_core::policy::Policy) -> String {
+        vulndesk_mail::receipt::notice_sender(policy, self.mail_from.as_deref())
     }
 
     /// The same state with the address people reach the desk at: links in mail use it,

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use vulndesk_core::case;
 use vulndesk_core::reminders::{ReminderKind, reminders};
 use vulndesk_mail::receipt::team_notice;
-use vulndesk_store::{CaseQuery, NewJob, UserRow};
+use vulndesk_store::{CaseListing, CaseQuery, NewJob, UserRow};
 
 use crate::reporter::ReporterToken;
 use crate::workspace::OPEN_STATES;
@@ -19,16 +19,62 @@ use crate::{ApiError, AppState, cases};
 /// How many cases one run looks at, at most.
 const MAX_CASES: i64 = 1_000_000;
 
-/// Sends what is due at `now`; returns how many reminders were new.
-pub async fn run_once(state: &AppState, now: Timestamp) -> Result<usize, ApiError> {
-    let open = state
+/// The open cases that may call for a reminder: those with a deadline within the next few
+/// days or past (the projection holds each case's earliest unmet deadline), and every open
+/// case of an organisation whose policy promises the reporter regular news.
+async fn candidates(state: &AppState, now: Timestamp) -> Result<Vec<CaseListing>, ApiError> {
+    let open: Vec<String> = OPEN_STATES.iter().map(|s| (*s).to_owned()).collect();
+    // Three days ahead of UTC covers "within 48 hours" in every policy's time zone.
+    let horizon = jiff::tz::TimeZone::UTC
+        .to_datetime(now)
+        .date()
+        .saturating_add(jiff::Span::new().days(3));
+    let mut found = state
         .store
         .list_cases(&CaseQuery {
-            states: OPEN_STATES.iter().map(|s| (*s).to_owned()).collect(),
+            states: open.clone(),
+            due_by: Some(horizon),
             limit: MAX_CASES,
             ..CaseQuery::default()
         })
         .await?;
+    for org in state
+        .store
+        .list_products()
+        .await?
+        .iter()
+        .map(|p| p.org_id)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        // Cases are pinned to the version they arrived under: the organisation's cases are
+        // looked at if any version promises regular news.
+        let mut promises = false;
+        for version in state.store.policy_versions(org).await? {
+            let pinned = state.policies.get(&state.store, version.id).await?;
+            promises |= pinned.policy.response.update_reporter_every.is_some();
+        }
+        if promises {
+            found.extend(
+                state
+                    .store
+                    .list_cases(&CaseQuery {
+                        states: open.clone(),
+                        org_id: Some(org),
+                        limit: MAX_CASES,
+                        ..CaseQuery::default()
+                    })
+                    .await?,
+            );
+        }
+    }
+    found.sort_by_key(|c| c.id);
+    found.dedup_by_key(|c| c.id);
+    Ok(found)
+}
+
+/// Sends what is due at `now`; returns how many reminders were new.
+pub async fn run_once(state: &AppState, now: Timestamp) -> Result<usize, ApiError> {
+    let open = candidates(state, now).await?;
     let mut teams: HashMap<i64, Vec<(UserRow, String)>> = HashMap::new();
     let mut sent = 0;
     for listed in open {
@@ -89,15 +135,15 @@ pub async fn run_once(state: &AppState, now: Timestamp) -> Result<usize, ApiErro
                 let random = ReporterToken::generate()?;
                 match team_notice(
                     policy,
+                    &state.notice_sender(policy),
                     &user.email,
                     &subject,
                     &text,
                     now,
                     &random.as_str()[..32],
                 ) {
-                    Some(Ok(queued)) => jobs.push(queued.job),
-                    Some(Err(e)) => tracing::warn!(error = %e, "cannot address a reminder"),
-                    None => {}
+                    Ok(queued) => jobs.push(queued.job),
+                    Err(e) => tracing::warn!(error = %e, "cannot address a reminder"),
                 }
             }
             if jobs.is_empty() {

@@ -149,6 +149,7 @@ pub async fn list(
             officer_id: filters.officer,
             text: filters.q.clone().filter(|q| !q.trim().is_empty()),
             search_internal: true,
+            due_by: None,
             limit: PAGE_SIZE,
         })
         .await?)
@@ -574,17 +575,17 @@ fn notify_mentioned(
             state.link(&format!("/cases/{}", view.case.id))
         );
         let subject = format!("[Vulndesk] You were mentioned on case {}", view.case.id);
-        if let Some(queued) = receipt::team_notice(
+        let queued = receipt::team_notice(
             view.policy(),
+            &state.notice_sender(view.policy()),
             &user.email,
             &subject,
             &text,
             at,
             &random.as_str()[..32],
-        ) {
-            let queued = queued.map_err(|e| ApiError::Internal(format!("notice: {e}")))?;
-            effects.jobs.push(queued.job);
-        }
+        )
+        .map_err(|e| ApiError::Internal(format!("notice: {e}")))?;
+        effects.jobs.push(queued.job);
     }
     Ok(())
 }

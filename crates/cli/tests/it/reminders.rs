@@ -92,3 +92,72 @@ async fn an_overdue_deadline_is_mailed_to_the_cases_officer_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_reporter_waiting_longer_than_the_policy_allows_is_a_reminder() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        add_member(&app, "sam@example.org", false, &[("sangoma", "officer")]).await;
+        // A Sangoma report from 20 days ago that nobody answered (Sangoma promises news
+        // every 14 days), written as the server writes cases.
+        let org = app
+            .store
+            .organisation_by_slug("sangoma")
+            .await
+            .unwrap()
+            .unwrap();
+        let version = app.store.latest_policy(org.id).await.unwrap().unwrap();
+        let policy = vulndesk_core::policy::Policy::parse("sangoma", &version.source).unwrap();
+        let product = app
+            .store
+            .product("sangoma", "asterisk")
+            .await
+            .unwrap()
+            .unwrap();
+        let at = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 20);
+        let (events, log) = vulndesk_web::cases::prepare(
+            vec![vulndesk_core::case::Event::Reported {
+                product: "asterisk".into(),
+                title: "Old report".into(),
+                description: "Details".into(),
+                reporter_contact: None,
+                channel: "api".into(),
+                fields: Default::default(),
+                language: None,
+            }],
+            "reporter",
+            at,
+        )
+        .unwrap();
+        let projection = vulndesk_web::cases::project(&policy, &log).unwrap();
+        let case = app
+            .store
+            .open_case(
+                vulndesk_store::NewCase {
+                    product_id: product.id,
+                    policy_version_id: version.id,
+                    reporter_token_hash: vec![7; 32],
+                    opened_at: at,
+                    reply_tag: None,
+                },
+                events,
+                projection,
+                vulndesk_store::Effects::default(),
+            )
+            .await
+            .unwrap()
+            .id;
+        remind(&app).await;
+        let sent = reminders(&app, case).await;
+        let news: Vec<_> = sent
+            .iter()
+            .filter(|(_, raw)| raw.contains("heard nothing"))
+            .collect();
+        assert_eq!(news.len(), 1, "on {}: {sent:?}", db.label);
+        assert_eq!(news[0].0, json!(["sam@example.org"]));
+        assert!(news[0].1.contains("every 14 days"), "{}", news[0].1);
+        remind(&app).await;
+        assert_eq!(reminders(&app, case).await.len(), sent.len(), "once");
+    })
+    .await;
+}

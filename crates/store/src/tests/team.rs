@@ -255,6 +255,16 @@ async fn the_dashboard_lists_only_visible_cases_and_searches_their_text() {
         };
         // Soonest deadline first.
         assert_eq!(ids(CaseQuery::default()).await, vec![a, b], "{label}");
+        let due = |day| CaseQuery {
+            due_by: Some(day),
+            ..CaseQuery::default()
+        };
+        assert_eq!(ids(due(date(2025, 3, 5))).await, vec![a], "{label}");
+        assert_eq!(
+            ids(due(date(2025, 3, 4))).await,
+            Vec::<i64>::new(),
+            "{label}"
+        );
         let team = Visible {
             org_ids: vec![org],
             case_ids: vec![],
