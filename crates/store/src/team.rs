@@ -120,6 +120,8 @@ pub struct CaseQuery {
     /// Only cases whose next deadline is on or before this day.
     pub due_by: Option<jiff::civil::Date>,
     pub limit: i64,
+    /// Rows of the order to skip (for later pages).
+    pub offset: i64,
 }
 
 /// The cases a person may see.
@@ -887,6 +889,8 @@ impl Store {
             " ORDER BY cp.next_due IS NULL, cp.next_due, c.opened_at DESC, c.id DESC LIMIT ",
         );
         placeholders.int(&mut sql, q.limit.max(1));
+        sql.push_str(" OFFSET ");
+        placeholders.int(&mut sql, q.offset.max(0));
         type Raw = (
             i64,
             i64,

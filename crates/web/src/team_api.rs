@@ -225,7 +225,8 @@ pub async fn list(
         field: "query".into(),
         message: e.body_text(),
     })?;
-    let rows = workspace::list(&state, caller.person()?, &filters).await?;
+    let page = workspace::list(&state, caller.person()?, &filters).await?;
+    let rows = page.cases;
     let today = jiff::tz::TimeZone::UTC
         .to_datetime(jiff::Timestamp::now())
         .date();
@@ -246,7 +247,7 @@ pub async fn list(
             opened_at: c.opened_at,
         })
         .collect();
-    Ok(Json(json!({ "cases": cases })).into_response())
+    Ok(Json(json!({ "cases": cases, "next_page": page.next })).into_response())
 }
 
 /// `GET /api/v1/cases/{id}`: the case, its clocks with their derivations, and the

@@ -48,6 +48,7 @@ struct DashboardPage {
     severities: &'static [&'static str],
     officers: Vec<(i64, String)>,
     rows: Vec<Row>,
+    next_page: Option<String>,
 }
 
 fn urgency_words(u: Option<Urgency>) -> (&'static str, &'static str) {
@@ -66,13 +67,21 @@ pub async fn dashboard(
 ) -> Result<Response, PageError> {
     let who = caller.person()?;
     let filters = filters.map(|Query(f)| f).unwrap_or_default();
-    let (listed, error) = match workspace::list(&state, who, &filters).await {
-        Ok(rows) => (rows, None),
+    let (listed, next, error) = match workspace::list(&state, who, &filters).await {
+        Ok(page) => (page.cases, page.next, None),
         Err(e) if e.status() == StatusCode::UNPROCESSABLE_ENTITY => {
-            (Vec::new(), Some(e.to_string()))
+            (Vec::new(), None, Some(e.to_string()))
         }
         Err(e) => return Err(e.into()),
     };
+    let next_page = next.map(|n| {
+        let mut query = filters.clone();
+        query.page = Some(n);
+        format!(
+            "/dashboard?{}",
+            serde_urlencoded::to_string(&query).unwrap_or_default()
+        )
+    });
     let products = state.store.list_products().await?;
     let mut orgs: Vec<(String, String)> = products
         .iter()
@@ -160,6 +169,7 @@ pub async fn dashboard(
         severities: &["critical", "high", "medium", "low", "none"],
         officers: officers.into_iter().collect(),
         rows,
+        next_page,
     };
     Ok(no_store(render(StatusCode::OK, &page)?))
 }

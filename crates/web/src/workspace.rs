@@ -44,6 +44,8 @@ pub struct Filters {
     pub officer: Option<i64>,
     /// Words to find in titles, descriptions and messages.
     pub q: Option<String>,
+    /// Which page of [`PAGE_SIZE`] cases, from 1.
+    pub page: Option<u32>,
 }
 
 /// The states a case is still open in; the dashboard shows these unless asked otherwise.
@@ -67,12 +69,15 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     }
 }
 
-/// The cases `who` may see that match `filters`.
-pub async fn list(
-    state: &AppState,
-    who: &SignedIn,
-    filters: &Filters,
-) -> Result<Vec<CaseListing>, ApiError> {
+/// One page of the dashboard.
+pub struct Page {
+    pub cases: Vec<CaseListing>,
+    /// The next page's number, when there are more cases.
+    pub next: Option<u32>,
+}
+
+/// The cases `who` may see that match `filters`, one page of them.
+pub async fn list(state: &AppState, who: &SignedIn, filters: &Filters) -> Result<Page, ApiError> {
     let person = &who.person;
     let visible = (!person.admin).then(|| Visible {
         org_ids: person.orgs.keys().copied().collect(),
@@ -138,7 +143,12 @@ pub async fn list(
             ));
         }
     };
-    Ok(state
+    let page = filters.page.unwrap_or(1);
+    if page == 0 {
+        return Err(invalid("page", "pages are numbered from 1"));
+    }
+    // One row more than a page tells whether there is a next one.
+    let mut cases = state
         .store
         .list_cases(&CaseQuery {
             visible,
@@ -150,9 +160,16 @@ pub async fn list(
             text: filters.q.clone().filter(|q| !q.trim().is_empty()),
             search_internal: true,
             due_by: None,
-            limit: PAGE_SIZE,
+            limit: PAGE_SIZE + 1,
+            offset: (i64::from(page) - 1) * PAGE_SIZE,
         })
-        .await?)
+        .await?;
+    let more = cases.len() as i64 > PAGE_SIZE;
+    cases.truncate(PAGE_SIZE as usize);
+    Ok(Page {
+        cases,
+        next: more.then_some(page + 1),
+    })
 }
 
 /// How urgent a deadline is today.

@@ -949,3 +949,79 @@ async fn behind_https_the_session_cookie_is_secure() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_dashboard_pages_through_many_cases() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let id = add_member(&app, "k@example.org", false, &[("kamailio", "member")]).await;
+        let s = session_for(&app, id).await;
+        let before: Value = s
+            .on(app.client.get(app.url("/api/v1/cases?org=kamailio")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let existing = before["cases"].as_array().unwrap().len();
+        for n in existing..201 {
+            app.create_report(&report("kamailio", &format!("Paged case {n}")))
+                .await;
+        }
+        let page = |n: u32| {
+            let s = s.clone();
+            let app = &app;
+            async move {
+                let v: Value = s
+                    .on(app
+                        .client
+                        .get(app.url(&format!("/api/v1/cases?org=kamailio&page={n}"))))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                v
+            }
+        };
+        let first = page(1).await;
+        assert_eq!(
+            first["cases"].as_array().unwrap().len(),
+            200,
+            "on {}",
+            db.label
+        );
+        assert_eq!(first["next_page"], 2);
+        let second = page(2).await;
+        assert_eq!(second["cases"].as_array().unwrap().len(), 1);
+        assert_eq!(second["next_page"], Value::Null);
+        let ids = |v: &Value| {
+            v["cases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            !ids(&first).contains(&ids(&second)[0]),
+            "pages do not overlap"
+        );
+        let html = page_html(&app, &s.cookie).await;
+        assert!(
+            html.contains("id=\"next-page\" href=\"/dashboard?org=kamailio&#38;page=2\""),
+            "{html}"
+        );
+    })
+    .await;
+}
+
+async fn page_html(app: &TestApp, cookie: &str) -> String {
+    page(app, cookie, "/dashboard?org=kamailio")
+        .await
+        .text()
+        .await
+        .unwrap()
+}

@@ -265,6 +265,12 @@ async fn the_dashboard_lists_only_visible_cases_and_searches_their_text() {
             Vec::<i64>::new(),
             "{label}"
         );
+        let page = |offset| CaseQuery {
+            offset,
+            ..CaseQuery::default()
+        };
+        // `ids` asks for 50 rows: the second page starts after the first row here.
+        assert_eq!(ids(page(1)).await, vec![b], "{label}");
         let team = Visible {
             org_ids: vec![org],
             case_ids: vec![],
