@@ -143,6 +143,8 @@ pub struct CaseListing {
     pub product_id: i64,
     pub product_slug: String,
     pub opened_at: Timestamp,
+    /// The policy version the case is pinned to.
+    pub policy_version_id: i64,
     pub projection: Projection,
 }
 
@@ -796,7 +798,8 @@ impl Store {
         let mut sql = String::from(concat!(
             "SELECT c.id, p.org_id, o.slug, c.product_id, p.slug, c.opened_at, ",
             "cp.state, cp.next_due, cp.next_due_kind, cp.title, cp.severity, cp.cvss, ",
-            "cp.officer_id FROM cases c JOIN products p ON p.id = c.product_id ",
+            "cp.officer_id, c.policy_version_id FROM cases c ",
+            "JOIN products p ON p.id = c.product_id ",
             "JOIN organisations o ON o.id = p.org_id ",
             "JOIN case_projections cp ON cp.case_id = c.id WHERE 1 = 1"
         ));
@@ -905,6 +908,7 @@ impl Store {
             Option<String>,
             Option<String>,
             Option<i64>,
+            i64,
         );
         let rows: Vec<Raw> = on_pool!(self, p => {
             let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
@@ -935,6 +939,7 @@ impl Store {
                     product_id: r.3,
                     product_slug: r.4,
                     opened_at: parse_ts(&r.5)?,
+                    policy_version_id: r.13,
                     projection,
                 })
             })

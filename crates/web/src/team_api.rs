@@ -227,12 +227,21 @@ pub async fn list(
     })?;
     let page = workspace::list(&state, caller.person()?, &filters).await?;
     let rows = page.cases;
-    let today = jiff::tz::TimeZone::UTC
-        .to_datetime(jiff::Timestamp::now())
-        .date();
+    let now = jiff::Timestamp::now();
+    let mut todays = Vec::with_capacity(rows.len());
+    for c in &rows {
+        // "Today" in the case's own policy time zone, as the case page counts it.
+        let pinned = state
+            .policies
+            .get(&state.store, c.policy_version_id)
+            .await?;
+        todays.push(pinned.policy.calendar().local_date(now));
+    }
+
     let cases: Vec<Listed> = rows
         .into_iter()
-        .map(|c| Listed {
+        .zip(todays)
+        .map(|(c, today)| Listed {
             id: c.id,
             organisation: c.org_slug,
             product: c.product_slug,

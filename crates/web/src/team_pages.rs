@@ -103,9 +103,7 @@ pub async fn dashboard(
             }
         }
     }
-    let today = jiff::tz::TimeZone::UTC
-        .to_datetime(jiff::Timestamp::now())
-        .date();
+    let now = jiff::Timestamp::now();
     let mut names = officers.clone();
     let mut rows = Vec::with_capacity(listed.len());
     for c in listed {
@@ -124,6 +122,12 @@ pub async fn dashboard(
                 }
             },
         };
+        // "Today" in the case's own policy time zone, as the case page counts it.
+        let pinned = state
+            .policies
+            .get(&state.store, c.policy_version_id)
+            .await?;
+        let today = pinned.policy.calendar().local_date(now);
         let (urgency_class, urgency_label) =
             urgency_words(c.projection.next_due.map(|d| urgency(d, today)));
         rows.push(Row {
