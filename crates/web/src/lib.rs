@@ -11,6 +11,7 @@
 //! [`vulndesk_core::access::decide`] before any handler runs (see `authz.rs`).
 //! [`route_table`] lists the routes and their needs for the authorisation matrix test.
 
+mod account;
 pub mod accounts;
 mod attachments;
 pub mod authz;
@@ -230,6 +231,13 @@ fn routes() -> authz::Routes {
             "/signout/everywhere",
             SignedIn,
             post(signin::signout_everywhere),
+        )
+        .add(M::GET, "/account", SignedIn, get(account::show))
+        .add(
+            M::POST,
+            "/account/password",
+            SignedIn,
+            post(account::change_password),
         )
         .add(M::GET, "/dashboard", SignedIn, get(team_pages::dashboard))
         .add(M::GET, "/cases/{id}", ReadCase, get(team_pages::show))

@@ -58,6 +58,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("POST /signin/enrol",                            ". . . . . . . . ."),
     ("POST /signout",                                 "s s s . . . . . ."),
     ("POST /signout/everywhere",                      "s s s . . . . . ."),
+    ("GET /account",                                  "s s s . . . . . ."),
+    ("POST /account/password",                        "s s s . . . . . ."),
     ("GET /dashboard",                                "s s s . . . . . ."),
     ("GET /cases/{id}",                               "s s s h . . . . ."),
     ("GET /cases/{id}/files/{sha256}",                "s s s h . . . . ."),

@@ -1025,3 +1025,87 @@ async fn page_html(app: &TestApp, cookie: &str) -> String {
         .await
         .unwrap()
 }
+
+#[tokio::test]
+async fn people_change_their_own_password_and_their_other_sessions_end() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let id = add_member(&app, "m@example.org", false, &[("kamailio", "member")]).await;
+        let here = session_for(&app, id).await;
+        let elsewhere = session_for(&app, id).await;
+        let account = page(&app, &here.cookie, "/account")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            account.contains("m@example.org"),
+            "on {}: {account}",
+            db.label
+        );
+        let change = |current: &'static str, new: &'static str| {
+            let here = here.clone();
+            let app = &app;
+            async move {
+                post_form(
+                    app,
+                    &here.cookie,
+                    "/account/password",
+                    &[
+                        ("csrf", here.csrf.as_str()),
+                        ("current", current),
+                        ("new", new),
+                    ],
+                )
+                .await
+            }
+        };
+        let wrong = change("not it", "a brand new passphrase").await;
+        assert_eq!(wrong.status().as_u16(), 422);
+        assert!(
+            wrong
+                .text()
+                .await
+                .unwrap()
+                .contains("not your current password")
+        );
+        let short = change(PASSWORD, "short").await;
+        assert_eq!(short.status().as_u16(), 422);
+        assert!(
+            short
+                .text()
+                .await
+                .unwrap()
+                .contains("at least 12 characters")
+        );
+        assert_eq!(
+            page(&app, &elsewhere.cookie, "/dashboard")
+                .await
+                .status()
+                .as_u16(),
+            200
+        );
+        let done = change(PASSWORD, "a brand new passphrase").await;
+        assert_eq!(done.status().as_u16(), 200);
+        assert_eq!(
+            page(&app, &here.cookie, "/dashboard")
+                .await
+                .status()
+                .as_u16(),
+            200
+        );
+        assert_eq!(
+            page(&app, &elsewhere.cookie, "/dashboard")
+                .await
+                .status()
+                .as_u16(),
+            303,
+            "the other session ended"
+        );
+        let (old, _) = sign_in_password(&app, "m@example.org", PASSWORD).await;
+        assert_eq!(old.status().as_u16(), 401);
+        let (new, _) = sign_in_password(&app, "m@example.org", "a brand new passphrase").await;
+        assert_eq!(location(&new), "/dashboard");
+    })
+    .await;
+}
