@@ -650,6 +650,59 @@ impl Store {
         .map_err(|e| constraint(e, "user")))
     }
 
+    /// A person's API tokens, newest first (revoked ones included, marked).
+    pub async fn api_tokens(&self, user_id: i64) -> Result<Vec<ApiTokenRow>, StoreError> {
+        type Raw = (
+            i64,
+            i64,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Raw> = on_pool!(self, p => sqlx::query_as(
+            "SELECT id, user_id, name, scopes, created_at, last_used_at, revoked_at \
+             FROM api_tokens WHERE user_id = $1 ORDER BY id DESC",
+        )
+        .bind(user_id)
+        .fetch_all(p)
+        .await?);
+        rows.into_iter()
+            .map(|(id, user_id, name, scopes, created, used, revoked)| {
+                Ok(ApiTokenRow {
+                    id,
+                    user_id,
+                    name,
+                    scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+                    created_at: parse_ts(&created)?,
+                    last_used_at: parse_opt_ts(used)?,
+                    revoked_at: parse_opt_ts(revoked)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes one of a person's tokens; false if they have no such live token.
+    pub async fn revoke_api_token(
+        &self,
+        user_id: i64,
+        token_id: i64,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(self, p => sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $3 \
+             WHERE id = $2 AND user_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(token_id)
+        .bind(ts_text(now))
+        .execute(p)
+        .await?
+        .rows_affected());
+        Ok(done == 1)
+    }
+
     /// The live token with this hash, marked used now, if it and its account are enabled.
     pub async fn use_api_token(
         &self,

@@ -4,10 +4,11 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
+use vulndesk_core::access::Scope;
 
 use crate::accounts;
 use crate::authz::Caller;
@@ -23,13 +24,33 @@ struct AccountPage<'a> {
     second_factor: &'a str,
     notice: Option<&'a str>,
     error: Option<&'a str>,
+    tokens: Vec<TokenRow>,
+    /// A token just made: shown this once.
+    new_token: Option<&'a str>,
 }
 
-fn page(
+struct TokenRow {
+    id: i64,
+    name: String,
+    scopes: String,
+    created: String,
+    used: String,
+    revoked: bool,
+}
+
+/// What the page shows besides its messages.
+#[derive(Default)]
+struct Extra<'a> {
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
+    new_token: Option<&'a str>,
+}
+
+async fn page(
+    state: &AppState,
     caller: &Caller,
     status: StatusCode,
-    notice: Option<&str>,
-    error: Option<&str>,
+    extra: Extra<'_>,
 ) -> Result<Response, PageError> {
     let who = caller.person()?;
     let second_factor = match (&who.user.totp_secret, who.user.totp_required) {
@@ -37,20 +58,37 @@ fn page(
         (None, true) => "required: set up at your next sign-in",
         (None, false) => "none",
     };
+    let day = |t: jiff::Timestamp| t.strftime("%Y-%m-%d").to_string();
+    let tokens = state
+        .store
+        .api_tokens(who.user.id)
+        .await?
+        .into_iter()
+        .map(|t| TokenRow {
+            id: t.id,
+            name: t.name,
+            scopes: t.scopes.join(" "),
+            created: day(t.created_at),
+            used: t.last_used_at.map_or_else(|| "never".to_owned(), day),
+            revoked: t.revoked_at.is_some(),
+        })
+        .collect();
     let page = AccountPage {
         me: &who.user.name,
         email: &who.user.email,
         csrf: who.csrf.as_deref().unwrap_or_default(),
         second_factor,
-        notice,
-        error,
+        notice: extra.notice,
+        error: extra.error,
+        tokens,
+        new_token: extra.new_token,
     };
     Ok(no_store(render(status, &page)?))
 }
 
 /// `GET /account`.
-pub async fn show(caller: Caller) -> Result<Response, PageError> {
-    page(&caller, StatusCode::OK, None, None)
+pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Response, PageError> {
+    page(&state, &caller, StatusCode::OK, Extra::default()).await
 }
 
 #[derive(Deserialize)]
@@ -70,20 +108,20 @@ pub async fn change_password(
 ) -> Result<Response, PageError> {
     let who = caller.person()?;
     if !accounts::verify_password(&form.current, &who.user.password_hash) {
-        return page(
-            &caller,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            None,
-            Some("current: that is not your current password"),
-        );
+        let error = Some("current: that is not your current password");
+        let extra = Extra {
+            error,
+            ..Extra::default()
+        };
+        return page(&state, &caller, StatusCode::UNPROCESSABLE_ENTITY, extra).await;
     }
     if let Some(problem) = accounts::password_problem(&form.new) {
-        return page(
-            &caller,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            None,
-            Some(&format!("new: {problem}")),
-        );
+        let error = format!("new: {problem}");
+        let extra = Extra {
+            error: Some(&error),
+            ..Extra::default()
+        };
+        return page(&state, &caller, StatusCode::UNPROCESSABLE_ENTITY, extra).await;
     }
     let hash = accounts::hash_password(&form.new)?;
     state
@@ -92,10 +130,87 @@ pub async fn change_password(
         .await
         .map_err(ApiError::from)?;
     tracing::info!(user = who.user.id, "password changed");
-    page(
-        &caller,
-        StatusCode::OK,
-        Some("Your password is changed; your other sessions have ended."),
-        None,
-    )
+    let notice = Some("Your password is changed; your other sessions have ended.");
+    let extra = Extra {
+        notice,
+        ..Extra::default()
+    };
+    page(&state, &caller, StatusCode::OK, extra).await
+}
+
+/// `POST /account/tokens`: a new API token for automation, acting as this person within
+/// the scopes ticked. Shown once; only its hash is kept.
+pub async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let who = caller.person()?;
+    let name = fields
+        .iter()
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default();
+    let scopes: Vec<String> = fields
+        .iter()
+        .filter(|(k, _)| k == "scope")
+        .filter_map(|(_, v)| Scope::parse(v))
+        .map(|s| s.as_str().to_owned())
+        .collect();
+    let problem = if name.is_empty() {
+        Some("name: say what the token is for, e.g. \"CI\"")
+    } else if scopes.is_empty() {
+        Some("scope: tick at least one scope")
+    } else {
+        None
+    };
+    if let Some(error) = problem {
+        let extra = Extra {
+            error: Some(error),
+            ..Extra::default()
+        };
+        return page(&state, &caller, StatusCode::UNPROCESSABLE_ENTITY, extra).await;
+    }
+    let token = accounts::new_api_token()?;
+    state
+        .store
+        .add_api_token(
+            who.user.id,
+            &name,
+            &accounts::secret_hash(&token),
+            &scopes,
+            jiff::Timestamp::now(),
+        )
+        .await
+        .map_err(ApiError::from)?;
+    tracing::info!(user = who.user.id, "API token created");
+    let extra = Extra {
+        new_token: Some(&token),
+        ..Extra::default()
+    };
+    page(&state, &caller, StatusCode::OK, extra).await
+}
+
+/// `POST /account/tokens/{token_id}/revoke`: the token stops working at once.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(token_id): Path<i64>,
+) -> Result<Response, PageError> {
+    let who = caller.person()?;
+    if !state
+        .store
+        .revoke_api_token(who.user.id, token_id, jiff::Timestamp::now())
+        .await
+        .map_err(ApiError::from)?
+    {
+        // Someone else's token, or one already revoked: nothing to say about which.
+        return Err(ApiError::NotFound.into());
+    }
+    let notice = Some("The token is revoked.");
+    let extra = Extra {
+        notice,
+        ..Extra::default()
+    };
+    page(&state, &caller, StatusCode::OK, extra).await
 }

@@ -239,6 +239,18 @@ fn routes() -> authz::Routes {
             SignedIn,
             post(account::change_password),
         )
+        .add(
+            M::POST,
+            "/account/tokens",
+            SignedIn,
+            post(account::create_token),
+        )
+        .add(
+            M::POST,
+            "/account/tokens/{token_id}/revoke",
+            SignedIn,
+            post(account::revoke_token),
+        )
         .add(M::GET, "/dashboard", SignedIn, get(team_pages::dashboard))
         .add(M::GET, "/cases/{id}", ReadCase, get(team_pages::show))
         .add(

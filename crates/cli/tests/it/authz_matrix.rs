@@ -60,6 +60,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("POST /signout/everywhere",                      "s s s . . . . . ."),
     ("GET /account",                                  "s s s . . . . . ."),
     ("POST /account/password",                        "s s s . . . . . ."),
+    ("POST /account/tokens",                          "s s s . . . . . ."),
+    ("POST /account/tokens/{token_id}/revoke",        "s s s h h h h h h"),
     ("GET /dashboard",                                "s s s . . . . . ."),
     ("GET /cases/{id}",                               "s s s h . . . . ."),
     ("GET /cases/{id}/files/{sha256}",                "s s s h . . . . ."),
@@ -246,7 +248,9 @@ async fn request(
         .replace("{id}", &f.case_id.to_string())
         .replace("{token}", &token)
         .replace("{org}", "kamailio")
-        .replace("{sha256}", &f.sha256);
+        .replace("{sha256}", &f.sha256)
+        // Nobody holds token 999999: revoking it is refused like any other's token.
+        .replace("{token_id}", "999999");
     let session: Option<Session> = match f.sessions.get(role) {
         Some(id) => Some(session_for(app, *id).await),
         None => None,

@@ -1109,3 +1109,79 @@ async fn people_change_their_own_password_and_their_other_sessions_end() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn people_make_and_revoke_their_own_api_tokens() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let id = add_member(&app, "m@example.org", false, &[("kamailio", "member")]).await;
+        let other = add_member(&app, "n@example.org", false, &[("kamailio", "member")]).await;
+        let s = session_for(&app, id).await;
+        let none = post_form(
+            &app,
+            &s.cookie,
+            "/account/tokens",
+            &[("csrf", &s.csrf), ("name", "CI")],
+        )
+        .await;
+        assert_eq!(none.status().as_u16(), 422, "on {}", db.label);
+        assert!(
+            none.text()
+                .await
+                .unwrap()
+                .contains("tick at least one scope")
+        );
+        let made = post_form(
+            &app,
+            &s.cookie,
+            "/account/tokens",
+            &[("csrf", &s.csrf), ("name", "CI"), ("scope", "cases:read")],
+        )
+        .await;
+        assert_eq!(made.status().as_u16(), 200);
+        let html = made.text().await.unwrap();
+        let token = between(&html, "<code id=\"new-token\">", "</code>");
+        assert!(token.starts_with("vdt_"), "{token}");
+        let listed = app
+            .client
+            .get(app.url("/api/v1/cases"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(listed.status().as_u16(), 200);
+        let written = app
+            .client
+            .post(app.url("/api/v1/cases/1/notes"))
+            .bearer_auth(&token)
+            .json(&json!({"body": "x"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(written.status().as_u16(), 403, "read scope only");
+        // The page shows it afterwards without its secret.
+        let again = page(&app, &s.cookie, "/account")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(again.contains("cases:read") && !again.contains(&token));
+        let token_id = app.store.api_tokens(id).await.unwrap()[0].id;
+        // Someone else cannot revoke it.
+        let theirs = session_for(&app, other).await;
+        let path = format!("/account/tokens/{token_id}/revoke");
+        let refused = post_form(&app, &theirs.cookie, &path, &[("csrf", &theirs.csrf)]).await;
+        assert_eq!(refused.status().as_u16(), 404);
+        let revoked = post_form(&app, &s.cookie, &path, &[("csrf", &s.csrf)]).await;
+        assert_eq!(revoked.status().as_u16(), 200);
+        let listed = app
+            .client
+            .get(app.url("/api/v1/cases"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(listed.status().as_u16(), 401, "revoked at once");
+    })
+    .await;
+}

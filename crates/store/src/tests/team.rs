@@ -108,6 +108,30 @@ async fn sessions_expire_end_on_disable_and_sign_out_everywhere() {
             (token, vec!["cases:read".to_owned()])
         );
         assert_eq!(used.last_used_at, Some(ts(NOW)));
+        let listed = store.api_tokens(id).await.unwrap();
+        assert_eq!(
+            (listed.len(), listed[0].name.as_str()),
+            (1, "ci"),
+            "{label}"
+        );
+        let other = store
+            .add_api_token(id, "other", "th2", &["cases:write".into()], ts(NOW))
+            .await
+            .unwrap();
+        assert!(store.revoke_api_token(id, other, ts(NOW)).await.unwrap());
+        assert!(
+            !store.revoke_api_token(id, other, ts(NOW)).await.unwrap(),
+            "once"
+        );
+        assert!(
+            !store.revoke_api_token(999, token, ts(NOW)).await.unwrap(),
+            "only one's own"
+        );
+        assert!(store.use_api_token("th2", ts(NOW)).await.unwrap().is_none());
+        assert_eq!(
+            store.api_tokens(id).await.unwrap()[0].revoked_at,
+            Some(ts(NOW))
+        );
         store.disable_user(id, ts(NOW)).await.unwrap();
         assert!(
             store.session("s4", ts(NOW)).await.unwrap().is_none(),
