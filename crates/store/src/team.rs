@@ -495,6 +495,31 @@ impl Store {
         })
     }
 
+    /// Replaces a person's recovery codes (hashes) with fresh ones.
+    pub async fn replace_recovery_codes(
+        &self,
+        user_id: i64,
+        hashes: &[String],
+    ) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            for hash in hashes {
+                sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+                    .bind(user_id)
+                    .bind(hash.clone())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| constraint(e, "user"))?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
     /// Accepts TOTP time step `step` unless it (or a later one) was already used: a code
     /// works once, even when two requests race with it.
     pub async fn accept_totp_step(&self, user_id: i64, step: i64) -> Result<bool, StoreError> {

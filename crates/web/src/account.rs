@@ -27,6 +27,10 @@ struct AccountPage<'a> {
     tokens: Vec<TokenRow>,
     /// A token just made: shown this once.
     new_token: Option<&'a str>,
+    /// Unused recovery codes, when an authenticator is set up.
+    codes_left: Option<i64>,
+    /// Recovery codes just made: shown this once.
+    new_codes: &'a [String],
 }
 
 struct TokenRow {
@@ -44,6 +48,7 @@ struct Extra<'a> {
     notice: Option<&'a str>,
     error: Option<&'a str>,
     new_token: Option<&'a str>,
+    new_codes: &'a [String],
 }
 
 async fn page(
@@ -82,6 +87,11 @@ async fn page(
         error: extra.error,
         tokens,
         new_token: extra.new_token,
+        codes_left: match who.user.totp_secret {
+            Some(_) => Some(state.store.recovery_codes_left(who.user.id).await?),
+            None => None,
+        },
+        new_codes: extra.new_codes,
     };
     Ok(no_store(render(status, &page)?))
 }
@@ -210,6 +220,54 @@ pub async fn revoke_token(
     let notice = Some("The token is revoked.");
     let extra = Extra {
         notice,
+        ..Extra::default()
+    };
+    page(&state, &caller, StatusCode::OK, extra).await
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// `POST /account/recovery-codes`: a current authenticator code buys ten fresh recovery
+/// codes (shown once); the old ones stop working.
+pub async fn new_recovery_codes(
+    State(state): State<AppState>,
+    caller: Caller,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, PageError> {
+    let who = caller.person()?;
+    let now = jiff::Timestamp::now();
+    let step = match &who.user.totp_secret {
+        Some(secret) => accounts::totp_step(secret, &form.code, now.as_second().max(0) as u64)?,
+        None => None,
+    };
+    let accepted = match step {
+        Some(step) => state
+            .store
+            .accept_totp_step(who.user.id, step)
+            .await
+            .map_err(ApiError::from)?,
+        None => false,
+    };
+    if !accepted {
+        let extra = Extra {
+            error: Some("code: that is not the current code from your authenticator app"),
+            ..Extra::default()
+        };
+        return page(&state, &caller, StatusCode::UNPROCESSABLE_ENTITY, extra).await;
+    }
+    let (codes, hashes) = accounts::new_recovery_codes()?;
+    state
+        .store
+        .replace_recovery_codes(who.user.id, &hashes)
+        .await
+        .map_err(ApiError::from)?;
+    tracing::info!(user = who.user.id, "recovery codes replaced");
+    let extra = Extra {
+        new_codes: &codes,
         ..Extra::default()
     };
     page(&state, &caller, StatusCode::OK, extra).await

@@ -247,6 +247,12 @@ fn routes() -> authz::Routes {
         )
         .add(
             M::POST,
+            "/account/recovery-codes",
+            SignedIn,
+            post(account::new_recovery_codes),
+        )
+        .add(
+            M::POST,
             "/account/tokens/{token_id}/revoke",
             SignedIn,
             post(account::revoke_token),

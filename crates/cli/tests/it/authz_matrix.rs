@@ -61,6 +61,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("GET /account",                                  "s s s . . . . . ."),
     ("POST /account/password",                        "s s s . . . . . ."),
     ("POST /account/tokens",                          "s s s . . . . . ."),
+    ("POST /account/recovery-codes",                  "s s s . . . . . ."),
     ("POST /account/tokens/{token_id}/revoke",        "s s s h h h h h h"),
     ("GET /dashboard",                                "s s s . . . . . ."),
     ("GET /cases/{id}",                               "s s s h . . . . ."),

@@ -1185,3 +1185,75 @@ async fn people_make_and_revoke_their_own_api_tokens() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_current_code_buys_new_recovery_codes_and_the_old_ones_stop_working() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let id = add_member(&app, "o@example.org", false, &[("kamailio", "officer")]).await;
+        let secret = accounts::new_totp_secret().unwrap();
+        let (old_codes, hashes) = accounts::new_recovery_codes().unwrap();
+        app.store.enrol_totp(id, &secret, 0, &hashes).await.unwrap();
+        let s = session_for(&app, id).await;
+        let account = page(&app, &s.cookie, "/account")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            account.contains("10 unused recovery codes left"),
+            "on {}: {account}",
+            db.label
+        );
+        let wrong = post_form(
+            &app,
+            &s.cookie,
+            "/account/recovery-codes",
+            &[("csrf", &s.csrf), ("code", "000000")],
+        )
+        .await;
+        assert_eq!(wrong.status().as_u16(), 422);
+        let code = accounts::totp_code(&secret, unix_now()).unwrap();
+        let made = post_form(
+            &app,
+            &s.cookie,
+            "/account/recovery-codes",
+            &[("csrf", &s.csrf), ("code", &code)],
+        )
+        .await;
+        assert_eq!(made.status().as_u16(), 200);
+        let html = made.text().await.unwrap();
+        let fresh: Vec<String> =
+            between(&html, "<ul id=\"recovery-codes\" class=\"codes\">", "</ul>")
+                .split("<code>")
+                .skip(1)
+                .map(|c| c.split("</code>").next().unwrap().to_owned())
+                .collect();
+        assert_eq!(fresh.len(), 10);
+        let used = |code: String| {
+            let store = app.store.clone();
+            async move {
+                store
+                    .use_recovery_code(
+                        id,
+                        &accounts::recovery_code_hash(&code),
+                        jiff::Timestamp::now(),
+                    )
+                    .await
+                    .unwrap()
+            }
+        };
+        assert!(!used(old_codes[0].clone()).await, "the old codes are gone");
+        assert!(used(fresh[0].clone()).await);
+        // The same authenticator code does not buy a second set.
+        let again = post_form(
+            &app,
+            &s.cookie,
+            "/account/recovery-codes",
+            &[("csrf", &s.csrf), ("code", &code)],
+        )
+        .await;
+        assert_eq!(again.status().as_u16(), 422);
+    })
+    .await;
+}
