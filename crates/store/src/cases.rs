@@ -127,6 +127,8 @@ pub struct Effects {
     pub grants: Vec<(i64, Option<String>)>,
     /// Text of these events for the full-text index.
     pub search: Vec<SearchText>,
+    /// The case this one is declined as a duplicate of.
+    pub duplicate_of: Option<i64>,
 }
 
 impl Effects {
@@ -142,6 +144,7 @@ impl Effects {
             reporter_token_hash,
             grants,
             search,
+            duplicate_of,
         } = self;
         (
             IntakeWrites::new(
@@ -153,7 +156,11 @@ impl Effects {
                 at,
             ),
             JobWrites::new(jobs, at),
-            TeamWrites { grants, search },
+            TeamWrites {
+                grants,
+                search,
+                duplicate_of,
+            },
         )
     }
 }

@@ -191,6 +191,7 @@ macro_rules! user_columns {
 pub(crate) struct TeamWrites {
     pub(crate) grants: Vec<(i64, Option<String>)>,
     pub(crate) search: Vec<SearchText>,
+    pub(crate) duplicate_of: Option<i64>,
 }
 
 /// Writes [`TeamWrites`] for the events just inserted (`$seqs[i]` is the seq of event i).
@@ -216,6 +217,17 @@ macro_rules! write_team {
                     .await
                     .map_err(|e| $crate::constraint(e, "user"))?;
                 }
+            }
+            if let Some(original) = w.duplicate_of {
+                sqlx::query(
+                    "INSERT INTO case_duplicates (case_id, duplicate_of) VALUES ($1, $2) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind($case_id)
+                .bind(original)
+                .execute(&mut *$tx)
+                .await
+                .map_err(|e| $crate::constraint(e, "case"))?;
             }
             for t in &w.search {
                 let seq = *seqs.get(t.event).ok_or_else(|| {
@@ -844,18 +856,15 @@ impl Store {
         })
     }
 
-    /// Cases with a `declined` event naming `case_id` as the case they duplicate. The
+    /// Cases declined as duplicates of `case_id` (see [`Effects::duplicate_of`]). The
     /// caller checks each log: a later reopen undoes the decline.
+    ///
+    /// [`Effects::duplicate_of`]: crate::Effects::duplicate_of
     pub async fn declared_duplicates(&self, case_id: i64) -> Result<Vec<i64>, StoreError> {
-        // Payloads are serde_json's compact text: the number ends at a comma or a brace.
-        let comma = format!("%\"duplicate_of\":{case_id},%");
-        let brace = format!("%\"duplicate_of\":{case_id}}}%");
         on_pool!(self, p => Ok(sqlx::query_scalar(
-            "SELECT DISTINCT case_id FROM events WHERE kind = 'declined' \
-             AND (payload LIKE $1 OR payload LIKE $2) ORDER BY case_id",
+            "SELECT case_id FROM case_duplicates WHERE duplicate_of = $1 ORDER BY case_id",
         )
-        .bind(comma)
-        .bind(brace)
+        .bind(case_id)
         .fetch_all(p)
         .await?))
     }
@@ -870,11 +879,13 @@ impl Store {
         .await?))
     }
 
-    /// Replaces a case's full-text rows (for `vulndesk admin rebuild`).
+    /// Replaces a case's full-text rows and records the case it duplicates, if any (for
+    /// `vulndesk admin rebuild`).
     pub async fn reindex_case(
         &self,
         case_id: i64,
         texts: &[(i64, bool, String)],
+        duplicate_of: Option<i64>,
     ) -> Result<(), StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
@@ -882,6 +893,17 @@ impl Store {
                 .bind(case_id)
                 .execute(&mut *tx)
                 .await?;
+            if let Some(original) = duplicate_of {
+                sqlx::query(
+                    "INSERT INTO case_duplicates (case_id, duplicate_of) VALUES ($1, $2) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(case_id)
+                .bind(original)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| constraint(e, "case"))?;
+            }
             for (seq, internal, body) in texts {
                 sqlx::query(
                     "INSERT INTO case_search (case_id, seq, internal, body) VALUES ($1, $2, $3, $4)",

@@ -133,6 +133,10 @@ pub(crate) async fn append(
     let mut log = log(&state.store.events(case.id).await?)?;
     let (stored, recorded) = prepare(events, actor, at)?;
     effects.search = search_texts(&recorded);
+    effects.duplicate_of = recorded.iter().find_map(|r| match r.event {
+        vulndesk_core::case::Event::Declined { duplicate_of, .. } => duplicate_of,
+        _ => None,
+    });
     log.extend(recorded);
     let projection = project(&pinned.policy, &log)?;
     Ok(state
@@ -173,7 +177,8 @@ pub async fn rebuild_projections(state: &AppState) -> Result<Rebuilt, ApiError> 
                 Some((row.seq, internal, body))
             })
             .collect();
-        state.store.reindex_case(id, &texts).await?;
+        let duplicate_of = vulndesk_core::triage::duplicate_of(&log);
+        state.store.reindex_case(id, &texts, duplicate_of).await?;
         let fresh = project(&pinned.policy, &log)?;
         if state.store.projection(id).await?.as_ref() != Some(&fresh) {
             state.store.set_projection(id, &fresh).await?;

@@ -1,0 +1,12 @@
+-- Which case a declined case duplicates, written with the decline, so the original case
+-- finds its duplicates (and their reporters, for credit) without reading event payloads.
+-- A later reopen leaves the row: readers check the duplicate's log.
+CREATE TABLE case_duplicates (
+    case_id      INTEGER NOT NULL REFERENCES cases (id),
+    duplicate_of INTEGER NOT NULL REFERENCES cases (id),
+    PRIMARY KEY (case_id, duplicate_of)
+);
+CREATE INDEX case_duplicates_of ON case_duplicates (duplicate_of);
+INSERT OR IGNORE INTO case_duplicates (case_id, duplicate_of)
+SELECT case_id, json_extract(payload, '$.duplicate_of') FROM events
+WHERE kind = 'declined' AND json_extract(payload, '$.duplicate_of') IS NOT NULL;
