@@ -246,6 +246,8 @@ struct CasePage {
     /// The team had to ask for more information (FreePBX, seed 001).
     incomplete: bool,
     policy_version: i64,
+    /// Declined or closed: the deadlines are shown but owed no more.
+    settled: bool,
     suggestion: Option<String>,
     officer_notice: Option<String>,
     duplicates: Vec<(i64, String)>,
@@ -460,7 +462,10 @@ fn entry(view: &CaseView, seq: i64, r: &vulndesk_core::case::Recorded) -> EntryR
             e.html = markdown::render(body);
             "Note".to_owned()
         }
-        Event::ReceiptSent => "Automatic receipt queued".to_owned(),
+        Event::ReceiptSent => {
+            e.who = "Vulndesk".to_owned();
+            "Automatic receipt queued".to_owned()
+        }
         Event::AttachmentAdded {
             filename,
             size,
@@ -586,6 +591,10 @@ async fn case_page(
             policy.organisation.name
         )
     });
+    let settled = matches!(
+        case::state(&view.log),
+        CaseState::Declined | CaseState::Closed
+    );
     let entries = view
         .timeline()
         .map(|(seq, r)| entry(&view, seq, r))
@@ -594,7 +603,17 @@ async fn case_page(
         .jobs
         .iter()
         .map(|j| MailRow {
-            what: format!("{} #{}", j.kind, j.id),
+            what: match j.payload["to"].as_array() {
+                Some(to) => format!(
+                    "Mail #{} to {}",
+                    j.id,
+                    to.iter()
+                        .filter_map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None => format!("{} #{}", j.kind, j.id),
+            },
             status: j.status.as_str().to_owned(),
             attempts: j.attempts,
             error: j.last_error.clone(),
@@ -630,6 +649,7 @@ async fn case_page(
         reporter: workspace::reporter_address(&view.log)
             .unwrap_or_else(|| "portal only".to_owned()),
         incomplete: triage::was_incomplete(&view.log),
+        settled,
         policy_version: view.policy.version,
         suggestion,
         officer_notice,
@@ -642,7 +662,11 @@ async fn case_page(
             .deadlines
             .iter()
             .map(|d| {
-                let (class, label) = urgency_words(Some(urgency(d.due, today)));
+                let (class, label) = if settled {
+                    urgency_words(None)
+                } else {
+                    urgency_words(Some(urgency(d.due, today)))
+                };
                 ClockRow {
                     label: clock_label(d.kind),
                     due: d.due.strftime("%a %Y-%m-%d").to_string(),

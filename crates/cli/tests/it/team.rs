@@ -438,6 +438,13 @@ async fn triage_through_the_api_follows_the_state_machine_and_the_policy() {
         let view = case_json(&app, &s, case).await;
         assert_eq!(view["state"], "declined");
         assert_eq!(view["incomplete"], true, "more information was requested");
+        let html = page(&app, &s.cookie, &format!("/cases/{case}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("id=\"deadlines-settled\""), "declined: nothing more is owed");
+        assert!(html.contains("id=\"case-incomplete\""));
         assert_eq!(view["severity"]["score"], 9.3);
         assert_eq!(view["severity"]["rating"], "critical");
         assert_eq!(view["officer_id"], officer);
@@ -890,6 +897,10 @@ async fn team_messages_render_as_safe_markdown_and_mail_that_failed_shows_on_the
             .unwrap();
         assert!(
             html.contains("class=\"job-dead\"") && html.contains("550 5.1.1 mailbox unavailable")
+        );
+        assert!(
+            html.contains("to finder@example.org"),
+            "mail names its recipient"
         );
         // A file the reporter sent is a download for the team too, never shown inline.
         let form = reqwest::multipart::Form::new()
