@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
-use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, RawPathParams, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
@@ -34,8 +34,11 @@ pub const SESSION_COOKIE: &str = "vd_session";
 /// The form field and header that carry the CSRF token.
 pub const CSRF_FIELD: &str = "csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
-/// The largest form body read to find its CSRF token (team forms carry text only).
+/// The largest form body read to find its CSRF token.
 const FORM_LIMIT: usize = 256 * 1024;
+/// The largest multipart body (a team message with files) read to find its CSRF token;
+/// the handler then holds it to the policy's own attachment limits.
+const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
 
 /// One route and what it needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -425,26 +428,31 @@ async fn check_csrf(request: Request, expected: &str) -> Result<Request, Refusal
             Err(Refusal::Csrf)
         };
     }
-    let is_form = request
+    let media = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let multipart = media.starts_with("multipart/form-data");
+    if !multipart && !media.starts_with("application/x-www-form-urlencoded") {
         return Err(Refusal::Csrf);
     }
+    let limit = if multipart { UPLOAD_LIMIT } else { FORM_LIMIT };
     let (parts, body) = request.into_parts();
-    let bytes = to_bytes(body, FORM_LIMIT)
+    let bytes = to_bytes(body, limit)
         .await
         .map_err(|_| ApiError::PayloadTooLarge {
-            limit: FORM_LIMIT as u64,
+            limit: limit as u64,
         })?;
-    let fields: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(&bytes).map_err(|_| Refusal::Csrf)?;
-    let given = fields
-        .iter()
-        .find(|(k, _)| k == CSRF_FIELD)
-        .map(|(_, v)| v.as_str());
+    let given = if multipart {
+        multipart_field(&parts, &bytes, CSRF_FIELD).await
+    } else {
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .ok()
+            .and_then(|fields| fields.into_iter().find(|(k, _)| k == CSRF_FIELD))
+            .map(|(_, v)| v)
+    };
     match given {
         Some(given)
             if constant_time_eq::constant_time_eq(given.as_bytes(), expected.as_bytes()) =>
@@ -455,4 +463,22 @@ async fn check_csrf(request: Request, expected: &str) -> Result<Request, Refusal
     }
 }
 
+/// The text of field `name` in a buffered multipart body.
+async fn multipart_field(
+    parts: &axum::http::request::Parts,
+    bytes: &axum::body::Bytes,
+    name: &str,
+) -> Option<String> {
+    let mut copy = Request::new(Body::from(bytes.clone()));
+    *copy.headers_mut() = parts.headers.clone();
+    let mut form = axum::extract::Multipart::from_request(copy, &())
+        .await
+        .ok()?;
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some(name) {
+            return field.text().await.ok();
+        }
+    }
+    None
+}
 pub(crate) type SharedRules = Arc<Rules>;

@@ -281,7 +281,7 @@ fn routes() -> authz::Routes {
             M::POST,
             "/cases/{id}/messages",
             WorkCase,
-            post(team_pages::message),
+            post(team_pages::message).layer(uploads()),
         )
         .add(
             M::POST,

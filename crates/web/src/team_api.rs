@@ -174,6 +174,7 @@ pub(crate) fn parse_action(kind: Kind, body: &[u8]) -> Result<Action, ApiError> 
         },
         Kind::Message => Action::Message {
             body: json_body::parse::<Body>(body, "body")?.body,
+            files: Vec::new(),
         },
         Kind::Severity => Action::Severity {
             vector: json_body::parse::<Severity>(body, "vector")?.vector,

@@ -743,17 +743,55 @@ fn form_json(fields: Vec<(String, String)>) -> Vec<u8> {
     Value::Object(object).to_string().into_bytes()
 }
 
+/// `POST /cases/{id}/messages` (multipart/form-data): a message to the reporter with
+/// files, within the policy's attachment limits.
+pub async fn message(
+    State(state): State<AppState>,
+    caller: Caller,
+    request: axum::extract::Request,
+) -> Result<Response, PageError> {
+    let case = caller.case_row(&state).await?;
+    let pinned = state
+        .policies
+        .get(&state.store, case.policy_version_id)
+        .await?;
+    let mut form =
+        crate::multipart::read(request, crate::Limits::of(&pinned.policy.intake)).await?;
+    let body = form.text("body").to_owned();
+    let fields = vec![("body".to_owned(), body.clone())];
+    let result = match form.refused.pop() {
+        Some(refused) => Err(refused),
+        None => {
+            let files = std::mem::take(&mut form.files);
+            let action = workspace::Action::Message { body, files };
+            workspace::act(&state, &caller, action).await
+        }
+    };
+    answer(state, caller, fields, Kind::Message, result).await
+}
+
 async fn act(
     state: AppState,
     caller: Caller,
     fields: Vec<(String, String)>,
     kind: Kind,
 ) -> Result<Response, PageError> {
-    let id = caller.case()?.id;
     let result = match parse_action(kind, &form_json(fields.clone())) {
         Ok(action) => workspace::act(&state, &caller, action).await,
         Err(e) => Err(e),
     };
+    answer(state, caller, fields, kind, result).await
+}
+
+/// Back to the case at the new entry, or the case again with the refusal and what was typed.
+async fn answer(
+    state: AppState,
+    caller: Caller,
+    fields: Vec<(String, String)>,
+    kind: Kind,
+    result: Result<i64, ApiError>,
+) -> Result<Response, PageError> {
+    let id = caller.case()?.id;
     match result {
         Ok(seq) => Ok(Redirect::to(&format!("/cases/{id}#e-{seq}")).into_response()),
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
@@ -784,7 +822,6 @@ macro_rules! form_handlers {
 form_handlers! {
     triage => Kind::Triage,
     note => Kind::Note,
-    message => Kind::Message,
     severity => Kind::Severity,
     officer => Kind::Officer,
     deadline => Kind::Deadline,

@@ -370,8 +370,10 @@ pub enum Action {
     Note {
         body: String,
     },
+    /// A message to the reporter, with files for them (a patch to test, say).
     Message {
         body: String,
+        files: Vec<crate::Upload>,
     },
     Severity {
         vector: String,
@@ -415,14 +417,29 @@ pub async fn act(state: &AppState, caller: &Caller, action: Action) -> Result<i6
             notify_mentioned(state, &view, caller, &mentions, &mut effects, at)?;
             vec![event]
         }
-        Action::Message { body } => {
+        Action::Message { body, files } => {
             let event = Event::ReporterMessage {
                 by_team_member: true,
                 body: body.clone(),
             };
             check_move(&view, &event)?;
-            queue_to_reporter(state, &view, &body, &mut effects, at).await?;
-            vec![event]
+            let (added, stored) = crate::attachments::record(files, "team");
+            let mut text = body;
+            if !added.is_empty() {
+                // Files go to the portal, not into mail: the reporter downloads them there.
+                text.push_str(&format!(
+                    "\n\n({} {} attached to this message in your case's secret link.)",
+                    added.len(),
+                    if added.len() == 1 {
+                        "file is"
+                    } else {
+                        "files are"
+                    }
+                ));
+            }
+            queue_to_reporter(state, &view, &text, &mut effects, at).await?;
+            effects.attachments = stored;
+            std::iter::once(event).chain(added).collect()
         }
         Action::Severity { vector } => {
             let cvss = Cvss::parse(vector.trim()).map_err(|e| invalid("vector", e.to_string()))?;

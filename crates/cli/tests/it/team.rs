@@ -1268,3 +1268,80 @@ async fn a_current_code_buys_new_recovery_codes_and_the_old_ones_stop_working() 
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_team_sends_the_reporter_files_through_the_portal() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let (case, token) = app.create_report(&report("freepbx", "Patch case")).await;
+        let id = add_member(&app, "t@example.org", false, &[("freepbx", "member")]).await;
+        let s = session_for(&app, id).await;
+        let form = |csrf: &str| {
+            reqwest::multipart::Form::new()
+                .text("csrf", csrf.to_owned())
+                .text("body", "Could you test this patch?")
+                .part(
+                    "attachments",
+                    reqwest::multipart::Part::bytes(b"--- a/x\n+++ b/x\n".to_vec())
+                        .file_name("fix.patch")
+                        .mime_str("text/x-diff")
+                        .unwrap(),
+                )
+        };
+        let path = format!("/cases/{case}/messages");
+        let cookie = format!("vd_session={}", s.cookie);
+        let forged = app
+            .client
+            .post(app.url(&path))
+            .header(COOKIE, &cookie)
+            .multipart(form("wrong"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status().as_u16(), 403, "on {}", db.label);
+        let sent = app
+            .client
+            .post(app.url(&path))
+            .header(COOKIE, &cookie)
+            .multipart(form(&s.csrf))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            sent.status().as_u16(),
+            303,
+            "{}",
+            sent.text().await.unwrap()
+        );
+        assert_eq!(
+            kinds(&app, case).await[2..],
+            ["reporter_message", "attachment_added"]
+        );
+        let file = app.store.attachments(case).await.unwrap().pop().unwrap();
+        assert_eq!(file.filename, "fix.patch");
+        // The reporter finds it in the portal, from the team, and downloads it.
+        let portal = app
+            .get(&format!("/r/{case}/{token}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(portal.contains("fix.patch"), "{portal}");
+        let download = app
+            .get(&format!("/r/{case}/{token}/files/{}", file.sha256))
+            .await;
+        assert_eq!(download.status().as_u16(), 200);
+        assert!(
+            download.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .starts_with("attachment")
+        );
+        // The mail tells them where the file is, without carrying it.
+        let mail = app.store.jobs_for_case(case).await.unwrap().pop().unwrap();
+        let raw = mail.payload["raw"].as_str().unwrap().replace("=\r\n", "");
+        assert!(raw.contains("1 file is attached"), "{raw}");
+        assert!(!raw.contains("+++ b/x"));
+    })
+    .await;
+}
