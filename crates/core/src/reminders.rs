@@ -55,6 +55,37 @@ fn day(d: Date) -> String {
     d.strftime("%a %Y-%m-%d").to_string()
 }
 
+/// When the reporter last heard from the team and when the policy says they should next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReporterUpdate {
+    /// The report, or the team's last message or request to the reporter.
+    pub last: Date,
+    pub every: crate::duration::Period,
+    pub due: Date,
+}
+
+/// The reporter's next update under the policy's `update_reporter_every` (Sangoma, 000),
+/// if the policy promises one. Automatic messages do not count.
+pub fn reporter_update(policy: &Policy, log: &[Recorded]) -> Option<ReporterUpdate> {
+    let every = policy.response.update_reporter_every?;
+    let cal = policy.calendar();
+    let last = log
+        .iter()
+        .filter(|r| match &r.event {
+            Event::Reported { .. } | Event::InfoRequested { .. } => true,
+            Event::ReporterMessage { by_team_member, .. } => *by_team_member,
+            _ => false,
+        })
+        .map(|r| cal.local_date(r.at))
+        .max()?;
+    let due = match every.unit {
+        Unit::BusinessDays => cal.add_business_days(last, every.count),
+        Unit::Days => last.saturating_add(i64::from(every.count).days()),
+        Unit::Weeks => last.saturating_add((i64::from(every.count) * 7).days()),
+    };
+    Some(ReporterUpdate { last, every, due })
+}
+
 /// The reminders a case calls for on `today` (in the policy's calendar).
 pub fn reminders(policy: &Policy, log: &[Recorded], today: Date) -> Vec<Reminder> {
     let state = case::state(log);
@@ -98,38 +129,21 @@ pub fn reminders(policy: &Policy, log: &[Recorded], today: Date) -> Vec<Reminder
             text,
         });
     }
-    if let Some(period) = policy.response.update_reporter_every
-        && state != State::Disclosed
+    if state != State::Disclosed
+        && let Some(update) = reporter_update(policy, log)
+        && update.due <= today
     {
-        let cal = policy.calendar();
-        let last = log
-            .iter()
-            .filter(|r| match &r.event {
-                Event::Reported { .. } | Event::InfoRequested { .. } => true,
-                Event::ReporterMessage { by_team_member, .. } => *by_team_member,
-                _ => false,
-            })
-            .map(|r| cal.local_date(r.at))
-            .max();
-        if let Some(last) = last {
-            let due = match period.unit {
-                Unit::BusinessDays => cal.add_business_days(last, period.count),
-                Unit::Days => last.saturating_add(i64::from(period.count).days()),
-                Unit::Weeks => last.saturating_add((i64::from(period.count) * 7).days()),
-            };
-            if due <= today {
-                out.push(Reminder {
-                    kind: ReminderKind::UpdateReporter,
-                    clock: None,
-                    due,
-                    text: format!(
-                        "the reporter has heard nothing from the team since {}; the policy promises an update every {period} (due {})",
-                        day(last),
-                        day(due)
-                    ),
-                });
-            }
-        }
+        out.push(Reminder {
+            kind: ReminderKind::UpdateReporter,
+            clock: None,
+            due: update.due,
+            text: format!(
+                "the reporter has heard nothing from the team since {}; the policy promises an update every {} (due {})",
+                day(update.last),
+                update.every,
+                day(update.due)
+            ),
+        });
     }
     out
 }

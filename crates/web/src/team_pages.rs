@@ -248,6 +248,8 @@ struct CasePage {
     policy_version: i64,
     /// Declined or closed: the deadlines are shown but owed no more.
     settled: bool,
+    /// When the reporter is next owed news, under policies that promise it.
+    update: Option<(String, &'static str)>,
     suggestion: Option<String>,
     officer_notice: Option<String>,
     duplicates: Vec<(i64, String)>,
@@ -649,6 +651,20 @@ async fn case_page(
         reporter: workspace::reporter_address(&view.log)
             .unwrap_or_else(|| "portal only".to_owned()),
         incomplete: triage::was_incomplete(&view.log),
+        update: vulndesk_core::reminders::reporter_update(policy, &view.log)
+            .filter(|_| !settled && case::state(&view.log) != CaseState::Disclosed)
+            .map(|u| {
+                let late = u.due < today;
+                (
+                    format!(
+                        "The reporter last heard from the team on {}; the policy promises news every {}: next by {}.",
+                        u.last,
+                        u.every,
+                        u.due.strftime("%a %Y-%m-%d")
+                    ),
+                    if late { "overdue" } else { "" },
+                )
+            }),
         settled,
         policy_version: view.policy.version,
         suggestion,

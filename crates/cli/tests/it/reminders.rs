@@ -97,7 +97,7 @@ async fn an_overdue_deadline_is_mailed_to_the_cases_officer_once() {
 async fn a_reporter_waiting_longer_than_the_policy_allows_is_a_reminder() {
     on_each_database(|db| async move {
         let app = spawn_app(&db).await;
-        add_member(&app, "sam@example.org", false, &[("sangoma", "officer")]).await;
+        let sam = add_member(&app, "sam@example.org", false, &[("sangoma", "officer")]).await;
         // A Sangoma report from 20 days ago that nobody answered (Sangoma promises news
         // every 14 days), written as the server writes cases.
         let org = app
@@ -158,6 +158,29 @@ async fn a_reporter_waiting_longer_than_the_policy_allows_is_a_reminder() {
         assert!(news[0].1.contains("every 14 days"), "{}", news[0].1);
         remind(&app).await;
         assert_eq!(reminders(&app, case).await.len(), sent.len(), "once");
+        // The case page says it too.
+        let s = session_for(&app, sam).await;
+        let html = app
+            .client
+            .get(app.url(&format!("/cases/{case}")))
+            .header("cookie", format!("vd_session={}", s.cookie))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let line = html
+            .split("<p id=\"reporter-update\">")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{html}"))
+            .split("</p>")
+            .next()
+            .unwrap();
+        assert!(
+            line.contains("every 14 days") && line.contains("Overdue"),
+            "{line}"
+        );
     })
     .await;
 }
