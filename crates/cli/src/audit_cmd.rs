@@ -8,7 +8,8 @@ use crate::server_cmd::{DbArgs, open, runtime, store_error};
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Recompute every case's hash chain; exit 1 naming the first broken link.
+    /// Recompute every case's hash chain and the account log's; exit 1 naming the first
+    /// broken link.
     Verify {
         #[command(flatten)]
         db: DbArgs,
@@ -36,11 +37,22 @@ pub fn run(cmd: AuditCommand) -> Result<(), CliError> {
                 }
                 events += store.events(id).await.map_err(store_error)?.len();
             }
+            let account_events = match store.verify_account_log().await {
+                Ok(n) => n,
+                Err(StoreError::ChainBroken(b)) => {
+                    return Err(CliError::Invalid(format!(
+                        "the account log is broken at event {}: {}",
+                        b.seq, b.reason
+                    )));
+                }
+                Err(e) => return Err(store_error(e)),
+            };
             println!(
                 "{} case log{} verified, {events} events, every hash chain intact",
                 ids.len(),
                 if ids.len() == 1 { "" } else { "s" }
             );
+            println!("account log verified, {account_events} events, its hash chain intact");
             store.close().await;
             Ok(())
         }),

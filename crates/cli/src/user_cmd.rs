@@ -90,6 +90,15 @@ pub enum SecondFactor {
     Off,
 }
 
+/// Records an administrator's action in the account log.
+async fn audit(store: &Store, kind: &str, payload: serde_json::Value) -> Result<(), CliError> {
+    store
+        .append_account_event(kind, "cli", Timestamp::now(), &payload)
+        .await
+        .map(drop)
+        .map_err(env_err)
+}
+
 fn env_err(e: impl std::fmt::Display) -> CliError {
     CliError::Environment(e.to_string())
 }
@@ -206,6 +215,12 @@ pub fn run(cmd: UserCommand) -> Result<(), CliError> {
                         .await
                         .map_err(env_err)?;
                 }
+                let roles: Vec<String> = members
+                    .iter()
+                    .filter_map(|(slug, role)| Some(format!("{slug}={}", (*role)?.as_str())))
+                    .collect();
+                let payload = serde_json::json!({"user": id, "admin": admin, "roles": roles});
+                audit(&store, "user_added", payload).await?;
                 println!("created account {id} for {}", email.trim().to_lowercase());
                 if totp_required {
                     println!("an authenticator is set up at the first sign-in");
@@ -237,6 +252,12 @@ pub fn run(cmd: UserCommand) -> Result<(), CliError> {
                         .map_err(env_err)?;
                     println!("an authenticator is set up at the next sign-in");
                 }
+                let payload = serde_json::json!({
+                    "user": user.id,
+                    "organisation": slug,
+                    "role": role.map(OrgRole::as_str),
+                });
+                audit(&store, "role_changed", payload).await?;
                 match role {
                     Some(r) => println!("{} is now {} of {slug}", user.email, r.as_str()),
                     None => println!("{} is no longer in {slug}", user.email),
@@ -250,6 +271,12 @@ pub fn run(cmd: UserCommand) -> Result<(), CliError> {
                     .disable_user(user.id, Timestamp::now())
                     .await
                     .map_err(env_err)?;
+                audit(
+                    &store,
+                    "user_disabled",
+                    serde_json::json!({"user": user.id}),
+                )
+                .await?;
                 println!(
                     "disabled {}; its sessions and API tokens no longer work",
                     user.email
@@ -266,6 +293,7 @@ pub fn run(cmd: UserCommand) -> Result<(), CliError> {
                 let (password, generated) = password(password_stdin)?;
                 let hash = accounts::hash_password(&password).map_err(env_err)?;
                 store.reset_user(user.id, &hash).await.map_err(env_err)?;
+                audit(&store, "user_reset", serde_json::json!({"user": user.id})).await?;
                 println!(
                     "reset {}: sessions ended, authenticator and recovery codes cleared",
                     user.email
@@ -291,7 +319,7 @@ pub fn run(cmd: UserCommand) -> Result<(), CliError> {
                     }
                 }
                 let token = accounts::new_api_token().map_err(env_err)?;
-                store
+                let token_id = store
                     .add_api_token(
                         user.id,
                         &name,
@@ -301,6 +329,9 @@ pub fn run(cmd: UserCommand) -> Result<(), CliError> {
                     )
                     .await
                     .map_err(env_err)?;
+                let payload =
+                    serde_json::json!({"user": user.id, "token": token_id, "scopes": scopes});
+                audit(&store, "api_token_created", payload).await?;
                 println!("{token}");
                 Ok(())
             }

@@ -32,6 +32,7 @@ macro_rules! on_pool {
     };
 }
 
+pub mod account_log;
 pub mod cases;
 pub mod intake;
 pub mod outbox;
@@ -39,6 +40,7 @@ pub mod policies;
 pub mod team;
 pub mod testing;
 
+pub use account_log::AccountEventRow;
 pub use cases::{
     CaseRow, ChainBreak, Effects, EventRow, GENESIS_HASH, NewCase, NewEvent, Projection,
     event_hash, new_reply_tag,

@@ -139,6 +139,8 @@ pub async fn change_password(
         .change_password(who.user.id, &hash, who.session.as_deref())
         .await
         .map_err(ApiError::from)?;
+    let payload = serde_json::json!({"user": who.user.id});
+    accounts::audit(&state, "password_changed", &caller.actor(), payload).await?;
     tracing::info!(user = who.user.id, "password changed");
     let notice = Some("Your password is changed; your other sessions have ended.");
     let extra = Extra {
@@ -182,7 +184,7 @@ pub async fn create_token(
         return page(&state, &caller, StatusCode::UNPROCESSABLE_ENTITY, extra).await;
     }
     let token = accounts::new_api_token()?;
-    state
+    let token_id = state
         .store
         .add_api_token(
             who.user.id,
@@ -193,6 +195,8 @@ pub async fn create_token(
         )
         .await
         .map_err(ApiError::from)?;
+    let payload = serde_json::json!({"user": who.user.id, "token": token_id, "scopes": scopes});
+    accounts::audit(&state, "api_token_created", &caller.actor(), payload).await?;
     tracing::info!(user = who.user.id, "API token created");
     let extra = Extra {
         new_token: Some(&token),
@@ -217,6 +221,8 @@ pub async fn revoke_token(
         // Someone else's token, or one already revoked: nothing to say about which.
         return Err(ApiError::NotFound.into());
     }
+    let payload = serde_json::json!({"user": who.user.id, "token": token_id});
+    accounts::audit(&state, "api_token_revoked", &caller.actor(), payload).await?;
     let notice = Some("The token is revoked.");
     let extra = Extra {
         notice,
@@ -265,6 +271,8 @@ pub async fn new_recovery_codes(
         .replace_recovery_codes(who.user.id, &hashes)
         .await
         .map_err(ApiError::from)?;
+    let payload = serde_json::json!({"user": who.user.id});
+    accounts::audit(&state, "recovery_codes_replaced", &caller.actor(), payload).await?;
     tracing::info!(user = who.user.id, "recovery codes replaced");
     let extra = Extra {
         new_codes: &codes,

@@ -14,6 +14,21 @@ use totp_rs::{Algorithm, Builder, Secret, Totp};
 
 use crate::ApiError;
 
+/// Records what was done to or by an account in the hash-chained account log. Payloads
+/// name accounts and tokens by id, never a secret or what someone typed.
+pub async fn audit(
+    state: &crate::AppState,
+    kind: &str,
+    actor: &str,
+    payload: serde_json::Value,
+) -> Result<(), ApiError> {
+    state
+        .store
+        .append_account_event(kind, actor, jiff::Timestamp::now(), &payload)
+        .await?;
+    Ok(())
+}
+
 /// The shortest password accepted (NIST SP 800-63B: at least 8; we ask for more because
 /// these accounts guard unpublished vulnerabilities).
 pub const MIN_PASSWORD_CHARS: usize = 12;

@@ -226,8 +226,17 @@ pub async fn submit(
     let password_ok = accounts::verify_password(&form.password, hash);
     let user = match user {
         Some(u) if password_ok && u.disabled_at.is_none() => u,
-        _ => {
+        other => {
             state.store.record_signin_failure(&keys, now).await?;
+            // What was typed is never recorded (a password in the address field would be).
+            let account = other.map_or(serde_json::Value::Null, |u| serde_json::json!(u.id));
+            accounts::audit(
+                &state,
+                "sign_in_failed",
+                "anonymous",
+                serde_json::json!({"user": account}),
+            )
+            .await?;
             tracing::info!("failed sign-in");
             // One message for every cause: no hint whether the account exists.
             return signin_page(
@@ -260,6 +269,10 @@ pub async fn submit(
             format!("/signin/enrol?next={}", encode(&next)),
         )
     };
+    if stage == "complete" {
+        let payload = serde_json::json!({"user": user.id, "with": "password"});
+        accounts::audit(&state, "signed_in", &format!("user:{}", user.id), payload).await?;
+    }
     let cookie = start_session(&state, &user, stage, lifetime, now).await?;
     tracing::info!(user = user.id, stage, "password accepted");
     Ok(with_cookie(Redirect::to(&to).into_response(), cookie))
@@ -412,25 +425,38 @@ pub async fn verify(
     throttle(&state, &keys, now).await?;
     let code = form.code.trim();
     let accepted = match &user.totp_secret {
-        None => false,
+        None => None,
         Some(secret) => match accounts::totp_step(secret, code, unix_now(now))? {
-            Some(step) => state.store.accept_totp_step(user.id, step).await?,
+            Some(step) => state
+                .store
+                .accept_totp_step(user.id, step)
+                .await?
+                .then_some("authenticator"),
             None => {
                 let hash = accounts::recovery_code_hash(code);
-                state.store.use_recovery_code(user.id, &hash, now).await?
+                state
+                    .store
+                    .use_recovery_code(user.id, &hash, now)
+                    .await?
+                    .then_some("recovery code")
             }
         },
     };
-    if !accepted {
+    let actor = format!("user:{}", user.id);
+    let Some(with) = accepted else {
         state.store.record_signin_failure(&keys, now).await?;
+        let payload = serde_json::json!({"user": user.id});
+        accounts::audit(&state, "second_factor_failed", &actor, payload).await?;
         let page = SecondFactorPage {
             csrf: &session.csrf_token,
             next: &next,
             error: Some("That code is not right, or was already used. Enter the current code."),
         };
         return Ok(no_store(render(StatusCode::UNAUTHORIZED, &page)?));
-    }
+    };
     state.store.clear_signin_failures(&keys[0]).await?;
+    let payload = serde_json::json!({"user": user.id, "with": with});
+    accounts::audit(&state, "signed_in", &actor, payload).await?;
     let cookie = complete(&state, &user, &id_hash, now).await?;
     tracing::info!(user = user.id, "signed in");
     Ok(with_cookie(Redirect::to(&next).into_response(), cookie))
@@ -515,6 +541,14 @@ pub async fn confirm_enrol(
         .enrol_totp(user.id, secret, step, &hashes)
         .await?;
     let cookie = complete(&state, &user, &id_hash, now).await?;
+    let payload = serde_json::json!({"user": user.id});
+    accounts::audit(
+        &state,
+        "second_factor_enrolled",
+        &format!("user:{}", user.id),
+        payload,
+    )
+    .await?;
     tracing::info!(user = user.id, "second factor enrolled");
     let page = RecoveryCodesPage {
         codes: &codes,
@@ -551,6 +585,8 @@ pub async fn signout_everywhere(
         .store
         .delete_sessions(caller.person()?.user.id)
         .await?;
+    let payload = serde_json::json!({"user": caller.person()?.user.id, "sessions": ended});
+    accounts::audit(&state, "signed_out_everywhere", &caller.actor(), payload).await?;
     tracing::info!(
         user = caller.person()?.user.id,
         sessions = ended,

@@ -131,3 +131,74 @@ async fn audit_verify_catches_edited_deleted_and_reordered_events() {
     })
     .await;
 }
+
+/// Statements run behind the account log's triggers.
+async fn tamper_accounts(store: &Store, statement: &str) {
+    let drops: &[&str] = match store {
+        Store::Sqlite(_) => &[
+            "DROP TRIGGER IF EXISTS account_events_no_update",
+            "DROP TRIGGER IF EXISTS account_events_no_delete",
+        ],
+        Store::Postgres(_) => {
+            &["DROP TRIGGER IF EXISTS account_events_append_only ON account_events"]
+        }
+    };
+    for sql in drops.iter().copied().chain([statement]) {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match store {
+            Store::Sqlite(p) => sqlx::query(sql).execute(p).await.map(drop),
+            Store::Postgres(p) => sqlx::query(sql).execute(p).await.map(drop),
+        }
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn account_actions_are_a_chain_that_audit_verify_checks() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let id = crate::team_support::add_member(
+            &app,
+            "m@example.org",
+            false,
+            &[("kamailio", "member")],
+        )
+        .await;
+        let password = crate::team_support::PASSWORD;
+        crate::team_support::sign_in_password(&app, "m@example.org", "wrong password!").await;
+        crate::team_support::sign_in_password(&app, "nobody@example.org", "wrong password!").await;
+        crate::team_support::sign_in_password(&app, "m@example.org", password).await;
+        let log = app.store.account_events().await.unwrap();
+        let kinds: Vec<&str> = log.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["sign_in_failed", "sign_in_failed", "signed_in"],
+            "on {}",
+            db.label
+        );
+        assert_eq!(log[0].payload, json!({"user": id}).to_string());
+        assert_eq!(
+            log[1].payload,
+            json!({"user": null}).to_string(),
+            "what was typed is never kept"
+        );
+        assert_eq!(log[2].actor, format!("user:{id}"));
+        let (code, out) = verify(&db).await;
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("account log verified, 3 events"), "{out}");
+        // Rewriting who signed in is caught, at the event rewritten.
+        tamper_accounts(
+            &app.store,
+            "UPDATE account_events SET actor = 'user:99' WHERE seq = 3",
+        )
+        .await;
+        let (code, out) = verify(&db).await;
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains("the account log is broken at event 3"),
+            "on {}: {out}",
+            db.label
+        );
+    })
+    .await;
+}

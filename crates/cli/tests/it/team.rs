@@ -835,6 +835,25 @@ async fn vulndesk_user_manages_accounts_from_the_command_line() {
                 .totp_required,
             "officers need a second factor"
         );
+        // Each administrator action is in the account log, done by the command line.
+        let kinds: Vec<String> = app
+            .store
+            .account_events()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.actor == "cli")
+            .map(|e| e.kind)
+            .collect();
+        for kind in [
+            "user_added",
+            "api_token_created",
+            "user_disabled",
+            "user_reset",
+            "role_changed",
+        ] {
+            assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
+        }
         let (code, out, _) = run(s(&["list"]), None).await;
         assert_eq!(code, 0);
         assert!(

@@ -17,6 +17,7 @@ macro_rules! raw_sql {
     };
 }
 
+mod account_log;
 mod cases;
 mod intake;
 mod migrations;
