@@ -1073,6 +1073,10 @@ async fn people_change_their_own_password_and_their_other_sessions_end() {
             "on {}: {account}",
             db.label
         );
+        assert!(
+            account.contains("<title>Your account · Vulndesk</title>"),
+            "{account}"
+        );
         let change = |current: &'static str, new: &'static str| {
             let here = here.clone();
             let app = &app;
@@ -1361,6 +1365,45 @@ async fn the_team_sends_the_reporter_files_through_the_portal() {
         let raw = mail.payload["raw"].as_str().unwrap().replace("=\r\n", "");
         assert!(raw.contains("1 file is attached"), "{raw}");
         assert!(!raw.contains("+++ b/x"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_control_on_the_team_pages_has_a_label_and_the_title_names_the_page() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let (case, _) = app.create_report(&report("salestim", "Label check")).await;
+        let id = add_member(&app, "o@example.org", true, &[("salestim", "officer")]).await;
+        let s = session_for(&app, id).await;
+        for (path, title) in [
+            ("/dashboard".to_owned(), "Dashboard"),
+            (format!("/cases/{case}"), "Case "),
+            ("/account".to_owned(), "Your account"),
+            ("/signin".to_owned(), "Sign in"),
+        ] {
+            let html = page(&app, &s.cookie, &path).await.text().await.unwrap();
+            let shown = between(&html, "<title>", "</title>");
+            assert!(
+                shown.starts_with(title) && shown.ends_with(" · Vulndesk"),
+                "{path}: {shown}"
+            );
+            for name in ["input", "textarea", "select"] {
+                for tag in crate::html::tags(&html, name) {
+                    let kind = crate::html::attr(tag, "type").unwrap_or_default();
+                    if kind == "hidden" || kind == "checkbox" {
+                        continue;
+                    }
+                    let control = crate::html::attr(tag, "id")
+                        .unwrap_or_else(|| panic!("{path}: a control without an id: {tag}"));
+                    assert!(
+                        html.contains(&format!("<label for=\"{control}\"")),
+                        "on {}: {path}: no label for {tag}",
+                        db.label
+                    );
+                }
+            }
+        }
     })
     .await;
 }
