@@ -186,6 +186,59 @@ macro_rules! user_columns {
     };
 }
 
+macro_rules! api_token_columns {
+    () => {
+        "id, user_id, name, scopes, created_at, last_used_at, revoked_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct RawApiToken {
+    id: i64,
+    user_id: i64,
+    name: String,
+    scopes: String,
+    created_at: String,
+    last_used_at: Option<String>,
+    revoked_at: Option<String>,
+}
+
+impl RawApiToken {
+    fn decode(self) -> Result<ApiTokenRow, StoreError> {
+        Ok(ApiTokenRow {
+            id: self.id,
+            user_id: self.user_id,
+            name: self.name,
+            scopes: self.scopes.split_whitespace().map(str::to_owned).collect(),
+            created_at: parse_ts(&self.created_at)?,
+            last_used_at: parse_opt_ts(self.last_used_at)?,
+            revoked_at: parse_opt_ts(self.revoked_at)?,
+        })
+    }
+}
+
+/// Replaces a person's recovery codes with `$hashes` inside transaction `$tx`.
+macro_rules! write_recovery_codes {
+    ($tx:ident, $user_id:expr, $hashes:expr) => {
+        async {
+            sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+                .bind($user_id)
+                .execute(&mut *$tx)
+                .await?;
+            for hash in $hashes {
+                sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+                    .bind($user_id)
+                    .bind(hash.clone())
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err(|e| constraint(e, "user"))?;
+            }
+            Ok::<(), StoreError>(())
+        }
+        .await
+    };
+}
+
 /// Grants and search text a case write stores beside its events.
 #[derive(Debug, Default)]
 pub(crate) struct TeamWrites {
@@ -490,18 +543,7 @@ impl Store {
                 .bind(step)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
-            for hash in recovery_code_hashes {
-                sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
-                    .bind(user_id)
-                    .bind(hash.clone())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| constraint(e, "user"))?;
-            }
+            write_recovery_codes!(tx, user_id, recovery_code_hashes)?;
             tx.commit().await?;
             Ok(())
         })
@@ -515,18 +557,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
-            sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
-            for hash in hashes {
-                sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
-                    .bind(user_id)
-                    .bind(hash.clone())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| constraint(e, "user"))?;
-            }
+            write_recovery_codes!(tx, user_id, hashes)?;
             tx.commit().await?;
             Ok(())
         })
@@ -689,35 +720,13 @@ impl Store {
 
     /// A person's API tokens, newest first (revoked ones included, marked).
     pub async fn api_tokens(&self, user_id: i64) -> Result<Vec<ApiTokenRow>, StoreError> {
-        type Raw = (
-            i64,
-            i64,
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-        );
-        let rows: Vec<Raw> = on_pool!(self, p => sqlx::query_as(
-            "SELECT id, user_id, name, scopes, created_at, last_used_at, revoked_at \
-             FROM api_tokens WHERE user_id = $1 ORDER BY id DESC",
+        let rows: Vec<RawApiToken> = on_pool!(self, p => sqlx::query_as(
+            concat!("SELECT ", api_token_columns!(), " FROM api_tokens WHERE user_id = $1 ORDER BY id DESC"),
         )
         .bind(user_id)
         .fetch_all(p)
         .await?);
-        rows.into_iter()
-            .map(|(id, user_id, name, scopes, created, used, revoked)| {
-                Ok(ApiTokenRow {
-                    id,
-                    user_id,
-                    name,
-                    scopes: scopes.split_whitespace().map(str::to_owned).collect(),
-                    created_at: parse_ts(&created)?,
-                    last_used_at: parse_opt_ts(used)?,
-                    revoked_at: parse_opt_ts(revoked)?,
-                })
-            })
-            .collect()
+        rows.into_iter().map(RawApiToken::decode).collect()
     }
 
     /// Revokes one of a person's tokens; false if they have no such live token.
@@ -746,37 +755,19 @@ impl Store {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<Option<ApiTokenRow>, StoreError> {
-        type Raw = (
-            i64,
-            i64,
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-        );
-        let row: Option<Raw> = on_pool!(self, p => sqlx::query_as(
-            "UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1 \
-             AND revoked_at IS NULL \
-             AND user_id IN (SELECT id FROM users WHERE disabled_at IS NULL) \
-             RETURNING id, user_id, name, scopes, created_at, last_used_at, revoked_at",
+        let row: Option<RawApiToken> = on_pool!(self, p => sqlx::query_as(
+            concat!(
+                "UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1 \
+                 AND revoked_at IS NULL \
+                 AND user_id IN (SELECT id FROM users WHERE disabled_at IS NULL) RETURNING ",
+                api_token_columns!()
+            ),
         )
         .bind(token_hash)
         .bind(ts_text(now))
         .fetch_optional(p)
         .await?);
-        row.map(|(id, user_id, name, scopes, created, used, revoked)| {
-            Ok(ApiTokenRow {
-                id,
-                user_id,
-                name,
-                scopes: scopes.split_whitespace().map(str::to_owned).collect(),
-                created_at: parse_ts(&created)?,
-                last_used_at: parse_opt_ts(used)?,
-                revoked_at: parse_opt_ts(revoked)?,
-            })
-        })
-        .transpose()
+        row.map(RawApiToken::decode).transpose()
     }
 
     /// Records a failed sign-in under each key (an account, an address).
@@ -887,34 +878,28 @@ impl Store {
         texts: &[(i64, bool, String)],
         duplicate_of: Option<i64>,
     ) -> Result<(), StoreError> {
+        // The same writes a case append makes, for the events numbered `seqs`.
+        let seqs: Vec<i64> = texts.iter().map(|(seq, _, _)| *seq).collect();
+        let writes = TeamWrites {
+            grants: Vec::new(),
+            search: texts
+                .iter()
+                .enumerate()
+                .map(|(event, (_, internal, body))| SearchText {
+                    event,
+                    internal: *internal,
+                    body: body.clone(),
+                })
+                .collect(),
+            duplicate_of,
+        };
         on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
             sqlx::query("DELETE FROM case_search WHERE case_id = $1")
                 .bind(case_id)
                 .execute(&mut *tx)
                 .await?;
-            if let Some(original) = duplicate_of {
-                sqlx::query(
-                    "INSERT INTO case_duplicates (case_id, duplicate_of) VALUES ($1, $2) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(case_id)
-                .bind(original)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| constraint(e, "case"))?;
-            }
-            for (seq, internal, body) in texts {
-                sqlx::query(
-                    "INSERT INTO case_search (case_id, seq, internal, body) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(case_id)
-                .bind(*seq)
-                .bind(*internal)
-                .bind(body.clone())
-                .execute(&mut *tx)
-                .await?;
-            }
+            write_team!(tx, case_id, &seqs, &writes)?;
             tx.commit().await?;
             Ok(())
         })
