@@ -544,13 +544,13 @@ impl Intake {
             "Vulndesk stored an encrypted message for {} from {from} that it cannot decrypt: {reason}.\n{place}\nThe message is kept verbatim and can be decrypted once the key is available.\n",
             self.org.name
         );
+        let sender = vulndesk_mail::receipt::notice_sender(
+            policy,
+            std::env::var(MAIL_FROM_ENV).ok().as_deref(),
+        );
         let mut jobs = Vec::new();
         for (user, _) in to {
             let random = hex::encode(random_bytes::<16>()?);
-            let sender = vulndesk_mail::receipt::notice_sender(
-                policy,
-                std::env::var(MAIL_FROM_ENV).ok().as_deref(),
-            );
             match vulndesk_mail::receipt::team_notice(
                 policy,
                 &sender,

@@ -95,18 +95,27 @@ pub fn message(
             Err(e) => return Some(Err(e.into())),
         },
     };
-    Some(
-        MailJob::new(
-            &from,
-            std::slice::from_ref(&answering.to.email),
-            &message_id,
-            raw,
-        )
-        .map(|job| Queued {
-            job: job.into_job(answering.at),
-            message_id,
-        }),
-    )
+    Some(queue(
+        &from,
+        &answering.to.email,
+        message_id,
+        raw,
+        answering.at,
+    ))
+}
+
+/// The outbox job for one composed message.
+fn queue(
+    from: &str,
+    to: &str,
+    message_id: String,
+    raw: Vec<u8>,
+    at: Timestamp,
+) -> Result<Queued, OutboxError> {
+    MailJob::new(from, &[to.to_owned()], &message_id, raw).map(|job| Queued {
+        job: job.into_job(at),
+        message_id,
+    })
 }
 
 /// Who team notices come from: the address the operator configured, else the
@@ -149,16 +158,7 @@ pub fn team_notice(
         references: Vec::new(),
         date: at,
     };
-    MailJob::new(
-        sender,
-        &[to.to_owned()],
-        &message_id,
-        compose_plain(&outbound),
-    )
-    .map(|job| Queued {
-        job: job.into_job(at),
-        message_id,
-    })
+    queue(sender, to, message_id, compose_plain(&outbound), at)
 }
 
 /// The first `mailto:` contact of the policy, as a bare address.

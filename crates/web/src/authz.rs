@@ -346,7 +346,7 @@ impl Refusal {
                 response
             }
             Refusal::Denied(Denial::SignIn) => {
-                let next: String = form_urlencoded_path(path);
+                let next: String = next_param(path);
                 Redirect::to(&format!("/signin?next={next}")).into_response()
             }
             Refusal::Denied(Denial::Hidden) => error::answer(path, ApiError::NotFound),
@@ -357,8 +357,8 @@ impl Refusal {
     }
 }
 
-/// A path for `?next=`: only our own absolute paths, percent-encoded.
-fn form_urlencoded_path(path: &str) -> String {
+/// A path percent-encoded for `?next=`.
+pub(crate) fn next_param(path: &str) -> String {
     serde_urlencoded::to_string([("", path)])
         .map(|s| s.trim_start_matches('=').to_owned())
         .unwrap_or_default()

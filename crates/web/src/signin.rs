@@ -24,7 +24,7 @@ use serde::Deserialize;
 use vulndesk_store::{NewSession, SessionRow, UserRow};
 
 use crate::accounts::{self, random_token, secret_hash};
-use crate::authz::{Caller, SESSION_COOKIE, cookie_value, session_cookie};
+use crate::authz::{Caller, SESSION_COOKIE, cookie_value, next_param, session_cookie};
 use crate::pages::{no_store, render};
 use crate::{ApiError, AppState, PageError};
 
@@ -260,13 +260,13 @@ pub async fn submit(
         (
             "password",
             SignedDuration::from_mins(PENDING_MINUTES),
-            format!("/signin/second-factor?next={}", encode(&next)),
+            format!("/signin/second-factor?next={}", next_param(&next)),
         )
     } else {
         (
             "password",
             SignedDuration::from_mins(PENDING_MINUTES),
-            format!("/signin/enrol?next={}", encode(&next)),
+            format!("/signin/enrol?next={}", next_param(&next)),
         )
     };
     if stage == "complete" {
@@ -276,12 +276,6 @@ pub async fn submit(
     let cookie = start_session(&state, &user, stage, lifetime, now).await?;
     tracing::info!(user = user.id, stage, "password accepted");
     Ok(with_cookie(Redirect::to(&to).into_response(), cookie))
-}
-
-fn encode(path: &str) -> String {
-    serde_urlencoded::to_string([("", path)])
-        .map(|s| s.trim_start_matches('=').to_owned())
-        .unwrap_or_default()
 }
 
 async fn start_session(
@@ -369,7 +363,7 @@ async fn complete(
 }
 
 fn back_to_signin(next: &str) -> Response {
-    Redirect::to(&format!("/signin?next={}", encode(next))).into_response()
+    Redirect::to(&format!("/signin?next={}", next_param(next))).into_response()
 }
 
 /// `GET /signin/second-factor`.
@@ -474,7 +468,8 @@ pub async fn enrol(
     };
     if user.totp_secret.is_some() {
         return Ok(
-            Redirect::to(&format!("/signin/second-factor?next={}", encode(&next))).into_response(),
+            Redirect::to(&format!("/signin/second-factor?next={}", next_param(&next)))
+                .into_response(),
         );
     }
     let secret = accounts::new_totp_secret()?;

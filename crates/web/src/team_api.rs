@@ -339,11 +339,10 @@ async fn act(
     let value: Value = json_body::read(&headers, body, "see the API description")?;
     let bytes = serde_json::to_vec(&value).map_err(|e| ApiError::Internal(e.to_string()))?;
     let action = parse_action(kind, &bytes)?;
-    let seq = workspace::act(&state, &caller, action).await?;
-    let view = workspace::view(&state, &caller).await?;
+    let acted = workspace::act(&state, &caller, action).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "seq": seq, "state": case::state(&view.log).as_str() })),
+        Json(json!({ "seq": acted.seq, "state": acted.state.as_str() })),
     )
         .into_response())
 }

@@ -593,10 +593,8 @@ async fn case_page(
             policy.organisation.name
         )
     });
-    let settled = matches!(
-        case::state(&view.log),
-        CaseState::Declined | CaseState::Closed
-    );
+    let case_state = case::state(&view.log);
+    let settled = matches!(case_state, CaseState::Declined | CaseState::Closed);
     let entries = view
         .timeline()
         .map(|(seq, r)| entry(&view, seq, r))
@@ -632,7 +630,7 @@ async fn case_page(
         product: policy
             .product(view.product_slug())
             .map_or_else(|| view.product_slug().to_owned(), |p| p.name.clone()),
-        state: case::state(&view.log).as_str().to_owned(),
+        state: case_state.as_str().to_owned(),
         severity: score
             .as_ref()
             .map(|c| {
@@ -652,7 +650,7 @@ async fn case_page(
             .unwrap_or_else(|| "portal only".to_owned()),
         incomplete: triage::was_incomplete(&view.log),
         update: vulndesk_core::reminders::reporter_update(policy, &view.log)
-            .filter(|_| !settled && case::state(&view.log) != CaseState::Disclosed)
+            .filter(|_| !settled && case_state != CaseState::Disclosed)
             .map(|u| {
                 let late = u.due < today;
                 (
@@ -780,7 +778,7 @@ pub async fn message(
         None => {
             let files = std::mem::take(&mut form.files);
             let action = workspace::Action::Message { body, files };
-            workspace::act(&state, &caller, action).await
+            workspace::act(&state, &caller, action).await.map(|a| a.seq)
         }
     };
     answer(state, caller, fields, Kind::Message, result).await
@@ -793,7 +791,7 @@ async fn act(
     kind: Kind,
 ) -> Result<Response, PageError> {
     let result = match parse_action(kind, &form_json(fields.clone())) {
-        Ok(action) => workspace::act(&state, &caller, action).await,
+        Ok(action) => workspace::act(&state, &caller, action).await.map(|a| a.seq),
         Err(e) => Err(e),
     };
     answer(state, caller, fields, kind, result).await

@@ -287,15 +287,15 @@ pub fn is_internal(event: &Event) -> bool {
 
 /// Loads the case the caller was authorised for.
 pub async fn view(state: &AppState, caller: &Caller) -> Result<CaseView, ApiError> {
-    let at = caller.case()?;
-    let standing = caller.standing().ok_or(ApiError::NotFound)?;
-    let case = state.store.case(at.id).await?.ok_or(ApiError::NotFound)?;
-    let policy = state
-        .policies
-        .get(&state.store, case.policy_version_id)
-        .await?;
-    let log = cases::log(&state.store.events(case.id).await?)?;
-    let team = state.store.team_of(at.org_id).await?;
+    let CaseView {
+        case,
+        org_id,
+        policy,
+        log,
+        standing,
+        team,
+        ..
+    } = essentials(state, caller).await?;
     let jobs = if standing >= Standing::Worker {
         state.store.jobs_for_case(case.id).await?
     } else {
@@ -321,13 +321,38 @@ pub async fn view(state: &AppState, caller: &Caller) -> Result<CaseView, ApiErro
     Ok(CaseView {
         duplicates,
         case,
-        org_id: at.org_id,
+        org_id,
         policy,
         log,
         standing,
         team,
         jobs,
         users,
+    })
+}
+
+/// The case with what acting on it needs (its log, policy and team), without what only
+/// the page shows (mail, names, duplicates).
+async fn essentials(state: &AppState, caller: &Caller) -> Result<CaseView, ApiError> {
+    let at = caller.case()?;
+    let standing = caller.standing().ok_or(ApiError::NotFound)?;
+    let case = state.store.case(at.id).await?.ok_or(ApiError::NotFound)?;
+    let policy = state
+        .policies
+        .get(&state.store, case.policy_version_id)
+        .await?;
+    let log = cases::log(&state.store.events(case.id).await?)?;
+    let team = state.store.team_of(at.org_id).await?;
+    Ok(CaseView {
+        case,
+        org_id: at.org_id,
+        policy,
+        log,
+        standing,
+        team,
+        jobs: Vec::new(),
+        users: BTreeMap::new(),
+        duplicates: Vec::new(),
     })
 }
 
@@ -392,10 +417,15 @@ pub enum Action {
     },
 }
 
-/// Records `action` on the case the caller was authorised for; returns the first new
-/// event's sequence number.
-pub async fn act(state: &AppState, caller: &Caller, action: Action) -> Result<i64, ApiError> {
-    let view = view(state, caller).await?;
+/// What an action did: the first new event's position and the case's state after it.
+pub struct Acted {
+    pub seq: i64,
+    pub state: case::State,
+}
+
+/// Records `action` on the case the caller was authorised for.
+pub async fn act(state: &AppState, caller: &Caller, action: Action) -> Result<Acted, ApiError> {
+    let view = essentials(state, caller).await?;
     let at = Timestamp::now();
     let mut effects = Effects::default();
     let events = match action {
@@ -492,8 +522,16 @@ pub async fn act(state: &AppState, caller: &Caller, action: Action) -> Result<i6
             message: e,
         })?;
     }
+    // Each event was checked against the state machine above, so folding them is the
+    // state the log will show.
+    let after = events.iter().fold(case::state(&view.log), |now, e| {
+        triage::transition(now, e).unwrap_or(now)
+    });
     let written = cases::append(state, &view.case, events, &caller.actor(), at, effects).await?;
-    Ok(written.first().map_or(0, |e| e.seq))
+    Ok(Acted {
+        seq: written.first().map_or(0, |e| e.seq),
+        state: after,
+    })
 }
 
 /// The input field an event's validation error is about.
