@@ -7,33 +7,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { launch, shot } from './chromium.mjs';
 
 const BASE = process.env.VULNDESK_URL;
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const ARTIFACTS = path.resolve(process.env.ARTIFACTS_DIR || path.join(ROOT, 'target', 'artifacts'));
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-
-// Debian's Chromium in a container: no sandbox (no user namespaces), no GPU, and nothing
-// that reaches for the network on its own.
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-async function shot(page, name) {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
 
 /** Types into the control a label names, after focusing it as a keyboard user would. */
 async function typeInto(page, label, text) {
@@ -47,24 +24,7 @@ const focused = (page) => page.evaluate(() => document.activeElement && document
 
 test('a reporter files a report by keyboard and follows it in the portal', async () => {
   assert.ok(BASE, 'set VULNDESK_URL to the server under test');
-  const profile = mkdtempSync(path.join(tmpdir(), 'vulndesk-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ARGS,
-    acceptDownloads: true,
-    viewport: { width: 1024, height: 900 },
-  });
-  // Content-Security-Policy violations are reported on the console, script errors as page
-  // errors. Statuses the test causes on purpose (the 422 of the first try, the browser's
-  // own /favicon.ico 404) are reported there too, as failed loads: those are not counted.
-  const consoleErrors = [];
-  context.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
-      consoleErrors.push(m.text());
-    }
-  });
-  context.on('weberror', (e) => consoleErrors.push(String(e.error())));
+  const { context, consoleErrors, close } = await launch({ acceptDownloads: true });
   try {
     const page = await context.newPage();
     await page.goto(`${BASE}/o/sangoma/report?product=asterisk`);
@@ -168,7 +128,6 @@ test('a reporter files a report by keyboard and follows it in the portal', async
 
     assert.deepEqual(consoleErrors, [], 'no script errors or CSP violations');
   } finally {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
+    await close();
   }
 });

@@ -12,35 +12,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launch, shot } from './chromium.mjs';
 
 const BASE = process.env.VULNDESK_URL;
 const EMAIL = process.env.VULNDESK_OFFICER_EMAIL;
 const PASSWORD = process.env.VULNDESK_OFFICER_PASSWORD;
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const ARTIFACTS = path.resolve(process.env.ARTIFACTS_DIR || path.join(ROOT, 'target', 'artifacts'));
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-
-// Debian's Chromium in a container: no sandbox (no user namespaces), no GPU, and nothing
-// that reaches for the network on its own.
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-async function shot(page, name) {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
 
 /** Types into the control a label names, after focusing it as a keyboard user would. */
 async function typeInto(page, label, text) {
@@ -155,23 +131,7 @@ test('the security team signs in with a second factor and works cases', async (t
     description: 'Changing the tenant id in the audit log request shows another tenant\u2019s log.',
   });
 
-  const profile = mkdtempSync(path.join(tmpdir(), 'vulndesk-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ARGS,
-    viewport: { width: 1024, height: 900 },
-  });
-  // Content-Security-Policy violations are reported on the console, script errors as page
-  // errors. Statuses the test causes on purpose (the 422 of the bad CVSS vector, the
-  // browser's own /favicon.ico 404) are reported there too, as failed loads: not counted.
-  const consoleErrors = [];
-  context.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
-      consoleErrors.push(m.text());
-    }
-  });
-  context.on('weberror', (e) => consoleErrors.push(String(e.error())));
+  const { context, consoleErrors, close } = await launch();
 
   // Each step needs the ones before it; after a failure the rest are skipped, not failed.
   let broken = false;
@@ -343,7 +303,6 @@ test('the security team signs in with a second factor and works cases', async (t
 
     assert.deepEqual(consoleErrors, [], 'no script errors or CSP violations');
   } finally {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
+    await close();
   }
 });
