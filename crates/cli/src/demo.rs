@@ -2,12 +2,12 @@
 //! something to look at. The policies are compiled in, so the binary works from anywhere.
 
 use jiff::{Timestamp, ToSpan};
-use vulndesk_store::Store;
-use vulndesk_web::AppState;
+use vulndesk_store::{Store, StoreError};
 use vulndesk_web::intake::{self, Report};
+use vulndesk_web::{AppState, accounts};
 
 use crate::CliError;
-use crate::server_cmd::{announce, store_error, store_policy};
+use crate::server_cmd::{store_error, store_policy};
 
 /// The reference policies, as `(file name, source)`.
 const POLICIES: [(&str, &str); 5] = [
@@ -129,15 +129,34 @@ const SAMPLES: [Sample; 11] = [
     ),
 ];
 
+/// What a demo start made that a person needs to walk in: the sample cases' portal links
+/// (only when they were created now: a token is never stored, so it cannot be shown
+/// again) and the demo accounts with their fresh passwords.
+#[derive(Default)]
+pub(crate) struct Demo {
+    /// `(case id, organisation/product, reporter token)`.
+    pub cases: Vec<(i64, String, String)>,
+    /// `(role, address, password)`.
+    pub accounts: Vec<(&'static str, String, String)>,
+}
+
+/// The demo team: one account per role, in every demo organisation.
+const ACCOUNTS: [(&str, &str, &str); 3] = [
+    ("officer", "officer@demo.example", "Demo Officer"),
+    ("member", "member@demo.example", "Demo Member"),
+    ("reviewer", "reviewer@demo.example", "Demo Reviewer"),
+];
+
 /// Loads the reference policies and, if the database has no cases yet, the sample cases.
-pub(crate) async fn load(store: &Store) -> Result<(), CliError> {
+pub(crate) async fn load(store: &Store) -> Result<Demo, CliError> {
+    let mut demo = Demo::default();
     for (file, source) in POLICIES {
         let policy = vulndesk_core::policy::Policy::parse(file, source)
             .map_err(|e| CliError::Invalid(format!("built-in demo policy {file}: {e}")))?;
         store_policy(store, &policy, source).await?;
     }
     if store.count_cases().await.map_err(store_error)? > 0 {
-        return Ok(());
+        return Ok(demo);
     }
     // Through the same code as the API, so the cases are pinned and projected like real ones.
     let state = AppState::new(store.clone());
@@ -152,12 +171,97 @@ pub(crate) async fn load(store: &Store) -> Result<(), CliError> {
             .await
             // Debug keeps the detail that the HTTP rendering of an internal error hides.
             .map_err(|e| CliError::Environment(format!("demo report {title:?}: {e:?}")))?;
-        // Fictional cases: their tokens are printed so a person trying the demo can open them.
-        announce(&format!(
-            "demo case {} ({organisation}/{product}): token {}",
+        // Fictional cases: their tokens are shown so a person trying the demo can open them.
+        demo.cases.push((
             opened.case_id,
-            opened.token.as_str()
-        ))?;
+            format!("{organisation}/{product}"),
+            opened.token.as_str().to_owned(),
+        ));
+    }
+    Ok(demo)
+}
+
+/// Makes (or enables again) the demo team with fresh passwords and no second factor, in
+/// every organisation of the demo. They are marked as demo accounts, shown as such on
+/// every team page, and disabled by [`retire_accounts`] when the desk runs without --demo.
+pub(crate) async fn accounts(store: &Store, demo: &mut Demo) -> Result<(), CliError> {
+    let mut orgs = Vec::new();
+    for (file, _) in POLICIES {
+        let slug = file.trim_end_matches(".toml");
+        if let Some(org) = store
+            .organisation_by_slug(slug)
+            .await
+            .map_err(store_error)?
+        {
+            orgs.push(org.id);
+        }
+    }
+    for (role, email, name) in ACCOUNTS {
+        let password = accounts::generate_password()
+            .map_err(|e| CliError::Environment(format!("demo password: {e:?}")))?;
+        let hash = accounts::hash_password(&password)
+            .map_err(|e| CliError::Environment(format!("demo password: {e:?}")))?;
+        let roles: Vec<(i64, &str)> = orgs.iter().map(|id| (*id, role)).collect();
+        match store
+            .upsert_demo_user(email, name, &hash, &roles, Timestamp::now())
+            .await
+        {
+            Ok(_) => demo.accounts.push((role, email.to_owned(), password)),
+            Err(StoreError::Conflict(_)) => {
+                return Err(CliError::Usage(format!(
+                    "{email} is a real account in this database, so the demo does not take it \
+                     over; use another --db for the demo"
+                )));
+            }
+            Err(e) => return Err(store_error(e)),
+        }
     }
     Ok(())
+}
+
+/// Disables the demo accounts of an earlier `--demo` run: their passwords were printed on
+/// a console, so they must not work on a desk that is not a demo.
+pub(crate) async fn retire_accounts(store: &Store) -> Result<(), CliError> {
+    let disabled = store
+        .disable_demo_users(Timestamp::now())
+        .await
+        .map_err(store_error)?;
+    if disabled > 0 {
+        tracing::warn!(
+            accounts = disabled,
+            "demo accounts disabled: this desk was started without --demo"
+        );
+    }
+    Ok(())
+}
+
+/// The lines a person starting the demo reads: where to go and how to sign in.
+pub(crate) fn welcome(base: &str, demo: &Demo) -> Vec<String> {
+    let mut lines = vec![
+        String::new(),
+        format!("Vulndesk demo: open {base}/"),
+        format!("  report forms:  {base}/o/kamailio/report (and one per organisation on {base}/)"),
+    ];
+    if !demo.accounts.is_empty() {
+        lines.push(format!(
+            "  team sign-in:  {base}/signin  (demo accounts, no second factor; new passwords at each start)"
+        ));
+        for (role, email, password) in &demo.accounts {
+            lines.push(format!("    {role:<9} {email:<24} password {password}"));
+        }
+    }
+    if demo.cases.is_empty() {
+        lines.push(
+            "  sample cases:  their reporter links were printed when they were made; start with \
+             a new --db to see them again"
+                .to_owned(),
+        );
+    } else {
+        lines.push("  reporter portals of the sample cases (secret links):".to_owned());
+        for (id, what, token) in &demo.cases {
+            lines.push(format!("    case {id:<3} {what:<20} {base}/r/{id}/{token}"));
+        }
+    }
+    lines.push(String::new());
+    lines
 }

@@ -54,9 +54,15 @@ pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (the bound address is printed).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: String,
-    /// Load the five reference policies and, into an empty database, sample cases.
+    /// Load the five reference policies, sample cases (into an empty database) and a demo
+    /// team (an officer, a member and a reviewer with printed passwords). Without it, the
+    /// demo accounts of an earlier demo run are disabled.
     #[arg(long)]
     demo: bool,
+    /// With --demo: the sample data without the demo team (for scripted tests, whose
+    /// reminders and notices must reach only the accounts they made).
+    #[arg(long, requires = "demo")]
+    no_demo_accounts: bool,
     /// Deliver queued mail through this SMTP server: smtp://host:port (plain),
     /// smtp://host:port?tls=required (STARTTLS) or smtps://host:port (implicit TLS).
     /// Also read from VULNDESK_SMTP_URL. Without it mail waits in the outbox.
@@ -213,9 +219,16 @@ pub fn serve(args: ServeArgs) -> Result<(), CliError> {
     init_logging();
     runtime()?.block_on(async {
         let store = open(&args.db).await?;
-        if args.demo {
-            crate::demo::load(&store).await?;
-        }
+        let demo = if args.demo {
+            let mut demo = crate::demo::load(&store).await?;
+            if !args.no_demo_accounts {
+                crate::demo::accounts(&store, &mut demo).await?;
+            }
+            Some(demo)
+        } else {
+            crate::demo::retire_accounts(&store).await?;
+            None
+        };
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .map_err(|e| CliError::Environment(format!("cannot listen on {}: {e}", args.listen)))?;
@@ -263,6 +276,14 @@ pub fn serve(args: ServeArgs) -> Result<(), CliError> {
             (stop, task)
         });
         let mail = crate::mail_cmd::start_serving(&store, &args.mail).await?;
+        if let Some(demo) = &demo {
+            let base = public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}"));
+            for line in crate::demo::welcome(&base, demo) {
+                announce(&line)?;
+            }
+        }
         announce(&format!("listening on http://{addr}"))?;
         let state = vulndesk_web::AppState::new(store.clone())
             .with_public_url(public_url)
@@ -337,7 +358,10 @@ pub fn init(args: InitArgs) -> Result<(), CliError> {
             ))?;
         }
         if args.demo {
-            crate::demo::load(&store).await?;
+            let demo = crate::demo::load(&store).await?;
+            for (id, what, token) in &demo.cases {
+                announce(&format!("demo case {id} ({what}): token {token}"))?;
+            }
         }
         store.close().await;
         Ok(())

@@ -40,6 +40,33 @@ impl State {
     }
 }
 
+/// Who may read an event, from the narrowest circle outwards; each circle also reads
+/// everything a wider one does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Audience {
+    /// The people working the case: its team members, officers and admins.
+    Workers,
+    /// Everyone with access to the case: also reviewers and external parties.
+    Readers,
+    /// Also the reporter, in the portal and the reporter API.
+    Reporter,
+}
+
+impl Audience {
+    /// The widest audience a viewer of this standing belongs to.
+    pub fn of(standing: crate::access::Standing) -> Audience {
+        match standing {
+            crate::access::Standing::Reader => Audience::Readers,
+            crate::access::Standing::Worker | crate::access::Standing::Manager => Audience::Workers,
+        }
+    }
+
+    /// Whether a viewer in this audience reads something meant for `of`.
+    pub fn reads(self, of: Audience) -> bool {
+        self <= of
+    }
+}
+
 /// What can happen in a case. The serde tag is the event kind stored beside the payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -115,10 +142,15 @@ pub enum Event {
     AdvisoryPublished {
         on: Date,
     },
+    /// A person moved a deadline. `reason` is the team's (the officer's justification for
+    /// "extreme circumstances", SalesTim seed 003); `reporter_note` is what the reporter is
+    /// told, when the officer writes something for them. Who did it stays with the team.
     DeadlineOverridden {
         clock: String,
         due: Date,
         reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reporter_note: Option<String>,
     },
     /// Triage asked the reporter for what the report lacks; `message` is shown to them.
     /// Moves the case to needs-info and marks the report as incomplete (FreePBX, seed 001:
@@ -204,23 +236,31 @@ impl Event {
         }
     }
 
-    /// Whether the reporter is told this happened (in the reporter API's event list): the
-    /// team's notes, its severity scoring, who manages the case and who else was given
-    /// access are the team's business until it publishes.
-    pub fn reporter_visible(&self) -> bool {
-        !matches!(
-            self,
+    /// Who may read this event at all: the one decision behind the team's timeline, the
+    /// reporter's portal and API, and what each role's search finds.
+    pub fn audience(&self) -> Audience {
+        match self {
             Event::NoteAdded { .. }
-                | Event::SeverityAssessed { .. }
-                | Event::OfficerAssigned { .. }
-                | Event::AccessChanged { .. }
-        )
+            | Event::MailReceived { .. }
+            | Event::AccessChanged { .. }
+            | Event::Declined { note: Some(_), .. } => Audience::Workers,
+            // The team's scoring and who manages the case or else may see it are the team's
+            // business until it publishes.
+            Event::SeverityAssessed { .. } | Event::OfficerAssigned { .. } => Audience::Readers,
+            _ => Audience::Reporter,
+        }
     }
 
-    /// The words of this event the team's search finds, and whether they are internal (seen
-    /// only by the people who may read notes).
-    pub fn search_text(&self) -> Option<(bool, String)> {
-        match self {
+    /// Whether the reporter is told this happened (in the reporter API's event list).
+    pub fn reporter_visible(&self) -> bool {
+        self.audience() >= Audience::Reporter
+    }
+
+    /// The words of this event the team's search finds, with who may read them: never a
+    /// wider circle than the event's. One text per event (the index keeps a row per event),
+    /// so every word of it is read by the same circle.
+    pub fn search_text(&self) -> Option<(Audience, String)> {
+        let text = match self {
             Event::Reported {
                 title,
                 description,
@@ -232,22 +272,32 @@ impl Event {
                     text.push('\n');
                     text.push_str(value);
                 }
-                Some((false, text))
+                text
             }
-            Event::ReporterMessage { body, .. } | Event::ReporterReply { body, .. } => {
-                Some((false, body.clone()))
-            }
-            Event::InfoRequested { message } => Some((false, message.clone())),
-            Event::MailReceived { subject, .. } => Some((false, subject.clone())),
-            Event::AttachmentAdded { filename, .. } => Some((false, filename.clone())),
-            Event::NoteAdded { body, .. } => Some((true, body.clone())),
+            Event::ReporterMessage { body, .. }
+            | Event::ReporterReply { body, .. }
+            | Event::NoteAdded { body, .. }
+            | Event::InfoRequested { message: body } => body.clone(),
+            Event::MailReceived { subject, .. } => subject.clone(),
+            Event::AttachmentAdded { filename, .. } => filename.clone(),
             Event::Declined {
                 note: Some(note), ..
-            } => Some((true, note.clone())),
-            Event::Reopened { reason } => Some((true, reason.clone())),
-            Event::DeadlineOverridden { reason, .. } => Some((true, reason.clone())),
-            _ => None,
-        }
+            } => note.clone(),
+            Event::Reopened { reason } => reason.clone(),
+            // Everyone on the case reads that a deadline moved and why; the reporter only
+            // the date and the note written for them.
+            Event::DeadlineOverridden {
+                reason,
+                reporter_note,
+                ..
+            } => match reporter_note {
+                Some(note) => format!("{reason}\n{note}"),
+                None => reason.clone(),
+            },
+            _ => return None,
+        };
+        // Reporters do not search; the widest circle that does is the case's readers.
+        Some((self.audience().min(Audience::Readers), text))
     }
 
     /// Checks an event before it is recorded, so the log only holds valid ones. Whether
@@ -359,14 +409,20 @@ pub fn facts(calendar: &Calendar, log: &[Recorded]) -> Option<Facts> {
             Event::AdvisoryPublished { on: published } => {
                 facts.advisory_published.get_or_insert(*published);
             }
-            Event::DeadlineOverridden { clock, due, reason } => {
+            Event::DeadlineOverridden {
+                clock,
+                due,
+                reason,
+                reporter_note,
+            } => {
                 if let (Some(kind), Some(reason)) = (ClockKind::parse(clock), Reason::parse(reason))
                 {
                     facts.overrides.push(Override {
                         kind,
                         due: *due,
-                        reason,
-                        by: r.actor.clone(),
+                        reason: Some(reason),
+                        reporter_note: reporter_note.as_deref().and_then(Reason::parse),
+                        by: Some(r.actor.clone()),
                         on,
                     });
                 }
@@ -492,12 +548,14 @@ mod tests {
             clock: "disclosure".into(),
             due: jiff::civil::date(2026, 8, 1),
             reason: "  ".into(),
+            reporter_note: None,
         };
         assert!(bad.validate().is_err());
         let unknown = Event::DeadlineOverridden {
             clock: "lunch".into(),
             due: jiff::civil::date(2026, 8, 1),
             reason: "vendor asked".into(),
+            reporter_note: None,
         };
         assert!(unknown.validate().is_err());
     }

@@ -77,8 +77,12 @@ impl Reason {
 pub struct Override {
     pub kind: ClockKind,
     pub due: Date,
-    pub reason: Reason,
-    pub by: String,
+    /// The team's reason; `None` in the reporter's view of the facts.
+    pub reason: Option<Reason>,
+    /// What the officer wrote for the reporter, if anything.
+    pub reporter_note: Option<Reason>,
+    /// Who did it (an actor such as `user:3`); `None` in the reporter's view.
+    pub by: Option<String>,
     pub on: Date,
 }
 
@@ -108,6 +112,16 @@ pub struct Facts {
 }
 
 impl Facts {
+    /// The facts as the reporter may read them: a moved deadline keeps its new date and
+    /// what the officer wrote for the reporter, never the team's reason or who moved it.
+    pub fn for_reporter(mut self) -> Facts {
+        for o in &mut self.overrides {
+            o.reason = None;
+            o.by = None;
+        }
+        self
+    }
+
     pub fn reported_on(reported: Date) -> Facts {
         Facts {
             reported,
@@ -549,17 +563,30 @@ impl Compute<'_> {
         }))
     }
 
-    /// The latest override of this clock, if any, replaces the computed date and says so.
+    /// The latest override of this clock, if any, replaces the computed date and says so:
+    /// to the team with who and why, to the reporter with what the officer wrote for them.
     fn overridden(&self, mut d: Deadline) -> Deadline {
         if let Some(o) = self.facts.overrides.iter().rev().find(|o| o.kind == d.kind) {
-            d.derivation.push(format!(
-                "overridden by {} on {}: {} -> {} because: {}",
-                o.by,
+            let by = o.by.as_deref().unwrap_or("the security team");
+            let mut step = format!(
+                "moved by {by} on {}: {} -> {}",
                 day(o.on),
                 day(d.due),
-                day(o.due),
-                o.reason.as_str()
-            ));
+                day(o.due)
+            );
+            if let Some(reason) = &o.reason {
+                step.push_str(&format!(" because: {}", reason.as_str()));
+            }
+            if let Some(note) = &o.reporter_note {
+                let label = if o.reason.is_some() {
+                    "; the reporter was told: "
+                } else {
+                    ": "
+                };
+                step.push_str(label);
+                step.push_str(note.as_str());
+            }
+            d.derivation.push(step);
             d.due = o.due;
         }
         d

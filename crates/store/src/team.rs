@@ -41,6 +41,8 @@ pub struct UserRow {
     pub totp_last_step: Option<i64>,
     pub disabled_at: Option<Timestamp>,
     pub created_at: Timestamp,
+    /// Made by `serve --demo`: a fictional account whose password was printed.
+    pub demo: bool,
 }
 
 /// Leaves the password hash and TOTP secret out of logs.
@@ -160,6 +162,7 @@ struct RawUser {
     totp_last_step: Option<i64>,
     disabled_at: Option<String>,
     created_at: String,
+    demo: bool,
 }
 
 impl RawUser {
@@ -175,6 +178,7 @@ impl RawUser {
             totp_last_step: self.totp_last_step,
             disabled_at: parse_opt_ts(self.disabled_at)?,
             created_at: parse_ts(&self.created_at)?,
+            demo: self.demo,
         })
     }
 }
@@ -182,7 +186,7 @@ impl RawUser {
 macro_rules! user_columns {
     () => {
         "id, email, name, password_hash, admin, totp_required, totp_secret, totp_last_step, \
-         disabled_at, created_at"
+         disabled_at, created_at, demo"
     };
 }
 
@@ -469,6 +473,86 @@ impl Store {
             tx.commit().await?;
             Ok(())
         })
+    }
+
+    /// Makes the demo account `email` (or, if it exists from an earlier demo run, enables
+    /// it again) with this password, no second factor and `roles` by organisation id; ends
+    /// its earlier sessions. `Conflict` if a real account has the address: a demo never
+    /// takes over a person's account.
+    pub async fn upsert_demo_user(
+        &self,
+        email: &str,
+        name: &str,
+        password_hash: &str,
+        roles: &[(i64, &str)],
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let email = email.trim().to_lowercase();
+        on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let existing: Option<(i64, bool)> =
+                sqlx::query_as("SELECT id, demo FROM users WHERE email = $1")
+                    .bind(&email)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let id = match existing {
+                Some((_, false)) => return Err(StoreError::Conflict("user".into())),
+                Some((id, true)) => {
+                    sqlx::query(
+                        "UPDATE users SET password_hash = $2, name = $3, disabled_at = NULL, \
+                         totp_required = FALSE, totp_secret = NULL, totp_last_step = NULL \
+                         WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(password_hash)
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await?;
+                    for sql in [
+                        "DELETE FROM sessions WHERE user_id = $1",
+                        "DELETE FROM memberships WHERE user_id = $1",
+                    ] {
+                        sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+                    }
+                    id
+                }
+                None => sqlx::query_scalar(
+                    "INSERT INTO users (email, name, password_hash, admin, totp_required, \
+                     created_at, demo) VALUES ($1, $2, $3, FALSE, FALSE, $4, TRUE) RETURNING id",
+                )
+                .bind(&email)
+                .bind(name)
+                .bind(password_hash)
+                .bind(ts_text(now))
+                .fetch_one(&mut *tx)
+                .await?,
+            };
+            for (org_id, role) in roles {
+                sqlx::query("INSERT INTO memberships (user_id, org_id, role) VALUES ($1, $2, $3)")
+                    .bind(id)
+                    .bind(*org_id)
+                    .bind(*role)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| constraint(e, "organisation"))?;
+            }
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    /// Disables every enabled demo account (their passwords were printed on a console),
+    /// ending their sessions and tokens. Returns how many were disabled.
+    pub async fn disable_demo_users(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let ids: Vec<i64> = on_pool!(self, p => sqlx::query_scalar(
+            "SELECT id FROM users WHERE demo AND disabled_at IS NULL ORDER BY id",
+        )
+        .fetch_all(p)
+        .await?);
+        for id in &ids {
+            self.disable_user(*id, now).await?;
+        }
+        Ok(ids.len())
     }
 
     /// Resets an account to a new password: re-enabled, second factor and recovery codes

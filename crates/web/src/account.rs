@@ -19,6 +19,8 @@ use crate::{ApiError, AppState, PageError};
 #[template(path = "team/account.html")]
 struct AccountPage<'a> {
     me: &'a str,
+    /// A demo account: the page header says so.
+    demo: bool,
     email: &'a str,
     csrf: &'a str,
     second_factor: &'a str,
@@ -80,6 +82,7 @@ async fn page(
         .collect();
     let page = AccountPage {
         me: &who.user.name,
+        demo: who.user.demo,
         email: &who.user.email,
         csrf: who.csrf.as_deref().unwrap_or_default(),
         second_factor,

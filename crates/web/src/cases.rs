@@ -2,7 +2,7 @@
 //! the projection row. The log is the truth; projections can always be rebuilt.
 
 use jiff::Timestamp;
-use vulndesk_core::case::{self, Event, Recorded};
+use vulndesk_core::case::{self, Audience, Event, Recorded};
 use vulndesk_core::clocks::{self, Clocks};
 use vulndesk_core::policy::Policy;
 use vulndesk_core::severity::Cvss;
@@ -40,9 +40,9 @@ pub fn search_texts(events: &[Recorded]) -> Vec<SearchText> {
         .iter()
         .enumerate()
         .filter_map(|(i, r)| {
-            r.event.search_text().map(|(internal, body)| SearchText {
+            r.event.search_text().map(|(audience, body)| SearchText {
                 event: i,
-                internal,
+                internal: audience == Audience::Workers,
                 body,
             })
         })
@@ -51,9 +51,21 @@ pub fn search_texts(events: &[Recorded]) -> Vec<SearchText> {
 
 /// Every clock of a case under its pinned policy.
 pub fn clocks_of(policy: &Policy, log: &[Recorded]) -> Result<Clocks, ApiError> {
-    let facts = case::facts(policy.calendar(), log)
-        .ok_or_else(|| ApiError::Internal("a case without events".to_owned()))?;
-    Ok(clocks::clocks(policy, &facts))
+    Ok(clocks::clocks(policy, &facts_of(policy, log)?))
+}
+
+/// The clocks as the reporter reads them: a moved deadline without the team's reason or
+/// who moved it (see [`vulndesk_core::clocks::Facts::for_reporter`]).
+pub fn reporter_clocks_of(policy: &Policy, log: &[Recorded]) -> Result<Clocks, ApiError> {
+    Ok(clocks::clocks(
+        policy,
+        &facts_of(policy, log)?.for_reporter(),
+    ))
+}
+
+fn facts_of(policy: &Policy, log: &[Recorded]) -> Result<clocks::Facts, ApiError> {
+    case::facts(policy.calendar(), log)
+        .ok_or_else(|| ApiError::Internal("a case without events".to_owned()))
 }
 
 /// The projection row of a case: its state and the earliest deadline not yet met.
@@ -173,8 +185,8 @@ pub async fn rebuild_projections(state: &AppState) -> Result<Rebuilt, ApiError> 
             .iter()
             .zip(&log)
             .filter_map(|(row, r)| {
-                let (internal, body) = r.event.search_text()?;
-                Some((row.seq, internal, body))
+                let (audience, body) = r.event.search_text()?;
+                Some((row.seq, audience == Audience::Workers, body))
             })
             .collect();
         let duplicate_of = vulndesk_core::triage::duplicate_of(&log);

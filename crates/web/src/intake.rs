@@ -736,7 +736,7 @@ pub async fn reporter_view(
         state: case::state(&log).as_str(),
         reported_at: case.opened_at,
         policy_version: pinned.version,
-        clocks: cases::clocks_of(&pinned.policy, &log)?,
+        clocks: cases::reporter_clocks_of(&pinned.policy, &log)?,
         events: rows
             .iter()
             .zip(&log)

@@ -19,6 +19,7 @@ pub mod cases;
 mod error;
 mod followup;
 mod form;
+mod front;
 pub mod health;
 pub mod intake;
 mod json_body;
@@ -128,6 +129,7 @@ fn routes() -> authz::Routes {
     // read (multipart.rs), not by the JSON limit.
     let uploads = || DefaultBodyLimit::disable();
     authz::Routes::new()
+        .add(M::GET, "/", Public, get(front::show))
         .add(M::GET, "/healthz", Public, get(health::healthz))
         .add(
             M::GET,

@@ -333,7 +333,7 @@ async fn page(
             case.id
         )));
     };
-    let clocks = cases::clocks_of(policy, &log)?;
+    let clocks = cases::reporter_clocks_of(policy, &log)?;
     let base = format!("/r/{}/{token}", case.id);
     let mut controls = reply_controls(Limits::of(&policy.intake), typed.body);
     let mut key_controls = vec![

@@ -55,6 +55,8 @@ struct Deadline {
     clock: String,
     due: Date,
     reason: String,
+    #[serde(default)]
+    reporter_note: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -183,11 +185,12 @@ pub(crate) fn parse_action(kind: Kind, body: &[u8]) -> Result<Action, ApiError> 
             user_id: json_body::parse::<Officer>(body, "user_id")?.user_id,
         },
         Kind::Deadline => {
-            let d = json_body::parse::<Deadline>(body, "clock, due, reason")?;
+            let d = json_body::parse::<Deadline>(body, "clock, due, reason, reporter_note")?;
             Action::Deadline {
                 clock: d.clock,
                 due: d.due,
                 reason: d.reason,
+                reporter_note: d.reporter_note.filter(|n| !n.trim().is_empty()),
             }
         }
         Kind::Access => {
@@ -287,7 +290,7 @@ pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Respo
                 "actor": r.actor,
                 "actor_name": view.actor_name(&r.actor),
                 "visibility": workspace::visibility(&r.event),
-                "event": r.event,
+                "event": view.shown(&r.event),
             })
         })
         .collect();

@@ -40,6 +40,8 @@ struct Row {
 #[template(path = "team/dashboard.html")]
 struct DashboardPage {
     me: String,
+    /// A demo account: the page header says so.
+    demo: bool,
     csrf: String,
     error: Option<String>,
     filters: Filters,
@@ -165,6 +167,7 @@ pub async fn dashboard(
     );
     let page = DashboardPage {
         me: who.user.name.clone(),
+        demo: who.user.demo,
         csrf: who.csrf.clone().unwrap_or_default(),
         error,
         filters,
@@ -233,6 +236,8 @@ struct TriageForm {
 #[template(path = "team/case.html")]
 struct CasePage {
     me: String,
+    /// A demo account: the page header says so.
+    demo: bool,
     csrf: String,
     error: Option<String>,
     id: i64,
@@ -506,8 +511,16 @@ fn entry(view: &CaseView, seq: i64, r: &vulndesk_core::case::Recorded) -> EntryR
         Event::FixScheduled { release } => format!("Fix release scheduled for {release}"),
         Event::FixReleased { on } => format!("Fix released on {on}"),
         Event::AdvisoryPublished { on } => format!("Advisory published on {on}"),
-        Event::DeadlineOverridden { clock, due, reason } => {
-            e.text = reason.clone();
+        Event::DeadlineOverridden {
+            clock,
+            due,
+            reason,
+            reporter_note,
+        } => {
+            e.text = match reporter_note {
+                Some(note) => format!("{reason}\n\nThe reporter was told: {note}"),
+                None => reason.clone(),
+            };
             format!("Deadline {clock} moved to {due}")
         }
         Event::Accepted => "Accepted".to_owned(),
@@ -622,6 +635,7 @@ async fn case_page(
         .collect();
     Ok(CasePage {
         me: who.user.name.clone(),
+        demo: who.user.demo,
         csrf: who.csrf.clone().unwrap_or_default(),
         error,
         id: view.case.id,
@@ -646,8 +660,12 @@ async fn case_page(
             .officer
             .map(|id| view.actor_name(&format!("user:{id}")))
             .unwrap_or_else(|| "none".to_owned()),
-        reporter: workspace::reporter_address(&view.log)
-            .unwrap_or_else(|| "portal only".to_owned()),
+        reporter: if view.sees_reporter() {
+            view.reporter_address()
+                .unwrap_or_else(|| "portal only".to_owned())
+        } else {
+            "known to the people working the case".to_owned()
+        },
         incomplete: triage::was_incomplete(&view.log),
         update: vulndesk_core::reminders::reporter_update(policy, &view.log)
             .filter(|_| !settled && case_state != CaseState::Disclosed)
@@ -670,7 +688,14 @@ async fn case_page(
         duplicates: view
             .duplicates
             .iter()
-            .map(|(id, r)| (*id, r.clone().unwrap_or_else(|| "portal only".to_owned())))
+            .map(|(id, r)| {
+                let reporter = match (r, view.sees_reporter()) {
+                    (Some(address), _) => address.clone(),
+                    (None, true) => "portal only".to_owned(),
+                    (None, false) => "reporter known to the people working the case".to_owned(),
+                };
+                (*id, reporter)
+            })
             .collect(),
         clocks: clocks
             .deadlines

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
-use vulndesk_core::access::{CaseGrant, OrgRole, Standing};
-use vulndesk_core::case::{self, Event, Recorded};
+use vulndesk_core::access::{self, CaseGrant, CaseRef, OrgRole, Standing};
+use vulndesk_core::case::{self, Audience, Event, Recorded};
 use vulndesk_core::policy::Policy;
 use vulndesk_core::severity::Cvss;
 use vulndesk_core::triage::{self, DeclineReason};
@@ -203,8 +203,9 @@ pub struct CaseView {
     pub team: Vec<(UserRow, String)>,
     pub jobs: Vec<JobRow>,
     pub users: BTreeMap<i64, String>,
-    /// Other reports of the same vulnerability, declined as duplicates of this case: their
-    /// reporters are credited too. `(case id, reporter's address if known)`.
+    /// Other reports of the same vulnerability, declined as duplicates of this case, that
+    /// this viewer may open: their reporters are credited too. `(case id, reporter's
+    /// address if known and this viewer may read reporters' addresses)`.
     pub duplicates: Vec<(i64, Option<String>)>,
 }
 
@@ -215,7 +216,42 @@ impl CaseView {
 
     /// Whether this viewer reads the team's internal notes.
     pub fn sees_notes(&self) -> bool {
-        self.standing >= Standing::Worker
+        Audience::of(self.standing).reads(Audience::Workers)
+    }
+
+    /// Whether this viewer reads who reported the case (their address): the people working
+    /// it, who write to them. Reviewers and external parties (vendors) read the report
+    /// without its reporter's identity, as coordinators keep reporters' identities.
+    pub fn sees_reporter(&self) -> bool {
+        self.sees_notes()
+    }
+
+    /// The reporter's address, to those who may read it.
+    pub fn reporter_address(&self) -> Option<String> {
+        self.sees_reporter()
+            .then(|| reporter_address(&self.log))
+            .flatten()
+    }
+
+    /// `event` as this viewer may read it: the reporter's contact is left out for those
+    /// who may not read it.
+    pub fn shown<'e>(&self, event: &'e Event) -> std::borrow::Cow<'e, Event> {
+        match event {
+            Event::Reported {
+                reporter_contact: Some(_),
+                ..
+            } if !self.sees_reporter() => {
+                let mut event = event.clone();
+                if let Event::Reported {
+                    reporter_contact, ..
+                } = &mut event
+                {
+                    *reporter_contact = None;
+                }
+                std::borrow::Cow::Owned(event)
+            }
+            _ => std::borrow::Cow::Borrowed(event),
+        }
     }
 
     /// The product slug the case was reported against.
@@ -261,28 +297,19 @@ impl CaseView {
     }
 }
 
-/// Who reads an event: `internal` (the people working the case), `reporter` (also the
-/// reporter, in the portal), or `case` (everyone with access to the case).
+/// Who reads an event, from [`Event::audience`]: `internal` (the people working the case),
+/// `case` (everyone with access to the case) or `reporter` (also the reporter).
 pub fn visibility(event: &Event) -> &'static str {
-    if is_internal(event) {
-        return "internal";
-    }
-    match event {
-        Event::Reported { .. }
-        | Event::ReporterReply { .. }
-        | Event::ReporterMessage { .. }
-        | Event::InfoRequested { .. }
-        | Event::AttachmentAdded { .. } => "reporter",
-        _ => "case",
+    match event.audience() {
+        Audience::Workers => "internal",
+        Audience::Readers => "case",
+        Audience::Reporter => "reporter",
     }
 }
 
 /// Events only the people working a case read.
 pub fn is_internal(event: &Event) -> bool {
-    matches!(
-        event,
-        Event::NoteAdded { .. } | Event::MailReceived { .. } | Event::AccessChanged { .. }
-    ) || matches!(event, Event::Declined { note: Some(_), .. })
+    event.audience() == Audience::Workers
 }
 
 /// Loads the case the caller was authorised for.
@@ -311,11 +338,25 @@ pub async fn view(state: &AppState, caller: &Caller) -> Result<CaseView, ApiErro
             slot.insert(u.name);
         }
     }
+    // Only the duplicates this viewer may open themselves, and their reporters only to
+    // those who read reporters: the list must not widen anyone's access.
+    let person = &caller.person()?.person;
+    let sees_reporters = Audience::of(standing).reads(Audience::Workers);
     let mut duplicates = Vec::new();
     for other in state.store.declared_duplicates(case.id).await? {
+        let Some(org_id) = state.store.case_org(other).await? else {
+            continue;
+        };
+        let other_ref = CaseRef { id: other, org_id };
+        if !access::can_see(person, other_ref) {
+            continue;
+        }
         let other_log = cases::log(&state.store.events(other).await?)?;
         if triage::duplicate_of(&other_log) == Some(case.id) {
-            duplicates.push((other, reporter_address(&other_log)));
+            let reporter = sees_reporters
+                .then(|| reporter_address(&other_log))
+                .flatten();
+            duplicates.push((other, reporter));
         }
     }
     Ok(CaseView {
@@ -410,6 +451,8 @@ pub enum Action {
         clock: String,
         due: Date,
         reason: String,
+        /// What the reporter is told of the move; the reason stays with the team.
+        reporter_note: Option<String>,
     },
     Access {
         email: String,
@@ -490,7 +533,12 @@ pub async fn act(state: &AppState, caller: &Caller, action: Action) -> Result<Ac
             }
             vec![Event::OfficerAssigned { user_id }]
         }
-        Action::Deadline { clock, due, reason } => {
+        Action::Deadline {
+            clock,
+            due,
+            reason,
+            reporter_note,
+        } => {
             if vulndesk_core::clocks::ClockKind::parse(&clock).is_none() {
                 let kinds = vulndesk_core::clocks::ClockKind::ALL.map(|k| k.as_str());
                 return Err(invalid(
@@ -498,7 +546,12 @@ pub async fn act(state: &AppState, caller: &Caller, action: Action) -> Result<Ac
                     format!("unknown clock {clock:?}; clocks are {}", kinds.join(", ")),
                 ));
             }
-            vec![Event::DeadlineOverridden { clock, due, reason }]
+            vec![Event::DeadlineOverridden {
+                clock,
+                due,
+                reason,
+                reporter_note,
+            }]
         }
         Action::Access { email, grant } => {
             let user = state

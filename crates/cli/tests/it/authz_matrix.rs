@@ -34,6 +34,7 @@ const ROLES: [&str; 9] = [
 #[rustfmt::skip]
 const EXPECTED: &[(&str, &str)] = &[
     //                                              anon rep orep oorg mem off rev adm ext
+    ("GET /",                                         ". . . . . . . . ."),
     ("GET /healthz",                                  ". . . . . . . . ."),
     ("GET /static/vulndesk.css",                      ". . . . . . . . ."),
     ("GET /api/v1/openapi.json",                      ". . . . . . . . ."),

@@ -69,6 +69,7 @@ pub struct TestApp {
     pub db: TestDb,
     child: Child,
     stderr: Arc<Mutex<Vec<String>>>,
+    stdout: Arc<Mutex<Vec<String>>>,
 }
 
 /// The server's rate limit setting (see `vulndesk_web::rate_limit`).
@@ -83,16 +84,16 @@ pub async fn spawn_app(db: &TestDb) -> TestApp {
 /// [`spawn_app`] with these environment variables, and none of the server's settings
 /// inherited from the test's environment.
 pub async fn spawn_app_with(db: &TestDb, env: &[(&str, &str)]) -> TestApp {
+    // The demo team would get every reminder and notice the tests count.
+    spawn_serve(db, &["--demo", "--no-demo-accounts"], env).await
+}
+
+/// `vulndesk serve` with `args` (besides the address and database) and `env`.
+pub async fn spawn_serve(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> TestApp {
     let mut command = Command::new(BIN);
     command
-        .args([
-            "serve",
-            "--demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-            &db.url,
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0", "--db", &db.url])
+        .args(args)
         .env("VULNDESK_LOG", "info,sqlx=warn")
         .env_remove("VULNDESK_DB")
         .env_remove(RATE_LIMIT_ENV)
@@ -140,6 +141,7 @@ pub async fn spawn_app_with(db: &TestDb, env: &[(&str, &str)]) -> TestApp {
         db: db.clone(),
         child,
         stderr,
+        stdout,
     }
 }
 
@@ -179,6 +181,11 @@ pub fn report(product: &str, title: &str) -> Value {
 }
 
 impl TestApp {
+    /// What the server printed on standard output so far.
+    pub fn stdout(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
+    }
+
     /// `address` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)

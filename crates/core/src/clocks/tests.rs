@@ -202,8 +202,9 @@ fn an_override_replaces_the_date_and_shows_its_reason() {
     f.overrides.push(Override {
         kind: ClockKind::Disclosure,
         due: date(2026, 8, 3),
-        reason: Reason::parse("vendor needs a coordinated release with distributions").unwrap(),
-        by: "officer@salestim".into(),
+        reason: Reason::parse("vendor needs a coordinated release with distributions"),
+        reporter_note: Reason::parse("The vendor ships the fix with the distributions."),
+        by: Some("user:7".into()),
         on: date(2026, 6, 1),
     });
     let c = clocks(&policy("salestim"), &f);
@@ -217,6 +218,24 @@ fn an_override_replaces_the_date_and_shows_its_reason() {
     );
     assert_eq!(due(&c, ClockKind::ReporterDisclosure), date(2026, 8, 3));
     assert!(Reason::parse("   ").is_none());
+
+    // The reporter reads the new date and the officer's words for them, nothing else.
+    let theirs = clocks(&policy("salestim"), &f.for_reporter());
+    let d = theirs.get(ClockKind::Disclosure).unwrap();
+    assert_eq!(d.due, date(2026, 8, 3));
+    let text = d.derivation.join("\n");
+    assert!(
+        text.contains("moved by the security team on 2026-06-01"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ships the fix with the distributions"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("coordinated release") && !text.contains("user:7"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -69,6 +69,7 @@ fn every_event() -> Vec<Event> {
             clock: "disclosure".into(),
             due: on,
             reason: "vendor asked".into(),
+            reporter_note: Some("The release moved.".into()),
         },
         Event::InfoRequested {
             message: "Which version?".into(),
@@ -575,4 +576,30 @@ proptest! {
         let _ = was_incomplete(&l);
         let _ = duplicate_of(&l);
     }
+}
+
+/// What a role can search is what it can read: no word of an event is indexed for a wider
+/// circle than the event itself, and the reporter (who does not search) is never the
+/// audience of an indexed word.
+#[test]
+fn search_words_reach_no_one_the_event_does_not() {
+    use crate::case::Audience;
+    for e in every_event() {
+        if let Some((audience, text)) = e.search_text() {
+            assert!(
+                audience <= e.audience() && audience <= Audience::Readers,
+                "{}: {text:?} indexed for {audience:?}, event read by {:?}",
+                e.kind(),
+                e.audience()
+            );
+        }
+    }
+    // The mail that came in is the team's: its subject is neither shown to nor found by a
+    // reviewer.
+    let mail = every_event()
+        .into_iter()
+        .find(|e| e.kind() == "mail_received")
+        .unwrap();
+    assert_eq!(mail.audience(), Audience::Workers);
+    assert_eq!(mail.search_text().unwrap().0, Audience::Workers);
 }

@@ -1,0 +1,9 @@
+-- The subject of mail that came in is read only by the people working the case (the event
+-- is internal), so only they may find it by search: earlier versions indexed it for
+-- everyone on the case, reviewers and external parties included.
+UPDATE case_search SET internal = 1
+WHERE EXISTS (
+    SELECT 1 FROM events e
+    WHERE e.case_id = case_search.case_id AND e.seq = case_search.seq
+      AND e.kind = 'mail_received'
+);
