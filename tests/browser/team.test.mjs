@@ -92,7 +92,7 @@ const CLOCK_KINDS = {
   'Acknowledge the report': 'acknowledge',
   'Release a fix': 'resolve',
   Disclose: 'disclosure',
-  'Disclosure target': 'disclosure_target',
+  'Goal for the whole process: report to public disclosure': 'disclosure_target',
   'Reporter may publish': 'reporter_disclosure',
 };
 

@@ -91,25 +91,47 @@ fn check(files: &[PathBuf]) -> Result<(), CliError> {
     }
 }
 
+/// Refuses flag values outside the plausible window (year 9999 and the like), naming the flag.
+fn plausible(flag: &str, given: Date, reference: Date) -> Result<Date, CliError> {
+    vulndesk_core::plausible::check(&format!("--{flag}"), given, reference)
+        .map_err(|e| CliError::Usage(e.to_string()))
+}
+
 fn explain(args: ExplainArgs) -> Result<(), CliError> {
     let (policy, _) = load(&args.file)?;
-    let mut facts = Facts::reported_on(args.reported);
+    let today = policy.calendar().local_date(jiff::Timestamp::now());
+    let reported = plausible("reported", args.reported, today)?;
+    // The other days of a hypothetical case may lie ahead of today: they are bounded by
+    // the report day instead.
+    let event = |flag: &str, given: Option<Date>| -> Result<Option<Date>, CliError> {
+        given.map(|d| plausible(flag, d, reported)).transpose()
+    };
+    let fix_scheduled = event("fix-scheduled", args.fix_scheduled)?;
+    let fix_announced = event("fix-announced", args.fix_announced)?;
+    let fix_released = event("fix-released", args.fix_released)?;
+    let acknowledged = event("acknowledged", args.acknowledged)?;
+    let advisory_published = event("advisory-published", args.advisory_published)?;
+    let mut facts = Facts::reported_on(reported);
     facts.exploited = match args.exploited.as_deref() {
         None => None,
         Some("") => Some(args.reported),
-        Some(day) => Some(day.parse().map_err(|e| {
-            CliError::Usage(format!(
-                "--exploited: {day:?} is not a date YYYY-MM-DD: {e}"
-            ))
-        })?),
+        Some(day) => Some(plausible(
+            "exploited",
+            day.parse().map_err(|e| {
+                CliError::Usage(format!(
+                    "--exploited: {day:?} is not a date YYYY-MM-DD: {e}"
+                ))
+            })?,
+            reported,
+        )?),
     };
-    facts.fix_scheduled = args.fix_scheduled.map(|release| FixSchedule {
+    facts.fix_scheduled = fix_scheduled.map(|release| FixSchedule {
         release,
-        announced: args.fix_announced.unwrap_or(args.reported),
+        announced: fix_announced.unwrap_or(reported),
     });
-    facts.fix_released = args.fix_released;
-    facts.human_acknowledged = args.acknowledged;
-    facts.advisory_published = args.advisory_published;
+    facts.fix_released = fix_released;
+    facts.human_acknowledged = acknowledged;
+    facts.advisory_published = advisory_published;
     let clocks = clocks(&policy, &facts);
     match args.format {
         Format::Text => print!("{}", clocks.explain()),

@@ -300,6 +300,26 @@ impl Event {
         Some((self.audience().min(Audience::Readers), text))
     }
 
+    /// The days a person gave in this event, by the request field that carries each.
+    pub fn given_dates(&self) -> Vec<(&'static str, Date)> {
+        match self {
+            Event::FixScheduled { release } => vec![("release", *release)],
+            Event::ExploitationObserved { on }
+            | Event::FixReleased { on }
+            | Event::AdvisoryPublished { on } => vec![("on", *on)],
+            Event::DeadlineOverridden { due, .. } => vec![("due", *due)],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Refuses days outside [`crate::plausible`]'s window around `today`, naming the field.
+    pub fn check_dates(&self, today: Date) -> Result<(), crate::plausible::ImplausibleDate> {
+        for (field, given) in self.given_dates() {
+            crate::plausible::check(field, given, today)?;
+        }
+        Ok(())
+    }
+
     /// Checks an event before it is recorded, so the log only holds valid ones. Whether
     /// it may happen in the case's current state is [`crate::triage::transition`]'s
     /// question; whether the policy allows a decline reason is
@@ -623,6 +643,34 @@ mod tests {
         assert_eq!(s.officer, Some(2));
         assert!(s.cvss.unwrap().starts_with("CVSS:3.1/"));
         assert_eq!(s.grants, BTreeMap::from([(6, CaseGrant::Member)]));
+    }
+
+    #[test]
+    fn every_dated_event_refuses_an_implausible_day_naming_its_field() {
+        let today = jiff::civil::date(2026, 11, 25);
+        let far = jiff::civil::date(9999, 1, 1);
+        let events = [
+            (Event::FixScheduled { release: far }, "release"),
+            (Event::FixReleased { on: far }, "on"),
+            (Event::AdvisoryPublished { on: far }, "on"),
+            (Event::ExploitationObserved { on: far }, "on"),
+            (
+                Event::DeadlineOverridden {
+                    clock: "disclosure".into(),
+                    due: far,
+                    reason: "r".into(),
+                    reporter_note: None,
+                },
+                "due",
+            ),
+        ];
+        for (event, field) in events {
+            assert_eq!(event.check_dates(today).unwrap_err().field, field);
+        }
+        assert!(
+            Event::FixReleased { on: today }.check_dates(today).is_ok()
+                && Event::Accepted.check_dates(today).is_ok()
+        );
     }
 
     #[test]

@@ -49,6 +49,12 @@ impl ClockKind {
     pub fn parse(text: &str) -> Option<ClockKind> {
         ClockKind::ALL.into_iter().find(|k| k.as_str() == text)
     }
+
+    /// Whether the date is a permission (from when the reporter may publish) rather than
+    /// something owed: a permission is never overdue, due soon or a reminder (docs/policy.md).
+    pub fn is_permission(self) -> bool {
+        self == ClockKind::ReporterDisclosure
+    }
 }
 
 impl fmt::Display for ClockKind {
@@ -152,6 +158,8 @@ pub struct Deadline {
 pub struct Pending {
     pub kind: ClockKind,
     pub waiting_for: &'static str,
+    /// The derivation in words: "starts when the advisory is published".
+    pub starts_when: &'static str,
 }
 
 /// Serialized as `{"clocks":[{"kind","due","met","derivation"}],"pending":[{"kind","waiting_for"}]}`;
@@ -164,11 +172,12 @@ pub struct Clocks {
 }
 
 impl Clocks {
-    /// The earliest deadline not yet met: what the team must act on next.
+    /// The earliest deadline not yet met: what the team must act on next. Permissions
+    /// are not acted on, so they are never next.
     pub fn next_due(&self) -> Option<&Deadline> {
         self.deadlines
             .iter()
-            .filter(|d| d.met.is_none())
+            .filter(|d| d.met.is_none() && !d.kind.is_permission())
             .min_by_key(|d| (d.due, d.kind))
     }
 
@@ -191,8 +200,8 @@ impl Clocks {
         }
         for p in &self.pending {
             out.push_str(&format!(
-                "{} pending: waiting for {}\n",
-                p.kind, p.waiting_for
+                "{} pending: starts when {}\n",
+                p.kind, p.starts_when
             ));
         }
         if out.is_empty() {
@@ -446,7 +455,9 @@ impl Compute<'_> {
     }
 
     /// 003: a fix scheduled, before the deadline, for a day within the grace after it
-    /// delays disclosure to that day; one scheduled later, or announced late, does not.
+    /// delays disclosure "until the availability of the patch": its actual release when
+    /// there is one, at the latest the end of the grace; one scheduled later, or announced
+    /// late, does not delay it.
     fn patch_grace(&self, deadline: Date, steps: &mut Vec<String>) -> Date {
         let (Some(grace), Some(fix)) =
             (self.policy.disclosure.patch_grace, self.facts.fix_scheduled)
@@ -472,12 +483,43 @@ impl Compute<'_> {
         let limit = self.add(deadline, "deadline", grace, &mut scratch);
         if fix.release <= limit {
             steps.push(format!(
-                "fix scheduled (announced {}) for {}, within the {grace} grace after the deadline (until {}): disclosure delayed to the release",
+                "fix scheduled (announced {}) for {}, within the {grace} grace after the deadline (until {}): disclosure waits until the patch is available",
                 day(fix.announced),
                 day(fix.release),
                 day(limit)
             ));
-            fix.release
+            match self.facts.fix_released {
+                None => {
+                    steps.push(format!(
+                        "not released yet: due on the scheduled day {}; a later release delays it to the release, until {} at the latest",
+                        day(fix.release),
+                        day(limit)
+                    ));
+                    fix.release
+                }
+                Some(released) if released <= deadline => {
+                    steps.push(format!(
+                        "fix released {}, on or before the deadline: no grace needed",
+                        day(released)
+                    ));
+                    deadline
+                }
+                Some(released) if released <= limit => {
+                    steps.push(format!(
+                        "fix released {}, within the grace: disclosure on the release",
+                        day(released)
+                    ));
+                    released
+                }
+                Some(released) => {
+                    steps.push(format!(
+                        "fix released {}, after the grace: disclosure at the end of the grace {}",
+                        day(released),
+                        day(limit)
+                    ));
+                    limit
+                }
+            }
         } else {
             steps.push(format!(
                 "fix scheduled for {}, later than the {grace} grace allows (until {}): the deadline stands",
@@ -489,11 +531,11 @@ impl Compute<'_> {
     }
 
     fn target(&self) -> Option<Deadline> {
-        let period = self.policy.disclosure.target?;
+        let period = self.policy.disclosure.target.as_ref()?.within;
         let mut steps = Vec::new();
         let due = self.add(self.facts.reported, "reported", period, &mut steps);
         let due = self.roll(due, &mut steps);
-        steps.push("a goal for report to full public disclosure, not a hard deadline".into());
+        steps.push(self.policy.disclosure.target_wording().to_owned());
         Some(met(
             ClockKind::DisclosureTarget,
             due,
@@ -510,14 +552,24 @@ impl Compute<'_> {
         let Some(rule) = self.policy.disclosure.reporter_may_publish else {
             return Ok(None);
         };
-        let pending = |waiting_for| Pending {
+        let pending = |waiting_for, starts_when| Pending {
             kind: ClockKind::ReporterDisclosure,
             waiting_for,
+            starts_when,
+        };
+        let advisory = || {
+            self.facts.advisory_published.ok_or(pending(
+                "our published advisory",
+                "the advisory is published",
+            ))
         };
         let mut steps = Vec::new();
         let due = match rule {
             ReporterMayPublish::AtDisclosure => {
-                let d = disclosure.ok_or(pending("a disclosure deadline"))?;
+                let d = disclosure.ok_or(pending(
+                    "a disclosure deadline",
+                    "the disclosure deadline is set",
+                ))?;
                 let due = d.met.map_or(d.due, |m| m.min(d.due));
                 steps.push(format!(
                     "the reporter may publish with our disclosure: {}",
@@ -526,35 +578,29 @@ impl Compute<'_> {
                 due
             }
             ReporterMayPublish::WithAdvisory => {
-                let on = self
-                    .facts
-                    .advisory_published
-                    .ok_or(pending("our published advisory"))?;
+                let on = advisory()?;
                 steps.push(format!(
                     "the reporter may post alongside our advisory, published {}",
                     day(on)
                 ));
                 on
             }
+            // 001: the mitigation period is "to allow the public to act on the information",
+            // so it runs from our public (abstract) disclosure, not from the fix.
             ReporterMayPublish::AfterMitigation => {
-                let (from, label) = match (self.facts.advisory_published, self.facts.fix_released) {
-                    (Some(a), Some(f)) if f < a => (f, "fix released"),
-                    (Some(a), _) => (a, "advisory published"),
-                    (None, Some(f)) => (f, "fix released"),
-                    (None, None) => return Err(pending("the fix release")),
-                };
-                let period = self
-                    .policy
-                    .disclosure
-                    .mitigation_period
-                    .ok_or(pending("a mitigation period"))?;
-                let due = self.add(from, label, period, &mut steps);
+                let period = self.policy.disclosure.mitigation_period.ok_or(pending(
+                    "a mitigation period",
+                    "the policy sets a mitigation period",
+                ))?;
+                let from = advisory()?;
+                let due = self.add(from, "advisory published", period, &mut steps);
                 steps.push(format!(
-                    "mitigation period of {period}: full details, exploits included, may be published by the reporter from then on"
+                    "mitigation period of {period} after our public disclosure: full details, exploits included, may be published by the reporter from then on"
                 ));
                 self.roll(due, &mut steps)
             }
         };
+        steps.push("a permission for the reporter, not a task: never overdue".into());
         Ok(Some(Deadline {
             kind: ClockKind::ReporterDisclosure,
             due,

@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod case;
 pub mod clocks;
 pub mod duration;
+pub mod plausible;
 pub mod policy;
 pub mod reminders;
 pub mod severity;

@@ -207,10 +207,16 @@ pub struct Disclosure {
     pub fix_release_brings_forward: bool,
     /// Deadline once active exploitation is observed, counted from the observation.
     pub actively_exploited: Option<Period>,
-    /// A report-to-disclosure goal (CERT/CC's 45 days), tracked but not enforced.
-    pub target: Option<Period>,
-    /// After the fix release, before the reporter's full disclosure.
+    /// A goal for the whole process, report to public disclosure (FreePBX's 60 days),
+    /// tracked but not enforced.
+    pub target: Option<Goal>,
+    /// After our public disclosure, before the reporter's full disclosure.
     pub mitigation_period: Option<Period>,
+    /// An advisory is published only once a fix has been released (FreePBX, seed 001:
+    /// "Once an issue has been verified and fixed an abstract public disclosure will be
+    /// released").
+    #[serde(default)]
+    pub publish_requires_fix: bool,
     pub reporter_may_publish: Option<ReporterMayPublish>,
     pub publish: Option<PublishStyle>,
     /// What the public advisory contains, in order.
@@ -224,6 +230,53 @@ pub struct Disclosure {
     /// Where advisories are published and announced, e.g. `github-advisory`, `mailing-list:...`.
     #[serde(default)]
     pub channels: Vec<String>,
+}
+
+impl Disclosure {
+    /// How the policy words its goal, for the clock's derivation.
+    pub fn target_wording(&self) -> &str {
+        self.target
+            .as_ref()
+            .and_then(|g| g.wording.as_deref())
+            .unwrap_or(
+                "a goal for the entire process, from the report to public disclosure: not a deadline for the fix, and not enforced",
+            )
+    }
+}
+
+/// Written as a period (`target = "45 days"`) or as a table
+/// (`target = { within = "60 days", wording = "..." }`), the wording the policy's own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[serde(remote = "Self")]
+pub struct Goal {
+    pub within: Period,
+    pub wording: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Goal {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Either;
+        impl<'de> de::Visitor<'de> for Either {
+            type Value = Goal;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a period such as \"60 days\" or a table { within, wording }")
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Goal, E> {
+                Ok(Goal {
+                    within: Period::parse(text).map_err(E::custom)?,
+                    wording: None,
+                })
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Goal, A::Error> {
+                Goal::deserialize(de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_any(Either)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -97,7 +97,8 @@ pub fn reminders(policy: &Policy, log: &[Recorded], today: Date) -> Vec<Reminder
     };
     let mut out = Vec::new();
     for d in clocks::clocks(policy, &facts).deadlines {
-        if d.met.is_some() {
+        // A permission (when the reporter may publish) is nobody's task: nothing to chase.
+        if d.met.is_some() || d.kind.is_permission() {
             continue;
         }
         let soon = today

@@ -148,7 +148,7 @@ pub struct TransitionError {
     /// The kind of event refused ([`Event::kind`]).
     pub event: &'static str,
     /// What is wrong and, where there is one, the way forward.
-    pub why: &'static str,
+    pub why: std::borrow::Cow<'static, str>,
 }
 
 /// Whether an event is a triage or lifecycle move at all. The others (messages, mail,
@@ -214,11 +214,11 @@ pub fn moves_state(event: &Event) -> bool {
 ///   explicit reopen, which needs a reason and starts triage again at new.
 pub fn transition(from: State, event: &Event) -> Result<State, TransitionError> {
     use State::*;
-    let refuse = |why| {
+    let refuse = |why: &'static str| {
         Err(TransitionError {
             from,
             event: event.kind(),
-            why,
+            why: why.into(),
         })
     };
     if !moves_state(event) {
@@ -270,6 +270,44 @@ pub fn transition(from: State, event: &Event) -> Result<State, TransitionError> 
         // Events that do not move the state returned above.
         _ => Ok(from),
     }
+}
+
+/// The state `event` moves the case with this `log` to under `policy`: [`transition`]'s
+/// table, then what the policy itself demands first. With
+/// `disclosure.publish_requires_fix` (FreePBX, seed 001: "Once an issue has been verified
+/// and fixed an abstract public disclosure will be released") an advisory needs a fix
+/// released, on or before the advisory's day.
+pub fn decide(policy: &Policy, log: &[Recorded], event: &Event) -> Result<State, TransitionError> {
+    let from = fold(log);
+    let to = transition(from, event)?;
+    if let Event::AdvisoryPublished { on } = event
+        && policy.disclosure.publish_requires_fix
+        && from != State::Disclosed
+    {
+        let refuse = |why: String| TransitionError {
+            from,
+            event: event.kind(),
+            why: why.into(),
+        };
+        let released = log.iter().find_map(|r| match r.event {
+            Event::FixReleased { on } => Some(on),
+            _ => None,
+        });
+        match released {
+            None => {
+                return Err(refuse(
+                    "this policy publishes an advisory only once the issue is verified and fixed: no fix release is recorded; record the fix release first".into(),
+                ));
+            }
+            Some(released) if released > *on => {
+                return Err(refuse(format!(
+                    "this policy publishes an advisory only once the issue is fixed: the fix was released {released}, after the advisory's day {on}"
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(to)
 }
 
 /// The state a log leads to, folding [`transition`] from new over its events in order.

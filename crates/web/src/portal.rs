@@ -72,7 +72,7 @@ struct ClockView {
 
 struct PendingView {
     label: &'static str,
-    waiting_for: &'static str,
+    starts_when: &'static str,
 }
 
 /// One message of the conversation.
@@ -107,7 +107,9 @@ fn clock_label(kind: ClockKind) -> &'static str {
         ClockKind::Acknowledge => "A person on the team answers you",
         ClockKind::Resolve => "A fix is released",
         ClockKind::Disclosure => "Public disclosure",
-        ClockKind::DisclosureTarget => "Public disclosure (target)",
+        ClockKind::DisclosureTarget => {
+            "Public disclosure (goal for the whole process, from your report)"
+        }
         ClockKind::ReporterDisclosure => "You may publish your findings",
     }
 }
@@ -370,7 +372,7 @@ async fn page(
             .iter()
             .map(|p| PendingView {
                 label: clock_label(p.kind),
-                waiting_for: p.waiting_for,
+                starts_when: p.starts_when,
             })
             .collect(),
         entries: conversation(policy, &log, &base),

@@ -277,7 +277,7 @@ fn clock_label(kind: ClockKind) -> &'static str {
         ClockKind::Acknowledge => "Acknowledge the report",
         ClockKind::Resolve => "Release a fix",
         ClockKind::Disclosure => "Disclose",
-        ClockKind::DisclosureTarget => "Disclosure target",
+        ClockKind::DisclosureTarget => "Goal for the whole process: report to public disclosure",
         ClockKind::ReporterDisclosure => "Reporter may publish",
     }
 }
@@ -299,7 +299,7 @@ fn field(name: &'static str, label: &'static str, kind: &'static str) -> Field {
 /// The triage forms for the moves the state machine allows now.
 fn triage_forms(view: &CaseView, today: jiff::civil::Date) -> Vec<TriageForm> {
     let now = case::state(&view.log);
-    let allowed = |e: &Event| triage::transition(now, e).is_ok();
+    let allowed = |e: &Event| triage::decide(view.policy(), &view.log, e).is_ok();
     let mut forms = Vec::new();
     let mut add = |ok: bool, action, label, fields| {
         if ok {
@@ -701,7 +701,7 @@ async fn case_page(
             .deadlines
             .iter()
             .map(|d| {
-                let (class, label) = if settled {
+                let (class, label) = if settled || d.kind.is_permission() {
                     urgency_words(None)
                 } else {
                     urgency_words(Some(urgency(d.due, today)))
@@ -719,7 +719,7 @@ async fn case_page(
         pending: clocks
             .pending
             .iter()
-            .map(|p| (clock_label(p.kind), p.waiting_for))
+            .map(|p| (clock_label(p.kind), p.starts_when))
             .collect(),
         entries,
         mail,

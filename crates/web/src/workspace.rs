@@ -470,10 +470,12 @@ pub struct Acted {
 pub async fn act(state: &AppState, caller: &Caller, action: Action) -> Result<Acted, ApiError> {
     let view = essentials(state, caller).await?;
     let at = Timestamp::now();
+    let today = view.policy().calendar().local_date(at);
     let mut effects = Effects::default();
     let events = match action {
         Action::Triage(t) => {
             let event = triage_event(state, &view, t).await?;
+            plausible(&event, today)?;
             check_move(&view, &event)?;
             if let Event::InfoRequested { message } = &event {
                 queue_to_reporter(state, &view, message, &mut effects, at).await?;
@@ -546,12 +548,14 @@ pub async fn act(state: &AppState, caller: &Caller, action: Action) -> Result<Ac
                     format!("unknown clock {clock:?}; clocks are {}", kinds.join(", ")),
                 ));
             }
-            vec![Event::DeadlineOverridden {
+            let event = Event::DeadlineOverridden {
                 clock,
                 due,
                 reason,
                 reporter_note,
-            }]
+            };
+            plausible(&event, today)?;
+            vec![event]
         }
         Action::Access { email, grant } => {
             let user = state
@@ -599,10 +603,19 @@ fn field_of(event: &Event) -> &'static str {
     }
 }
 
-/// The state machine's answer for `event` on this case.
+/// A 422 naming the field of a day outside the plausible window.
+fn plausible(event: &Event, today: Date) -> Result<(), ApiError> {
+    event
+        .check_dates(today)
+        .map_err(|e| ApiError::InvalidField {
+            field: e.field.clone(),
+            message: e.to_string(),
+        })
+}
+
+/// The state machine's answer for `event` on this case, under its policy.
 fn check_move(view: &CaseView, event: &Event) -> Result<(), ApiError> {
-    let now = case::state(&view.log);
-    triage::transition(now, event).map_err(|e| ApiError::Conflict {
+    triage::decide(view.policy(), &view.log, event).map_err(|e| ApiError::Conflict {
         message: e.to_string(),
     })?;
     Ok(())

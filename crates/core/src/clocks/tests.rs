@@ -166,25 +166,117 @@ fn a_report_on_saturday_counts_from_monday() {
 }
 
 #[test]
-fn freepbx_reporter_may_publish_fourteen_days_after_the_fix() {
-    let mut f = reported(2026, 3, 2);
+fn freepbx_mitigation_period_runs_from_the_public_disclosure_not_the_fix() {
+    let pending = vec![Pending {
+        kind: ClockKind::ReporterDisclosure,
+        waiting_for: "our published advisory",
+        starts_when: "the advisory is published",
+    }];
+    let mut f = reported(2026, 4, 5);
+    let c = clocks(&policy("freepbx"), &f);
+    assert_eq!(c.pending, pending);
+    assert!(
+        c.explain()
+            .contains("reporter_disclosure pending: starts when the advisory is published"),
+        "{}",
+        c.explain()
+    );
+    // A fix alone makes nothing public: the period has not started.
+    f.fix_released = Some(date(2026, 5, 4));
     let c = clocks(&policy("freepbx"), &f);
     assert_eq!(c.get(ClockKind::ReporterDisclosure), None);
-    assert_eq!(
-        c.pending,
-        vec![Pending {
-            kind: ClockKind::ReporterDisclosure,
-            waiting_for: "the fix release"
-        }]
-    );
-    assert_eq!(due(&c, ClockKind::DisclosureTarget), date(2026, 4, 16));
-    assert_eq!(due(&c, ClockKind::Resolve), date(2026, 5, 1));
-    f.fix_released = Some(date(2026, 4, 1));
+    assert_eq!(c.pending, pending);
+    f.advisory_published = Some(date(2026, 6, 15));
     let c = clocks(&policy("freepbx"), &f);
-    assert_eq!(due(&c, ClockKind::ReporterDisclosure), date(2026, 4, 15));
+    assert_eq!(due(&c, ClockKind::ReporterDisclosure), date(2026, 6, 29));
+    let steps = &c.get(ClockKind::ReporterDisclosure).unwrap().derivation;
+    assert!(
+        steps[0].contains("advisory published 2026-06-15 (Mon), +14 days = 2026-06-29"),
+        "{steps:?}"
+    );
+}
+
+#[test]
+fn freepbx_sixty_days_are_a_goal_for_the_whole_process_not_a_fix_deadline() {
+    let c = clocks(&policy("freepbx"), &reported(2026, 3, 2));
     assert_eq!(
-        c.get(ClockKind::Resolve).unwrap().met,
-        Some(date(2026, 4, 1))
+        c.get(ClockKind::Resolve),
+        None,
+        "the seed promises no fix time"
+    );
+    let goal = c.get(ClockKind::DisclosureTarget).unwrap();
+    assert_eq!(goal.due, date(2026, 5, 1));
+    let words = goal.derivation.last().unwrap();
+    assert!(
+        words.contains("the goal for the entire process, from the report to public disclosure")
+            && words.contains("not a deadline for the fix"),
+        "{words}"
+    );
+}
+
+#[test]
+fn a_permission_is_never_the_next_thing_due() {
+    // SalesTim: the reporter may publish with our disclosure, on the same day.
+    let c = clocks(&policy("salestim"), &reported(2026, 4, 5));
+    assert_eq!(c.next_due().unwrap().kind, ClockKind::Disclosure);
+    let mut f = reported(2026, 4, 5);
+    f.advisory_published = Some(date(2026, 7, 1));
+    let c = clocks(&policy("salestim"), &f);
+    assert_eq!(due(&c, ClockKind::ReporterDisclosure), date(2026, 7, 1));
+    assert_eq!(c.next_due(), None);
+    assert!(ClockKind::ReporterDisclosure.is_permission());
+    assert!(
+        ClockKind::ALL
+            .iter()
+            .filter(|k| k.is_permission())
+            .eq([ClockKind::ReporterDisclosure].iter())
+    );
+}
+
+#[test]
+fn the_patch_grace_lasts_until_the_patch_is_available() {
+    // Deadline Mon 2026-07-06; grace until Mon 2026-07-20; the fix was scheduled in time
+    // (announced 06-01) for 07-10.
+    let at = |released: Option<Date>| {
+        let mut f = reported(2026, 4, 5);
+        f.fix_scheduled = Some(FixSchedule {
+            release: date(2026, 7, 10),
+            announced: date(2026, 6, 1),
+        });
+        f.fix_released = released;
+        clocks(&policy("salestim"), &f)
+    };
+    assert_eq!(due(&at(None), ClockKind::Disclosure), date(2026, 7, 10));
+    // Slipped a week, still inside the grace: disclosure waits for it.
+    let c = at(Some(date(2026, 7, 17)));
+    assert_eq!(due(&c, ClockKind::Disclosure), date(2026, 7, 17));
+    assert!(
+        c.get(ClockKind::Disclosure)
+            .unwrap()
+            .derivation
+            .iter()
+            .any(|s| s.contains("fix released 2026-07-17 (Fri), within the grace")),
+        "{:?}",
+        c.get(ClockKind::Disclosure).unwrap().derivation
+    );
+    assert_eq!(
+        due(&at(Some(date(2026, 7, 20))), ClockKind::Disclosure),
+        date(2026, 7, 20)
+    );
+    // Slipped past the grace: the grace's end.
+    assert_eq!(
+        due(&at(Some(date(2026, 7, 25))), ClockKind::Disclosure),
+        date(2026, 7, 20)
+    );
+    // Early, after the deadline: on the release.
+    assert_eq!(
+        due(&at(Some(date(2026, 7, 8))), ClockKind::Disclosure),
+        date(2026, 7, 8)
+    );
+    // Before the deadline: no grace, and the release brings disclosure forward.
+    assert_eq!(
+        due(&at(Some(date(2026, 7, 1))), ClockKind::Disclosure),
+        date(2026, 7, 1)
     );
 }
 

@@ -125,3 +125,48 @@ fn the_reporter_must_hear_from_the_team_every_14_days_under_sangomas_policy() {
             .all(|r| r.kind != ReminderKind::UpdateReporter)
     );
 }
+
+#[test]
+fn when_the_reporter_may_publish_is_a_permission_never_a_reminder() {
+    // SalesTim: the reporter may publish with our disclosure (2026-07-06); long after it,
+    // only our own missed disclosure is chased.
+    let p = policy("salestim");
+    let log = vec![reported("2026-04-05T15:00:00Z")];
+    assert_eq!(
+        keys(&reminders(&p, &log, date(2026, 8, 1))),
+        ["overdue:disclosure:2026-07-06"]
+    );
+    assert!(
+        keys(&reminders(&p, &log, date(2026, 7, 5)))
+            .iter()
+            .all(|k| !k.contains("reporter"))
+    );
+    // FreePBX: published on 2026-06-15, the reporter may publish from 2026-06-29.
+    let p = policy("freepbx");
+    let mut log = vec![
+        reported("2026-04-06T15:00:00Z"),
+        at(
+            "2026-04-07T09:00:00Z",
+            Event::ReporterMessage {
+                by_team_member: true,
+                body: "On it".into(),
+            },
+        ),
+        at("2026-04-07T10:00:00Z", Event::Accepted),
+    ];
+    log.push(at(
+        "2026-05-04T10:00:00Z",
+        Event::FixReleased {
+            on: date(2026, 5, 4),
+        },
+    ));
+    log.push(at(
+        "2026-06-15T10:00:00Z",
+        Event::AdvisoryPublished {
+            on: date(2026, 6, 15),
+        },
+    ));
+    for today in [date(2026, 6, 28), date(2026, 6, 29), date(2026, 9, 1)] {
+        assert!(reminders(&p, &log, today).is_empty(), "{today}");
+    }
+}

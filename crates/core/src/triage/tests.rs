@@ -603,3 +603,68 @@ fn search_words_reach_no_one_the_event_does_not() {
     assert_eq!(mail.audience(), Audience::Workers);
     assert_eq!(mail.search_text().unwrap().0, Audience::Workers);
 }
+
+#[test]
+fn freepbx_publishes_only_once_verified_and_fixed() {
+    let freepbx = policy("freepbx");
+    let on = date(2026, 6, 15);
+    let publish = Event::AdvisoryPublished { on };
+    for before in [
+        vec![Event::Accepted],
+        vec![Event::Accepted, Event::FixStarted],
+    ] {
+        let e = decide(&freepbx, &log(before), &publish).unwrap_err();
+        assert_eq!(e.event, "advisory_published");
+        assert!(
+            e.why
+                .contains("no fix release is recorded; record the fix release first"),
+            "{e}"
+        );
+    }
+    // Not verified: the state machine's own answer.
+    assert!(decide(&freepbx, &log([]), &publish).is_err());
+    let fixed = log([
+        Event::Accepted,
+        Event::FixReleased {
+            on: date(2026, 5, 4),
+        },
+    ]);
+    assert_eq!(decide(&freepbx, &fixed, &publish), Ok(State::Disclosed));
+    // A fix released after the advisory's day did not precede it.
+    let late = log([
+        Event::Accepted,
+        Event::FixReleased {
+            on: date(2026, 6, 20),
+        },
+    ]);
+    let e = decide(&freepbx, &late, &publish).unwrap_err();
+    assert!(
+        e.why
+            .contains("released 2026-06-20, after the advisory's day 2026-06-15"),
+        "{e}"
+    );
+    // SalesTim (003) may publish a 0day advisory unpatched.
+    assert_eq!(
+        decide(&policy("salestim"), &log([Event::Accepted]), &publish),
+        Ok(State::Disclosed)
+    );
+}
+
+#[test]
+fn decide_agrees_with_transition_for_policies_without_publication_rules() {
+    let salestim = policy("salestim");
+    for before in [
+        vec![],
+        vec![Event::Accepted],
+        vec![Event::Accepted, Event::FixStarted],
+    ] {
+        let l = log(before);
+        for e in every_event() {
+            assert_eq!(
+                decide(&salestim, &l, &e),
+                transition(case::state(&l), &e),
+                "{e:?}"
+            );
+        }
+    }
+}
