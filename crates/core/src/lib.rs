@@ -11,5 +11,6 @@ pub mod duration;
 pub mod policy;
 pub mod reminders;
 pub mod severity;
+pub mod text;
 pub mod triage;
 pub mod versions;

@@ -112,7 +112,9 @@ async fn without_a_product_several_products_file_under_the_first_with_a_note() {
         assert_eq!(
             warning,
             "filed under product asterisk, the policy's first: mail intake of sangoma is not \
-             configured with a product and the policy has several (asterisk, switchvox)"
+             configured with a product and the policy has several (asterisk, switchvox); \
+             arrived through a channel the policy does not list (email); the policy lists: \
+             web, api, github-private"
         );
         // Sangoma's only contact is a web page: no address to send a receipt from.
         assert_eq!(desk.kinds(case_id).await, ["reported", "mail_received"]);

@@ -262,3 +262,28 @@ fn version_ranges_must_be_semver_requirements() {
         + 1;
     assert_eq!(e.line, line, "{e}");
 }
+
+#[test]
+fn intake_offers_only_the_listed_channels() {
+    let intake = Intake {
+        channels: vec![
+            "api".into(),
+            "email:security@example.org".into(),
+            "github-private".into(),
+        ],
+        ..Intake::default()
+    };
+    assert!(intake.offers("api"));
+    assert!(intake.offers("email"));
+    assert!(intake.offers("github-private"));
+    assert!(!intake.offers("web"));
+    assert!(
+        !intake.offers("github"),
+        "a prefix without ':' is another channel"
+    );
+    assert_eq!(
+        intake.offered_channels(),
+        "api, email:security@example.org, github-private"
+    );
+    assert!(Intake::default().offers("web"), "no list restricts nothing");
+}
