@@ -35,7 +35,7 @@ use vulndesk_mail::SecretString;
 use vulndesk_store::Store;
 
 use crate::CliError;
-use crate::ingest::{IngestError, Ingested, Intake};
+use crate::ingest::{Ingested, Intake};
 use crate::mail_cmd::read_secret;
 
 /// How long connecting, logging in and each command may take before the connection is
@@ -463,7 +463,7 @@ impl Poller {
                 Err(e) => {
                     report.failed += 1;
                     tracing::error!(mailbox = %self.config.label(), uid, error = %e, "message not stored; it stays in the mailbox and is tried again");
-                    if matches!(e, IngestError::Database(_)) {
+                    if e.is_outage() {
                         // The next messages would fail the same way.
                         break;
                     }

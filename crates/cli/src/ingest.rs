@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use vulndesk_core::case::{Event, Recorded};
 use vulndesk_core::policy::Policy;
 use vulndesk_mail::openpgp::{OrgKey, PublicKey, Verification};
-use vulndesk_mail::receipt::{Answering, Queued, offered, receipt};
+use vulndesk_mail::receipt::{Answering, Queued, offered, receipt_with_note};
 use vulndesk_mail::{Inbound, Readable, SecretString, thread};
 use vulndesk_store::{
     CaseRow, Effects, NewAttachment, NewCase, NewEvent, NewRawMessage, Organisation, Store,
@@ -45,6 +45,17 @@ pub enum IngestError {
     /// policy loaded) or stored data does not decode.
     #[error("{0}")]
     Setup(String),
+}
+
+impl IngestError {
+    /// Whether the next messages would fail the same way (the database is unreachable),
+    /// so a poller should stop its pass instead of trying each.
+    pub fn is_outage(&self) -> bool {
+        matches!(
+            self,
+            IngestError::Database(StoreError::Database(_) | StoreError::Migrate(_))
+        )
+    }
 }
 
 impl From<StoreError> for IngestError {
@@ -204,7 +215,8 @@ impl Intake {
         source: &str,
         at: Timestamp,
     ) -> Result<Ingested, IngestError> {
-        let inbound = Inbound::parse(raw);
+        let mut inbound = Inbound::parse(raw);
+        normalise_headers(&mut inbound);
         let sha256 = hex::encode(Sha256::digest(raw));
         if let Some(case_id) = self.stored_before(&inbound, &sha256).await? {
             return self.duplicate(raw, inbound, sha256, case_id, at).await;
@@ -220,6 +232,12 @@ impl Intake {
         let written = match case {
             Some(case) => self.join(&case, &message, &readable, source, at).await,
             None => self.open(&scope, &message, &readable, source, at).await,
+        };
+        let written = match written {
+            Err(IngestError::Database(StoreError::Unstorable(why))) => {
+                self.quarantine(&scope, &message, source, at, &why).await
+            }
+            other => other,
         };
         match written {
             Err(IngestError::Database(StoreError::Duplicate(_))) => {
@@ -244,16 +262,19 @@ impl Intake {
     ) -> Result<Option<Option<i64>>, IngestError> {
         // The same keys as the store's unique constraints: the Message-ID, or for a message
         // without one its bytes.
+        // Both are scoped to this organisation: another organisation's copy of the same mail
+        // is its own report, and its case number is never ours to name.
+        let org = self.org.id;
         match &inbound.message_id {
-            Some(id) if self.store.raw_message_exists(id).await? => Ok(Some(
+            Some(id) if self.store.raw_message_exists(org, id).await? => Ok(Some(
                 self.store
-                    .case_for_message_ids(std::slice::from_ref(id))
+                    .case_for_message_ids(org, std::slice::from_ref(id))
                     .await?,
             )),
             Some(_) => Ok(None),
             None => Ok(self
                 .store
-                .raw_message(sha256)
+                .raw_message(org, sha256)
                 .await?
                 .map(|row| Some(row.case_id))),
         }
@@ -348,7 +369,7 @@ impl Intake {
             tracing::warn!(case = case.id, org = %self.org.slug, "reply address of another organisation's case; not joined");
         }
         let ids = thread::candidate_ids(inbound);
-        if let Some(id) = self.store.case_for_message_ids(&ids).await?
+        if let Some(id) = self.store.case_for_message_ids(self.org.id, &ids).await?
             && let Some(case) = self.store.case(id).await?
             && self.owns(&case).await?
         {
@@ -384,6 +405,7 @@ impl Intake {
     /// What a person reads of the message; a missing key is explained, not just noted.
     fn decrypt(&self, message: &Message<'_>, known: &[PublicKey]) -> Readable {
         let mut readable = vulndesk_mail::decrypt_inbound(&message.inbound, self.key.pair(), known);
+        normalise_readable(&mut readable);
         if let (Some(reason), LoadedKey::Missing(why)) = (&readable.cannot_decrypt, &self.key) {
             // The library only knows that no key was passed; the operator needs to know why.
             let generic = format!("cannot decrypt: {reason}");
@@ -418,7 +440,16 @@ impl Intake {
                 fields: BTreeMap::new(),
                 language,
             },
-            mail_received(message, readable, scope.note.iter().cloned().chain(skipped)),
+            mail_received(
+                message,
+                readable,
+                scope
+                    .note
+                    .iter()
+                    .cloned()
+                    .chain(unlisted_channel(&scope.policy))
+                    .chain(skipped),
+            ),
         ];
         events.extend(files.iter().map(attachment_added));
         // The tag is drawn before the case exists so the receipt, sent from the case's own
@@ -458,6 +489,76 @@ impl Intake {
         Ok(Ingested::Opened {
             case_id: case.id,
             receipt,
+        })
+    }
+
+    /// Keeps a message the database refused for its content (text is normalised first, so
+    /// this is a last resort): a new case with only the verbatim bytes and a warning, so the
+    /// sender's acknowledged report is durable and the next messages are not held up.
+    async fn quarantine(
+        &self,
+        scope: &Scope,
+        message: &Message<'_>,
+        source: &str,
+        at: Timestamp,
+        why: &str,
+    ) -> Result<Ingested, IngestError> {
+        tracing::warn!(org = %self.org.slug, "message quarantined, it cannot be stored as received: {why}");
+        let warning = format!(
+            "quarantined: the message cannot be stored as received ({why}); its exact bytes are kept with the case"
+        );
+        let events = vec![
+            Event::Reported {
+                product: scope.product.clone(),
+                title: "(quarantined message)".to_owned(),
+                description: warning.clone(),
+                reporter_contact: None,
+                channel: CHANNEL.to_owned(),
+                fields: BTreeMap::new(),
+                language: None,
+            },
+            Event::MailReceived {
+                raw_sha256: message.sha256.clone(),
+                message_id: String::new(),
+                from: String::new(),
+                subject: String::new(),
+                encrypted: false,
+                signed_by: None,
+                warning: Some(warning),
+            },
+        ];
+        let (stored, log) = record(events, at)?;
+        let projection = cases::project(&scope.policy, &log)?;
+        let effects = Effects {
+            search: cases::search_texts(&log),
+            // Without its Message-ID (it may be what was refused): a redelivery is then
+            // recognised by its bytes.
+            raw_message: Some(NewRawMessage {
+                message_id: None,
+                source: source.to_owned(),
+                data: message.raw.to_vec(),
+                received_at: at,
+            }),
+            ..Effects::default()
+        };
+        let case = self
+            .store
+            .open_case(
+                NewCase {
+                    product_id: scope.product_id,
+                    policy_version_id: scope.policy_version_id,
+                    reporter_token_hash: unguessable_token_hash()?,
+                    opened_at: at,
+                    reply_tag: Some(new_reply_tag()?),
+                },
+                stored,
+                projection,
+                effects,
+            )
+            .await?;
+        Ok(Ingested::Opened {
+            case_id: case.id,
+            receipt: false,
         })
     }
 
@@ -605,14 +706,23 @@ impl Intake {
             at,
             random_hex: &random_hex(16)?,
         };
-        Ok(match receipt(policy, answering, None) {
-            None => None,
-            Some(Ok(queued)) => Some(queued),
-            Some(Err(e)) => {
-                tracing::warn!(error = %e, "no automatic receipt: the message cannot be answered");
-                None
-            }
-        })
+        let note = unlisted_channel(policy).map(|_| {
+            format!(
+                "Mail is not among the ways {} takes reports. Your report is kept and the team will see it; next time please use: {}.",
+                policy.organisation.name,
+                policy.intake.offered_channels()
+            )
+        });
+        Ok(
+            match receipt_with_note(policy, answering, None, note.as_deref()) {
+                None => None,
+                Some(Ok(queued)) => Some(queued),
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "no automatic receipt: the message cannot be answered");
+                    None
+                }
+            },
+        )
     }
 
     /// Queues a receipt that a case opened by `message` lacks (cases opened before receipts
@@ -664,6 +774,20 @@ impl<'a> Message<'a> {
     }
 }
 
+/// The finding for mail to an organisation whose policy does not offer mail: the report
+/// is kept (it is never lost for coming the wrong way) and the team is told how it came.
+fn unlisted_channel(policy: &Policy) -> Option<String> {
+    (!policy.intake.offers(CHANNEL)).then(|| {
+        format!(
+            "{UNLISTED_CHANNEL} ({CHANNEL}); the policy lists: {}",
+            policy.intake.offered_channels()
+        )
+    })
+}
+
+/// How a case that came through a channel the policy does not offer is marked.
+pub const UNLISTED_CHANNEL: &str = "arrived through a channel the policy does not list";
+
 /// Whether `log` is a case that `message` opened (its first mail is this one).
 fn opened_by(log: &[Recorded], message: &Message<'_>) -> bool {
     let first_mail = log.get(1).map(|r| &r.event);
@@ -712,6 +836,32 @@ impl Headers {
             automatic,
         }
     }
+}
+
+/// Mail is where text from outside enters through this adapter: what is stored of the
+/// headers is normalised here, before anything reads it. The body and its parts are left as
+/// received until decryption has read them, then [`normalise_readable`] takes over.
+fn normalise_headers(inbound: &mut Inbound) {
+    use vulndesk_core::text::normalise_in_place as clean;
+    inbound.message_id.iter_mut().for_each(clean);
+    inbound.in_reply_to.iter_mut().for_each(clean);
+    inbound.references.iter_mut().for_each(clean);
+    if let Some(from) = &mut inbound.from {
+        clean(&mut from.email);
+        from.name.iter_mut().for_each(clean);
+    }
+    inbound.to.iter_mut().for_each(clean);
+    clean(&mut inbound.subject);
+    inbound.warnings.iter_mut().for_each(clean);
+}
+
+/// What a person reads of a message, normalised like every other text from outside
+/// (attachment names are normalised as filenames by [`Upload::new`]).
+fn normalise_readable(readable: &mut Readable) {
+    use vulndesk_core::text::normalise_in_place as clean;
+    clean(&mut readable.text);
+    readable.warnings.iter_mut().for_each(clean);
+    readable.signed_by.iter_mut().for_each(clean);
 }
 
 /// A report title from a subject: trimmed, "(no subject)" when empty, within the limit.
@@ -803,7 +953,8 @@ fn mail_received(
             .as_ref()
             .map(|f| f.email.clone())
             .unwrap_or_default(),
-        subject: inbound.subject.clone(),
+        // The whole subject stays in the stored message; the event keeps what a title may hold.
+        subject: inbound.subject.chars().take(TITLE_MAX_CHARS).collect(),
         encrypted: readable.encrypted,
         signed_by: readable.signed_by.clone(),
         warning: (!findings.is_empty()).then(|| findings.join("; ")),

@@ -12,5 +12,6 @@ pub mod plausible;
 pub mod policy;
 pub mod reminders;
 pub mod severity;
+pub mod text;
 pub mod triage;
 pub mod versions;

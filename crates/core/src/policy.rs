@@ -306,6 +306,23 @@ impl Intake {
     pub const DEFAULT_MAX_ATTACHMENT_BYTES: u64 = 10 * 1024 * 1024;
     pub const DEFAULT_MAX_ATTACHMENTS: u32 = 5;
 
+    /// Whether the policy offers the channel `kind` (`web`, `api`, `email`, ...): an entry
+    /// of `channels` equal to it or starting with `kind:` (`email:security@example.org`). A
+    /// policy that lists no channels restricts none.
+    pub fn offers(&self, kind: &str) -> bool {
+        self.channels.is_empty()
+            || self.channels.iter().any(|c| {
+                c == kind
+                    || c.strip_prefix(kind)
+                        .is_some_and(|rest| rest.starts_with(':'))
+            })
+    }
+
+    /// The channels the policy offers, for messages: `web, api, github-private`.
+    pub fn offered_channels(&self) -> String {
+        self.channels.join(", ")
+    }
+
     /// The per-file limit in force.
     pub fn attachment_bytes_limit(&self) -> u64 {
         self.max_attachment_bytes

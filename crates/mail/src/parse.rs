@@ -160,12 +160,14 @@ impl Inbound {
                 to.push(address);
             }
         }
+        let in_reply_to = nearest(ids(msg.in_reply_to()), "In-Reply-To", &mut warnings);
+        let references = nearest(ids(msg.references()), "References", &mut warnings);
         let body = Body::of(&msg);
         warnings.extend(body.warnings);
         Inbound {
             message_id,
-            in_reply_to: ids(msg.in_reply_to()),
-            references: ids(msg.references()),
+            in_reply_to,
+            references,
             from,
             to,
             subject: msg.subject().unwrap_or_default().to_owned(),
@@ -360,6 +362,21 @@ fn bare_address(raw: &str) -> Option<String> {
         .trim_end_matches('>')
         .trim();
     (a.contains('@') && !a.contains(char::is_whitespace)).then(|| a.to_owned())
+}
+
+/// The last [`MAX_REFERENCES`](crate::thread::MAX_REFERENCES) ids of a threading
+/// header: the nearest ancestors are the ones that find a thread, and a reply
+/// built from this message then carries a bounded header too.
+fn nearest(mut ids: Vec<String>, header: &str, warnings: &mut Vec<String>) -> Vec<String> {
+    let keep = crate::thread::MAX_REFERENCES;
+    if ids.len() > keep {
+        warnings.push(format!(
+            "{header} header lists {} message ids; only the last {keep} are used",
+            ids.len()
+        ));
+        ids.drain(..ids.len() - keep);
+    }
+    ids
 }
 
 fn ids(value: &HeaderValue<'_>) -> Vec<String> {

@@ -51,14 +51,27 @@ pub fn receipt(
     answering: Answering<'_>,
     encrypt_to: Option<&PublicKey>,
 ) -> Option<Result<Queued, OutboxError>> {
+    receipt_with_note(policy, answering, encrypt_to, None)
+}
+
+/// [`receipt`] with `note` (e.g. where reports belong) after the policy's text.
+pub fn receipt_with_note(
+    policy: &Policy,
+    answering: Answering<'_>,
+    encrypt_to: Option<&PublicKey>,
+    note: Option<&str>,
+) -> Option<Result<Queued, OutboxError>> {
     let text = policy.intake.receipt.as_ref()?;
     let language = offered(answering.languages, &receipt_languages(policy));
-    let text = text
+    let mut text = text
         .text(
             language.as_deref(),
             &policy.organisation.preferred_languages,
         )
         .to_owned();
+    if let Some(note) = note {
+        text = format!("{}\n\n{note}\n", text.trim_end());
+    }
     message(policy, answering, &text, encrypt_to)
 }
 

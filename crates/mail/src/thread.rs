@@ -37,15 +37,24 @@ pub fn find_reply_tag(inbound: &Inbound) -> Option<String> {
     inbound.to.iter().find_map(|r| reply_tag(r))
 }
 
+/// How many `References` ids are used, newest first: the nearest ancestors
+/// find the thread, and a header of thousands of ids must not cost a
+/// look-up or a stored row each (RFC 5322 section 3.6.4 lets senders trim
+/// it the same way).
+pub const MAX_REFERENCES: usize = 20;
+/// How many `In-Reply-To` ids are used (RFC 5322 expects one).
+pub const MAX_IN_REPLY_TO: usize = 5;
+
 /// Message-IDs to look up, most telling first: `In-Reply-To`, then
 /// `References` newest first (the last one written is the direct parent),
-/// without duplicates.
+/// without duplicates, at most [`MAX_IN_REPLY_TO`] + [`MAX_REFERENCES`].
 pub fn candidate_ids(inbound: &Inbound) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for id in inbound
         .in_reply_to
         .iter()
-        .chain(inbound.references.iter().rev())
+        .take(MAX_IN_REPLY_TO)
+        .chain(inbound.references.iter().rev().take(MAX_REFERENCES))
     {
         if !out.contains(id) {
             out.push(id.clone());
@@ -113,5 +122,18 @@ mod tests {
         };
         assert_eq!(candidate_ids(&inbound), ["c@x", "b@x", "a@x"]);
         assert!(candidate_ids(&Inbound::default()).is_empty());
+    }
+
+    #[test]
+    fn candidate_ids_are_bounded_to_the_nearest_ancestors() {
+        let inbound = Inbound {
+            in_reply_to: (0..50).map(|n| format!("p{n}@x")).collect(),
+            references: (0..100_000).map(|n| format!("r{n}@x")).collect(),
+            ..Inbound::default()
+        };
+        let ids = candidate_ids(&inbound);
+        assert_eq!(ids.len(), MAX_IN_REPLY_TO + MAX_REFERENCES);
+        assert_eq!(ids[MAX_IN_REPLY_TO], "r99999@x", "the direct parent first");
+        assert_eq!(ids.last().map(String::as_str), Some("r99980@x"));
     }
 }

@@ -197,6 +197,20 @@ impl IntakeWrites {
     }
 }
 
+/// SQL for the organisation of the case whose id is the parameter `$case`: mail is
+/// de-duplicated and threaded per organisation.
+macro_rules! case_org {
+    ($case:literal) => {
+        concat!(
+            "(SELECT pv.org_id FROM cases c JOIN policy_versions pv \
+             ON pv.id = c.policy_version_id WHERE c.id = ",
+            $case,
+            ")"
+        )
+    };
+}
+pub(crate) use case_org;
+
 /// Writes (and consumes, so no byte buffer is copied) [`IntakeWrites`] for a case inside the
 /// transaction `$tx`. The raw message goes first: it is the insert most likely to fail (a
 /// re-delivered mail), and a concurrent ingest of the same Message-ID then waits on its unique
@@ -211,11 +225,13 @@ macro_rules! write_intake {
                     .message_id
                     .clone()
                     .unwrap_or_else(|| format!("sha256:{sha}"));
-                sqlx::query(
+                sqlx::query(concat!(
                     "INSERT INTO raw_messages \
-                     (sha256, case_id, message_id, source, data, received_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
+                     (org_id, sha256, case_id, message_id, source, data, received_at) \
+                     VALUES (",
+                    $crate::intake::case_org!("$2"),
+                    ", $1, $2, $3, $4, $5, $6)"
+                ))
                 .bind(sha)
                 .bind(case_id)
                 .bind(m.message_id)
@@ -250,10 +266,11 @@ macro_rules! write_intake {
             for id in w.thread_ids {
                 // First mapping wins: a Message-ID that another case already claimed (e.g. in a
                 // cross-posted References header) must not pull later replies away from it.
-                sqlx::query(
-                    "INSERT INTO mail_threads (message_id, case_id) VALUES ($1, $2) \
-                     ON CONFLICT (message_id) DO NOTHING",
-                )
+                sqlx::query(concat!(
+                    "INSERT INTO mail_threads (org_id, message_id, case_id) VALUES (",
+                    $crate::intake::case_org!("$2"),
+                    ", $1, $2) ON CONFLICT (org_id, message_id) DO NOTHING"
+                ))
                 .bind(id)
                 .bind(case_id)
                 .execute(&mut *$tx)
@@ -413,48 +430,69 @@ impl Store {
         row.map(|r| Ok((r.row.decode()?, r.data))).transpose()
     }
 
-    /// A stored inbound e-mail by the SHA-256 of its bytes.
-    pub async fn raw_message(&self, sha256: &str) -> Result<Option<RawMessageRow>, StoreError> {
+    /// A stored inbound e-mail of organisation `org_id` by the SHA-256 of its bytes.
+    pub async fn raw_message(
+        &self,
+        org_id: i64,
+        sha256: &str,
+    ) -> Result<Option<RawMessageRow>, StoreError> {
         let row: Option<RawRawMessage> = on_pool!(self, p => sqlx::query_as(
             "SELECT sha256, case_id, message_id, source, data, received_at FROM raw_messages \
-             WHERE sha256 = $1",
+             WHERE org_id = $1 AND sha256 = $2",
         )
+        .bind(org_id)
         .bind(sha256.to_owned())
         .fetch_optional(p)
         .await?);
         row.map(RawRawMessage::decode).transpose()
     }
 
-    /// Whether a message with this Message-ID was already ingested. A cheap early answer for
-    /// ingest; the unique constraint behind [`StoreError::Duplicate`] is what decides races.
-    pub async fn raw_message_exists(&self, message_id: &str) -> Result<bool, StoreError> {
+    /// Whether organisation `org_id` already ingested a message with this Message-ID. A cheap
+    /// early answer for ingest; the unique constraint behind [`StoreError::Duplicate`] is
+    /// what decides races.
+    pub async fn raw_message_exists(
+        &self,
+        org_id: i64,
+        message_id: &str,
+    ) -> Result<bool, StoreError> {
         let n: i64 = on_pool!(self, p => sqlx::query_scalar(
-            "SELECT COUNT(*) FROM raw_messages WHERE message_id = $1",
+            "SELECT COUNT(*) FROM raw_messages WHERE org_id = $1 AND message_id = $2",
         )
+        .bind(org_id)
         .bind(message_id.to_owned())
         .fetch_one(p)
         .await?);
         Ok(n > 0)
     }
 
-    /// The case of the first of `message_ids` (in the given order, e.g. In-Reply-To and then
-    /// References from the newest back) that is mapped to a case.
+    /// The case of organisation `org_id` mapped to the first of `message_ids` (in the given
+    /// order, e.g. In-Reply-To and then References from the newest back), in one query
+    /// whatever their number. Callers bound the list (see `vulndesk_mail::thread`).
     pub async fn case_for_message_ids(
         &self,
+        org_id: i64,
         message_ids: &[String],
     ) -> Result<Option<i64>, StoreError> {
-        for id in message_ids {
-            let case: Option<i64> = on_pool!(self, p => sqlx::query_scalar(
-                "SELECT case_id FROM mail_threads WHERE message_id = $1",
-            )
-            .bind(id.clone())
-            .fetch_optional(p)
-            .await?);
-            if case.is_some() {
-                return Ok(case);
-            }
+        if message_ids.is_empty() {
+            return Ok(None);
         }
-        Ok(None)
+        let placeholders: Vec<String> = (2..message_ids.len() + 2)
+            .map(|n| format!("${n}"))
+            .collect();
+        let sql = format!(
+            "SELECT message_id, case_id FROM mail_threads WHERE org_id = $1 AND message_id IN ({})",
+            placeholders.join(", ")
+        );
+        let found: Vec<(String, i64)> = on_pool!(self, p => {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(org_id);
+            for id in message_ids {
+                query = query.bind(id.clone());
+            }
+            query.fetch_all(p).await?
+        });
+        Ok(message_ids
+            .iter()
+            .find_map(|id| found.iter().find(|(m, _)| m == id).map(|(_, case)| *case)))
     }
 
     /// The case with this reply tag. The tag is matched case-insensitively because some mail

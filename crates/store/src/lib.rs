@@ -122,9 +122,14 @@ pub enum StoreError {
     /// The operating system's random generator failed (needed for reply tags).
     #[error("operating system random generator: {0}")]
     Entropy(String),
+    /// The database refused a value for its content (PostgreSQL: U+0000 or a byte sequence
+    /// invalid in the database encoding). The input, not the database, is at fault: retrying
+    /// the same value fails the same way.
+    #[error("the database cannot store this text: {0}")]
+    Unstorable(String),
     /// Any other database failure.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// Applying migrations failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -137,6 +142,22 @@ pub enum StoreError {
     /// A stored value (timestamp, date, JSON) could not be decoded.
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> StoreError {
+        // PostgreSQL SQLSTATE 22021 character_not_in_repertoire (also raised for 0x00 in
+        // text) and 22P05 untranslatable_character: bad content, not an outage.
+        match e.as_database_error().and_then(|d| d.code()) {
+            Some(code) if code == "22021" || code == "22P05" => {
+                let message = e
+                    .as_database_error()
+                    .map_or_else(String::new, |d| d.message().to_owned());
+                StoreError::Unstorable(message)
+            }
+            _ => StoreError::Database(e),
+        }
+    }
 }
 
 /// Fixed precision so stored texts sort chronologically and re-encode identically.
@@ -171,7 +192,7 @@ pub(crate) fn constraint(e: sqlx::Error, missing: &'static str) -> StoreError {
     match e.as_database_error() {
         Some(d) if d.is_foreign_key_violation() => StoreError::NotFound(missing),
         Some(d) if d.is_unique_violation() => StoreError::Conflict(d.message().to_owned()),
-        _ => StoreError::Database(e),
+        _ => StoreError::from(e),
     }
 }
 

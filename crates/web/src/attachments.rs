@@ -79,10 +79,11 @@ pub(crate) fn record(uploads: Vec<Upload>, added_by: &str) -> (Vec<Event>, Vec<N
 }
 
 /// Only the last path component (browsers on Windows used to send full paths), without
-/// control characters, never empty.
+/// control or format characters (a U+202E override would make `x\u{202e}txt.exe` display
+/// as "xexe.txt"), never empty.
 fn clean_filename(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let printable: String = base.chars().filter(|c| !c.is_control()).collect();
+    let printable = vulndesk_core::text::normalise_filename(base);
     let trimmed = printable.trim().trim_start_matches('.');
     let chars: Vec<char> = trimmed.chars().collect();
     let kept = &chars[chars.len().saturating_sub(FILENAME_MAX_CHARS)..];
@@ -171,6 +172,8 @@ mod tests {
         assert_eq!(clean_filename("../../etc/passwd"), "passwd");
         assert_eq!(clean_filename("a\u{0}b\r\n.txt"), "ab.txt");
         assert_eq!(clean_filename(".htaccess"), "htaccess");
+        assert_eq!(clean_filename("\u{e4}\u{202e}txt.exe"), "\u{e4}txt.exe");
+        assert_eq!(clean_filename("\u{2066}x\u{200b}.pdf"), "x.pdf");
         assert_eq!(clean_filename("  "), "attachment");
         assert_eq!(clean_filename("dir/"), "attachment");
         let long = format!("{}.tar.gz", "x".repeat(300));

@@ -48,6 +48,18 @@ pub enum ApiError {
         /// What was not found.
         message: String,
     },
+    /// The organisation's policy does not take reports through this channel.
+    #[error(
+        "{organisation} does not take reports through the {channel}; its policy lists: {offered}"
+    )]
+    ChannelNotOffered {
+        /// The organisation's name.
+        organisation: String,
+        /// `report form` or `API`.
+        channel: &'static str,
+        /// The policy's `intake.channels`, comma-separated.
+        offered: String,
+    },
     /// The product slug exists in several organisations and none was named.
     #[error(
         "product {product:?} exists in several organisations ({organisations}); name one in `organisation`"
@@ -149,6 +161,7 @@ impl ApiError {
             | ApiError::InvalidField { .. }
             | ApiError::UnknownProduct { .. }
             | ApiError::AmbiguousProduct { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::ChannelNotOffered { .. } => StatusCode::FORBIDDEN,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. }
             | ApiError::AttachmentTooLarge { .. }
@@ -173,6 +186,7 @@ impl ApiError {
             ApiError::InvalidField { .. } => "invalid_field",
             ApiError::UnknownProduct { .. } => "unknown_product",
             ApiError::AmbiguousProduct { .. } => "ambiguous_product",
+            ApiError::ChannelNotOffered { .. } => "channel_not_offered",
             ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::AttachmentTooLarge { .. } => "attachment_too_large",
@@ -213,6 +227,12 @@ impl From<StoreError> for ApiError {
             StoreError::Database(_) | StoreError::Migrate(_) => {
                 ApiError::Unavailable(e.to_string())
             }
+            // Text is normalised where it enters, so this is a value that slipped past that;
+            // it is the request's fault and retrying it would fail the same way.
+            StoreError::Unstorable(why) => ApiError::InvalidField {
+                field: "body".to_owned(),
+                message: format!("the request holds text that cannot be stored: {why}"),
+            },
             other => ApiError::Internal(other.to_string()),
         }
     }

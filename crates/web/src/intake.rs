@@ -299,6 +299,16 @@ pub const ATTACHMENTS_FIELD: &str = "attachments";
 pub fn policy_problems(policy: &Policy, answers: &Answers, channel: Channel) -> Vec<ApiError> {
     let intake = &policy.intake;
     let mut problems = Vec::new();
+    if !intake.offers(channel.as_str()) {
+        problems.push(ApiError::ChannelNotOffered {
+            organisation: policy.organisation.name.clone(),
+            channel: match channel {
+                Channel::Api => "API",
+                Channel::Web => "report form",
+            },
+            offered: intake.offered_channels(),
+        });
+    }
     let known = || {
         let ids: Vec<String> = intake
             .fields

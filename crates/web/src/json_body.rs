@@ -55,13 +55,33 @@ pub(crate) fn parse<T: DeserializeOwned>(body: &[u8], fields: &str) -> Result<T,
             .map_err(|e| json_error(".", e, fields))?;
         return Err(not_an_object(fields));
     }
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let mut tree: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| json_error(".", e, fields))?;
+    // Every API body passes here, so this is where text from outside is normalised.
+    normalise_strings(&mut tree);
+    serde_path_to_error::deserialize(tree).map_err(|e| {
         let path = e.path().to_string();
         json_error(&path, e.into_inner(), fields)
-    })?;
-    de.end().map_err(|e| json_error(".", e, fields))?;
-    Ok(value)
+    })
+}
+
+/// Normalises every string of a JSON value (object keys too) with
+/// [`normalise_untrusted`](vulndesk_core::text::normalise_untrusted).
+fn normalise_strings(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => vulndesk_core::text::normalise_in_place(s),
+        Value::Array(items) => items.iter_mut().for_each(normalise_strings),
+        Value::Object(map) => {
+            let entries = std::mem::take(map);
+            for (mut key, mut item) in entries {
+                vulndesk_core::text::normalise_in_place(&mut key);
+                normalise_strings(&mut item);
+                map.insert(key, item);
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
 }
 
 fn json_error(path: &str, e: serde_json::Error, fields: &str) -> ApiError {

@@ -142,7 +142,9 @@ pub(crate) async fn read(request: Request, limits: Limits) -> Result<FormData, A
             })?;
             // Browsers send a textarea's line breaks as CRLF (HTML's form submission
             // algorithm); the log keeps text the way people typed it.
-            form.values.insert(name, text.replace("\r\n", "\n"));
+            // Every form of the site passes here: text from outside is normalised once.
+            let text = vulndesk_core::text::normalise_untrusted(&text.replace("\r\n", "\n"));
+            form.values.insert(name, text);
             continue;
         };
         let content_type = field.content_type().map(str::to_owned);

@@ -157,7 +157,13 @@ pub async fn list(state: &AppState, who: &SignedIn, filters: &Filters) -> Result
             states,
             severity,
             officer_id: filters.officer,
-            text: filters.q.clone().filter(|q| !q.trim().is_empty()),
+            // The index holds normalised text, so the query is normalised the same way (a
+            // NUL would also end SQLite's FTS5 query string early).
+            text: filters
+                .q
+                .as_deref()
+                .map(vulndesk_core::text::normalise_untrusted)
+                .filter(|q| !q.trim().is_empty()),
             search_internal: true,
             due_by: None,
             limit: PAGE_SIZE + 1,

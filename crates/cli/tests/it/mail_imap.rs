@@ -121,11 +121,7 @@ async fn serve_takes_in(dovecot_extra: &str, expect_idle: bool) {
         ));
         let started = Instant::now();
         let case_id = loop {
-            let found = desk
-                .store
-                .case_for_message_ids(&["served-1@example.org".to_owned()])
-                .await
-                .unwrap();
+            let found = desk.find_case("served-1@example.org").await;
             if let Some(id) = found
                 && dovecot.state(&name) == Marked::Seen
             {

@@ -179,12 +179,37 @@ impl Desk {
         (fingerprint, armored.to_owned())
     }
 
+    /// The organisation's id.
+    pub async fn org_id(&self, slug: &str) -> i64 {
+        self.store
+            .organisation_by_slug(slug)
+            .await
+            .expect("look up an organisation")
+            .unwrap_or_else(|| panic!("no organisation {slug}"))
+            .id
+    }
+
+    /// The case of any of the desk's organisations that a message (by Message-ID) was
+    /// filed under, if one was.
+    pub async fn find_case(&self, message_id: &str) -> Option<i64> {
+        for slug in POLICIES {
+            let org = self.org_id(slug).await;
+            let found = self
+                .store
+                .case_for_message_ids(org, &[message_id.to_owned()])
+                .await
+                .expect("look up a Message-ID");
+            if found.is_some() {
+                return found;
+            }
+        }
+        None
+    }
+
     /// The case a message (by Message-ID) was filed under.
     pub async fn case_of(&self, message_id: &str) -> i64 {
-        self.store
-            .case_for_message_ids(&[message_id.to_owned()])
+        self.find_case(message_id)
             .await
-            .expect("look up a Message-ID")
             .unwrap_or_else(|| panic!("no case holds <{message_id}> on {}", self.db.label))
     }
 
@@ -231,12 +256,18 @@ impl Desk {
 
     /// The stored bytes of a message.
     pub async fn raw(&self, raw: &[u8]) -> Vec<u8> {
-        self.store
-            .raw_message(&sha256(raw))
-            .await
-            .expect("raw message")
-            .unwrap_or_else(|| panic!("message not stored on {}", self.db.label))
-            .data
+        for slug in POLICIES {
+            let org = self.org_id(slug).await;
+            let found = self
+                .store
+                .raw_message(org, &sha256(raw))
+                .await
+                .expect("raw message");
+            if let Some(row) = found {
+                return row.data;
+            }
+        }
+        panic!("message not stored on {}", self.db.label)
     }
 
     /// Ends the desk: the test connection closes, Dovecot stops.

@@ -342,3 +342,28 @@ fn freepbx_publishes_only_once_fixed_and_promises_no_fix_time() {
         "003 allows a 0day advisory"
     );
 }
+
+#[test]
+fn intake_offers_only_the_listed_channels() {
+    let intake = Intake {
+        channels: vec![
+            "api".into(),
+            "email:security@example.org".into(),
+            "github-private".into(),
+        ],
+        ..Intake::default()
+    };
+    assert!(intake.offers("api"));
+    assert!(intake.offers("email"));
+    assert!(intake.offers("github-private"));
+    assert!(!intake.offers("web"));
+    assert!(
+        !intake.offers("github"),
+        "a prefix without ':' is another channel"
+    );
+    assert_eq!(
+        intake.offered_channels(),
+        "api, email:security@example.org, github-private"
+    );
+    assert!(Intake::default().offers("web"), "no list restricts nothing");
+}

@@ -6,6 +6,11 @@ use std::sync::Arc;
 use super::*;
 use crate::{Backend, NewAttachment, NewJob, NewRawMessage, NewReporterKey, StoreError};
 
+/// The organisation of [`product_and_policy`], whose mail the tests store.
+async fn acme(store: &Store) -> i64 {
+    store.upsert_organisation("acme", "Acme").await.unwrap()
+}
+
 fn attachment(filename: &str, content_type: &str, data: &[u8]) -> NewAttachment {
     NewAttachment {
         filename: filename.to_owned(),
@@ -138,20 +143,20 @@ async fn open_case_stores_its_effects_with_the_events() {
             );
         }
 
-        let m = store.raw_message(&raw.sha256()).await.unwrap().unwrap();
+        let m = store.raw_message(acme(&store).await, &raw.sha256()).await.unwrap().unwrap();
         assert_eq!(m.data, raw.data, "{label}: verbatim mail");
         assert_eq!(
             (m.case_id, m.message_id.as_deref(), m.source.as_str(), m.received_at),
             (case.id, Some("<r1@reporter.example>"), "imap:INBOX", raw.received_at),
             "{label}"
         );
-        assert!(store.raw_message_exists("<r1@reporter.example>").await.unwrap(), "{label}");
-        assert!(!store.raw_message_exists("<r2@reporter.example>").await.unwrap(), "{label}");
+        assert!(store.raw_message_exists(acme(&store).await, "<r1@reporter.example>").await.unwrap(), "{label}");
+        assert!(!store.raw_message_exists(acme(&store).await, "<r2@reporter.example>").await.unwrap(), "{label}");
 
         // The inbound message's own Message-ID is mapped too, so replies to it thread.
         for id in ["<r1@reporter.example>", "<ack1@desk.example>", "<older@reporter.example>"] {
             assert_eq!(
-                store.case_for_message_ids(&[id.to_owned()]).await.unwrap(),
+                store.case_for_message_ids(acme(&store).await, &[id.to_owned()]).await.unwrap(),
                 Some(case.id),
                 "{label}: {id}"
             );
@@ -269,7 +274,10 @@ async fn later_writes_dedupe_attachments_replace_the_key_and_keep_thread_owners(
             .unwrap();
         let found = async |v: &[&str]| {
             let ids: Vec<String> = v.iter().map(|s| (*s).to_owned()).collect();
-            store.case_for_message_ids(&ids).await.unwrap()
+            store
+                .case_for_message_ids(acme(&store).await, &ids)
+                .await
+                .unwrap()
         };
         assert_eq!(
             found(&["<t1@x>"]).await,
@@ -289,7 +297,10 @@ async fn later_writes_dedupe_attachments_replace_the_key_and_keep_thread_owners(
         assert_eq!(found(&["<nope@x>"]).await, None, "{label}");
         assert_eq!(found(&[]).await, None, "{label}");
         assert_eq!(
-            store.raw_message(&x.sha256()).await.unwrap(),
+            store
+                .raw_message(acme(&store).await, &x.sha256())
+                .await
+                .unwrap(),
             None,
             "{label}"
         );
@@ -480,7 +491,10 @@ async fn a_failure_in_a_later_effect_leaves_nothing_written() {
             "{label}"
         );
         assert!(
-            !store.raw_message_exists("<m2@x>").await.unwrap(),
+            !store
+                .raw_message_exists(acme(&store).await, "<m2@x>")
+                .await
+                .unwrap(),
             "{label}"
         );
 
@@ -491,7 +505,13 @@ async fn a_failure_in_a_later_effect_leaves_nothing_written() {
             .append_events(case_id, vec![event("message", json!({}))], None, ok)
             .await
             .unwrap();
-        assert!(store.raw_message_exists("<m2@x>").await.unwrap(), "{label}");
+        assert!(
+            store
+                .raw_message_exists(acme(&store).await, "<m2@x>")
+                .await
+                .unwrap(),
+            "{label}"
+        );
     })
     .await;
 }
@@ -594,6 +614,22 @@ async fn org_keys_are_stored_and_replaced() {
             store.put_org_key(987_654, "FP", "p", b"s", t1).await,
             Err(StoreError::NotFound("organisation"))
         ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn text_the_database_refuses_is_unstorable_not_an_outage() {
+    each_backend(async |label, store| {
+        let refused = store.upsert_organisation("nul", "a\u{0}b").await;
+        match store.backend() {
+            // PostgreSQL refuses U+0000 in text: the input's fault, not the database's.
+            Backend::Postgres => assert!(
+                matches!(refused, Err(StoreError::Unstorable(_))),
+                "{label}: {refused:?}"
+            ),
+            Backend::Sqlite => assert!(refused.is_ok(), "{label}: {refused:?}"),
+        }
     })
     .await;
 }
