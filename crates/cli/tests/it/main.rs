@@ -25,5 +25,6 @@ mod portal;
 mod products;
 mod receipts;
 mod reminders;
+mod review_accounts;
 mod team;
 mod team_support;
