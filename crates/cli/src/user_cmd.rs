@@ -53,8 +53,15 @@ pub enum UserCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Enable a disabled account again. Its old sessions and API tokens stay ended.
+    Enable {
+        email: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Give an account a new password (printed once), clear its authenticator and
-    /// recovery codes (enrolled again at the next sign-in) and end its sessions.
+    /// recovery codes (enrolled again at the next sign-in), end its sessions and revoke
+    /// its API tokens. A disabled account stays disabled (see `enable`).
     Reset {
         email: String,
         /// Read the password from standard input instead of generating one.
@@ -64,7 +71,7 @@ pub enum UserCommand {
         db: DbArgs,
     },
     /// Make an API token for automation, acting as this account within its scopes
-    /// (printed once).
+    /// (printed once on standard output; its expiry goes to standard error).
     Token {
         email: String,
         /// What the token is for, e.g. "CI".
@@ -73,6 +80,9 @@ pub enum UserCommand {
         /// `cases:read` or `cases:write` (which includes reading); repeat for several.
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
+        /// Days until it expires, from 1 to 365.
+        #[arg(long, default_value_t = accounts::API_TOKEN_DAYS)]
+        days: i64,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -283,6 +293,17 @@ pub fn run(cmd: UserCommand) -> Result<(), CliError> {
                 );
                 Ok(())
             }
+            UserCommand::Enable { email, db } => {
+                let store = open(&db).await?;
+                let user = user(&store, &email).await?;
+                store.enable_user(user.id).await.map_err(env_err)?;
+                audit(&store, "user_enabled", serde_json::json!({"user": user.id})).await?;
+                println!(
+                    "enabled {}; its earlier sessions and API tokens stay ended",
+                    user.email
+                );
+                Ok(())
+            }
             UserCommand::Reset {
                 email,
                 password_stdin,
@@ -292,12 +313,22 @@ pub fn run(cmd: UserCommand) -> Result<(), CliError> {
                 let user = user(&store, &email).await?;
                 let (password, generated) = password(password_stdin)?;
                 let hash = accounts::hash_password(&password).map_err(env_err)?;
-                store.reset_user(user.id, &hash).await.map_err(env_err)?;
+                store
+                    .reset_user(user.id, &hash, Timestamp::now())
+                    .await
+                    .map_err(env_err)?;
                 audit(&store, "user_reset", serde_json::json!({"user": user.id})).await?;
                 println!(
-                    "reset {}: sessions ended, authenticator and recovery codes cleared",
+                    "reset {}: sessions ended, API tokens revoked, authenticator and recovery \
+                     codes cleared",
                     user.email
                 );
+                if user.disabled_at.is_some() {
+                    println!(
+                        "the account stays disabled; `vulndesk user enable {}` enables it",
+                        user.email
+                    );
+                }
                 if generated {
                     println!("password: {password}");
                 }
@@ -307,6 +338,7 @@ pub fn run(cmd: UserCommand) -> Result<(), CliError> {
                 email,
                 name,
                 scopes,
+                days,
                 db,
             } => {
                 let store = open(&db).await?;
@@ -318,6 +350,9 @@ pub fn run(cmd: UserCommand) -> Result<(), CliError> {
                         )));
                     }
                 }
+                let now = Timestamp::now();
+                let expires_at = accounts::api_token_expiry(now, Some(&days.to_string()))
+                    .map_err(|e| CliError::Usage(format!("--days: {e}")))?;
                 let token = accounts::new_api_token().map_err(env_err)?;
                 let token_id = store
                     .add_api_token(
@@ -325,14 +360,21 @@ pub fn run(cmd: UserCommand) -> Result<(), CliError> {
                         &name,
                         &accounts::secret_hash(&token),
                         &scopes,
-                        Timestamp::now(),
+                        now,
+                        expires_at,
                     )
                     .await
                     .map_err(env_err)?;
-                let payload =
-                    serde_json::json!({"user": user.id, "token": token_id, "scopes": scopes});
+                let payload = serde_json::json!({
+                    "user": user.id,
+                    "token": token_id,
+                    "scopes": scopes,
+                    "expires_at": expires_at.to_string(),
+                });
                 audit(&store, "api_token_created", payload).await?;
+                // Standard output carries the token alone, for `TOKEN=$(vulndesk user token ...)`.
                 println!("{token}");
+                eprintln!("expires {expires_at} (in {days} days)");
                 Ok(())
             }
             UserCommand::List { db } => {

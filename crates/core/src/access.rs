@@ -148,6 +148,10 @@ pub enum Need {
     Reporter,
     /// Any signed-in person; what they then see is narrowed by [`can_see`].
     SignedIn,
+    /// A person at a browser session, never an API token: their own account (password,
+    /// second factor, tokens) and signing out. A token that could reach these could mint
+    /// a stronger token or outlive a password change, so scopes do not apply here at all.
+    BrowserSession,
     /// Read the case the route names.
     ReadCase,
     /// Change the case: triage, notes, messages, severity.
@@ -164,7 +168,7 @@ impl Need {
         match self {
             Need::SignedIn | Need::ReadCase => Some(Scope::CasesRead),
             Need::WorkCase | Need::ManageCase => Some(Scope::CasesWrite),
-            Need::Public | Need::Reporter | Need::Admin => None,
+            Need::Public | Need::Reporter | Need::BrowserSession | Need::Admin => None,
         }
     }
 }
@@ -250,6 +254,8 @@ pub fn decide(principal: &Principal, need: Need, case: Option<CaseRef>) -> Resul
     let required = match need {
         Need::Public | Need::Reporter => unreachable!("answered above"),
         Need::SignedIn => return Ok(()),
+        Need::BrowserSession if person.scopes.is_none() => return Ok(()),
+        Need::BrowserSession => return Err(Denial::Forbidden),
         // Administration is never done with an API token.
         Need::Admin if person.admin && person.scopes.is_none() => return Ok(()),
         Need::Admin => return Err(Denial::Forbidden),

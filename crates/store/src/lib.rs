@@ -52,8 +52,8 @@ pub use intake::{
 pub use outbox::{JobRow, JobStatus, NewJob};
 pub use policies::{Organisation, PolicyVersion, ProductRow};
 pub use team::{
-    ApiTokenRow, CaseListing, CaseQuery, NewSession, NewUser, SearchText, SessionRow, UserRow,
-    Visible,
+    ApiTokenRow, ApiTokenUse, CaseListing, CaseQuery, NewSession, NewUser, SearchText, SessionRow,
+    UserRow, Visible,
 };
 
 /// A connection pool to one of the supported backends. Cheap to clone (pools are shared).

@@ -92,6 +92,17 @@ pub struct ApiTokenRow {
     pub created_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+}
+
+/// What presenting an API token came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiTokenUse {
+    /// It works: marked used now.
+    Live(ApiTokenRow),
+    /// Neither revoked nor disabled, but past its expiry.
+    Expired { expired_at: Timestamp },
 }
 
 /// Text a case write adds to the full-text index: the body of `events[event]`.
@@ -192,7 +203,7 @@ macro_rules! user_columns {
 
 macro_rules! api_token_columns {
     () => {
-        "id, user_id, name, scopes, created_at, last_used_at, revoked_at"
+        "id, user_id, name, scopes, created_at, last_used_at, revoked_at, expires_at"
     };
 }
 
@@ -205,6 +216,7 @@ struct RawApiToken {
     created_at: String,
     last_used_at: Option<String>,
     revoked_at: Option<String>,
+    expires_at: Option<String>,
 }
 
 impl RawApiToken {
@@ -217,9 +229,18 @@ impl RawApiToken {
             created_at: parse_ts(&self.created_at)?,
             last_used_at: parse_opt_ts(self.last_used_at)?,
             revoked_at: parse_opt_ts(self.revoked_at)?,
+            // Migration 0009 gave every token an expiry; a missing one is a fault.
+            expires_at: parse_ts(self.expires_at.as_deref().ok_or_else(|| {
+                StoreError::Invalid(format!("API token {} has no expiry", self.id))
+            })?)?,
         })
     }
 }
+
+/// Revokes every live API token of user `$1` at `$2`: what disabling, a reset, a password
+/// change and signing out everywhere all do, since a token must not outlive any of them.
+const REVOKE_ALL_TOKENS: &str =
+    "UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL";
 
 /// Replaces a person's recovery codes with `$hashes` inside transaction `$tx`.
 macro_rules! write_recovery_codes {
@@ -463,13 +484,11 @@ impl Store {
                 .bind(user_id)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(
-                "UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
-            )
-            .bind(user_id)
-            .bind(ts_text(now))
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(REVOKE_ALL_TOKENS)
+                .bind(user_id)
+                .bind(ts_text(now))
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(())
         })
@@ -555,14 +574,33 @@ impl Store {
         Ok(ids.len())
     }
 
-    /// Resets an account to a new password: re-enabled, second factor and recovery codes
-    /// cleared (enrolled again at the next sign-in), every session ended.
-    pub async fn reset_user(&self, user_id: i64, password_hash: &str) -> Result<(), StoreError> {
+    /// Enables a disabled account again; its old sessions and tokens stay ended.
+    pub async fn enable_user(&self, user_id: i64) -> Result<(), StoreError> {
+        let done = on_pool!(self, p => sqlx::query("UPDATE users SET disabled_at = NULL WHERE id = $1")
+            .bind(user_id)
+            .execute(p)
+            .await?
+            .rows_affected());
+        if done == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    /// Resets an account to a new password: second factor and recovery codes cleared
+    /// (enrolled again at the next sign-in), every session ended and every API token
+    /// revoked. A disabled account stays disabled: enabling is its own decision.
+    pub async fn reset_user(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
             let done = sqlx::query(
-                "UPDATE users SET password_hash = $2, totp_secret = NULL, totp_last_step = NULL, \
-                 disabled_at = NULL WHERE id = $1",
+                "UPDATE users SET password_hash = $2, totp_secret = NULL, totp_last_step = NULL \
+                 WHERE id = $1",
             )
             .bind(user_id)
             .bind(password_hash)
@@ -577,18 +615,24 @@ impl Store {
             ] {
                 sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
             }
+            sqlx::query(REVOKE_ALL_TOKENS)
+                .bind(user_id)
+                .bind(ts_text(now))
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(())
         })
     }
 
-    /// Sets a new password hash and ends every session of the account but `keep` (the
-    /// one the change was made from), in one transaction.
+    /// Sets a new password hash, ends every session of the account but `keep` (the one
+    /// the change was made from) and revokes every API token, in one transaction.
     pub async fn change_password(
         &self,
         user_id: i64,
         password_hash: &str,
         keep: Option<&str>,
+        now: Timestamp,
     ) -> Result<(), StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
@@ -603,6 +647,11 @@ impl Store {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
                 .bind(user_id)
                 .bind(keep.unwrap_or(""))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(REVOKE_ALL_TOKENS)
+                .bind(user_id)
+                .bind(ts_text(now))
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -768,18 +817,32 @@ impl Store {
         Ok(())
     }
 
-    /// Ends every session of a person ("sign out everywhere"); returns how many there were.
-    pub async fn delete_sessions(&self, user_id: i64) -> Result<u64, StoreError> {
-        Ok(
-            on_pool!(self, p => sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id)
-            .execute(p)
-            .await?
-            .rows_affected()),
-        )
+    /// Ends every session of a person and revokes every API token ("sign out
+    /// everywhere"), in one transaction; returns how many of each there were.
+    pub async fn sign_out_everywhere(
+        &self,
+        user_id: i64,
+        now: Timestamp,
+    ) -> Result<(u64, u64), StoreError> {
+        on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let sessions = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let tokens = sqlx::query(REVOKE_ALL_TOKENS)
+                .bind(user_id)
+                .bind(ts_text(now))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            Ok((sessions, tokens))
+        })
     }
 
-    /// Stores an API token; returns its id.
+    /// Stores an API token working until `expires_at`; returns its id.
     pub async fn add_api_token(
         &self,
         user_id: i64,
@@ -787,16 +850,18 @@ impl Store {
         token_hash: &str,
         scopes: &[String],
         now: Timestamp,
+        expires_at: Timestamp,
     ) -> Result<i64, StoreError> {
         on_pool!(self, p => sqlx::query_scalar(
-            "INSERT INTO api_tokens (user_id, name, token_hash, scopes, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO api_tokens (user_id, name, token_hash, scopes, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(user_id)
         .bind(name)
         .bind(token_hash)
         .bind(scopes.join(" "))
         .bind(ts_text(now))
+        .bind(ts_text(expires_at))
         .fetch_one(p)
         .await
         .map_err(|e| constraint(e, "user")))
@@ -833,16 +898,18 @@ impl Store {
         Ok(done == 1)
     }
 
-    /// The live token with this hash, marked used now, if it and its account are enabled.
+    /// The token with this hash, if it is neither revoked nor its account disabled:
+    /// marked used now when it has not expired. Expired tokens are told apart so the
+    /// client can be told why it was refused; unknown and revoked ones are not.
     pub async fn use_api_token(
         &self,
         token_hash: &str,
         now: Timestamp,
-    ) -> Result<Option<ApiTokenRow>, StoreError> {
+    ) -> Result<Option<ApiTokenUse>, StoreError> {
         let row: Option<RawApiToken> = on_pool!(self, p => sqlx::query_as(
             concat!(
                 "UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1 \
-                 AND revoked_at IS NULL \
+                 AND revoked_at IS NULL AND expires_at > $2 \
                  AND user_id IN (SELECT id FROM users WHERE disabled_at IS NULL) RETURNING ",
                 api_token_columns!()
             ),
@@ -851,7 +918,23 @@ impl Store {
         .bind(ts_text(now))
         .fetch_optional(p)
         .await?);
-        row.map(RawApiToken::decode).transpose()
+        if let Some(row) = row {
+            return Ok(Some(ApiTokenUse::Live(row.decode()?)));
+        }
+        let expired: Option<String> = on_pool!(self, p => sqlx::query_scalar(
+            "SELECT expires_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL \
+             AND user_id IN (SELECT id FROM users WHERE disabled_at IS NULL)",
+        )
+        .bind(token_hash)
+        .fetch_optional(p)
+        .await?);
+        expired
+            .map(|at| {
+                Ok(ApiTokenUse::Expired {
+                    expired_at: parse_ts(&at)?,
+                })
+            })
+            .transpose()
     }
 
     /// Records a failed sign-in under each key (an account, an address).

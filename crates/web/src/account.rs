@@ -1,6 +1,10 @@
-//! `/account`: a signed-in person's own account: who they are, and changing their
-//! password (which ends their other sessions). Everything else about accounts is an
-//! administrator's, from `vulndesk user`.
+//! `/account`: a signed-in person's own account: who they are, changing their password
+//! (which ends their other sessions and revokes their API tokens), recovery codes and API
+//! tokens. Everything else about accounts is an administrator's, from `vulndesk user`.
+//!
+//! These routes are for a browser session only (`Need::BrowserSession`): an API token can
+//! neither make tokens nor change the secrets it would otherwise outlive. The forms that
+//! check a password or an authenticator code count failures with sign-in's counters.
 
 use askama::Template;
 use axum::Form;
@@ -13,6 +17,8 @@ use vulndesk_core::access::Scope;
 use crate::accounts;
 use crate::authz::Caller;
 use crate::pages::{no_store, render};
+use crate::signin::Peer;
+use crate::throttle::Counters;
 use crate::{ApiError, AppState, PageError};
 
 #[derive(Template)]
@@ -41,7 +47,9 @@ struct TokenRow {
     scopes: String,
     created: String,
     used: String,
-    revoked: bool,
+    expires: String,
+    /// `revoked`, `expired`, or empty while it works.
+    status: &'static str,
 }
 
 /// What the page shows besides its messages.
@@ -65,6 +73,7 @@ async fn page(
         (None, true) => "required: set up at your next sign-in",
         (None, false) => "none",
     };
+    let now = jiff::Timestamp::now();
     let day = |t: jiff::Timestamp| t.strftime("%Y-%m-%d").to_string();
     let tokens = state
         .store
@@ -77,7 +86,14 @@ async fn page(
             scopes: t.scopes.join(" "),
             created: day(t.created_at),
             used: t.last_used_at.map_or_else(|| "never".to_owned(), day),
-            revoked: t.revoked_at.is_some(),
+            expires: t.expires_at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+            status: if t.revoked_at.is_some() {
+                "revoked"
+            } else if t.expires_at <= now {
+                "expired"
+            } else {
+                ""
+            },
         })
         .collect();
     let page = AccountPage {
@@ -113,14 +129,21 @@ pub struct PasswordForm {
 }
 
 /// `POST /account/password`: the current password proves it is the person, not someone
-/// at their unlocked screen; the new one replaces it and every other session ends.
+/// at their unlocked screen; the new one replaces it, every other session ends and every
+/// API token is revoked. Wrong current passwords count as failed sign-ins.
 pub async fn change_password(
     State(state): State<AppState>,
+    Peer(peer): Peer,
     caller: Caller,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, PageError> {
     let who = caller.person()?;
+    let now = jiff::Timestamp::now();
+    let counters = Counters::password(&who.user.email, peer);
+    counters.check(&state, now).await?;
     if !accounts::verify_password(&form.current, &who.user.password_hash) {
+        counters.fail(&state, now).await?;
+        tracing::info!(user = who.user.id, "wrong current password");
         let error = Some("current: that is not your current password");
         let extra = Extra {
             error,
@@ -139,13 +162,15 @@ pub async fn change_password(
     let hash = accounts::hash_password(&form.new)?;
     state
         .store
-        .change_password(who.user.id, &hash, who.session.as_deref())
+        .change_password(who.user.id, &hash, who.session.as_deref(), now)
         .await
         .map_err(ApiError::from)?;
     let payload = serde_json::json!({"user": who.user.id});
     accounts::audit(&state, "password_changed", &caller.actor(), payload).await?;
     tracing::info!(user = who.user.id, "password changed");
-    let notice = Some("Your password is changed; your other sessions have ended.");
+    let notice = Some(
+        "Your password is changed; your other sessions have ended and your API tokens are revoked.",
+    );
     let extra = Extra {
         notice,
         ..Extra::default()
@@ -172,20 +197,26 @@ pub async fn create_token(
         .filter_map(|(_, v)| Scope::parse(v))
         .map(|s| s.as_str().to_owned())
         .collect();
+    let now = jiff::Timestamp::now();
+    let days = fields
+        .iter()
+        .find(|(k, _)| k == "days")
+        .map(|(_, v)| v.as_str());
+    let expires_at = accounts::api_token_expiry(now, days);
     let problem = if name.is_empty() {
-        Some("name: say what the token is for, e.g. \"CI\"")
+        Some("name: say what the token is for, e.g. \"CI\"".to_owned())
     } else if scopes.is_empty() {
-        Some("scope: tick at least one scope")
+        Some("scope: tick at least one scope".to_owned())
     } else {
-        None
+        expires_at.as_ref().err().map(|e| format!("days: {e}"))
     };
-    if let Some(error) = problem {
+    let (None, Ok(expires_at)) = (problem.as_deref(), expires_at) else {
         let extra = Extra {
-            error: Some(error),
+            error: problem.as_deref(),
             ..Extra::default()
         };
         return page(&state, &caller, StatusCode::UNPROCESSABLE_ENTITY, extra).await;
-    }
+    };
     let token = accounts::new_api_token()?;
     let token_id = state
         .store
@@ -194,11 +225,17 @@ pub async fn create_token(
             &name,
             &accounts::secret_hash(&token),
             &scopes,
-            jiff::Timestamp::now(),
+            now,
+            expires_at,
         )
         .await
         .map_err(ApiError::from)?;
-    let payload = serde_json::json!({"user": who.user.id, "token": token_id, "scopes": scopes});
+    let payload = serde_json::json!({
+        "user": who.user.id,
+        "token": token_id,
+        "scopes": scopes,
+        "expires_at": expires_at.to_string(),
+    });
     accounts::audit(&state, "api_token_created", &caller.actor(), payload).await?;
     tracing::info!(user = who.user.id, "API token created");
     let extra = Extra {
@@ -241,14 +278,18 @@ pub struct CodeForm {
 }
 
 /// `POST /account/recovery-codes`: a current authenticator code buys ten fresh recovery
-/// codes (shown once); the old ones stop working.
+/// codes (shown once); the old ones stop working. Wrong codes count with the sign-in's
+/// second-factor failures, so the form is no faster a way to guess one.
 pub async fn new_recovery_codes(
     State(state): State<AppState>,
+    Peer(peer): Peer,
     caller: Caller,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, PageError> {
     let who = caller.person()?;
     let now = jiff::Timestamp::now();
+    let counters = Counters::second_factor(who.user.id, peer);
+    counters.check(&state, now).await?;
     let step = match &who.user.totp_secret {
         Some(secret) => accounts::totp_step(secret, &form.code, now.as_second().max(0) as u64)?,
         None => None,
@@ -262,6 +303,8 @@ pub async fn new_recovery_codes(
         None => false,
     };
     if !accepted {
+        counters.fail(&state, now).await?;
+        tracing::info!(user = who.user.id, "wrong code for new recovery codes");
         let extra = Extra {
             error: Some("code: that is not the current code from your authenticator app"),
             ..Extra::default()

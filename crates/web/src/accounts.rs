@@ -38,6 +38,34 @@ pub const RECOVERY_CODES: usize = 10;
 /// scanner, and never taken for a reporter's token.
 pub const API_TOKEN_PREFIX: &str = "vdt_";
 
+/// How long an API token works unless its maker chooses otherwise.
+pub const API_TOKEN_DAYS: i64 = 90;
+/// The longest an API token may work: a year, then a new one is made deliberately.
+pub const API_TOKEN_MAX_DAYS: i64 = 365;
+
+/// When a token made at `now` stops working, given the days asked for (`None`: the
+/// default); the message says what is accepted.
+pub fn api_token_expiry(
+    now: jiff::Timestamp,
+    days: Option<&str>,
+) -> Result<jiff::Timestamp, String> {
+    let days = match days.map(str::trim).filter(|d| !d.is_empty()) {
+        None => API_TOKEN_DAYS,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (1..=API_TOKEN_MAX_DAYS).contains(d))
+            .ok_or_else(|| {
+                format!(
+                    "{text:?} is not a number of days from 1 to {API_TOKEN_MAX_DAYS}; \
+                     leave it out for {API_TOKEN_DAYS}"
+                )
+            })?,
+    };
+    // Whole 24-hour days: an expiry is an instant, not a calendar date.
+    Ok(now + jiff::SignedDuration::from_hours(24 * days))
+}
+
 fn random_bytes<const N: usize>() -> Result<[u8; N], ApiError> {
     let mut bytes = [0u8; N];
     rand::rngs::SysRng
@@ -250,6 +278,20 @@ mod tests {
             hashes[0]
         );
         assert!(!hashes[0].contains(&codes[0][..5]));
+    }
+
+    #[test]
+    fn api_tokens_work_90_days_unless_asked_otherwise_and_never_over_a_year() {
+        let now: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let at = |days| api_token_expiry(now, days).map(|t| t.to_string());
+        assert_eq!(at(None).unwrap(), "2026-04-01T00:00:00Z");
+        assert_eq!(at(Some(" ")).unwrap(), "2026-04-01T00:00:00Z");
+        assert_eq!(at(Some("1")).unwrap(), "2026-01-02T00:00:00Z");
+        assert_eq!(at(Some("365")).unwrap(), "2027-01-01T00:00:00Z");
+        for bad in ["0", "366", "-5", "ninety", "1.5"] {
+            let e = at(Some(bad)).unwrap_err();
+            assert!(e.contains("from 1 to 365"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -23,7 +23,7 @@ use jiff::Timestamp;
 use vulndesk_core::access::{
     self, CaseGrant, CaseRef, Denial, Need, OrgRole, Person, Principal, Scope,
 };
-use vulndesk_store::UserRow;
+use vulndesk_store::{ApiTokenUse, UserRow};
 
 use crate::accounts::{API_TOKEN_PREFIX, secret_hash};
 use crate::{ApiError, AppState, error, reporter};
@@ -109,6 +109,21 @@ impl Rules {
             method.clone()
         };
         self.0.get(&(method, path.to_owned())).copied()
+    }
+
+    /// The methods route `path` answers, for a 405's `Allow`; empty if it is no route.
+    fn allowed(&self, path: &str) -> Vec<Method> {
+        let mut methods: Vec<Method> = self
+            .0
+            .keys()
+            .filter(|(_, p)| p == path)
+            .map(|(m, _)| m.clone())
+            .collect();
+        if methods.contains(&Method::GET) {
+            methods.push(Method::HEAD);
+        }
+        methods.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        methods
     }
 }
 
@@ -204,8 +219,12 @@ pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Option<SignedIn>, ApiError> {
     let now = Timestamp::now();
     if let Some(token) = reporter::bearer(headers).filter(|t| t.starts_with(API_TOKEN_PREFIX)) {
-        let Some(row) = state.store.use_api_token(&secret_hash(token), now).await? else {
-            return Ok(None);
+        let row = match state.store.use_api_token(&secret_hash(token), now).await? {
+            Some(ApiTokenUse::Live(row)) => row,
+            Some(ApiTokenUse::Expired { expired_at }) => {
+                return Err(ApiError::TokenExpired { expired_at });
+            }
+            None => return Ok(None),
         };
         let scopes = row.scopes.iter().filter_map(|s| Scope::parse(s)).collect();
         return load_person(state, row.user_id, Some(scopes), None, None).await;
@@ -370,16 +389,22 @@ async fn decide(
     params: &RawPathParams,
     request: Request,
 ) -> Result<Request, Refusal> {
-    let need = state
-        .rules
-        .need(request.method(), matched.as_str())
-        .ok_or_else(|| {
-            ApiError::Internal(format!(
-                "no access rule for {} {}",
-                request.method(),
-                matched.as_str()
-            ))
-        })?;
+    let Some(need) = state.rules.need(request.method(), matched.as_str()) else {
+        // The router matched the path for some method: this one is simply not served.
+        // Answered here, before any handler or method fallback could run unauthorised.
+        let allowed = state.rules.allowed(matched.as_str());
+        if allowed.is_empty() {
+            return Err(
+                ApiError::Internal(format!("no access rule for {}", matched.as_str())).into(),
+            );
+        }
+        let allow = allowed
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(ApiError::MethodNotAllowed { allow }.into());
+    };
     let params: HashMap<String, String> = params
         .iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

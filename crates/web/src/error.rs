@@ -143,6 +143,18 @@ pub enum ApiError {
     /// Nothing here, or nothing this caller may see; deliberately the same answer either way.
     #[error("not found")]
     NotFound,
+    /// The address exists, but not for this method.
+    #[error("this address answers only {allow}")]
+    MethodNotAllowed {
+        /// The methods it answers, as the `Allow` header lists them.
+        allow: String,
+    },
+    /// An API token past its expiry: a new one is made on the account page.
+    #[error("this API token expired at {expired_at}; make a new one on /account")]
+    TokenExpired {
+        /// When it stopped working.
+        expired_at: jiff::Timestamp,
+    },
     /// The database cannot be reached; worth retrying later. The detail is logged only.
     #[error("the service is temporarily unavailable; try again later")]
     Unavailable(String),
@@ -169,7 +181,8 @@ impl ApiError {
             ApiError::TooManyRequests { .. } | ApiError::TooManySignIns { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
-            ApiError::SignInRequired => StatusCode::UNAUTHORIZED,
+            ApiError::SignInRequired | ApiError::TokenExpired { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Forbidden | ApiError::CsrfRejected => StatusCode::FORBIDDEN,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::NotFound => StatusCode::NOT_FOUND,
@@ -199,6 +212,8 @@ impl ApiError {
             ApiError::Conflict { .. } => "conflict",
             ApiError::TooManySignIns { .. } => "too_many_sign_ins",
             ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::TokenExpired { .. } => "token_expired",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -258,6 +273,17 @@ impl ApiError {
             | ApiError::TooManySignIns { retry_after } => {
                 vec![(header::RETRY_AFTER, HeaderValue::from(*retry_after))]
             }
+            // RFC 9110 section 15.5.6: a 405 lists the methods the resource supports.
+            ApiError::MethodNotAllowed { allow } => HeaderValue::from_str(allow)
+                .map(|v| vec![(header::ALLOW, v)])
+                .unwrap_or_default(),
+            // RFC 6750 section 3.1: the client learns why its token was refused.
+            ApiError::TokenExpired { .. } => vec![(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(
+                    "Bearer error=\"invalid_token\", error_description=\"the token expired\"",
+                ),
+            )],
             _ => Vec::new(),
         }
     }
@@ -277,6 +303,9 @@ impl ApiError {
                 body["limit"] = json!(limit);
             }
             ApiError::TooManyAttachments { limit, .. } => body["limit"] = json!(limit),
+            ApiError::TokenExpired { expired_at } => {
+                body["expired_at"] = json!(expired_at.to_string());
+            }
             ApiError::TooManyRequests { retry_after, .. }
             | ApiError::TooManySignIns { retry_after } => {
                 body["retry_after"] = json!(retry_after);

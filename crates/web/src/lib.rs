@@ -38,6 +38,7 @@ mod signin;
 mod team_api;
 mod team_pages;
 mod telemetry;
+mod throttle;
 pub mod workspace;
 
 use std::net::SocketAddr;
@@ -227,36 +228,36 @@ fn routes() -> authz::Routes {
             Public,
             post(signin::confirm_enrol),
         )
-        .add(M::POST, "/signout", SignedIn, post(signin::signout))
+        .add(M::POST, "/signout", BrowserSession, post(signin::signout))
         .add(
             M::POST,
             "/signout/everywhere",
-            SignedIn,
+            BrowserSession,
             post(signin::signout_everywhere),
         )
-        .add(M::GET, "/account", SignedIn, get(account::show))
+        .add(M::GET, "/account", BrowserSession, get(account::show))
         .add(
             M::POST,
             "/account/password",
-            SignedIn,
+            BrowserSession,
             post(account::change_password),
         )
         .add(
             M::POST,
             "/account/tokens",
-            SignedIn,
+            BrowserSession,
             post(account::create_token),
         )
         .add(
             M::POST,
             "/account/recovery-codes",
-            SignedIn,
+            BrowserSession,
             post(account::new_recovery_codes),
         )
         .add(
             M::POST,
             "/account/tokens/{token_id}/revoke",
-            SignedIn,
+            BrowserSession,
             post(account::revoke_token),
         )
         .add(M::GET, "/dashboard", SignedIn, get(team_pages::dashboard))
@@ -375,7 +376,10 @@ pub fn router(mut state: AppState) -> Router {
             state.clone(),
             rate_limit::limit_posts,
         ))
-        .layer(axum::middleware::from_fn(security_headers::set))
+        .layer(axum::middleware::from_fn_with_state(
+            security_headers::OverHttps(state.secure_cookies),
+            security_headers::set,
+        ))
         .layer(axum::middleware::from_fn(telemetry::log_request))
         .with_state(state)
 }

@@ -9,8 +9,8 @@
 //! The sign-in form is protected against login CSRF by a double-submit cookie, since there
 //! is no session yet to hold a token.
 //!
-//! Failed attempts are counted per account and per client address over a window; past
-//! the limit, sign-in answers 429 with `Retry-After` until the window has passed.
+//! Failed attempts are counted by `throttle.rs`: passwords and second-factor codes each
+//! per account, and per client address; only a complete sign-in clears an account's count.
 
 use std::net::SocketAddr;
 
@@ -26,6 +26,7 @@ use vulndesk_store::{NewSession, SessionRow, UserRow};
 use crate::accounts::{self, random_token, secret_hash};
 use crate::authz::{Caller, SESSION_COOKIE, cookie_value, next_param, session_cookie};
 use crate::pages::{no_store, render};
+use crate::throttle::{self, Counters};
 use crate::{ApiError, AppState, PageError};
 
 /// The double-submit cookie of the sign-in form.
@@ -34,10 +35,6 @@ const PRE_COOKIE: &str = "vd_pre";
 const SESSION_HOURS: i64 = 12;
 /// How long the step between password and second factor may take.
 const PENDING_MINUTES: i64 = 10;
-/// Failed attempts allowed per account, and per address, within [`WINDOW_MINUTES`].
-const ACCOUNT_FAILURES: i64 = 5;
-const ADDRESS_FAILURES: i64 = 20;
-const WINDOW_MINUTES: i64 = 15;
 /// Verified against when the account does not exist, so that an unknown address takes
 /// as long to refuse as a wrong password.
 const DUMMY_HASH: &str =
@@ -77,12 +74,57 @@ struct RecoveryCodesPage<'a> {
     next: &'a str,
 }
 
-/// Where to go after signing in: only a path on this site, never another origin.
+/// Where to go after signing in: a path on this site, or the dashboard.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/dashboard".to_owned(),
+    next.filter(|n| is_local_path(n))
+        .unwrap_or("/dashboard")
+        .to_owned()
+}
+
+/// Whether `text` is a path-absolute reference (RFC 3986 section 4.2) that every browser
+/// resolves on this origin. Browsers strip tabs and newlines from a URL and read `\` as
+/// `/`, so `/\t/evil.example` would become the network-path `//evil.example`: only the
+/// characters RFC 3986 allows in a path and query pass, and neither the text nor its
+/// percent-decoded form may begin with `//` or `/\`.
+fn is_local_path(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let uri_chars = bytes.iter().all(|&b| {
+        b.is_ascii_alphanumeric()
+            // unreserved, sub-delims, and ':' '@' '/' '?' '%' (checked below)
+            || b"-._~!$&'()*+,;=:@/?%".contains(&b)
+    });
+    uri_chars && pct_encoded_ok(bytes) && local_start(bytes) && decoded_is_local(text)
+}
+
+fn local_start(bytes: &[u8]) -> bool {
+    bytes.first() == Some(&b'/') && !matches!(bytes.get(1), Some(b'/' | b'\\'))
+}
+
+/// Every `%` starts a pct-encoded octet: `%` and two hex digits.
+fn pct_encoded_ok(bytes: &[u8]) -> bool {
+    bytes.iter().enumerate().all(|(i, &b)| {
+        b != b'%'
+            || (bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    })
+}
+
+/// The decoded form, however many times a proxy or framework decodes it, still starts on
+/// this site and carries no control character.
+fn decoded_is_local(text: &str) -> bool {
+    let mut current = text.as_bytes().to_vec();
+    // Each round shortens an encoded text; a handful covers any real double encoding.
+    for _ in 0..4 {
+        let decoded: Vec<u8> = percent_encoding::percent_decode(&current).collect();
+        if !local_start(&decoded) || decoded.iter().any(|b| b.is_ascii_control()) {
+            return false;
+        }
+        if decoded == current {
+            return true;
+        }
+        current = decoded;
     }
+    false
 }
 
 fn cookie_header(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
@@ -103,7 +145,7 @@ fn with_cookie(mut response: Response, cookie: HeaderValue) -> Response {
 }
 
 /// The client's address, when the server was started with it (tests may not be).
-pub struct Peer(Option<SocketAddr>);
+pub struct Peer(pub(crate) Option<SocketAddr>);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
     type Rejection = std::convert::Infallible;
@@ -171,33 +213,6 @@ pub struct SigninForm {
     next: Option<String>,
 }
 
-fn failure_keys(email: &str, peer: Option<SocketAddr>) -> Vec<String> {
-    let mut keys = vec![format!("account:{}", email.trim().to_lowercase())];
-    if let Some(peer) = peer {
-        keys.push(format!("ip:{}", peer.ip()));
-    }
-    keys
-}
-
-/// Refuses when the account or the address has too many recent failures.
-async fn throttle(state: &AppState, keys: &[String], now: Timestamp) -> Result<(), ApiError> {
-    let window = SignedDuration::from_mins(WINDOW_MINUTES);
-    for key in keys {
-        let limit = if key.starts_with("account:") {
-            ACCOUNT_FAILURES
-        } else {
-            ADDRESS_FAILURES
-        };
-        let (n, first) = state.store.signin_failures(key, now - window).await?;
-        if n >= limit {
-            let free_at = first.unwrap_or(now) + window;
-            let retry_after = (free_at - now).as_secs().max(1) as u64;
-            return Err(ApiError::TooManySignIns { retry_after });
-        }
-    }
-    Ok(())
-}
-
 /// `POST /signin`: the password step.
 pub async fn submit(
     State(state): State<AppState>,
@@ -214,8 +229,8 @@ pub async fn submit(
     if !pre_ok {
         return Err(ApiError::CsrfRejected.into());
     }
-    let keys = failure_keys(&form.email, peer);
-    throttle(&state, &keys, now).await?;
+    let counters = Counters::password(&form.email, peer);
+    counters.check(&state, now).await?;
     // Housekeeping where sessions are made: old ones and old failures go.
     let day = SignedDuration::from_hours(24);
     state.store.prune_sign_ins(now, now - day).await?;
@@ -227,7 +242,7 @@ pub async fn submit(
     let user = match user {
         Some(u) if password_ok && u.disabled_at.is_none() => u,
         other => {
-            state.store.record_signin_failure(&keys, now).await?;
+            counters.fail(&state, now).await?;
             // What was typed is never recorded (a password in the address field would be).
             let account = other.map_or(serde_json::Value::Null, |u| serde_json::json!(u.id));
             accounts::audit(
@@ -248,7 +263,6 @@ pub async fn submit(
             );
         }
     };
-    state.store.clear_signin_failures(&keys[0]).await?;
     let needs_factor = user.totp_secret.is_some() || user.totp_required;
     let (stage, lifetime, to) = if !needs_factor {
         (
@@ -270,6 +284,7 @@ pub async fn submit(
         )
     };
     if stage == "complete" {
+        throttle::signed_in(&state, &user).await?;
         let payload = serde_json::json!({"user": user.id, "with": "password"});
         accounts::audit(&state, "signed_in", &format!("user:{}", user.id), payload).await?;
     }
@@ -415,8 +430,8 @@ pub async fn verify(
     let Some((id_hash, session, user)) = pending_form(&state, &headers, &form.csrf).await? else {
         return Ok(back_to_signin(&next));
     };
-    let keys = failure_keys(&user.email, peer);
-    throttle(&state, &keys, now).await?;
+    let counters = Counters::second_factor(user.id, peer);
+    counters.check(&state, now).await?;
     let code = form.code.trim();
     let accepted = match &user.totp_secret {
         None => None,
@@ -438,7 +453,7 @@ pub async fn verify(
     };
     let actor = format!("user:{}", user.id);
     let Some(with) = accepted else {
-        state.store.record_signin_failure(&keys, now).await?;
+        counters.fail(&state, now).await?;
         let payload = serde_json::json!({"user": user.id});
         accounts::audit(&state, "second_factor_failed", &actor, payload).await?;
         let page = SecondFactorPage {
@@ -448,7 +463,7 @@ pub async fn verify(
         };
         return Ok(no_store(render(StatusCode::UNAUTHORIZED, &page)?));
     };
-    state.store.clear_signin_failures(&keys[0]).await?;
+    throttle::signed_in(&state, &user).await?;
     let payload = serde_json::json!({"user": user.id, "with": with});
     accounts::audit(&state, "signed_in", &actor, payload).await?;
     let cookie = complete(&state, &user, &id_hash, now).await?;
@@ -536,6 +551,7 @@ pub async fn confirm_enrol(
         .enrol_totp(user.id, secret, step, &hashes)
         .await?;
     let cookie = complete(&state, &user, &id_hash, now).await?;
+    throttle::signed_in(&state, &user).await?;
     let payload = serde_json::json!({"user": user.id});
     accounts::audit(
         &state,
@@ -571,22 +587,20 @@ pub async fn signout(State(state): State<AppState>, caller: Caller) -> Result<Re
     ))
 }
 
-/// `POST /signout/everywhere`: ends every session of the account, on every device.
+/// `POST /signout/everywhere`: ends every session of the account, on every device, and
+/// revokes its API tokens (a stolen token must not outlive the owner's alarm).
 pub async fn signout_everywhere(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Response, PageError> {
-    let ended = state
+    let user = caller.person()?.user.id;
+    let (sessions, tokens) = state
         .store
-        .delete_sessions(caller.person()?.user.id)
+        .sign_out_everywhere(user, Timestamp::now())
         .await?;
-    let payload = serde_json::json!({"user": caller.person()?.user.id, "sessions": ended});
+    let payload = serde_json::json!({"user": user, "sessions": sessions, "tokens": tokens});
     accounts::audit(&state, "signed_out_everywhere", &caller.actor(), payload).await?;
-    tracing::info!(
-        user = caller.person()?.user.id,
-        sessions = ended,
-        "signed out everywhere"
-    );
+    tracing::info!(user, sessions, tokens, "signed out everywhere");
     Ok(with_cookie(
         Redirect::to("/signin").into_response(),
         cookie_header(&state, SESSION_COOKIE, "", Some(0)),
@@ -599,14 +613,54 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_followed_after_sign_in() {
-        assert_eq!(safe_next(Some("/cases/4")), "/cases/4");
+        for good in [
+            "/cases/4",
+            "/dashboard?state=open&q=a%20b",
+            "/cases/4?x=1/2",
+            "/a:b@c/~x_y-z.!$&'()*+,;=",
+            "/",
+            "/%41",
+        ] {
+            assert_eq!(safe_next(Some(good)), good, "{good:?}");
+        }
         for evil in [
             "//evil.example/",
+            "///evil.example",
             "https://evil.example/",
             "/\\evil.example",
+            "/\\/evil.example",
+            "\\/evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "/\x0b/evil.example",
+            "/\x0c/evil.example",
+            "/\x7f/evil.example",
+            "/\0/evil.example",
+            "/ /evil.example",
+            "/\u{a0}/evil.example",
+            "/\u{3000}/evil.example",
+            "/cases/4\nSet-Cookie: x=y",
+            "/cases/4#frag",
+            "/cases/\"x\"",
+            "/cases/<x>",
+            "/%2F/evil.example",
+            "/%2f/evil.example",
+            "/%5C/evil.example",
+            "/%5c/evil.example",
+            "/%252F/evil.example",
+            "/%25252F%25252F",
+            "/%09/evil.example",
+            "/cases/%0d%0aSet-Cookie:x",
+            "/cases/%zz",
+            "/cases/%4",
+            "/cases/%",
             "cases",
+            "",
+            " /cases",
+            "javascript:alert(1)",
         ] {
-            assert_eq!(safe_next(Some(evil)), "/dashboard", "{evil}");
+            assert_eq!(safe_next(Some(evil)), "/dashboard", "{evil:?}");
         }
         assert_eq!(safe_next(None), "/dashboard");
     }

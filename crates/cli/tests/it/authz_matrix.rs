@@ -12,11 +12,13 @@ use vulndesk_store::Effects;
 
 use crate::helpers::{TestApp, on_each_database, report, spawn_app};
 use crate::team_support::{
-    PASSWORD, Session, add_member, hidden, location, session_for, set_cookie,
+    PASSWORD, Session, add_member, api_token, hidden, location, session_for, set_cookie,
 };
 
-/// The callers, in the order of the table's columns.
-const ROLES: [&str; 9] = [
+/// The callers, in the order of the table's columns. The last two are API tokens of a
+/// kamailio member, sent as `Authorization: Bearer`: account management and signing out
+/// must refuse them whatever their scope.
+const ROLES: [&str; 11] = [
     "anonymous",
     "reporter",
     "other reporter",
@@ -26,6 +28,8 @@ const ROLES: [&str; 9] = [
     "reviewer",
     "admin",
     "external",
+    "read token",
+    "write token",
 ];
 
 /// For each route, what each caller gets: `.` allowed (the handler ran), `s` sign in
@@ -33,56 +37,56 @@ const ROLES: [&str; 9] = [
 /// the same answer as for something that does not exist), `f` forbidden (403).
 #[rustfmt::skip]
 const EXPECTED: &[(&str, &str)] = &[
-    //                                              anon rep orep oorg mem off rev adm ext
-    ("GET /",                                         ". . . . . . . . ."),
-    ("GET /healthz",                                  ". . . . . . . . ."),
-    ("GET /static/vulndesk.css",                      ". . . . . . . . ."),
-    ("GET /api/v1/openapi.json",                      ". . . . . . . . ."),
-    ("GET /api/v1/products",                          ". . . . . . . . ."),
-    ("POST /api/v1/reports",                          ". . . . . . . . ."),
-    ("GET /api/v1/reports/{id}",                      "h . h h h h h h h"),
-    ("POST /api/v1/reports/{id}/replies",             "h . h h h h h h h"),
-    ("POST /api/v1/reports/{id}/token",               "h . h h h h h h h"),
-    ("GET /api/v1/reports/{id}/files/{sha256}",      "h . h h h h h h h"),
-    ("GET /o/{org}/report",                           ". . . . . . . . ."),
-    ("POST /o/{org}/report",                          ". . . . . . . . ."),
-    ("GET /r/{id}/{token}",                           "h . h h h h h h h"),
-    ("POST /r/{id}/{token}/replies",                  "h . h h h h h h h"),
-    ("POST /r/{id}/{token}/key",                      "h . h h h h h h h"),
-    ("POST /r/{id}/{token}/token",                    "h . h h h h h h h"),
-    ("GET /r/{id}/{token}/files/{sha256}",            "h . h h h h h h h"),
-    ("GET /signin",                                   ". . . . . . . . ."),
-    ("POST /signin",                                  ". . . . . . . . ."),
-    ("GET /signin/second-factor",                     ". . . . . . . . ."),
-    ("POST /signin/second-factor",                    ". . . . . . . . ."),
-    ("GET /signin/enrol",                             ". . . . . . . . ."),
-    ("POST /signin/enrol",                            ". . . . . . . . ."),
-    ("POST /signout",                                 "s s s . . . . . ."),
-    ("POST /signout/everywhere",                      "s s s . . . . . ."),
-    ("GET /account",                                  "s s s . . . . . ."),
-    ("POST /account/password",                        "s s s . . . . . ."),
-    ("POST /account/tokens",                          "s s s . . . . . ."),
-    ("POST /account/recovery-codes",                  "s s s . . . . . ."),
-    ("POST /account/tokens/{token_id}/revoke",        "s s s h h h h h h"),
-    ("GET /dashboard",                                "s s s . . . . . ."),
-    ("GET /cases/{id}",                               "s s s h . . . . ."),
-    ("GET /cases/{id}/files/{sha256}",                "s s s h . . . . ."),
-    ("POST /cases/{id}/triage",                       "s s s h . . f . f"),
-    ("POST /cases/{id}/notes",                        "s s s h . . f . f"),
-    ("POST /cases/{id}/messages",                     "s s s h . . f . f"),
-    ("POST /cases/{id}/severity",                     "s s s h . . f . f"),
-    ("POST /cases/{id}/officer",                      "s s s h f . f . f"),
-    ("POST /cases/{id}/deadlines",                    "s s s h f . f . f"),
-    ("POST /cases/{id}/access",                       "s s s h f . f . f"),
-    ("GET /api/v1/cases",                             "s s s . . . . . ."),
-    ("GET /api/v1/cases/{id}",                        "s s s h . . . . ."),
-    ("POST /api/v1/cases/{id}/triage",                "s s s h . . f . f"),
-    ("POST /api/v1/cases/{id}/notes",                 "s s s h . . f . f"),
-    ("POST /api/v1/cases/{id}/messages",              "s s s h . . f . f"),
-    ("POST /api/v1/cases/{id}/severity",              "s s s h . . f . f"),
-    ("POST /api/v1/cases/{id}/officer",               "s s s h f . f . f"),
-    ("POST /api/v1/cases/{id}/deadlines",             "s s s h f . f . f"),
-    ("POST /api/v1/cases/{id}/access",                "s s s h f . f . f"),
+    //                                              anon rep orep oorg mem off rev adm ext rtk wtk
+    ("GET /",                                         ". . . . . . . . . . ."),
+    ("GET /healthz",                                  ". . . . . . . . . . ."),
+    ("GET /static/vulndesk.css",                      ". . . . . . . . . . ."),
+    ("GET /api/v1/openapi.json",                      ". . . . . . . . . . ."),
+    ("GET /api/v1/products",                          ". . . . . . . . . . ."),
+    ("POST /api/v1/reports",                          ". . . . . . . . . . ."),
+    ("GET /api/v1/reports/{id}",                      "h . h h h h h h h h h"),
+    ("POST /api/v1/reports/{id}/replies",             "h . h h h h h h h h h"),
+    ("POST /api/v1/reports/{id}/token",               "h . h h h h h h h h h"),
+    ("GET /api/v1/reports/{id}/files/{sha256}",      "h . h h h h h h h h h"),
+    ("GET /o/{org}/report",                           ". . . . . . . . . . ."),
+    ("POST /o/{org}/report",                          ". . . . . . . . . . ."),
+    ("GET /r/{id}/{token}",                           "h . h h h h h h h h h"),
+    ("POST /r/{id}/{token}/replies",                  "h . h h h h h h h h h"),
+    ("POST /r/{id}/{token}/key",                      "h . h h h h h h h h h"),
+    ("POST /r/{id}/{token}/token",                    "h . h h h h h h h h h"),
+    ("GET /r/{id}/{token}/files/{sha256}",            "h . h h h h h h h h h"),
+    ("GET /signin",                                   ". . . . . . . . . . ."),
+    ("POST /signin",                                  ". . . . . . . . . . ."),
+    ("GET /signin/second-factor",                     ". . . . . . . . . . ."),
+    ("POST /signin/second-factor",                    ". . . . . . . . . . ."),
+    ("GET /signin/enrol",                             ". . . . . . . . . . ."),
+    ("POST /signin/enrol",                            ". . . . . . . . . . ."),
+    ("POST /signout",                                 "s s s . . . . . . f f"),
+    ("POST /signout/everywhere",                      "s s s . . . . . . f f"),
+    ("GET /account",                                  "s s s . . . . . . f f"),
+    ("POST /account/password",                        "s s s . . . . . . f f"),
+    ("POST /account/tokens",                          "s s s . . . . . . f f"),
+    ("POST /account/recovery-codes",                  "s s s . . . . . . f f"),
+    ("POST /account/tokens/{token_id}/revoke",        "s s s h h h h h h f f"),
+    ("GET /dashboard",                                "s s s . . . . . . . ."),
+    ("GET /cases/{id}",                               "s s s h . . . . . . ."),
+    ("GET /cases/{id}/files/{sha256}",                "s s s h . . . . . . ."),
+    ("POST /cases/{id}/triage",                       "s s s h . . f . f f ."),
+    ("POST /cases/{id}/notes",                        "s s s h . . f . f f ."),
+    ("POST /cases/{id}/messages",                     "s s s h . . f . f f ."),
+    ("POST /cases/{id}/severity",                     "s s s h . . f . f f ."),
+    ("POST /cases/{id}/officer",                      "s s s h f . f . f f f"),
+    ("POST /cases/{id}/deadlines",                    "s s s h f . f . f f f"),
+    ("POST /cases/{id}/access",                       "s s s h f . f . f f f"),
+    ("GET /api/v1/cases",                             "s s s . . . . . . . ."),
+    ("GET /api/v1/cases/{id}",                        "s s s h . . . . . . ."),
+    ("POST /api/v1/cases/{id}/triage",                "s s s h . . f . f f ."),
+    ("POST /api/v1/cases/{id}/notes",                 "s s s h . . f . f f ."),
+    ("POST /api/v1/cases/{id}/messages",              "s s s h . . f . f f ."),
+    ("POST /api/v1/cases/{id}/severity",              "s s s h . . f . f f ."),
+    ("POST /api/v1/cases/{id}/officer",               "s s s h f . f . f f f"),
+    ("POST /api/v1/cases/{id}/deadlines",             "s s s h f . f . f f f"),
+    ("POST /api/v1/cases/{id}/access",                "s s s h f . f . f f f"),
 ];
 
 /// What one request showed about the decision.
@@ -109,6 +113,8 @@ struct Fixture {
     other_token: String,
     sha256: String,
     sessions: BTreeMap<&'static str, i64>,
+    /// The API tokens of the token callers.
+    api_tokens: BTreeMap<&'static str, String>,
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
@@ -154,6 +160,15 @@ async fn fixture(app: &TestApp) -> Fixture {
     sessions.insert("admin", add_member(app, "a@example.org", true, &[]).await);
     let external = add_member(app, "vendor@example.net", false, &[]).await;
     sessions.insert("external", external);
+    // The token holder has no session here: "sign out everywhere" as another caller must
+    // not revoke these tokens halfway through the table.
+    let holder = add_member(app, "t@example.org", false, &[("kamailio", "member")]).await;
+    let mut api_tokens = BTreeMap::new();
+    api_tokens.insert("read token", api_token(app, holder, &["cases:read"]).await);
+    api_tokens.insert(
+        "write token",
+        api_token(app, holder, &["cases:write"]).await,
+    );
     // The external party is added to the case the way an officer adds one.
     let now = jiff::Timestamp::now();
     let (events, _) = vulndesk_web::cases::prepare(
@@ -183,6 +198,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         other_token,
         sha256,
         sessions,
+        api_tokens,
     }
 }
 
@@ -263,6 +279,9 @@ async fn request(
     }
     if matches!(role, "reporter" | "other reporter") && !path.starts_with("/r/") {
         builder = builder.header(AUTHORIZATION, format!("Bearer {token}"));
+    }
+    if let Some(api_token) = f.api_tokens.get(role) {
+        builder = builder.header(AUTHORIZATION, format!("Bearer {api_token}"));
     }
     if *method == reqwest::Method::POST {
         builder = body(app, builder, &path, session.as_ref()).await;

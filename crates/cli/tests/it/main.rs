@@ -26,6 +26,7 @@ mod portal;
 mod products;
 mod receipts;
 mod reminders;
+mod review_accounts;
 mod review_intake;
 mod review_policy;
 mod review_visibility;

@@ -8,13 +8,12 @@ use jsonschema::Draft;
 use reqwest::Method;
 use reqwest::header::{COOKIE, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
-use vulndesk_web::accounts;
 
 use crate::form::file_report;
 use crate::helpers::{
     RATE_LIMIT_ENV, TestApp, on_each_database, report, spawn_app, spawn_app_with,
 };
-use crate::team_support::{Session, add_member, session_for};
+use crate::team_support::{Session, add_member, api_token, session_for};
 
 /// The published contract and what the tests have checked against it.
 struct Contract {
@@ -428,23 +427,6 @@ async fn team(
         request = request.header("content-type", content_type).body(body);
     }
     request.send().await.unwrap()
-}
-
-/// A team API token of `user` with these scopes.
-async fn api_token(app: &TestApp, user: i64, scopes: &[&str]) -> String {
-    let token = accounts::new_api_token().unwrap();
-    let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
-    app.store
-        .add_api_token(
-            user,
-            "openapi",
-            &accounts::secret_hash(&token),
-            &scopes,
-            jiff::Timestamp::now(),
-        )
-        .await
-        .unwrap();
-    token
 }
 
 /// A valid body for each action (for the refusals that come before the body is read).

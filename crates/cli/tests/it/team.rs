@@ -16,7 +16,8 @@ use crate::helpers::{
 };
 use crate::mail_support::Gpg;
 use crate::team_support::{
-    PASSWORD, Session, add_member, hidden, location, page, post_form, session_for, sign_in_password,
+    PASSWORD, Session, add_member, api_token, hidden, location, page, post_form, session_for,
+    sign_in_password,
 };
 
 fn unix_now() -> u64 {
@@ -36,7 +37,11 @@ async fn an_officer_signs_in_with_password_then_authenticator_and_recovery_codes
         .await;
         // Officers need a second factor (what `vulndesk user add` sets for them).
         app.store
-            .reset_user(id, &accounts::hash_password(PASSWORD).unwrap())
+            .reset_user(
+                id,
+                &accounts::hash_password(PASSWORD).unwrap(),
+                jiff::Timestamp::now(),
+            )
             .await
             .unwrap();
         set_totp_required(&app, id).await;
@@ -290,8 +295,8 @@ async fn state_changes_need_the_csrf_token_and_api_tokens_their_scope() {
         assert_eq!(kinds(&app, case).await.last().unwrap(), "note_added");
 
         // API tokens: no CSRF (no cookie), but only their scopes.
-        let read = token(&app, id, &["cases:read"]).await;
-        let write = token(&app, id, &["cases:write"]).await;
+        let read = api_token(&app, id, &["cases:read"]).await;
+        let write = api_token(&app, id, &["cases:write"]).await;
         let api = |t: &str, method: reqwest::Method, path: &str| {
             app.client
                 .request(method, app.url(path))
@@ -342,22 +347,6 @@ async fn state_changes_need_the_csrf_token_and_api_tokens_their_scope() {
         );
     })
     .await;
-}
-
-async fn token(app: &TestApp, user: i64, scopes: &[&str]) -> String {
-    let t = accounts::new_api_token().unwrap();
-    let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
-    app.store
-        .add_api_token(
-            user,
-            "test",
-            &accounts::secret_hash(&t),
-            &scopes,
-            jiff::Timestamp::now(),
-        )
-        .await
-        .unwrap();
-    t
 }
 
 async fn kinds(app: &TestApp, case: i64) -> Vec<String> {
@@ -789,15 +778,20 @@ async fn vulndesk_user_manages_accounts_from_the_command_line() {
         assert_eq!(listed.status().as_u16(), 401);
         let (code, out, _) = run(s(&["reset", "ada@example.org"]), None).await;
         assert_eq!(code, 0);
+        assert!(out.contains("the account stays disabled"), "{out}");
         let fresh = out
             .lines()
             .find_map(|l| l.strip_prefix("password: "))
             .unwrap();
         let (answer, _) = sign_in_password(&app, "ada@example.org", fresh).await;
+        assert_eq!(answer.status().as_u16(), 401, "a reset does not enable");
+        let (code, _, err) = run(s(&["enable", "ada@example.org"]), None).await;
+        assert_eq!(code, 0, "{err}");
+        let (answer, _) = sign_in_password(&app, "ada@example.org", fresh).await;
         assert_eq!(
             location(&answer),
             "/signin/enrol?next=%2Fdashboard",
-            "re-enabled, enrolling again"
+            "enabled, enrolling again"
         );
         let (code, _, err) = run(
             s(&[
@@ -850,6 +844,7 @@ async fn vulndesk_user_manages_accounts_from_the_command_line() {
             "api_token_created",
             "user_disabled",
             "user_reset",
+            "user_enabled",
             "role_changed",
         ] {
             assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");

@@ -41,6 +41,25 @@ pub async fn add_member(app: &TestApp, email: &str, admin: bool, roles: &[(&str,
     id
 }
 
+/// A team API token of `user` with these scopes, working for the default 90 days.
+pub async fn api_token(app: &TestApp, user: i64, scopes: &[&str]) -> String {
+    let token = accounts::new_api_token().unwrap();
+    let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+    let now = Timestamp::now();
+    app.store
+        .add_api_token(
+            user,
+            "test",
+            &accounts::secret_hash(&token),
+            &scopes,
+            now,
+            accounts::api_token_expiry(now, None).unwrap(),
+        )
+        .await
+        .unwrap();
+    token
+}
+
 /// A signed-in browser: the session cookie and the CSRF token for its forms.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -114,6 +133,16 @@ pub async fn sign_in_password(
     email: &str,
     password: &str,
 ) -> (reqwest::Response, Option<String>) {
+    sign_in_password_to(app, email, password, "/dashboard").await
+}
+
+/// [`sign_in_password`] asking to go to `next` afterwards.
+pub async fn sign_in_password_to(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+    next: &str,
+) -> (reqwest::Response, Option<String>) {
     let page = app.get("/signin").await;
     let pre_cookie = set_cookie(&page, "vd_pre").expect("sign-in page sets vd_pre");
     let html = page.text().await.unwrap();
@@ -126,7 +155,7 @@ pub async fn sign_in_password(
             ("email", email),
             ("password", password),
             ("pre", &pre),
-            ("next", "/dashboard"),
+            ("next", next),
         ])
         .send()
         .await

@@ -91,10 +91,11 @@ fn principals() -> Vec<(&'static str, Principal)> {
     ]
 }
 
-const NEEDS: [Need; 7] = [
+const NEEDS: [Need; 8] = [
     Need::Public,
     Need::Reporter,
     Need::SignedIn,
+    Need::BrowserSession,
     Need::ReadCase,
     Need::WorkCase,
     Need::ManageCase,
@@ -104,22 +105,22 @@ const NEEDS: [Need; 7] = [
 /// The whole model as a table: one row per principal, one column per need, for the case
 /// named by the route. `.` allow, `s` sign in, `h` hidden (404), `f` forbidden (403).
 const EXPECTED: [(&str, &str); 15] = [
-    //                           Pub Rep Sig Read Work Mgr Adm
-    ("anonymous", "             .   h   s   s    s    s   s"),
-    ("reporter", "              .   .   s   s    s    s   s"),
-    ("other reporter", "        .   h   s   s    s    s   s"),
-    ("other org member", "      .   h   .   h    h    h   f"),
-    ("member", "                .   h   .   .    .    f   f"),
-    ("officer", "               .   h   .   .    .    .   f"),
-    ("reviewer", "              .   h   .   .    f    f   f"),
-    ("admin", "                 .   h   .   .    .    .   ."),
-    ("external", "              .   h   .   .    f    f   f"),
-    ("external elsewhere", "    .   h   .   h    h    h   f"),
-    ("added member", "          .   h   .   .    .    f   f"),
-    ("reviewer added as member", ".  h   .   .    .    f   f"),
-    ("officer's read token", "  .   h   .   .    f    f   f"),
-    ("officer's write token", " .   h   .   .    .    .   f"),
-    ("admin's full token", "    .   h   .   .    .    .   f"),
+    //                           Pub Rep Sig Brw Read Work Mgr Adm
+    ("anonymous", "             .   h   s   s   s    s    s   s"),
+    ("reporter", "              .   .   s   s   s    s    s   s"),
+    ("other reporter", "        .   h   s   s   s    s    s   s"),
+    ("other org member", "      .   h   .   .   h    h    h   f"),
+    ("member", "                .   h   .   .   .    .    f   f"),
+    ("officer", "               .   h   .   .   .    .    .   f"),
+    ("reviewer", "              .   h   .   .   .    f    f   f"),
+    ("admin", "                 .   h   .   .   .    .    .   ."),
+    ("external", "              .   h   .   .   .    f    f   f"),
+    ("external elsewhere", "    .   h   .   .   h    h    h   f"),
+    ("added member", "          .   h   .   .   .    .    f   f"),
+    ("reviewer added as member", ".  h   .   .   .    .    f   f"),
+    ("officer's read token", "  .   h   .   f   .    f    f   f"),
+    ("officer's write token", " .   h   .   f   .    .    .   f"),
+    ("admin's full token", "    .   h   .   f   .    .    .   f"),
 ];
 
 fn symbol(d: Result<(), Denial>) -> char {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::{CaseQuery, NewSession, NewUser, SearchText, StoreError, Visible};
+use crate::{ApiTokenUse, CaseQuery, NewSession, NewUser, SearchText, StoreError, Visible};
 
 fn user(email: &str) -> NewUser {
     NewUser {
@@ -12,6 +12,7 @@ fn user(email: &str) -> NewUser {
 }
 
 const NOW: &str = "2025-03-02T10:00:00Z";
+const LATER: &str = "2025-05-31T10:00:00Z";
 
 #[tokio::test]
 async fn accounts_are_unique_by_lowercased_address_and_never_print_their_secrets() {
@@ -56,7 +57,7 @@ async fn a_totp_step_and_a_recovery_code_each_work_once() {
         assert!(!store.use_recovery_code(id, "nope", ts(NOW)).await.unwrap());
         assert_eq!(store.recovery_codes_left(id).await.unwrap(), 1);
         // A reset clears the authenticator and the codes: enrolment starts again.
-        store.reset_user(id, "new-hash").await.unwrap();
+        store.reset_user(id, "new-hash", ts(NOW)).await.unwrap();
         let u = store.user(id).await.unwrap().unwrap();
         assert_eq!(u.totp_secret, None);
         assert_eq!(u.password_hash, "new-hash");
@@ -96,13 +97,19 @@ async fn sessions_expire_end_on_disable_and_sign_out_everywhere() {
             store.session("s1", ts(NOW)).await.unwrap().is_none(),
             "{label}"
         );
-        assert_eq!(store.delete_sessions(id).await.unwrap(), 2);
+        assert_eq!(
+            store.sign_out_everywhere(id, ts(NOW)).await.unwrap(),
+            (2, 0)
+        );
         store.create_session(&session("s4"), ts(NOW)).await.unwrap();
         let token = store
-            .add_api_token(id, "ci", "th", &["cases:read".into()], ts(NOW))
+            .add_api_token(id, "ci", "th", &["cases:read".into()], ts(NOW), ts(LATER))
             .await
             .unwrap();
-        let used = store.use_api_token("th", ts(NOW)).await.unwrap().unwrap();
+        let Some(ApiTokenUse::Live(used)) = store.use_api_token("th", ts(NOW)).await.unwrap()
+        else {
+            panic!("{label}: a live token");
+        };
         assert_eq!(
             (used.id, used.scopes.clone()),
             (token, vec!["cases:read".to_owned()])
@@ -115,7 +122,14 @@ async fn sessions_expire_end_on_disable_and_sign_out_everywhere() {
             "{label}"
         );
         let other = store
-            .add_api_token(id, "other", "th2", &["cases:write".into()], ts(NOW))
+            .add_api_token(
+                id,
+                "other",
+                "th2",
+                &["cases:write".into()],
+                ts(NOW),
+                ts(LATER),
+            )
             .await
             .unwrap();
         assert!(store.revoke_api_token(id, other, ts(NOW)).await.unwrap());
@@ -143,6 +157,87 @@ async fn sessions_expire_end_on_disable_and_sign_out_everywhere() {
         );
         assert!(matches!(
             store.disable_user(999, ts(NOW)).await,
+            Err(StoreError::NotFound(_))
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn api_tokens_expire_and_end_with_a_reset_a_password_change_and_signing_out_everywhere() {
+    each_backend(async |label, store| {
+        let id = store
+            .add_user(&user("a@example.org"), ts(NOW))
+            .await
+            .unwrap();
+        let add = |hash: &'static str| {
+            let store = store.clone();
+            async move {
+                store
+                    .add_api_token(id, hash, hash, &["cases:read".into()], ts(NOW), ts(LATER))
+                    .await
+                    .unwrap()
+            }
+        };
+        let live = |hash: &'static str, at: &'static str| {
+            let store = store.clone();
+            async move {
+                matches!(
+                    store.use_api_token(hash, ts(at)).await.unwrap(),
+                    Some(ApiTokenUse::Live(_))
+                )
+            }
+        };
+        add("t1").await;
+        assert!(live("t1", "2025-05-31T09:59:59Z").await, "{label}");
+        assert_eq!(
+            store.use_api_token("t1", ts(LATER)).await.unwrap(),
+            Some(ApiTokenUse::Expired {
+                expired_at: ts(LATER)
+            }),
+            "{label}: expired at its expiry"
+        );
+        assert_eq!(store.api_tokens(id).await.unwrap()[0].expires_at, ts(LATER));
+        assert_eq!(store.use_api_token("nope", ts(NOW)).await.unwrap(), None);
+
+        add("t2").await;
+        store
+            .change_password(id, "h2", Some("kept"), ts(NOW))
+            .await
+            .unwrap();
+        assert!(!live("t2", NOW).await, "{label}: a password change revokes");
+        add("t3").await;
+        assert_eq!(
+            store.sign_out_everywhere(id, ts(NOW)).await.unwrap(),
+            (0, 1),
+            "{label}: t3 (the password change revoked t1 and t2)"
+        );
+        assert!(
+            !live("t3", NOW).await,
+            "{label}: signing out everywhere revokes"
+        );
+        add("t4").await;
+        store.reset_user(id, "h3", ts(NOW)).await.unwrap();
+        assert!(!live("t4", NOW).await, "{label}: a reset revokes");
+        // An expired token that was then revoked is just unknown.
+        assert_eq!(store.use_api_token("t1", ts(LATER)).await.unwrap(), None);
+
+        // A reset never enables a disabled account; enabling does, without its tokens.
+        add("t5").await;
+        store.disable_user(id, ts(NOW)).await.unwrap();
+        store.reset_user(id, "h4", ts(NOW)).await.unwrap();
+        assert!(
+            store.user(id).await.unwrap().unwrap().disabled_at.is_some(),
+            "{label}"
+        );
+        store.enable_user(id).await.unwrap();
+        assert!(store.user(id).await.unwrap().unwrap().disabled_at.is_none());
+        assert!(
+            !live("t5", NOW).await,
+            "{label}: disabling revoked it for good"
+        );
+        assert!(matches!(
+            store.enable_user(999).await,
             Err(StoreError::NotFound(_))
         ));
     })
