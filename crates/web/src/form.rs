@@ -270,6 +270,16 @@ pub async fn show(
     query: Result<Query<ProductQuery>, QueryRejection>,
 ) -> Result<Response, PageError> {
     let desk = desk(&state, &org, query).await?;
+    // The same refusal the submission would meet, before anyone types a report into it.
+    let intake = &desk.pinned.policy.intake;
+    if !intake.offers(Channel::Web.as_str()) {
+        return Err(ApiError::ChannelNotOffered {
+            organisation: desk.pinned.policy.organisation.name.clone(),
+            channel: "report form",
+            offered: intake.offered_channels(),
+        }
+        .into());
+    }
     let controls = desk.controls(&|_| String::new());
     Ok(pages::render(
         StatusCode::OK,

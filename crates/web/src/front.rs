@@ -43,8 +43,9 @@ pub async fn show(State(state): State<AppState>) -> Result<Response, PageError> 
             continue;
         };
         let pinned = state.policies.parse(&latest)?;
-        let channels = &pinned.policy.intake.channels;
-        let takes_form = channels.iter().any(|c| c == "web");
+        let intake = &pinned.policy.intake;
+        let channels = &intake.channels;
+        let takes_form = intake.offers("web");
         organisations.push(Organisation {
             name,
             form: takes_form.then(|| format!("/o/{slug}/report")),

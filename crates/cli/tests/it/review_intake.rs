@@ -345,6 +345,23 @@ async fn the_form_and_api_refuse_channels_the_policy_does_not_offer() {
             "{html}"
         );
         assert_eq!(app.count_cases().await, before);
+        // Nobody is shown a form that would refuse what they type into it, and the front
+        // page says where this organisation takes reports instead.
+        let response = app.get("/o/mail-only/report").await;
+        assert_eq!(response.status().as_u16(), 403, "GET form on {}", db.label);
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("its policy lists: email:security@mail-only.example"),
+            "{html}"
+        );
+        let front = app.get("/").await.text().await.unwrap();
+        assert!(
+            front.contains(
+                "Mail Only Ltd takes reports through e-mail to security@mail-only.example"
+            ),
+            "{front}"
+        );
+        assert!(!front.contains("/o/mail-only/report"), "{front}");
     })
     .await;
 }
