@@ -285,12 +285,18 @@ test('the security team signs in with a second factor and works cases', async (t
       assert.equal(await date.getAttribute('id'), 'override-due');
       await date.fill(due);
       await typeInto(page, 'Reason (required)', 'The reporter published early; the date has passed.');
+      await typeInto(
+        page,
+        'Note for the reporter (optional; all they read of this change besides its date)',
+        'Your write-up is public, so the date has passed.',
+      );
       const override = page.getByRole('button', { name: 'Override deadline' });
       assert.equal(await override.getAttribute('id'), 'override');
       await submit(page, override);
       assert.match(page.url(), new RegExp(`/cases/${caseC}#e-\\d+$`), await where(page));
       assert.equal(await page.locator('#action-error').count(), 0, 'the override is taken');
       await page.locator('.timeline').getByText(`Deadline ${clock} moved to ${due}`).waitFor();
+      await page.locator('.timeline').getByText('The reporter was told: Your write-up is public').waitFor();
 
       await page.getByRole('link', { name: 'Dashboard' }).press('Enter');
       await page.waitForURL(`${BASE}/dashboard`);
