@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{BIN, TestApp, on_each_database, report, spawn_app};
 use crate::html::{attr, tag, text};
-use crate::team_support::{Session, add_member, page, post_form, session_for};
+use crate::team_support::{Session, act, add_member, page, post_form, session_for};
 
 fn explain(args: &[&str]) -> Output {
     Command::new(BIN)
@@ -42,19 +42,6 @@ async fn accepted_case(app: &TestApp, org: &str, product: &str) -> (i64, Session
     let (status, body) = act(app, &s, case, "triage", json!({"action": "accept"})).await;
     assert_eq!(status, 201, "{body}");
     (case, s)
-}
-
-async fn act(app: &TestApp, s: &Session, case: i64, what: &str, body: Value) -> (u16, Value) {
-    let r = s
-        .on(app
-            .client
-            .post(app.url(&format!("/api/v1/cases/{case}/{what}"))))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
 }
 
 fn today() -> jiff::civil::Date {

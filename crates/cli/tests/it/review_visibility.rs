@@ -6,30 +6,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, on_each_database, report, spawn_app};
 use crate::mail_support;
-use crate::team_support::{Session, add_member, page, session_for};
-
-async fn act(app: &TestApp, s: &Session, case: i64, what: &str, body: Value) -> (u16, Value) {
-    let response = s
-        .on(app
-            .client
-            .post(app.url(&format!("/api/v1/cases/{case}/{what}"))))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-async fn case_json(app: &TestApp, s: &Session, case: i64) -> Value {
-    let response = s
-        .on(app.client.get(app.url(&format!("/api/v1/cases/{case}"))))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200, "GET case {case}");
-    response.json().await.unwrap()
-}
+use crate::team_support::{Session, act, add_member, case_json, page, session_for};
 
 async fn case_page(app: &TestApp, s: &Session, case: i64) -> String {
     page(app, &s.cookie, &format!("/cases/{case}"))

@@ -16,8 +16,8 @@ use crate::helpers::{
 };
 use crate::mail_support::Gpg;
 use crate::team_support::{
-    PASSWORD, Session, add_member, api_token, hidden, location, page, post_form, session_for,
-    sign_in_password,
+    PASSWORD, Session, act, add_member, api_token, case_json, hidden, location, page, post_form,
+    session_for, sign_in_password,
 };
 
 fn unix_now() -> u64 {
@@ -359,20 +359,6 @@ async fn kinds(app: &TestApp, case: i64) -> Vec<String> {
         .collect()
 }
 
-/// `POST /api/v1/cases/{case}/{what}` with a session; returns (status, body).
-async fn act(app: &TestApp, s: &Session, case: i64, what: &str, body: Value) -> (u16, Value) {
-    let response = s
-        .on(app
-            .client
-            .post(app.url(&format!("/api/v1/cases/{case}/{what}"))))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 async fn triage_through_the_api_follows_the_state_machine_and_the_policy() {
     on_each_database(|db| async move {
@@ -472,17 +458,6 @@ async fn triage_through_the_api_follows_the_state_machine_and_the_policy() {
         assert!(raw.contains(&format!("case {case}")) && !raw.contains("1.x only"), "{raw}");
     })
     .await;
-}
-
-/// `GET /api/v1/cases/{case}` as `s`.
-async fn case_json(app: &TestApp, s: &Session, case: i64) -> Value {
-    s.on(app.client.get(app.url(&format!("/api/v1/cases/{case}"))))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 async fn state(app: &TestApp, s: &Session, case: i64) -> String {

@@ -4,6 +4,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::Value;
 use vulndesk_store::{NewSession, NewUser};
 use vulndesk_web::accounts;
 
@@ -186,6 +187,31 @@ pub async fn post_form(
         .header(COOKIE, format!("vd_session={cookie}"))
         .form(fields)
         .send()
+        .await
+        .unwrap()
+}
+
+/// `POST /api/v1/cases/{case}/{what}` with a session; returns (status, body).
+pub async fn act(app: &TestApp, s: &Session, case: i64, what: &str, body: Value) -> (u16, Value) {
+    let response = s
+        .on(app
+            .client
+            .post(app.url(&format!("/api/v1/cases/{case}/{what}"))))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// `GET /api/v1/cases/{case}` as `s`.
+pub async fn case_json(app: &TestApp, s: &Session, case: i64) -> Value {
+    s.on(app.client.get(app.url(&format!("/api/v1/cases/{case}"))))
+        .send()
+        .await
+        .unwrap()
+        .json()
         .await
         .unwrap()
 }
