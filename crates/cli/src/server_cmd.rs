@@ -169,7 +169,36 @@ pub(crate) async fn open(db: &DbArgs) -> Result<Store, CliError> {
         .migrate()
         .await
         .map_err(|e| CliError::Environment(format!("cannot migrate the database: {e}")))?;
+    finish_migration(&store).await?;
     Ok(store)
+}
+
+/// What a migration asked for beyond SQL: projections recomputed from the logs when the
+/// rules deriving them changed, so a projection always equals a rebuild. Done once, by
+/// whichever command opens the database first; doing it twice is harmless.
+async fn finish_migration(store: &Store) -> Result<(), CliError> {
+    const REBUILD: &str = "rebuild-projections";
+    if !store
+        .maintenance_requested(REBUILD)
+        .await
+        .map_err(store_error)?
+    {
+        return Ok(());
+    }
+    let state = vulndesk_web::AppState::new(store.clone());
+    let rebuilt = vulndesk_web::cases::rebuild_projections(&state)
+        .await
+        .map_err(|e| {
+            CliError::Environment(format!("rebuilding projections after the upgrade: {e}"))
+        })?;
+    if rebuilt.corrected > 0 {
+        tracing::info!(
+            cases = rebuilt.cases,
+            corrected = rebuilt.corrected,
+            "projections recomputed after the upgrade"
+        );
+    }
+    store.maintenance_done(REBUILD).await.map_err(store_error)
 }
 
 pub(crate) fn store_error(e: vulndesk_store::StoreError) -> CliError {

@@ -661,6 +661,27 @@ impl Store {
             .await?))
     }
 
+    /// Whether a migration asked for `task` (see `maintenance_requests`), still undone.
+    pub async fn maintenance_requested(&self, task: &str) -> Result<bool, StoreError> {
+        let found: Option<String> = on_pool!(self, p => sqlx::query_scalar(
+            "SELECT task FROM maintenance_requests WHERE task = $1",
+        )
+        .bind(task)
+        .fetch_optional(p)
+        .await?);
+        Ok(found.is_some())
+    }
+
+    /// Records that `task` was done.
+    pub async fn maintenance_done(&self, task: &str) -> Result<(), StoreError> {
+        on_pool!(self, p => sqlx::query("DELETE FROM maintenance_requests WHERE task = $1")
+            .bind(task)
+            .execute(p)
+            .await
+            .map(drop)?);
+        Ok(())
+    }
+
     /// Number of cases.
     pub async fn count_cases(&self) -> Result<i64, StoreError> {
         on_pool!(self, p => Ok(sqlx::query_scalar("SELECT COUNT(*) FROM cases")

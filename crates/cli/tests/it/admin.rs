@@ -56,3 +56,59 @@ async fn rebuild_restores_projections_from_the_log() {
     })
     .await;
 }
+
+/// An upgrade whose rules derive projections differently asks for a rebuild: the next
+/// command to open the database does it once, so nobody has to remember `admin rebuild`.
+#[tokio::test]
+async fn an_upgrade_that_changes_derivation_rebuilds_projections_on_the_next_start() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let (id, _token) = app
+            .create_report(&report("kamailio", "Crash in the parser"))
+            .await;
+        let truth = app.store.projection(id).await.unwrap().expect("projection");
+        app.kill().await;
+
+        // What a projection written by an older version looks like, and the request the
+        // migration of the newer version leaves behind.
+        let store = vulndesk_store::Store::connect(&db.url, &Default::default())
+            .await
+            .unwrap();
+        let stale = Projection {
+            next_due_kind: Some("reporter_disclosure".to_owned()),
+            ..truth.clone()
+        };
+        store.set_projection(id, &stale).await.unwrap();
+        let request = "INSERT INTO maintenance_requests (task, requested_at) \
+                       VALUES ('rebuild-projections', '2026-11-30T00:00:00Z')";
+        match &store {
+            vulndesk_store::Store::Sqlite(p) => sqlx::query(request).execute(p).await.map(drop),
+            vulndesk_store::Store::Postgres(p) => sqlx::query(request).execute(p).await.map(drop),
+        }
+        .unwrap();
+        assert!(
+            store
+                .maintenance_requested("rebuild-projections")
+                .await
+                .unwrap()
+        );
+
+        let app = spawn_app(&db).await;
+        assert_eq!(
+            app.store.projection(id).await.unwrap(),
+            Some(truth),
+            "on {}",
+            db.label
+        );
+        assert!(
+            !store
+                .maintenance_requested("rebuild-projections")
+                .await
+                .unwrap(),
+            "done once, on {}",
+            db.label
+        );
+        store.close().await;
+    })
+    .await;
+}

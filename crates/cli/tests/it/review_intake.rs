@@ -3,8 +3,6 @@
 //! headers are bounded, and a report through a channel the policy does not offer is kept
 //! and marked, or refused by the form and API with the channels that are offered.
 
-use std::time::{Duration, Instant};
-
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
@@ -225,14 +223,9 @@ async fn a_references_header_of_100000_ids_costs_a_bounded_look_up() {
             ),
             "Content-Type: text/plain; charset=utf-8\r\n\r\nMore.\r\n",
         );
-        let started = Instant::now();
+        // The work is bounded by what is kept and looked up (the nearest ids), counted
+        // below; no clock is read, as timings on a shared machine prove nothing.
         let run = desk.deliver_ok(&raw).await;
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "took {:?} on {}",
-            started.elapsed(),
-            db.label
-        );
         assert_eq!(run.stdout.trim(), format!("joined case {parent}"));
         let threads: i64 = match &desk.store {
             vulndesk_store::Store::Sqlite(p) => {
