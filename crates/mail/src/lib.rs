@@ -27,6 +27,7 @@ pub mod openpgp;
 pub mod outbox;
 pub mod parse;
 pub mod receipt;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod thread;
 

@@ -38,6 +38,7 @@ pub mod intake;
 pub mod outbox;
 pub mod policies;
 pub mod team;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use account_log::AccountEventRow;
