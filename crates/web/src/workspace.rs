@@ -320,23 +320,17 @@ pub fn is_internal(event: &Event) -> bool {
 
 /// Loads the case the caller was authorised for.
 pub async fn view(state: &AppState, caller: &Caller) -> Result<CaseView, ApiError> {
-    let CaseView {
-        case,
-        org_id,
-        policy,
-        log,
-        standing,
-        team,
-        ..
-    } = essentials(state, caller).await?;
-    let jobs = if standing >= Standing::Worker {
-        state.store.jobs_for_case(case.id).await?
-    } else {
-        Vec::new()
-    };
-    let mut users: BTreeMap<i64, String> =
-        team.iter().map(|(u, _)| (u.id, u.name.clone())).collect();
-    for r in &log {
+    let mut view = essentials(state, caller).await?;
+    let case_id = view.case.id;
+    if view.standing >= Standing::Worker {
+        view.jobs = state.store.jobs_for_case(case_id).await?;
+    }
+    let mut users: BTreeMap<i64, String> = view
+        .team
+        .iter()
+        .map(|(u, _)| (u.id, u.name.clone()))
+        .collect();
+    for r in &view.log {
         if let Some(id) = r.actor.strip_prefix("user:").and_then(|id| id.parse().ok())
             && let std::collections::btree_map::Entry::Vacant(slot) = users.entry(id)
             && let Some(u) = state.store.user(id).await?
@@ -344,38 +338,27 @@ pub async fn view(state: &AppState, caller: &Caller) -> Result<CaseView, ApiErro
             slot.insert(u.name);
         }
     }
+    view.users = users;
     // Only the duplicates this viewer may open themselves, and their reporters only to
     // those who read reporters: the list must not widen anyone's access.
     let person = &caller.person()?.person;
-    let sees_reporters = Audience::of(standing).reads(Audience::Workers);
-    let mut duplicates = Vec::new();
-    for other in state.store.declared_duplicates(case.id).await? {
+    for other in state.store.declared_duplicates(case_id).await? {
         let Some(org_id) = state.store.case_org(other).await? else {
             continue;
         };
-        let other_ref = CaseRef { id: other, org_id };
-        if !access::can_see(person, other_ref) {
+        if !access::can_see(person, CaseRef { id: other, org_id }) {
             continue;
         }
         let other_log = cases::log(&state.store.events(other).await?)?;
-        if triage::duplicate_of(&other_log) == Some(case.id) {
-            let reporter = sees_reporters
+        if triage::duplicate_of(&other_log) == Some(case_id) {
+            let reporter = view
+                .sees_reporter()
                 .then(|| reporter_address(&other_log))
                 .flatten();
-            duplicates.push((other, reporter));
+            view.duplicates.push((other, reporter));
         }
     }
-    Ok(CaseView {
-        duplicates,
-        case,
-        org_id,
-        policy,
-        log,
-        standing,
-        team,
-        jobs,
-        users,
-    })
+    Ok(view)
 }
 
 /// The case with what acting on it needs (its log, policy and team), without what only
