@@ -1,8 +1,7 @@
 //! `vulndesk admin`: maintenance of a Vulndesk database.
 
 use clap::Subcommand;
-use vulndesk_web::AppState;
-use vulndesk_web::cases::rebuild_projections;
+use vulndesk_desk::Desk;
 
 use crate::CliError;
 use crate::server_cmd::{DbArgs, open, runtime};
@@ -27,10 +26,7 @@ pub enum AdminCommand {
 pub fn run(cmd: AdminCommand) -> Result<(), CliError> {
     match cmd {
         AdminCommand::Rebuild { db } => runtime()?.block_on(async {
-            let state = AppState::new(open(&db).await?);
-            let rebuilt = rebuild_projections(&state)
-                .await
-                .map_err(|e| CliError::Environment(format!("rebuild failed: {e}")))?;
+            let rebuilt = Desk::new(open(&db).await?).rebuild_projections().await?;
             println!(
                 "rebuilt {} case projection{}; {} corrected",
                 rebuilt.cases,
@@ -40,12 +36,10 @@ pub fn run(cmd: AdminCommand) -> Result<(), CliError> {
             Ok(())
         }),
         AdminCommand::Remind { db, public } => runtime()?.block_on(async {
-            let state = AppState::new(open(&db).await?)
+            let desk = Desk::new(open(&db).await?)
                 .with_public_url(public.get()?)
-                .with_mail_from(public.mail_from());
-            let sent = vulndesk_web::reminders::run_once(&state, jiff::Timestamp::now())
-                .await
-                .map_err(|e| CliError::Environment(format!("reminders failed: {e}")))?;
+                .with_mail_from(public.mail_from()?);
+            let sent = desk.remind(jiff::Timestamp::now()).await?;
             println!("queued {sent} reminder{}", if sent == 1 { "" } else { "s" });
             Ok(())
         }),

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 use vulndesk_core::case::Event;
+use vulndesk_desk::cases;
 use vulndesk_store::{CaseQuery, NewCase, SqliteSync, Store, StoreOptions, Visible};
-use vulndesk_web::cases;
 
 use crate::CliError;
 use crate::bench::{POLICIES, Seq};
@@ -119,7 +119,7 @@ async fn seed(store: &Store, count: u32) -> Result<Vec<i64>, CliError> {
                  follow; the impact is remote and needs no account."
             ),
             reporter_contact: Some(format!("finder{n}@example.org")),
-            channel: "api".into(),
+            channel: vulndesk_core::case::Channel::Api,
             fields: Default::default(),
             language: None,
         }];
@@ -141,7 +141,8 @@ async fn seed(store: &Store, count: u32) -> Result<Vec<i64>, CliError> {
             }),
             _ => {}
         }
-        let (stored, log) = cases::prepare(events, "reporter", at).map_err(env_err)?;
+        let (stored, log) =
+            cases::prepare(events, &vulndesk_core::actor::Actor::Reporter, at).map_err(env_err)?;
         let projection = cases::project(policy, &log).map_err(env_err)?;
         let effects = vulndesk_store::Effects {
             search: cases::search_texts(&log),
@@ -193,13 +194,10 @@ async fn report(store: &Store, cases: u32, orgs: &[i64]) -> Result<(), CliError>
             case_ids: vec![],
             note_org_ids: vec![orgs[1]],
         }),
-        states: vulndesk_web::workspace::OPEN_STATES
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect(),
+        states: cases::OPEN_STATES.iter().map(|s| (*s).to_owned()).collect(),
         text: text.map(str::to_owned),
         search_internal: true,
-        limit: vulndesk_web::workspace::PAGE_SIZE,
+        limit: cases::DASHBOARD_PAGE,
         ..CaseQuery::default()
     };
     let queries: Vec<(&str, CaseQuery)> = vec![
@@ -209,7 +207,7 @@ async fn report(store: &Store, cases: u32, orgs: &[i64]) -> Result<(), CliError>
             CaseQuery {
                 severity: Some("critical".into()),
                 officer_id: Some(2),
-                limit: vulndesk_web::workspace::PAGE_SIZE,
+                limit: cases::DASHBOARD_PAGE,
                 ..CaseQuery::default()
             },
         ),

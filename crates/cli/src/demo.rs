@@ -2,9 +2,9 @@
 //! something to look at. The policies are compiled in, so the binary works from anywhere.
 
 use jiff::{Timestamp, ToSpan};
+use vulndesk_desk::intake::Report;
+use vulndesk_desk::{Desk, accounts};
 use vulndesk_store::{Store, StoreError};
-use vulndesk_web::intake::{self, Report};
-use vulndesk_web::{AppState, accounts};
 
 use crate::CliError;
 use crate::server_cmd::{store_error, store_policy};
@@ -159,7 +159,7 @@ pub(crate) async fn load(store: &Store) -> Result<Demo, CliError> {
         return Ok(demo);
     }
     // Through the same code as the API, so the cases are pinned and projected like real ones.
-    let state = AppState::new(store.clone());
+    let desk = Desk::new(store.clone());
     let now = Timestamp::now();
     for (organisation, product, title, description, days_ago) in SAMPLES {
         let report = Report::new(Some(organisation), product, title, description)
@@ -167,10 +167,10 @@ pub(crate) async fn load(store: &Store) -> Result<Demo, CliError> {
         let at = now
             .checked_sub((days_ago * 24).hours())
             .map_err(|e| CliError::Invalid(format!("demo report date: {e}")))?;
-        let opened = intake::submit(&state, report, at)
+        let opened = desk
+            .submit(report, at)
             .await
-            // Debug keeps the detail that the HTTP rendering of an internal error hides.
-            .map_err(|e| CliError::Environment(format!("demo report {title:?}: {e:?}")))?;
+            .map_err(|e| CliError::Environment(format!("demo report {title:?}: {e}")))?;
         // Fictional cases: their tokens are shown so a person trying the demo can open them.
         demo.cases.push((
             opened.case_id,

@@ -14,22 +14,22 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use rand::TryRng;
 use sha2::{Digest, Sha256};
-use vulndesk_core::case::{Event, Recorded};
+use std::sync::Arc;
+use vulndesk_core::actor::Actor;
+use vulndesk_core::case::{Channel, Event, Recorded};
 use vulndesk_core::policy::Policy;
 use vulndesk_mail::openpgp::{OrgKey, PublicKey, Verification};
 use vulndesk_mail::receipt::{Answering, Queued, offered, receipt_with_note};
 use vulndesk_mail::{Inbound, Readable, SecretString, thread};
-use vulndesk_store::{
-    CaseRow, Effects, NewAttachment, NewCase, NewEvent, NewRawMessage, Organisation, Store,
-    StoreError, new_reply_tag,
-};
-use vulndesk_web::intake::{DESCRIPTION_MAX_BYTES, TITLE_MAX_CHARS};
-use vulndesk_web::{ApiError, Upload, cases};
 
-/// Who mail events are recorded as: the web intake records reporters the same way.
-const REPORTER: &str = "reporter";
+use vulndesk_desk::attachments::Upload;
+use vulndesk_desk::intake::{DESCRIPTION_MAX_BYTES, REPORTER, TITLE_MAX_CHARS};
+use vulndesk_desk::{Desk, DeskError, Opening, PinnedPolicy, Write, cases};
+use vulndesk_store::{
+    CaseRow, Effects, NewAttachment, NewRawMessage, Organisation, Store, StoreError, new_reply_tag,
+};
 /// The `channel` of reports and replies that came by mail.
-const CHANNEL: &str = "email";
+const CHANNEL: Channel = Channel::Email;
 /// Where the ingest pipe and the poller tell the operator to put the passphrase.
 pub const PASSPHRASE_HINT: &str = "set VULNDESK_KEY_PASSPHRASE or --passphrase-file";
 
@@ -45,6 +45,9 @@ pub enum IngestError {
     /// policy loaded) or stored data does not decode.
     #[error("{0}")]
     Setup(String),
+    /// The database cannot be reached.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl IngestError {
@@ -54,6 +57,7 @@ impl IngestError {
         matches!(
             self,
             IngestError::Database(StoreError::Database(_) | StoreError::Migrate(_))
+                | IngestError::Unavailable(_)
         )
     }
 }
@@ -64,14 +68,14 @@ impl From<StoreError> for IngestError {
     }
 }
 
-impl From<ApiError> for IngestError {
-    fn from(e: ApiError) -> Self {
-        // Only the derivations of `cases` are called, and they fail only on stored data that
-        // does not decode; the detail is what the operator needs.
+impl From<DeskError> for IngestError {
+    fn from(e: DeskError) -> Self {
         match e {
-            ApiError::Internal(detail) | ApiError::Unavailable(detail) => {
-                IngestError::Setup(detail)
-            }
+            // What the store said, kept so ingest can quarantine or skip the message.
+            DeskError::Unstorable(why) => IngestError::Database(StoreError::Unstorable(why)),
+            DeskError::Duplicate(what) => IngestError::Database(StoreError::Duplicate(what)),
+            DeskError::Unavailable(detail) => IngestError::Unavailable(detail),
+            DeskError::Internal(detail) => IngestError::Setup(detail),
             other => IngestError::Setup(other.to_string()),
         }
     }
@@ -139,6 +143,7 @@ impl LoadedKey {
 /// One organisation's mail intake: where new reports go and the key that reads them.
 pub struct Intake {
     store: Store,
+    desk: Desk,
     org: Organisation,
     product: Option<String>,
     key: LoadedKey,
@@ -146,8 +151,7 @@ pub struct Intake {
 
 /// The organisation's latest policy and the product new cases are filed under.
 struct Scope {
-    policy_version_id: i64,
-    policy: Policy,
+    pinned: Arc<PinnedPolicy>,
     product_id: i64,
     product: String,
     /// Set when the product was chosen for want of a `--product`.
@@ -181,6 +185,7 @@ impl Intake {
         })?;
         let key = LoadedKey::load(&store, &org, passphrase).await?;
         let intake = Intake {
+            desk: Desk::new(store.clone()),
             store,
             org,
             product,
@@ -298,8 +303,8 @@ impl Intake {
             let message = Message::new(raw, sha256, inbound);
             let log = cases::log(&self.store.events(case.id).await?)?;
             if opened_by(&log, &message) {
-                let policy = self.pinned(&case).await?;
-                self.queue_receipt(&policy, &case, log, &message, at)
+                let pinned = self.desk.policy(case.policy_version_id).await?;
+                self.queue_receipt(&pinned.policy, &case, &message, at)
                     .await?;
             }
         }
@@ -319,7 +324,8 @@ impl Intake {
                     self.org.slug
                 ))
             })?;
-        let policy = parse_policy(&version.source, version.version)?;
+        let pinned = self.desk.parse_policy(&version)?;
+        let policy = &pinned.policy;
         let (slug, note) = match &self.product {
             Some(slug) => (slug.clone(), None),
             None => {
@@ -348,8 +354,7 @@ impl Intake {
                 ))
             })?;
         Ok(Scope {
-            policy_version_id: version.id,
-            policy,
+            pinned,
             product_id: product.id,
             product: product.slug,
             note,
@@ -427,16 +432,16 @@ impl Intake {
         let inbound = &message.inbound;
         let language = offered(
             &message.languages,
-            &scope.policy.organisation.preferred_languages,
+            &scope.pinned.policy.organisation.preferred_languages,
         );
-        let (files, skipped) = attachments(&scope.policy, readable);
+        let (files, skipped) = attachments(&scope.pinned.policy, readable);
         let mut events = vec![
             Event::Reported {
                 product: scope.product.clone(),
                 title: title(&inbound.subject),
                 description: bounded(&readable.text),
                 reporter_contact: inbound.from.as_ref().map(|f| f.email.clone()),
-                channel: CHANNEL.to_owned(),
+                channel: CHANNEL,
                 fields: BTreeMap::new(),
                 language,
             },
@@ -447,7 +452,7 @@ impl Intake {
                     .note
                     .iter()
                     .cloned()
-                    .chain(unlisted_channel(&scope.policy))
+                    .chain(unlisted_channel(&scope.pinned.policy))
                     .chain(skipped),
             ),
         ];
@@ -456,34 +461,28 @@ impl Intake {
         // reply address, is written in the case's transaction: one commit, all or nothing.
         let reply_tag = new_reply_tag()?;
         let mut effects = effects(message, source, at, files);
-        let queued = self.receipt_for(&scope.policy, &reply_tag, message, at)?;
+        let queued = self.receipt_for(&scope.pinned.policy, &reply_tag, message, at)?;
         let receipt = queued.is_some();
         if let Some(queued) = queued {
             events.push(Event::ReceiptSent);
             effects.jobs.push(queued.job);
             effects.thread_ids.push(queued.message_id);
         }
-        let (stored, log) = record(events, at)?;
-        effects.search = cases::search_texts(&log);
         effects.jobs.extend(
-            self.tell_team(&scope.policy, None, message, readable, at)
+            self.tell_team(&scope.pinned.policy, None, message, readable, at)
                 .await?,
         );
-        let projection = cases::project(&scope.policy, &log)?;
         let case = self
-            .store
-            .open_case(
-                NewCase {
-                    product_id: scope.product_id,
-                    policy_version_id: scope.policy_version_id,
-                    reporter_token_hash: unguessable_token_hash()?,
-                    opened_at: at,
-                    reply_tag: Some(reply_tag),
-                },
-                stored,
-                projection,
+            .desk
+            .open(Opening {
+                product_id: scope.product_id,
+                policy: Arc::clone(&scope.pinned),
+                reporter_token_hash: unguessable_token_hash()?,
+                reply_tag,
+                at,
+                events,
                 effects,
-            )
+            })
             .await?;
         self.log_warnings(case.id, readable);
         Ok(Ingested::Opened {
@@ -513,7 +512,7 @@ impl Intake {
                 title: "(quarantined message)".to_owned(),
                 description: warning.clone(),
                 reporter_contact: None,
-                channel: CHANNEL.to_owned(),
+                channel: CHANNEL,
                 fields: BTreeMap::new(),
                 language: None,
             },
@@ -527,10 +526,7 @@ impl Intake {
                 warning: Some(warning),
             },
         ];
-        let (stored, log) = record(events, at)?;
-        let projection = cases::project(&scope.policy, &log)?;
         let effects = Effects {
-            search: cases::search_texts(&log),
             // Without its Message-ID (it may be what was refused): a redelivery is then
             // recognised by its bytes.
             raw_message: Some(NewRawMessage {
@@ -542,19 +538,16 @@ impl Intake {
             ..Effects::default()
         };
         let case = self
-            .store
-            .open_case(
-                NewCase {
-                    product_id: scope.product_id,
-                    policy_version_id: scope.policy_version_id,
-                    reporter_token_hash: unguessable_token_hash()?,
-                    opened_at: at,
-                    reply_tag: Some(new_reply_tag()?),
-                },
-                stored,
-                projection,
+            .desk
+            .open(Opening {
+                product_id: scope.product_id,
+                policy: Arc::clone(&scope.pinned),
+                reporter_token_hash: unguessable_token_hash()?,
+                reply_tag: new_reply_tag()?,
+                at,
+                events,
                 effects,
-            )
+            })
             .await?;
         Ok(Ingested::Opened {
             case_id: case.id,
@@ -570,43 +563,29 @@ impl Intake {
         source: &str,
         at: Timestamp,
     ) -> Result<Ingested, IngestError> {
-        let policy = self.pinned(case).await?;
-        let (files, skipped) = attachments(&policy, readable);
+        let pinned = self.desk.policy(case.policy_version_id).await?;
+        let policy = &pinned.policy;
+        let (files, skipped) = attachments(policy, readable);
         let mut events = vec![
             mail_received(message, readable, skipped),
             Event::ReporterReply {
                 body: bounded(&readable.text),
-                channel: CHANNEL.to_owned(),
+                channel: CHANNEL,
             },
         ];
         events.extend(files.iter().map(attachment_added));
-        let mut log = cases::log(&self.store.events(case.id).await?)?;
-        let (stored, recorded) = record(events, at)?;
-        let search = cases::search_texts(&recorded);
-        log.extend(recorded);
-        let projection = cases::project(&policy, &log)?;
         let jobs = self
-            .tell_team(&policy, Some(case.id), message, readable, at)
+            .tell_team(policy, Some(case.id), message, readable, at)
             .await?;
-        self.store
-            .append_events(
-                case.id,
-                stored,
-                Some(projection),
-                Effects {
-                    search,
-                    jobs,
-                    ..effects(message, source, at, files)
-                },
-            )
+        let effects = Effects {
+            jobs,
+            ..effects(message, source, at, files)
+        };
+        self.desk
+            .record(case, &Actor::Reporter, at, events, effects)
             .await?;
         self.log_warnings(case.id, readable);
         Ok(Ingested::Joined { case_id: case.id })
-    }
-
-    async fn pinned(&self, case: &CaseRow) -> Result<Policy, IngestError> {
-        let version = self.store.policy_version(case.policy_version_id).await?;
-        parse_policy(&version.source, version.version)
     }
 
     /// Notices to the organisation's officers (everyone on the team when it has none) that
@@ -732,32 +711,30 @@ impl Intake {
         &self,
         policy: &Policy,
         case: &CaseRow,
-        mut log: Vec<Recorded>,
         message: &Message<'_>,
         at: Timestamp,
     ) -> Result<bool, IngestError> {
-        if log.iter().any(|r| r.event == Event::ReceiptSent) {
-            return Ok(false);
-        }
         let Some(queued) = self.receipt_for(policy, &case.reply_tag, message, at)? else {
             return Ok(false);
         };
-        let (stored, recorded) = record(vec![Event::ReceiptSent], at)?;
-        log.extend(recorded);
-        let projection = cases::project(policy, &log)?;
-        self.store
-            .append_events(
-                case.id,
-                stored,
-                Some(projection),
-                Effects {
-                    jobs: vec![queued.job],
-                    thread_ids: vec![queued.message_id],
-                    ..Effects::default()
-                },
-            )
+        // Decided on the log it appends after: two redeliveries racing queue one receipt.
+        let appended = self
+            .desk
+            .append(case, &Actor::Reporter, at, |log| {
+                if log.iter().any(|r| r.event == Event::ReceiptSent) {
+                    return Ok(Write::default());
+                }
+                Ok(Write {
+                    events: vec![Event::ReceiptSent],
+                    effects: Effects {
+                        jobs: vec![queued.job.clone()],
+                        thread_ids: vec![queued.message_id.clone()],
+                        ..Effects::default()
+                    },
+                })
+            })
             .await?;
-        Ok(true)
+        Ok(!appended.rows.is_empty())
     }
 }
 
@@ -777,9 +754,10 @@ impl<'a> Message<'a> {
 /// The finding for mail to an organisation whose policy does not offer mail: the report
 /// is kept (it is never lost for coming the wrong way) and the team is told how it came.
 fn unlisted_channel(policy: &Policy) -> Option<String> {
-    (!policy.intake.offers(CHANNEL)).then(|| {
+    (!policy.intake.offers(CHANNEL.as_str())).then(|| {
         format!(
-            "{UNLISTED_CHANNEL} ({CHANNEL}); the policy lists: {}",
+            "{UNLISTED_CHANNEL} ({}); the policy lists: {}",
+            CHANNEL.as_str(),
             policy.intake.offered_channels()
         )
     })
@@ -791,17 +769,10 @@ pub const UNLISTED_CHANNEL: &str = "arrived through a channel the policy does no
 /// Whether `log` is a case that `message` opened (its first mail is this one).
 fn opened_by(log: &[Recorded], message: &Message<'_>) -> bool {
     let first_mail = log.get(1).map(|r| &r.event);
-    matches!(log.first().map(|r| &r.event), Some(Event::Reported { channel, .. }) if channel == CHANNEL)
+    matches!(log.first().map(|r| &r.event), Some(Event::Reported { channel, .. }) if *channel == CHANNEL)
         && matches!(first_mail, Some(Event::MailReceived { raw_sha256, message_id, .. })
             if *raw_sha256 == message.sha256
                 || (!message_id.is_empty() && message.inbound.message_id.as_deref() == Some(message_id.as_str())))
-}
-
-fn parse_policy(source: &str, version: i64) -> Result<Policy, IngestError> {
-    let label = format!("policy version {version}");
-    // Only sources that parse are stored; failing here means the format changed under them.
-    Policy::parse(&label, source)
-        .map_err(|e| IngestError::Setup(format!("stored {label} does not parse: {e}")))
 }
 
 /// The headers ingest reads beyond what `vulndesk_mail` parses.
@@ -980,15 +951,6 @@ fn effects(
         thread_ids: thread::candidate_ids(&message.inbound),
         ..Effects::default()
     }
-}
-
-/// The events as stored rows and as the domain log, recorded as the reporter.
-fn record(
-    events: Vec<Event>,
-    at: Timestamp,
-) -> Result<(Vec<NewEvent>, Vec<Recorded>), IngestError> {
-    vulndesk_web::cases::prepare(events, REPORTER, at)
-        .map_err(|e| IngestError::Setup(e.to_string()))
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], IngestError> {

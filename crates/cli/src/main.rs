@@ -76,6 +76,28 @@ pub enum CliError {
     TempFail(String),
 }
 
+/// A use case that did not happen: the input's fault (1) or the environment's (3).
+impl From<vulndesk_desk::DeskError> for CliError {
+    fn from(e: vulndesk_desk::DeskError) -> CliError {
+        use vulndesk_desk::DeskError as D;
+        match e {
+            D::Unavailable(_) | D::Internal(_) => CliError::Environment(e.to_string()),
+            D::MissingField(_)
+            | D::UnknownField { .. }
+            | D::InvalidField { .. }
+            | D::UnknownProduct { .. }
+            | D::AmbiguousProduct { .. }
+            | D::ChannelNotOffered { .. }
+            | D::AttachmentTooLarge { .. }
+            | D::TooManyAttachments { .. }
+            | D::Conflict { .. }
+            | D::Duplicate(_)
+            | D::Unstorable(_)
+            | D::NotFound => CliError::Invalid(e.to_string()),
+        }
+    }
+}
+
 impl CliError {
     fn exit_code(&self) -> u8 {
         match self {

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use vulndesk_core::email::EmailAddress;
 
 use jiff::Timestamp;
 use vulndesk_core::policy::Policy;
@@ -90,11 +91,17 @@ pub struct DeskAddresses {
 }
 
 impl DeskAddresses {
-    pub(crate) fn mail_from(&self) -> Option<String> {
+    /// The configured sender of team mail; an address that does not parse is refused
+    /// rather than quietly replaced by the policy's contact.
+    pub(crate) fn mail_from(&self) -> Result<Option<EmailAddress>, CliError> {
         self.mail_from
             .clone()
             .or_else(|| std::env::var(crate::ingest::MAIL_FROM_ENV).ok())
-            .filter(|f| f.contains('@'))
+            .filter(|f| !f.trim().is_empty())
+            .map(|f| {
+                EmailAddress::parse(&f).map_err(|e| CliError::Usage(format!("--mail-from: {e}")))
+            })
+            .transpose()
     }
 
     pub(crate) fn get(&self) -> Result<Option<String>, CliError> {
@@ -185,8 +192,8 @@ async fn finish_migration(store: &Store) -> Result<(), CliError> {
     {
         return Ok(());
     }
-    let state = vulndesk_web::AppState::new(store.clone());
-    let rebuilt = vulndesk_web::cases::rebuild_projections(&state)
+    let rebuilt = vulndesk_desk::Desk::new(store.clone())
+        .rebuild_projections()
         .await
         .map_err(|e| {
             CliError::Environment(format!("rebuilding projections after the upgrade: {e}"))
@@ -284,10 +291,11 @@ pub fn serve(args: ServeArgs) -> Result<(), CliError> {
             }
         };
         let public_url = args.public.get()?;
+        let mail_from = args.public.mail_from()?;
         let reminders = reminder_interval()?.map(|every| {
-            let state = vulndesk_web::AppState::new(store.clone())
+            let desk = vulndesk_desk::Desk::new(store.clone())
                 .with_public_url(public_url.clone())
-                .with_mail_from(args.public.mail_from());
+                .with_mail_from(mail_from.clone());
             let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
             let task = tokio::spawn(async move {
                 loop {
@@ -295,7 +303,7 @@ pub fn serve(args: ServeArgs) -> Result<(), CliError> {
                         _ = &mut stopped => break,
                         () = tokio::time::sleep(every) => {}
                     }
-                    match vulndesk_web::reminders::run_once(&state, Timestamp::now()).await {
+                    match desk.remind(Timestamp::now()).await {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(reminders = n, "reminders queued"),
                         Err(e) => tracing::warn!(error = %e, "reminders not sent this time"),
@@ -316,7 +324,7 @@ pub fn serve(args: ServeArgs) -> Result<(), CliError> {
         announce(&format!("listening on http://{addr}"))?;
         let state = vulndesk_web::AppState::new(store.clone())
             .with_public_url(public_url)
-            .with_mail_from(args.public.mail_from());
+            .with_mail_from(mail_from);
         let served = vulndesk_web::serve(listener, state).await;
         if let Some(pollers) = mail {
             pollers.stop().await;

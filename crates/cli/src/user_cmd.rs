@@ -6,8 +6,9 @@ use std::io::Read;
 use clap::Subcommand;
 use jiff::Timestamp;
 use vulndesk_core::access::{OrgRole, Scope};
+use vulndesk_core::email::EmailAddress;
+use vulndesk_desk::accounts;
 use vulndesk_store::{NewUser, Store, StoreError, UserRow};
-use vulndesk_web::accounts;
 
 use crate::CliError;
 use crate::server_cmd::{DbArgs, open, runtime};
@@ -191,11 +192,10 @@ pub fn run(cmd: UserCommand) -> Result<(), CliError> {
                     })?;
                     orgs.push((org_id(&store, slug).await?, role));
                 }
-                if !email.contains('@') {
-                    return Err(CliError::Usage(format!(
-                        "{email:?} is not an e-mail address"
-                    )));
-                }
+                let email = EmailAddress::parse(&email)
+                    .map_err(|e| CliError::Usage(e.to_string()))?
+                    .as_str()
+                    .to_owned();
                 let (password, generated) = password(password_stdin)?;
                 let totp_required = match second_factor {
                     SecondFactor::Required => true,

@@ -67,6 +67,39 @@ impl Audience {
     }
 }
 
+/// How a report or a reply reached the desk; stored in its event as `web`, `api` or
+/// `email`, the names policies list in `intake.channels`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// The report form and the reporter's portal.
+    Web,
+    /// The JSON API.
+    Api,
+    /// Mail, by pipe from an MTA or polled over IMAP.
+    Email,
+}
+
+impl Channel {
+    /// The name policies use for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Web => "web",
+            Channel::Api => "api",
+            Channel::Email => "email",
+        }
+    }
+
+    /// How people call it in a sentence ("does not take reports through the API").
+    pub fn words(self) -> &'static str {
+        match self {
+            Channel::Web => "report form",
+            Channel::Api => "API",
+            Channel::Email => "mail",
+        }
+    }
+}
+
 /// What can happen in a case. The serde tag is the event kind stored beside the payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -77,8 +110,7 @@ pub enum Event {
         description: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reporter_contact: Option<String>,
-        /// `api`, `web`, `email`.
-        channel: String,
+        channel: Channel,
         /// Answers to the policy's `[[intake.field]]`s, by field id.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         fields: BTreeMap<String, String>,
@@ -96,7 +128,7 @@ pub enum Event {
     /// The reporter wrote to the team (portal reply or e-mail).
     ReporterReply {
         body: String,
-        channel: String,
+        channel: Channel,
     },
     /// A file joined the case; its bytes are stored with the case under their SHA-256.
     AttachmentAdded {
@@ -513,7 +545,7 @@ mod tests {
             title: "t".into(),
             description: "d".into(),
             reporter_contact: None,
-            channel: "api".into(),
+            channel: crate::case::Channel::Api,
             fields: BTreeMap::new(),
             language: None,
         }

@@ -4,10 +4,12 @@
 //! exhaustively testable.
 
 pub mod access;
+pub mod actor;
 pub mod calendar;
 pub mod case;
 pub mod clocks;
 pub mod duration;
+pub mod email;
 pub mod plausible;
 pub mod policy;
 pub mod reminders;

@@ -14,34 +14,51 @@ use crate::duration::Period;
 /// The newest policy file format this build understands.
 pub const FORMAT: u32 = 1;
 
-/// A parsed, validated policy. Built only by [`Policy::parse`].
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A parsed, validated policy. Built only by [`Policy::parse`]: it has no `Deserialize` and
+/// a private field, so no other code can make one that skipped validation or the calendar.
+#[derive(Debug, Clone)]
 pub struct Policy {
     /// Format version of the file, so old files keep loading as the format grows.
     pub format: u32,
     pub organisation: Organisation,
     pub calendar: CalendarSpec,
-    #[serde(rename = "product", default)]
     pub products: Vec<Product>,
-    #[serde(default)]
     pub response: Response,
-    #[serde(default)]
     pub disclosure: Disclosure,
-    #[serde(default)]
     pub intake: Intake,
-    #[serde(default)]
     pub triage: Triage,
-    #[serde(default)]
     pub roles: Roles,
-    #[serde(default)]
     pub workflow: Workflow,
-    #[serde(default)]
     pub coordination: Coordination,
     pub bounty: Option<Bounty>,
     /// Built from `calendar` once at load time; the hot path never re-parses it.
-    #[serde(skip, default = "Calendar::plain")]
     built_calendar: Calendar,
+}
+
+/// A policy file as read, before any rule that spans keys is checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    format: u32,
+    organisation: Organisation,
+    calendar: CalendarSpec,
+    #[serde(rename = "product", default)]
+    products: Vec<Product>,
+    #[serde(default)]
+    response: Response,
+    #[serde(default)]
+    disclosure: Disclosure,
+    #[serde(default)]
+    intake: Intake,
+    #[serde(default)]
+    triage: Triage,
+    #[serde(default)]
+    roles: Roles,
+    #[serde(default)]
+    workflow: Workflow,
+    #[serde(default)]
+    coordination: Coordination,
+    bounty: Option<Bounty>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -576,12 +593,41 @@ impl Policy {
         };
         let document = toml::Deserializer::parse(source)
             .map_err(|e| error_at(e.span(), String::new(), e.message().trim().to_string()))?;
-        let mut policy: Policy = serde_path_to_error::deserialize(document).map_err(|e| {
+        let file_form: PolicyFile = serde_path_to_error::deserialize(document).map_err(|e| {
             let key = e.path().to_string();
             let inner = e.into_inner();
             let key = if key == "." { String::new() } else { key };
             error_at(inner.span(), key, inner.message().trim().to_string())
         })?;
+        let PolicyFile {
+            format,
+            organisation,
+            calendar,
+            products,
+            response,
+            disclosure,
+            intake,
+            triage,
+            roles,
+            workflow,
+            coordination,
+            bounty,
+        } = file_form;
+        let mut policy = Policy {
+            format,
+            organisation,
+            calendar,
+            products,
+            response,
+            disclosure,
+            intake,
+            triage,
+            roles,
+            workflow,
+            coordination,
+            bounty,
+            built_calendar: Calendar::plain(),
+        };
         if let Some((key, message)) = policy.semantic_error() {
             let span = key_span(source, &key);
             return Err(error_at(span, key, message));

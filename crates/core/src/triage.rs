@@ -278,7 +278,32 @@ pub fn transition(from: State, event: &Event) -> Result<State, TransitionError> 
 /// and fixed an abstract public disclosure will be released") an advisory needs a fix
 /// released, on or before the advisory's day.
 pub fn decide(policy: &Policy, log: &[Recorded], event: &Event) -> Result<State, TransitionError> {
-    let from = fold(log);
+    decide_after(policy, fold(log), log.iter().map(|r| &r.event), event)
+}
+
+/// The state the events of one write (in order) move the case with this `log` to, each
+/// checked by [`decide`] after the log and the write's events before it. The desk calls
+/// this on the log head it appends after, so two writes racing cannot both pass on the
+/// same state.
+pub fn decide_write(
+    policy: &Policy,
+    log: &[Recorded],
+    events: &[Event],
+) -> Result<State, TransitionError> {
+    let mut state = fold(log);
+    for (i, event) in events.iter().enumerate() {
+        let earlier = log.iter().map(|r| &r.event).chain(&events[..i]);
+        state = decide_after(policy, state, earlier, event)?;
+    }
+    Ok(state)
+}
+
+fn decide_after<'a>(
+    policy: &Policy,
+    from: State,
+    mut earlier: impl Iterator<Item = &'a Event>,
+    event: &Event,
+) -> Result<State, TransitionError> {
     let to = transition(from, event)?;
     if let Event::AdvisoryPublished { on } = event
         && policy.disclosure.publish_requires_fix
@@ -289,8 +314,8 @@ pub fn decide(policy: &Policy, log: &[Recorded], event: &Event) -> Result<State,
             event: event.kind(),
             why: why.into(),
         };
-        let released = log.iter().find_map(|r| match r.event {
-            Event::FixReleased { on } => Some(on),
+        let released = earlier.find_map(|e| match e {
+            Event::FixReleased { on } => Some(*on),
             _ => None,
         });
         match released {

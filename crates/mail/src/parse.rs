@@ -8,6 +8,7 @@ use mail_parser::{
     Address, HeaderName, HeaderValue, MessageParser, MessagePart, MimeHeaders, PartType,
     decoders::html::html_to_text,
 };
+use vulndesk_core::email::EmailAddress;
 
 use crate::openpgp::armored_block;
 
@@ -356,12 +357,7 @@ fn mailbox(a: &mail_parser::Addr<'_>) -> Option<Mailbox> {
 
 /// The address in a trace header such as `Delivered-To: <a@b.example>`.
 fn bare_address(raw: &str) -> Option<String> {
-    let a = raw
-        .trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>')
-        .trim();
-    (a.contains('@') && !a.contains(char::is_whitespace)).then(|| a.to_owned())
+    EmailAddress::parse(raw).ok().map(|a| a.as_str().to_owned())
 }
 
 /// The last [`MAX_REFERENCES`](crate::thread::MAX_REFERENCES) ids of a threading

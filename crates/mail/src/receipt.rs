@@ -3,6 +3,7 @@
 //! acknowledgement clock is the policy's business (`acknowledge.by`), not this module's.
 
 use jiff::Timestamp;
+use vulndesk_core::email::EmailAddress;
 use vulndesk_core::policy::{Policy, Receipt as ReceiptText};
 use vulndesk_store::NewJob;
 
@@ -177,9 +178,9 @@ pub fn team_notice(
 /// The first `mailto:` contact of the policy, as a bare address.
 pub fn mailto_contact(policy: &Policy) -> Option<String> {
     policy.organisation.contact.iter().find_map(|c| {
-        let address = c.strip_prefix("mailto:")?;
-        let address = address.split('?').next().unwrap_or(address).trim();
-        address.contains('@').then(|| address.to_owned())
+        c.starts_with("mailto:")
+            .then(|| EmailAddress::parse(c).ok())?
+            .map(|a| a.as_str().to_owned())
     })
 }
 

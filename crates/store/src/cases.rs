@@ -104,7 +104,7 @@ pub struct Projection {
 ///
 /// The events should describe the effects (e.g. an attachment event naming
 /// [`NewAttachment::sha256`]): the log is the truth, the effect tables hold the bytes.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Effects {
     /// Files to store with the case, content-addressed: bytes already stored for the case are
     /// kept once (with the first upload's filename).
@@ -527,19 +527,23 @@ impl Store {
         })
     }
 
-    /// Appends `events` (seq = last+1, last+2, ..., each linked to the previous hash), replaces
-    /// the projection if given, and stores the `effects`, in one transaction; on any error
-    /// nothing is written.
+    /// Appends `events` (seq = head+1, head+2, ..., each linked to the previous hash),
+    /// replaces the projection if given, and stores the `effects`, in one transaction; on
+    /// any error nothing is written.
     ///
-    /// Concurrent appends to one case are serialised: PostgreSQL locks the case row
-    /// (`FOR UPDATE`), SQLite holds the database write lock from `BEGIN IMMEDIATE`; the
-    /// `(case_id, seq)` primary key backs both.
+    /// `decided_on` is the log head (the last event's seq) the caller read and decided the
+    /// write on, the projection included. If another write got there first the call fails
+    /// with [`StoreError::Stale`] and writes nothing: the caller reads again and decides
+    /// again. Concurrent appenders are serialised while the head is compared: PostgreSQL
+    /// locks the case row (`FOR UPDATE`), SQLite holds the database write lock from
+    /// `BEGIN IMMEDIATE`; the `(case_id, seq)` primary key backs both.
     ///
     /// Fails with `Invalid` if `events` is empty, `NotFound` if the case is missing and
     /// `Duplicate` if the effects' raw message is already stored.
     pub async fn append_events(
         &self,
         case_id: i64,
+        decided_on: i64,
         events: Vec<NewEvent>,
         projection: Option<Projection>,
         effects: Effects,
@@ -547,20 +551,25 @@ impl Store {
         let (intake, jobs, team) = effects.prepare(last_event_at(&events)?);
         on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
-            let found: Option<i64> = sqlx::query_scalar(p.lock_case_sql())
-                .bind(case_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if found.is_none() {
+            let head: Option<(Option<i64>, Option<String>)> =
+                sqlx::query_as(p.lock_case_sql())
+                    .bind(case_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some(head) = head else {
                 return Err(StoreError::NotFound("case"));
+            };
+            let (seq, prev) = match head {
+                (Some(seq), Some(hash)) => (seq, hash),
+                _ => (0, GENESIS_HASH.to_owned()),
+            };
+            if seq != decided_on {
+                return Err(StoreError::Stale {
+                    case_id,
+                    decided_on,
+                    head: seq,
+                });
             }
-            let last: Option<(i64, String)> = sqlx::query_as(
-                "SELECT seq, hash FROM events WHERE case_id = $1 ORDER BY seq DESC LIMIT 1",
-            )
-            .bind(case_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let (seq, prev) = last.unwrap_or((0, GENESIS_HASH.to_owned()));
             let raws = RawEvent::chain(case_id, seq, prev, &events);
             insert_events!(tx, &raws)?;
             if let Some(pr) = &projection {
@@ -579,14 +588,34 @@ impl Store {
     pub async fn append_event(
         &self,
         case_id: i64,
+        decided_on: i64,
         ev: NewEvent,
         projection: Option<Projection>,
     ) -> Result<EventRow, StoreError> {
         let mut rows = self
-            .append_events(case_id, vec![ev], projection, Effects::default())
+            .append_events(
+                case_id,
+                decided_on,
+                vec![ev],
+                projection,
+                Effects::default(),
+            )
             .await?;
         rows.pop()
             .ok_or_else(|| StoreError::Invalid("append_events returned no event".to_owned()))
+    }
+
+    /// The seq of a case's last event (its log head), what a write is decided on; see
+    /// [`Store::append_events`].
+    pub async fn head(&self, case_id: i64) -> Result<i64, StoreError> {
+        let head: Option<Option<i64>> = on_pool!(self, p => sqlx::query_scalar(
+            "SELECT head_seq FROM cases WHERE id = $1",
+        )
+        .bind(case_id)
+        .fetch_optional(p)
+        .await?);
+        head.map(Option::unwrap_or_default)
+            .ok_or(StoreError::NotFound("case"))
     }
 
     /// One case by id.

@@ -137,6 +137,19 @@ pub enum StoreError {
     /// The database URL is malformed or has an unsupported scheme.
     #[error("bad database URL: {0}")]
     BadUrl(String),
+    /// A case write was decided on a log head that is no longer the head: someone else
+    /// appended first. Nothing was written; read the log again and decide again.
+    #[error(
+        "case {case_id} changed: its log is at event {head}, the write was decided at {decided_on}"
+    )]
+    Stale {
+        /// The case written to.
+        case_id: i64,
+        /// The head the write was decided on.
+        decided_on: i64,
+        /// The head found.
+        head: i64,
+    },
     /// A case's event log failed verification.
     #[error("{0}")]
     ChainBroken(ChainBreak),
@@ -202,7 +215,8 @@ pub(crate) trait WritePool {
     type Db: sqlx::Database;
     /// Starts a transaction that already holds (SQLite) or can take (PostgreSQL) write locks.
     async fn begin_write(&self) -> Result<Transaction<'static, Self::Db>, sqlx::Error>;
-    /// Selects the case row, locking it against concurrent appenders where that is needed.
+    /// Selects the case's log head (`head_seq`, `head_hash`), locking the row against
+    /// concurrent appenders where that is needed.
     fn lock_case_sql(&self) -> &'static str;
     /// Selects the organisation row, locking it against concurrent policy writers.
     fn lock_org_sql(&self) -> &'static str;
@@ -216,7 +230,7 @@ impl WritePool for SqlitePool {
         self.begin_with("BEGIN IMMEDIATE").await
     }
     fn lock_case_sql(&self) -> &'static str {
-        "SELECT id FROM cases WHERE id = $1"
+        "SELECT head_seq, head_hash FROM cases WHERE id = $1"
     }
     fn lock_org_sql(&self) -> &'static str {
         "SELECT id FROM organisations WHERE id = $1"
@@ -229,7 +243,7 @@ impl WritePool for PgPool {
         self.begin().await
     }
     fn lock_case_sql(&self) -> &'static str {
-        "SELECT id FROM cases WHERE id = $1 FOR UPDATE"
+        "SELECT head_seq, head_hash FROM cases WHERE id = $1 FOR UPDATE"
     }
     fn lock_org_sql(&self) -> &'static str {
         "SELECT id FROM organisations WHERE id = $1 FOR UPDATE"

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use vulndesk_desk::DeskError;
 use vulndesk_store::StoreError;
 
 /// A failed request. Rendered as
@@ -250,6 +251,70 @@ impl From<StoreError> for ApiError {
             },
             other => ApiError::Internal(other.to_string()),
         }
+    }
+}
+
+/// Every use case's failure as the HTTP answer it gets: the one place the desk's errors
+/// meet HTTP.
+impl From<DeskError> for ApiError {
+    fn from(e: DeskError) -> ApiError {
+        match e {
+            DeskError::MissingField(field) => ApiError::MissingField(field),
+            DeskError::UnknownField { field, expected } => {
+                ApiError::UnknownField { field, expected }
+            }
+            DeskError::InvalidField { field, message } => ApiError::InvalidField { field, message },
+            DeskError::UnknownProduct { field, message } => {
+                ApiError::UnknownProduct { field, message }
+            }
+            DeskError::AmbiguousProduct {
+                product,
+                organisations,
+            } => ApiError::AmbiguousProduct {
+                product,
+                organisations,
+            },
+            DeskError::ChannelNotOffered {
+                organisation,
+                channel,
+                offered,
+            } => ApiError::ChannelNotOffered {
+                organisation,
+                channel,
+                offered,
+            },
+            DeskError::AttachmentTooLarge {
+                field,
+                filename,
+                limit,
+            } => ApiError::AttachmentTooLarge {
+                field,
+                filename,
+                limit,
+            },
+            DeskError::TooManyAttachments { field, limit } => {
+                ApiError::TooManyAttachments { field, limit }
+            }
+            DeskError::Conflict { message } => ApiError::Conflict { message },
+            // Text is normalised where it enters, so this is a value that slipped past that;
+            // it is the request's fault and retrying it would fail the same way.
+            DeskError::Unstorable(why) => ApiError::InvalidField {
+                field: "body".to_owned(),
+                message: format!("the request holds text that cannot be stored: {why}"),
+            },
+            DeskError::Duplicate(what) => ApiError::Conflict {
+                message: format!("already stored: {what}"),
+            },
+            DeskError::NotFound => ApiError::NotFound,
+            DeskError::Unavailable(detail) => ApiError::Unavailable(detail),
+            DeskError::Internal(detail) => ApiError::Internal(detail),
+        }
+    }
+}
+
+impl From<DeskError> for PageError {
+    fn from(e: DeskError) -> PageError {
+        PageError(e.into())
     }
 }
 

@@ -1,45 +1,37 @@
 //! The Vulndesk HTTP server: the JSON API under `/api/v1`, the pages reporters use (the
 //! report form `/o/{org}/report`, the portal `/r/{id}/{token}`) and the health check.
 //!
-//! One module per capability (`intake`, `form`, `portal`, `followup`, `products`,
-//! `health`), one error type ([`ApiError`]) turned into responses in one place
-//! (`error.rs`: JSON for the API, a page for the pages), and request logging that never
-//! sees bodies, tokens or report contents.
+//! An adapter: the use cases are the desk's ([`vulndesk_desk`]); handlers read requests,
+//! call the desk and write answers. One module per capability (`intake`, `form`, `portal`,
+//! `followup`, `products`, `health`), one error type ([`ApiError`], which every
+//! [`vulndesk_desk::DeskError`] maps to) turned into responses in one place (`error.rs`:
+//! JSON for the API, a page for the pages), and request logging that never sees bodies,
+//! tokens or report contents.
 //!
 //! Authorisation is by route, in one place: every route is declared in [`router`] with
 //! the [`Need`] it has, and the `authz` middleware decides each request with
 //! [`vulndesk_core::access::decide`] before any handler runs (see `authz.rs`).
 //! [`route_table`] lists the routes and their needs for the authorisation matrix test.
 
-mod account;
-pub mod accounts;
+mod api;
 mod attachments;
-pub mod authz;
-pub mod cases;
 mod error;
-mod followup;
-mod form;
-mod front;
-pub mod health;
-pub mod intake;
 mod json_body;
 pub mod markdown;
+mod middleware;
 mod multipart;
-mod openapi;
 mod pages;
-mod policies;
-mod portal;
-pub mod products;
-pub mod rate_limit;
-pub mod reminders;
 mod reporter;
-mod security_headers;
-mod signin;
-mod team_api;
-mod team_pages;
-mod telemetry;
-mod throttle;
-pub mod workspace;
+mod team;
+
+pub(crate) use api::openapi;
+pub use api::{health, products};
+pub use middleware::{authz, rate_limit};
+pub(crate) use middleware::{security_headers, telemetry, throttle};
+pub use reporter::intake;
+pub(crate) use reporter::{followup, form, front, portal};
+pub use team::workspace;
+pub(crate) use team::{account, signin};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -50,68 +42,63 @@ use axum::http::{Method, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
 use vulndesk_core::access::Need;
+use vulndesk_desk::Desk;
 use vulndesk_store::Store;
 
 pub use attachments::{Limits, Upload};
 pub use error::{ApiError, PageError};
-pub use policies::PinnedPolicy;
 use rate_limit::{Limiter, RateLimit};
 
-/// What every handler shares: the store, the parsed pinned policies, the rate limiter.
+/// What every handler shares: the store, the desk, the rate limiter.
 #[derive(Clone)]
 pub struct AppState {
     /// The database.
     pub store: Store,
-    policies: Arc<policies::PolicyCache>,
+    /// The use cases, over the same store.
+    pub desk: Desk,
     limiter: Arc<Limiter>,
     rules: authz::SharedRules,
     /// Whether cookies get `Secure` (the desk is served over HTTPS).
     secure_cookies: bool,
-    /// The address people reach the desk at, for links in mail (`https://desk.example`).
-    public_url: Option<String>,
-    /// The sender of mail to the team, when the operator set one.
-    mail_from: Option<String>,
 }
 
 impl AppState {
     /// State over `store` with an empty policy cache and the default rate limit.
     pub fn new(store: Store) -> AppState {
         AppState {
+            desk: Desk::new(store.clone()),
             store,
-            policies: Arc::default(),
             limiter: Arc::new(Limiter::new(RateLimit::DEFAULT)),
             rules: Arc::default(),
             secure_cookies: false,
-            public_url: None,
-            mail_from: None,
         }
     }
 
     /// The same state sending team mail (reminders, mentions) from `from`.
-    pub fn with_mail_from(mut self, from: Option<String>) -> AppState {
-        self.mail_from = from.filter(|f| f.contains('@'));
+    pub fn with_mail_from(mut self, from: Option<vulndesk_core::email::EmailAddress>) -> AppState {
+        self.desk = self.desk.with_mail_from(from);
         self
     }
 
     /// Who team mail about `policy`'s cases comes from.
     pub fn notice_sender(&self, policy: &vulndesk_core::policy::Policy) -> String {
-        vulndesk_mail::receipt::notice_sender(policy, self.mail_from.as_deref())
+        self.desk.notice_sender(policy)
     }
 
     /// The same state with the address people reach the desk at: links in mail use it,
     /// and over HTTPS the session cookie is `Secure`.
     pub fn with_public_url(mut self, url: Option<String>) -> AppState {
-        let url = url
-            .map(|u| u.trim_end_matches('/').to_owned())
-            .filter(|u| !u.is_empty());
-        self.secure_cookies = url.as_deref().is_some_and(|u| u.starts_with("https://"));
-        self.public_url = url;
+        self.desk = self.desk.with_public_url(url);
+        self.secure_cookies = self
+            .desk
+            .public_url()
+            .is_some_and(|u| u.starts_with("https://"));
         self
     }
 
     /// A link to `path` for mail: absolute when the public address is known.
     pub fn link(&self, path: &str) -> String {
-        format!("{}{path}", self.public_url.as_deref().unwrap_or_default())
+        self.desk.link(path)
     }
 
     /// The same state with another rate limit.
@@ -260,99 +247,99 @@ fn routes() -> authz::Routes {
             BrowserSession,
             post(account::revoke_token),
         )
-        .add(M::GET, "/dashboard", SignedIn, get(team_pages::dashboard))
-        .add(M::GET, "/cases/{id}", ReadCase, get(team_pages::show))
+        .add(M::GET, "/dashboard", SignedIn, get(team::pages::dashboard))
+        .add(M::GET, "/cases/{id}", ReadCase, get(team::pages::show))
         .add(
             M::GET,
             "/cases/{id}/files/{sha256}",
             ReadCase,
-            get(team_pages::file),
+            get(team::pages::file),
         )
         .add(
             M::POST,
             "/cases/{id}/triage",
             WorkCase,
-            post(team_pages::triage),
+            post(team::pages::triage),
         )
         .add(
             M::POST,
             "/cases/{id}/notes",
             WorkCase,
-            post(team_pages::note),
+            post(team::pages::note),
         )
         .add(
             M::POST,
             "/cases/{id}/messages",
             WorkCase,
-            post(team_pages::message).layer(uploads()),
+            post(team::pages::message).layer(uploads()),
         )
         .add(
             M::POST,
             "/cases/{id}/severity",
             WorkCase,
-            post(team_pages::severity),
+            post(team::pages::severity),
         )
         .add(
             M::POST,
             "/cases/{id}/officer",
             ManageCase,
-            post(team_pages::officer),
+            post(team::pages::officer),
         )
         .add(
             M::POST,
             "/cases/{id}/deadlines",
             ManageCase,
-            post(team_pages::deadline),
+            post(team::pages::deadline),
         )
         .add(
             M::POST,
             "/cases/{id}/access",
             ManageCase,
-            post(team_pages::access),
+            post(team::pages::access),
         )
-        .add(M::GET, "/api/v1/cases", SignedIn, get(team_api::list))
-        .add(M::GET, "/api/v1/cases/{id}", ReadCase, get(team_api::show))
+        .add(M::GET, "/api/v1/cases", SignedIn, get(team::api::list))
+        .add(M::GET, "/api/v1/cases/{id}", ReadCase, get(team::api::show))
         .add(
             M::POST,
             "/api/v1/cases/{id}/triage",
             WorkCase,
-            post(team_api::triage),
+            post(team::api::triage),
         )
         .add(
             M::POST,
             "/api/v1/cases/{id}/notes",
             WorkCase,
-            post(team_api::note),
+            post(team::api::note),
         )
         .add(
             M::POST,
             "/api/v1/cases/{id}/messages",
             WorkCase,
-            post(team_api::message),
+            post(team::api::message),
         )
         .add(
             M::POST,
             "/api/v1/cases/{id}/severity",
             WorkCase,
-            post(team_api::severity),
+            post(team::api::severity),
         )
         .add(
             M::POST,
             "/api/v1/cases/{id}/officer",
             ManageCase,
-            post(team_api::officer),
+            post(team::api::officer),
         )
         .add(
             M::POST,
             "/api/v1/cases/{id}/deadlines",
             ManageCase,
-            post(team_api::deadline),
+            post(team::api::deadline),
         )
         .add(
             M::POST,
             "/api/v1/cases/{id}/access",
             ManageCase,
-            post(team_api::access),
+            post(team::api::access),
         )
 }
 

@@ -171,18 +171,19 @@ async fn fixture(app: &TestApp) -> Fixture {
     );
     // The external party is added to the case the way an officer adds one.
     let now = jiff::Timestamp::now();
-    let (events, _) = vulndesk_web::cases::prepare(
+    let (events, _) = vulndesk_desk::cases::prepare(
         vec![vulndesk_core::case::Event::AccessChanged {
             user_id: external,
             grant: Some(CaseGrant::External),
         }],
-        "user:0",
+        &vulndesk_core::actor::Actor::User(0),
         now,
     )
     .unwrap();
     app.store
         .append_events(
             case_id,
+            app.store.head(case_id).await.unwrap(),
             events,
             None,
             Effects {

@@ -323,6 +323,7 @@ async fn set_reporter_key(desk: &Desk, case_id: i64, fingerprint: &str, armored:
     desk.store
         .append_events(
             case_id,
+            desk.store.head(case_id).await.unwrap(),
             vec![event],
             None,
             Effects {

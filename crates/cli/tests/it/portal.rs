@@ -26,7 +26,13 @@ async fn append(app: &TestApp, id: i64, kind: &str, actor: &str, payload: Value)
         payload,
     };
     app.store
-        .append_events(id, vec![event], None, Effects::default())
+        .append_events(
+            id,
+            app.store.head(id).await.unwrap(),
+            vec![event],
+            None,
+            Effects::default(),
+        )
         .await
         .expect("append an event");
 }

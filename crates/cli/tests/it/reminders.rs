@@ -115,21 +115,21 @@ async fn a_reporter_waiting_longer_than_the_policy_allows_is_a_reminder() {
             .unwrap()
             .unwrap();
         let at = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 20);
-        let (events, log) = vulndesk_web::cases::prepare(
+        let (events, log) = vulndesk_desk::cases::prepare(
             vec![vulndesk_core::case::Event::Reported {
                 product: "asterisk".into(),
                 title: "Old report".into(),
                 description: "Details".into(),
                 reporter_contact: None,
-                channel: "api".into(),
+                channel: vulndesk_core::case::Channel::Api,
                 fields: Default::default(),
                 language: None,
             }],
-            "reporter",
+            &vulndesk_core::actor::Actor::Reporter,
             at,
         )
         .unwrap();
-        let projection = vulndesk_web::cases::project(&policy, &log).unwrap();
+        let projection = vulndesk_desk::cases::project(&policy, &log).unwrap();
         let case = app
             .store
             .open_case(

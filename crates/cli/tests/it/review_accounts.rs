@@ -8,7 +8,7 @@ use reqwest::Method;
 use reqwest::header::{ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
 use serde_json::Value;
 use tokio::process::Command;
-use vulndesk_web::accounts;
+use vulndesk_desk::accounts;
 
 use crate::helpers::{
     BIN, RATE_LIMIT_ENV, TestApp, TestDb, on_each_database, spawn_app, spawn_app_with,

@@ -8,8 +8,8 @@ use std::time::Duration;
 use reqwest::header::{AUTHORIZATION, COOKIE};
 use serde_json::{Value, json};
 use tokio::process::Command;
+use vulndesk_desk::accounts;
 use vulndesk_mail::testing::SmtpSink;
-use vulndesk_web::accounts;
 
 use crate::helpers::{
     BIN, RATE_LIMIT_ENV, TestApp, on_each_database, report, spawn_app, spawn_app_with,

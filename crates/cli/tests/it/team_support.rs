@@ -5,8 +5,8 @@
 use jiff::{SignedDuration, Timestamp};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::Value;
+use vulndesk_desk::accounts;
 use vulndesk_store::{NewSession, NewUser};
-use vulndesk_web::accounts;
 
 use crate::helpers::TestApp;
 

@@ -27,7 +27,7 @@ fn reported(on: &str) -> Recorded {
             title: "t".into(),
             description: "d".into(),
             reporter_contact: None,
-            channel: "api".into(),
+            channel: crate::case::Channel::Api,
             fields: BTreeMap::new(),
             language: None,
         },

@@ -28,7 +28,7 @@ fn every_event() -> Vec<Event> {
             title: "t".into(),
             description: "d".into(),
             reporter_contact: None,
-            channel: "api".into(),
+            channel: crate::case::Channel::Api,
             fields: BTreeMap::new(),
             language: None,
         },
@@ -39,7 +39,7 @@ fn every_event() -> Vec<Event> {
         },
         Event::ReporterReply {
             body: "here are the steps".into(),
-            channel: "web".into(),
+            channel: crate::case::Channel::Web,
         },
         Event::AttachmentAdded {
             sha256: "aa".repeat(32),
@@ -322,7 +322,7 @@ fn a_reporter_reply_to_a_needs_info_case_returns_it_to_new_for_re_triage() {
         },
         Event::ReporterReply {
             body: "2.3.1".into(),
-            channel: "web".into(),
+            channel: crate::case::Channel::Web,
         },
     ]);
     assert_eq!(case::state(&l[..2]), State::NeedsInfo);
@@ -335,7 +335,7 @@ fn a_complete_report_is_not_marked_incomplete() {
     let l = log([
         Event::ReporterReply {
             body: "also this".into(),
-            channel: "web".into(),
+            channel: crate::case::Channel::Web,
         },
         Event::Accepted,
     ]);
@@ -667,4 +667,34 @@ fn decide_agrees_with_transition_for_policies_without_publication_rules() {
             );
         }
     }
+}
+
+#[test]
+fn a_write_is_decided_event_by_event_on_the_log_it_follows() {
+    let salestim = policy("salestim");
+    let freepbx = policy("freepbx");
+    let accepted = log([Event::Accepted]);
+    // The second of two acceptances racing each other is refused once the first is the log.
+    assert_eq!(
+        decide_write(&salestim, &log([]), &[Event::Accepted]),
+        Ok(State::Accepted)
+    );
+    assert!(decide_write(&salestim, &accepted, &[Event::Accepted]).is_err());
+    // Within one write, each event sees the ones before it.
+    assert_eq!(
+        decide_write(&salestim, &log([]), &[Event::Accepted, Event::FixStarted]),
+        Ok(State::Fixing)
+    );
+    assert!(decide_write(&salestim, &log([]), &[Event::FixStarted, Event::Accepted]).is_err());
+    // The policy's own rule too: a fix released earlier in the same write lets FreePBX
+    // publish; without it the advisory is refused.
+    let on = date(2026, 3, 2);
+    let fixed_then_published = [Event::FixReleased { on }, Event::AdvisoryPublished { on }];
+    assert_eq!(
+        decide_write(&freepbx, &accepted, &fixed_then_published),
+        Ok(State::Disclosed)
+    );
+    assert!(decide_write(&freepbx, &accepted, &[Event::AdvisoryPublished { on }]).is_err());
+    // An empty write leaves the case where it is.
+    assert_eq!(decide_write(&salestim, &accepted, &[]), Ok(State::Accepted));
 }

@@ -29,7 +29,7 @@ async fn unknown_product_and_case_return_none() {
         assert!(store.events(987_654).await.unwrap().is_empty(), "{label}");
         assert!(matches!(
             store
-                .append_event(987_654, event("note", json!({})), None)
+                .append_event(987_654, 0, event("note", json!({})), None)
                 .await,
             Err(StoreError::NotFound("case"))
         ));
@@ -93,7 +93,12 @@ async fn case_and_events_round_trip_exactly() {
         );
 
         let second = store
-            .append_event(case.id, event("triaged", json!({"severity": "high"})), None)
+            .append_event(
+                case.id,
+                store.head(case.id).await.unwrap(),
+                event("triaged", json!({"severity": "high"})),
+                None,
+            )
             .await
             .unwrap();
         let events = store.events(case.id).await.unwrap();
@@ -204,7 +209,7 @@ async fn open_case_rejects_missing_or_foreign_references() {
 }
 
 #[tokio::test]
-async fn concurrent_appends_get_consecutive_seqs() {
+async fn of_concurrent_appends_decided_on_one_head_exactly_one_lands() {
     each_backend(async |label, store| {
         let case_id = open(&store, b"token").await;
         let tasks: Vec<_> = (0..20)
@@ -212,16 +217,48 @@ async fn concurrent_appends_get_consecutive_seqs() {
                 let store = store.clone();
                 tokio::spawn(async move {
                     store
-                        .append_event(case_id, event("comment", json!({ "i": i })), None)
+                        .append_event(case_id, 1, event("comment", json!({ "i": i })), None)
                         .await
                 })
             })
             .collect();
-        let mut seqs = BTreeSet::new();
+        let mut landed = 0;
         for t in tasks {
-            seqs.insert(t.await.unwrap().unwrap().seq);
+            match t.await.unwrap() {
+                Ok(row) => {
+                    assert_eq!(row.seq, 2, "{label}");
+                    landed += 1;
+                }
+                Err(StoreError::Stale {
+                    decided_on: 1,
+                    head: 2,
+                    ..
+                }) => {}
+                Err(e) => panic!("{label}: {e}"),
+            }
         }
-        assert_eq!(seqs, (2..=21).collect(), "{label}");
+        assert_eq!(landed, 1, "{label}: one write per head");
+        // Each loser decides again on the head it now reads, as the desk does.
+        let retries: Vec<_> = (0..10)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    loop {
+                        let head = store.head(case_id).await.unwrap();
+                        let ev = event("comment", json!({ "retry": i }));
+                        match store.append_event(case_id, head, ev, None).await {
+                            Err(StoreError::Stale { .. }) => continue,
+                            other => return other.unwrap().seq,
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mut seqs = BTreeSet::new();
+        for t in retries {
+            seqs.insert(t.await.unwrap());
+        }
+        assert_eq!(seqs, (3..=12).collect(), "{label}");
         let stored: Vec<i64> = store
             .events(case_id)
             .await
@@ -229,7 +266,7 @@ async fn concurrent_appends_get_consecutive_seqs() {
             .iter()
             .map(|e| e.seq)
             .collect();
-        assert_eq!(stored, (1..=21).collect::<Vec<_>>(), "{label}");
+        assert_eq!(stored, (1..=12).collect::<Vec<_>>(), "{label}");
         store.verify_chain(case_id).await.unwrap();
     })
     .await;
@@ -282,7 +319,12 @@ async fn projection_is_replaced() {
 
         let triaged = projection("triaged", Some(date(2025, 12, 31)));
         store
-            .append_event(case_id, event("triaged", json!({})), Some(triaged.clone()))
+            .append_event(
+                case_id,
+                store.head(case_id).await.unwrap(),
+                event("triaged", json!({})),
+                Some(triaged.clone()),
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -292,7 +334,12 @@ async fn projection_is_replaced() {
         );
 
         store
-            .append_event(case_id, event("comment", json!({})), None)
+            .append_event(
+                case_id,
+                store.head(case_id).await.unwrap(),
+                event("comment", json!({})),
+                None,
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -360,7 +407,12 @@ async fn verify_chain_detects_tampering_behind_the_triggers() {
         for case in [edited, gapped] {
             for i in 0..3 {
                 store
-                    .append_event(case, event("comment", json!({ "i": i })), None)
+                    .append_event(
+                        case,
+                        store.head(case).await.unwrap(),
+                        event("comment", json!({ "i": i })),
+                        None,
+                    )
                     .await
                     .unwrap();
             }
@@ -387,7 +439,12 @@ async fn verify_chain_detects_tampering_behind_the_triggers() {
         let cut = open(&store, b"c").await;
         for i in 0..3 {
             store
-                .append_event(cut, event("comment", json!({ "i": i })), None)
+                .append_event(
+                    cut,
+                    store.head(cut).await.unwrap(),
+                    event("comment", json!({ "i": i })),
+                    None,
+                )
                 .await
                 .unwrap();
         }
@@ -457,6 +514,7 @@ async fn several_events_are_chained_in_the_given_order() {
         let more = store
             .append_events(
                 case.id,
+                store.head(case.id).await.unwrap(),
                 vec![event("comment", json!({})), event("triaged", json!({}))],
                 Some(projection("triaged", None)),
                 Effects::default(),
@@ -511,7 +569,13 @@ async fn a_case_write_without_events_is_refused() {
             "{label}: {opened:?}"
         );
         let appended = store
-            .append_events(case_id, vec![], None, Effects::default())
+            .append_events(
+                case_id,
+                store.head(case_id).await.unwrap(),
+                vec![],
+                None,
+                Effects::default(),
+            )
             .await;
         assert!(
             matches!(appended, Err(StoreError::Invalid(_))),

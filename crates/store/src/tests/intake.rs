@@ -117,7 +117,7 @@ async fn open_case_stores_its_effects_with_the_events() {
         // Replacing the reporter's token: the old one stops working in the same commit.
         store
             .append_events(
-                case.id,
+                case.id, store.head(case.id).await.unwrap(),
                 vec![event("reporter_token_replaced", json!({"type": "reporter_token_replaced"}))],
                 None,
                 Effects {
@@ -209,6 +209,7 @@ async fn later_writes_dedupe_attachments_replace_the_key_and_keep_thread_owners(
         store
             .append_events(
                 a,
+                store.head(a).await.unwrap(),
                 vec![event(
                     "attachment_added",
                     json!({ "filename": "second-name.txt" }),
@@ -263,6 +264,7 @@ async fn later_writes_dedupe_attachments_replace_the_key_and_keep_thread_owners(
         store
             .append_events(
                 b,
+                store.head(b).await.unwrap(),
                 vec![event("message", json!({}))],
                 None,
                 Effects {
@@ -337,6 +339,7 @@ async fn a_duplicate_raw_message_fails_and_writes_nothing() {
         let appended = store
             .append_events(
                 first.id,
+                store.head(first.id).await.unwrap(),
                 vec![event("message", json!({}))],
                 Some(projection("changed", None)),
                 full_effects("<dup@x>", b"third delivery"),
@@ -357,8 +360,12 @@ async fn a_duplicate_raw_message_fails_and_writes_nothing() {
             raw_message: Some(mail(None, body)),
             ..Effects::default()
         };
-        let append =
-            |fx| store.append_events(first.id, vec![event("message", json!({}))], None, fx);
+        let append = async |fx| {
+            let head = store.head(first.id).await.unwrap();
+            store
+                .append_events(first.id, head, vec![event("message", json!({}))], None, fx)
+                .await
+        };
         append(no_id(b"anonymous")).await.unwrap();
         let same = append(no_id(b"anonymous")).await;
         let expected = format!("sha256:{}", mail(None, b"anonymous").sha256());
@@ -475,6 +482,7 @@ async fn a_failure_in_a_later_effect_leaves_nothing_written() {
         let appended = store
             .append_events(
                 case_id,
+                store.head(case_id).await.unwrap(),
                 vec![event("message", json!({})), event("comment", json!({}))],
                 Some(projection("changed", None)),
                 failing("<m2@x>"),
@@ -502,7 +510,13 @@ async fn a_failure_in_a_later_effect_leaves_nothing_written() {
         let mut ok = failing("<m2@x>");
         ok.jobs.pop();
         store
-            .append_events(case_id, vec![event("message", json!({}))], None, ok)
+            .append_events(
+                case_id,
+                store.head(case_id).await.unwrap(),
+                vec![event("message", json!({}))],
+                None,
+                ok,
+            )
             .await
             .unwrap();
         assert!(

@@ -117,6 +117,7 @@ async fn migration_0002_gives_existing_cases_a_reply_tag() {
         store
             .append_events(
                 old,
+                store.head(old).await.unwrap(),
                 vec![event("message", json!({}))],
                 None,
                 Effects::default(),

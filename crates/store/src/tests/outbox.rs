@@ -26,6 +26,7 @@ async fn enqueue(store: &Store, case_id: i64, jobs: Vec<NewJob>) {
     store
         .append_events(
             case_id,
+            store.head(case_id).await.unwrap(),
             vec![event("queued", json!({}))],
             None,
             Effects {

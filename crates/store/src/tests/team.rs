@@ -324,6 +324,7 @@ async fn the_dashboard_lists_only_visible_cases_and_searches_their_text() {
         store
             .append_events(
                 a,
+                store.head(a).await.unwrap(),
                 vec![
                     event("note_added", json!({"body": "heap overflow in the parser"})),
                     event(
@@ -465,6 +466,7 @@ async fn the_dashboard_lists_only_visible_cases_and_searches_their_text() {
         store
             .append_events(
                 a,
+                store.head(a).await.unwrap(),
                 vec![event("access_changed", json!({"user_id": vendor}))],
                 None,
                 Effects {

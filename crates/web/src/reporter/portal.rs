@@ -23,7 +23,8 @@ use crate::authz::Caller;
 use crate::error::human_size;
 use crate::intake::ATTACHMENTS_FIELD;
 use crate::pages::{self, Control, ErrorLink, Widget};
-use crate::{ApiError, AppState, PageError, cases, followup, markdown, multipart};
+use crate::{ApiError, AppState, PageError, followup, markdown, multipart};
+use vulndesk_desk::cases;
 
 /// The reply form's text field.
 const BODY_FIELD: &str = "body";
@@ -323,10 +324,7 @@ async fn page(
     problems: &[ApiError],
     refill_files: bool,
 ) -> Result<PortalPage, ApiError> {
-    let pinned = state
-        .policies
-        .get(&state.store, case.policy_version_id)
-        .await?;
+    let pinned = state.desk.policy(case.policy_version_id).await?;
     let policy = &pinned.policy;
     let log = cases::log(&state.store.events(case.id).await?)?;
     let Some(Event::Reported { product, title, .. }) = log.first().map(|r| &r.event) else {
@@ -410,10 +408,7 @@ pub async fn reply(
     request: Request,
 ) -> Result<Response, PageError> {
     let case = caller.case_row(&state).await?;
-    let pinned = state
-        .policies
-        .get(&state.store, case.policy_version_id)
-        .await?;
+    let pinned = state.desk.policy(case.policy_version_id).await?;
     let mut form = multipart::read(request, Limits::of(&pinned.policy.intake)).await?;
     let body = form.text(BODY_FIELD).to_owned();
     let mut problems = std::mem::take(&mut form.refused);
@@ -427,7 +422,15 @@ pub async fn reply(
         return render(pages::status_of(&problems), &page);
     }
     let files = std::mem::take(&mut form.files);
-    let written = followup::reply(&state, &case, body, files, "web", Timestamp::now()).await?;
+    let written = followup::reply(
+        &state,
+        &case,
+        body,
+        files,
+        vulndesk_core::case::Channel::Web,
+        Timestamp::now(),
+    )
+    .await?;
     let anchor = written.first().map_or(0, |e| e.seq);
     Ok(Redirect::to(&format!("/r/{}/{token}#e-{anchor}", case.id)).into_response())
 }
@@ -509,7 +512,7 @@ mod tests {
     fn the_conversation_shows_only_what_the_reporter_may_read() {
         let policy = Policy::parse(
             "sangoma.toml",
-            include_str!("../../../policies/sangoma.toml"),
+            include_str!("../../../../policies/sangoma.toml"),
         )
         .unwrap();
         let reported = Event::Reported {
@@ -517,7 +520,7 @@ mod tests {
             title: "t".into(),
             description: "d".into(),
             reporter_contact: Some("mailto:a@example.org".into()),
-            channel: "web".into(),
+            channel: vulndesk_core::case::Channel::Web,
             fields: [
                 ("steps".to_owned(), "1. 2.".to_owned()),
                 ("proof_of_concept".to_owned(), "aa".repeat(32)),
@@ -548,7 +551,7 @@ mod tests {
                 "2026-04-08T09:00:00Z",
                 Event::ReporterReply {
                     body: "More".into(),
-                    channel: "web".into(),
+                    channel: vulndesk_core::case::Channel::Web,
                 },
             ),
             at("2026-04-09T09:00:00Z", file(&"cc".repeat(32), "late.bin")),

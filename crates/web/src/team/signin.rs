@@ -13,6 +13,7 @@
 //! per account, and per client address; only a complete sign-in clears an account's count.
 
 use std::net::SocketAddr;
+use vulndesk_core::actor::Actor;
 
 use askama::Template;
 use axum::Form;
@@ -23,11 +24,11 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use vulndesk_store::{NewSession, SessionRow, UserRow};
 
-use crate::accounts::{self, random_token, secret_hash};
 use crate::authz::{Caller, SESSION_COOKIE, cookie_value, next_param, session_cookie};
 use crate::pages::{no_store, render};
 use crate::throttle::{self, Counters};
 use crate::{ApiError, AppState, PageError};
+use vulndesk_desk::accounts::{self, random_token, secret_hash};
 
 /// The double-submit cookie of the sign-in form.
 const PRE_COOKIE: &str = "vd_pre";
@@ -246,9 +247,9 @@ pub async fn submit(
             // What was typed is never recorded (a password in the address field would be).
             let account = other.map_or(serde_json::Value::Null, |u| serde_json::json!(u.id));
             accounts::audit(
-                &state,
+                &state.desk,
                 "sign_in_failed",
-                "anonymous",
+                &Actor::Anonymous.to_string(),
                 serde_json::json!({"user": account}),
             )
             .await?;
@@ -286,7 +287,13 @@ pub async fn submit(
     if stage == "complete" {
         throttle::signed_in(&state, &user).await?;
         let payload = serde_json::json!({"user": user.id, "with": "password"});
-        accounts::audit(&state, "signed_in", &format!("user:{}", user.id), payload).await?;
+        accounts::audit(
+            &state.desk,
+            "signed_in",
+            &Actor::User(user.id).to_string(),
+            payload,
+        )
+        .await?;
     }
     let cookie = start_session(&state, &user, stage, lifetime, now).await?;
     tracing::info!(user = user.id, stage, "password accepted");
@@ -451,11 +458,11 @@ pub async fn verify(
             }
         },
     };
-    let actor = format!("user:{}", user.id);
+    let actor = Actor::User(user.id).to_string();
     let Some(with) = accepted else {
         counters.fail(&state, now).await?;
         let payload = serde_json::json!({"user": user.id});
-        accounts::audit(&state, "second_factor_failed", &actor, payload).await?;
+        accounts::audit(&state.desk, "second_factor_failed", &actor, payload).await?;
         let page = SecondFactorPage {
             csrf: &session.csrf_token,
             next: &next,
@@ -465,7 +472,7 @@ pub async fn verify(
     };
     throttle::signed_in(&state, &user).await?;
     let payload = serde_json::json!({"user": user.id, "with": with});
-    accounts::audit(&state, "signed_in", &actor, payload).await?;
+    accounts::audit(&state.desk, "signed_in", &actor, payload).await?;
     let cookie = complete(&state, &user, &id_hash, now).await?;
     tracing::info!(user = user.id, "signed in");
     Ok(with_cookie(Redirect::to(&next).into_response(), cookie))
@@ -554,9 +561,9 @@ pub async fn confirm_enrol(
     throttle::signed_in(&state, &user).await?;
     let payload = serde_json::json!({"user": user.id});
     accounts::audit(
-        &state,
+        &state.desk,
         "second_factor_enrolled",
-        &format!("user:{}", user.id),
+        &Actor::User(user.id).to_string(),
         payload,
     )
     .await?;
@@ -599,7 +606,13 @@ pub async fn signout_everywhere(
         .sign_out_everywhere(user, Timestamp::now())
         .await?;
     let payload = serde_json::json!({"user": user, "sessions": sessions, "tokens": tokens});
-    accounts::audit(&state, "signed_out_everywhere", &caller.actor(), payload).await?;
+    accounts::audit(
+        &state.desk,
+        "signed_out_everywhere",
+        &caller.actor().to_string(),
+        payload,
+    )
+    .await?;
     tracing::info!(user, sessions, tokens, "signed out everywhere");
     Ok(with_cookie(
         Redirect::to("/signin").into_response(),

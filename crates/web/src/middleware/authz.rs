@@ -23,10 +23,11 @@ use jiff::Timestamp;
 use vulndesk_core::access::{
     self, CaseGrant, CaseRef, Denial, Need, OrgRole, Person, Principal, Scope,
 };
+use vulndesk_core::actor::Actor;
 use vulndesk_store::{ApiTokenUse, UserRow};
 
-use crate::accounts::{API_TOKEN_PREFIX, secret_hash};
 use crate::{ApiError, AppState, error, reporter};
+use vulndesk_desk::accounts::{API_TOKEN_PREFIX, secret_hash};
 
 /// The session cookie. `__Host-` would pin it to HTTPS, which a desk on a private
 /// network without TLS could not use; `Secure` is added when the server runs behind TLS.
@@ -177,11 +178,11 @@ impl Caller {
     }
 
     /// The actor recorded with events this caller causes.
-    pub fn actor(&self) -> String {
+    pub fn actor(&self) -> Actor {
         match (&self.principal, &self.signed_in) {
-            (_, Some(s)) => format!("user:{}", s.user.id),
-            (Principal::Reporter { .. }, None) => "reporter".to_owned(),
-            _ => "anonymous".to_owned(),
+            (_, Some(s)) => Actor::User(s.user.id),
+            (Principal::Reporter { .. }, None) => Actor::Reporter,
+            _ => Actor::Anonymous,
         }
     }
 }

@@ -12,12 +12,14 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use vulndesk_core::access::CaseGrant;
+use vulndesk_core::actor::Actor;
 use vulndesk_core::case;
 use vulndesk_core::severity::Cvss;
 
 use crate::authz::Caller;
 use crate::workspace::{self, Action, Filters, Triage, urgency};
-use crate::{ApiError, AppState, cases, json_body};
+use crate::{ApiError, AppState, json_body};
+use vulndesk_desk::cases;
 
 /// The team's actions, each with its own address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,10 +237,7 @@ pub async fn list(
     let mut todays = Vec::with_capacity(rows.len());
     for c in &rows {
         // "Today" in the case's own policy time zone, as the case page counts it.
-        let pinned = state
-            .policies
-            .get(&state.store, c.policy_version_id)
-            .await?;
+        let pinned = state.desk.policy(c.policy_version_id).await?;
         todays.push(pinned.policy.calendar().local_date(now));
     }
 
@@ -288,7 +287,7 @@ pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Respo
                 "seq": seq,
                 "at": r.at,
                 "actor": r.actor,
-                "actor_name": view.actor_name(&r.actor),
+                "actor_name": view.actor_name(&Actor::parse(&r.actor)),
                 "visibility": workspace::visibility(&r.event),
                 "event": view.shown(&r.event),
             })

@@ -12,7 +12,9 @@ use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 use vulndesk_core::access::{self, CaseGrant, CaseRef, OrgRole, Standing};
+use vulndesk_core::actor::Actor;
 use vulndesk_core::case::{self, Audience, Event, Recorded};
+use vulndesk_core::email::EmailAddress;
 use vulndesk_core::policy::Policy;
 use vulndesk_core::severity::Cvss;
 use vulndesk_core::triage::{self, DeclineReason};
@@ -23,10 +25,10 @@ use vulndesk_store::{CaseListing, CaseQuery, CaseRow, Effects, JobRow, UserRow, 
 
 use crate::authz::{Caller, SignedIn};
 use crate::reporter::ReporterToken;
-use crate::{ApiError, AppState, cases};
+use crate::{ApiError, AppState};
+use vulndesk_desk::{DeskError, Write, cases};
 
-/// How many cases one dashboard page lists.
-pub const PAGE_SIZE: i64 = 200;
+pub use vulndesk_desk::cases::DASHBOARD_PAGE as PAGE_SIZE;
 
 /// The dashboard's filters, from the query string.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -48,8 +50,7 @@ pub struct Filters {
     pub page: Option<u32>,
 }
 
-/// The states a case is still open in; the dashboard shows these unless asked otherwise.
-pub const OPEN_STATES: [&str; 5] = ["new", "needs-info", "accepted", "fixing", "fixed"];
+pub use vulndesk_desk::cases::OPEN_STATES;
 const ALL_STATES: [&str; 8] = [
     "new",
     "needs-info",
@@ -203,7 +204,7 @@ pub fn urgency(due: Date, today: Date) -> Urgency {
 pub struct CaseView {
     pub case: CaseRow,
     pub org_id: i64,
-    pub policy: std::sync::Arc<crate::PinnedPolicy>,
+    pub policy: std::sync::Arc<vulndesk_desk::PinnedPolicy>,
     pub log: Vec<Recorded>,
     pub standing: Standing,
     pub team: Vec<(UserRow, String)>,
@@ -278,19 +279,17 @@ impl CaseView {
         Some((version.clone(), versions::support(product, version)))
     }
 
-    /// A display name for an actor string (`user:3`, `reporter`, ...).
-    pub fn actor_name(&self, actor: &str) -> String {
-        match actor
-            .strip_prefix("user:")
-            .and_then(|id| id.parse::<i64>().ok())
-        {
-            Some(id) => self
+    /// A display name for who acted.
+    pub fn actor_name(&self, actor: &Actor) -> String {
+        match actor {
+            Actor::User(id) => self
                 .users
-                .get(&id)
+                .get(id)
                 .cloned()
                 .unwrap_or_else(|| format!("user {id}")),
-            None if actor == "reporter" => "Reporter".to_owned(),
-            None => actor.to_owned(),
+            Actor::Reporter => "Reporter".to_owned(),
+            Actor::Anonymous => "Someone not signed in".to_owned(),
+            Actor::Other(name) => name.clone(),
         }
     }
 
@@ -331,7 +330,7 @@ pub async fn view(state: &AppState, caller: &Caller) -> Result<CaseView, ApiErro
         .map(|(u, _)| (u.id, u.name.clone()))
         .collect();
     for r in &view.log {
-        if let Some(id) = r.actor.strip_prefix("user:").and_then(|id| id.parse().ok())
+        if let Some(id) = Actor::parse(&r.actor).user_id()
             && let std::collections::btree_map::Entry::Vacant(slot) = users.entry(id)
             && let Some(u) = state.store.user(id).await?
         {
@@ -367,10 +366,7 @@ async fn essentials(state: &AppState, caller: &Caller) -> Result<CaseView, ApiEr
     let at = caller.case()?;
     let standing = caller.standing().ok_or(ApiError::NotFound)?;
     let case = state.store.case(at.id).await?.ok_or(ApiError::NotFound)?;
-    let policy = state
-        .policies
-        .get(&state.store, case.policy_version_id)
-        .await?;
+    let policy = state.desk.policy(case.policy_version_id).await?;
     let log = cases::log(&state.store.events(case.id).await?)?;
     let team = state.store.team_of(at.org_id).await?;
     Ok(CaseView {
@@ -386,7 +382,7 @@ async fn essentials(state: &AppState, caller: &Caller) -> Result<CaseView, ApiEr
     })
 }
 
-/// A triage or lifecycle move (read from requests by `team_api::parse_triage`).
+/// A triage or lifecycle move (read from requests by `team::api::parse_triage`).
 #[derive(Debug, Clone)]
 pub enum Triage {
     /// Ask the reporter for what the report lacks (sent to them).
@@ -465,7 +461,6 @@ pub async fn act(state: &AppState, caller: &Caller, action: Action) -> Result<Ac
         Action::Triage(t) => {
             let event = triage_event(state, &view, t).await?;
             plausible(&event, today)?;
-            check_move(&view, &event)?;
             if let Event::InfoRequested { message } = &event {
                 queue_to_reporter(state, &view, message, &mut effects, at).await?;
             }
@@ -477,7 +472,6 @@ pub async fn act(state: &AppState, caller: &Caller, action: Action) -> Result<Ac
                 body,
                 mentions: mentions.clone(),
             };
-            check_move(&view, &event)?;
             notify_mentioned(state, &view, caller, &mentions, &mut effects, at)?;
             vec![event]
         }
@@ -486,7 +480,6 @@ pub async fn act(state: &AppState, caller: &Caller, action: Action) -> Result<Ac
                 by_team_member: true,
                 body: body.clone(),
             };
-            check_move(&view, &event)?;
             let (added, stored) = crate::attachments::record(files, "team");
             let mut text = body;
             if !added.is_empty() {
@@ -568,15 +561,24 @@ pub async fn act(state: &AppState, caller: &Caller, action: Action) -> Result<Ac
             message: e,
         })?;
     }
-    // Each event was checked against the state machine above, so folding them is the
-    // state the log will show.
-    let after = events.iter().fold(case::state(&view.log), |now, e| {
-        triage::transition(now, e).unwrap_or(now)
-    });
-    let written = cases::append(state, &view.case, events, &caller.actor(), at, effects).await?;
+    // Decided on the log the write appends after: an officer racing another (or a
+    // reporter's reply) is checked against what landed first, not what this page read.
+    let policy = view.policy();
+    let written = state
+        .desk
+        .append(&view.case, &caller.actor(), at, |log| {
+            triage::decide_write(policy, log, &events).map_err(|e| DeskError::Conflict {
+                message: e.to_string(),
+            })?;
+            Ok(Write {
+                events: events.clone(),
+                effects: effects.clone(),
+            })
+        })
+        .await?;
     Ok(Acted {
-        seq: written.first().map_or(0, |e| e.seq),
-        state: after,
+        seq: written.rows.first().map_or(0, |e| e.seq),
+        state: written.state,
     })
 }
 
@@ -600,14 +602,6 @@ fn plausible(event: &Event, today: Date) -> Result<(), ApiError> {
             field: e.field.clone(),
             message: e.to_string(),
         })
-}
-
-/// The state machine's answer for `event` on this case, under its policy.
-fn check_move(view: &CaseView, event: &Event) -> Result<(), ApiError> {
-    triage::decide(view.policy(), &view.log, event).map_err(|e| ApiError::Conflict {
-        message: e.to_string(),
-    })?;
-    Ok(())
 }
 
 async fn triage_event(state: &AppState, view: &CaseView, t: Triage) -> Result<Event, ApiError> {
@@ -723,11 +717,10 @@ pub fn reporter_address(log: &[Recorded]) -> Option<String> {
         Event::Reported {
             reporter_contact: Some(c),
             ..
-        } => {
-            let c = c.strip_prefix("mailto:").unwrap_or(c).trim();
-            (c.contains('@') && !c.contains(char::is_whitespace)).then(|| c.to_owned())
-        }
-        Event::MailReceived { from, .. } if from.contains('@') => Some(from.clone()),
+        } => EmailAddress::parse(c).ok().map(|a| a.as_str().to_owned()),
+        Event::MailReceived { from, .. } => EmailAddress::parse(from)
+            .ok()
+            .map(|a| a.as_str().to_owned()),
         _ => None,
     })
 }

@@ -14,12 +14,12 @@ use axum::response::Response;
 use serde::Deserialize;
 use vulndesk_core::access::Scope;
 
-use crate::accounts;
 use crate::authz::Caller;
 use crate::pages::{no_store, render};
 use crate::signin::Peer;
 use crate::throttle::Counters;
 use crate::{ApiError, AppState, PageError};
+use vulndesk_desk::accounts;
 
 #[derive(Template)]
 #[template(path = "team/account.html")]
@@ -166,7 +166,13 @@ pub async fn change_password(
         .await
         .map_err(ApiError::from)?;
     let payload = serde_json::json!({"user": who.user.id});
-    accounts::audit(&state, "password_changed", &caller.actor(), payload).await?;
+    accounts::audit(
+        &state.desk,
+        "password_changed",
+        &caller.actor().to_string(),
+        payload,
+    )
+    .await?;
     tracing::info!(user = who.user.id, "password changed");
     let notice = Some(
         "Your password is changed; your other sessions have ended and your API tokens are revoked.",
@@ -236,7 +242,13 @@ pub async fn create_token(
         "scopes": scopes,
         "expires_at": expires_at.to_string(),
     });
-    accounts::audit(&state, "api_token_created", &caller.actor(), payload).await?;
+    accounts::audit(
+        &state.desk,
+        "api_token_created",
+        &caller.actor().to_string(),
+        payload,
+    )
+    .await?;
     tracing::info!(user = who.user.id, "API token created");
     let extra = Extra {
         new_token: Some(&token),
@@ -262,7 +274,13 @@ pub async fn revoke_token(
         return Err(ApiError::NotFound.into());
     }
     let payload = serde_json::json!({"user": who.user.id, "token": token_id});
-    accounts::audit(&state, "api_token_revoked", &caller.actor(), payload).await?;
+    accounts::audit(
+        &state.desk,
+        "api_token_revoked",
+        &caller.actor().to_string(),
+        payload,
+    )
+    .await?;
     let notice = Some("The token is revoked.");
     let extra = Extra {
         notice,
@@ -318,7 +336,13 @@ pub async fn new_recovery_codes(
         .await
         .map_err(ApiError::from)?;
     let payload = serde_json::json!({"user": who.user.id});
-    accounts::audit(&state, "recovery_codes_replaced", &caller.actor(), payload).await?;
+    accounts::audit(
+        &state.desk,
+        "recovery_codes_replaced",
+        &caller.actor().to_string(),
+        payload,
+    )
+    .await?;
     tracing::info!(user = who.user.id, "recovery codes replaced");
     let extra = Extra {
         new_codes: &codes,

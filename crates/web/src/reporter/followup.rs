@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::json;
-use vulndesk_core::case::Event;
+use vulndesk_core::actor::Actor;
+use vulndesk_core::case::{Channel, Event};
 use vulndesk_core::policy::Policy;
 use vulndesk_mail::openpgp::PublicKey;
 use vulndesk_store::{CaseRow, Effects, EventRow, NewReporterKey};
@@ -48,7 +49,11 @@ pub(crate) fn reply_problems(policy: &Policy, body: &str, uploads: &[Upload]) ->
             ),
         });
     }
-    problems.extend(intake::file_problems(policy, uploads));
+    problems.extend(
+        intake::file_problems(policy, uploads)
+            .into_iter()
+            .map(ApiError::from),
+    );
     problems
 }
 
@@ -60,23 +65,24 @@ pub(crate) async fn reply(
     case: &CaseRow,
     body: String,
     uploads: Vec<Upload>,
-    channel: &str,
+    channel: Channel,
     at: Timestamp,
 ) -> Result<Vec<EventRow>, ApiError> {
     let (files_added, files) = attachments::record(uploads, REPORTER);
     let mut events = Vec::new();
     if !body.trim().is_empty() {
-        events.push(Event::ReporterReply {
-            body,
-            channel: channel.to_owned(),
-        });
+        events.push(Event::ReporterReply { body, channel });
     }
     events.extend(files_added);
     let effects = Effects {
         attachments: files,
         ..Effects::default()
     };
-    crate::cases::append(state, case, events, REPORTER, at, effects).await
+    Ok(state
+        .desk
+        .record(case, &Actor::Reporter, at, events, effects)
+        .await?
+        .rows)
 }
 
 /// Longest armoured public key accepted, in bytes: a key with many certifications is a few
@@ -120,7 +126,10 @@ pub(crate) async fn set_key(
     let event = Event::ReporterKeySet {
         fingerprint: fingerprint.clone(),
     };
-    crate::cases::append(state, case, vec![event], REPORTER, at, effects).await?;
+    state
+        .desk
+        .record(case, &Actor::Reporter, at, vec![event], effects)
+        .await?;
     Ok(fingerprint)
 }
 
@@ -137,15 +146,16 @@ pub(crate) async fn replace_token(
         reporter_token_hash: Some(token.hash()),
         ..Effects::default()
     };
-    crate::cases::append(
-        state,
-        case,
-        vec![Event::ReporterTokenReplaced],
-        REPORTER,
-        at,
-        effects,
-    )
-    .await?;
+    state
+        .desk
+        .record(
+            case,
+            &Actor::Reporter,
+            at,
+            vec![Event::ReporterTokenReplaced],
+            effects,
+        )
+        .await?;
     Ok(token)
 }
 
@@ -196,10 +206,7 @@ pub async fn api_reply(
 ) -> Result<Response, ApiError> {
     let case = caller.case_row(&state).await?;
     let request: ReplyRequest = json_body::read(&headers, body, "body")?;
-    let pinned = state
-        .policies
-        .get(&state.store, case.policy_version_id)
-        .await?;
+    let pinned = state.desk.policy(case.policy_version_id).await?;
     if let Some(problem) = reply_problems(&pinned.policy, &request.body, &[])
         .into_iter()
         .next()
@@ -211,7 +218,7 @@ pub async fn api_reply(
         &case,
         request.body,
         Vec::new(),
-        "api",
+        Channel::Api,
         Timestamp::now(),
     )
     .await?;

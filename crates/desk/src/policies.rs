@@ -7,7 +7,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use vulndesk_core::policy::Policy;
 use vulndesk_store::{PolicyVersion, Store};
 
-use crate::ApiError;
+use crate::DeskError;
 
 /// A stored policy version, parsed.
 #[derive(Debug)]
@@ -27,7 +27,7 @@ pub(crate) struct PolicyCache {
 
 impl PolicyCache {
     /// The version with row id `id`, read from `store` on first use.
-    pub(crate) async fn get(&self, store: &Store, id: i64) -> Result<Arc<PinnedPolicy>, ApiError> {
+    pub(crate) async fn get(&self, store: &Store, id: i64) -> Result<Arc<PinnedPolicy>, DeskError> {
         if let Some(hit) = self.lookup(id) {
             return Ok(hit);
         }
@@ -36,7 +36,7 @@ impl PolicyCache {
     }
 
     /// `row`, parsed (or taken from the cache when already parsed).
-    pub(crate) fn parse(&self, row: &PolicyVersion) -> Result<Arc<PinnedPolicy>, ApiError> {
+    pub(crate) fn parse(&self, row: &PolicyVersion) -> Result<Arc<PinnedPolicy>, DeskError> {
         if let Some(hit) = self.lookup(row.id) {
             return Ok(hit);
         }
@@ -44,7 +44,7 @@ impl PolicyCache {
         // The loader only stores sources that parse; failing here means the core's policy
         // format changed under stored data.
         let policy = Policy::parse(&label, &row.source)
-            .map_err(|e| ApiError::Internal(format!("stored {label} does not parse: {e}")))?;
+            .map_err(|e| DeskError::Internal(format!("stored {label} does not parse: {e}")))?;
         let pinned = Arc::new(PinnedPolicy {
             id: row.id,
             version: row.version,

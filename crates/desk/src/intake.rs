@@ -1,39 +1,36 @@
-//! Intake: a reporter files a report (`POST /api/v1/reports`, or the form at
-//! `/o/{org}/report`) and follows it with the token they got back
-//! (`GET /api/v1/reports/{id}`).
+//! Opening a case, whichever way the report came (the form, the API, mail; later GitHub
+//! and parties): the case row, its first events, what they cause and its projection in
+//! one transaction, so a report its sender was told about is never half-stored.
 //!
-//! Every channel goes through [`submit`]: a case is opened in one store transaction
-//! together with its events (the report, then one per attached file), the files and its
-//! projection, so a crash leaves either the whole case or nothing, and the answer is only
-//! sent after the commit.
+//! Reports from the form and the API are checked here ([`Report::check`],
+//! [`policy_problems`]) and opened by [`Desk::submit`]: the report, then one event per
+//! attached file, the files and the receipt, and the answer is only sent after the commit.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-use vulndesk_core::case::{self, Event};
-use vulndesk_core::clocks::Clocks;
+use serde::Deserialize;
+use vulndesk_core::actor::Actor;
+pub use vulndesk_core::case::Channel;
+use vulndesk_core::case::Event;
+use vulndesk_core::email::EmailAddress;
 use vulndesk_core::policy::{FieldKind, Policy};
 use vulndesk_mail::openpgp::PublicKey;
 use vulndesk_mail::{Mailbox, receipt};
-use vulndesk_store::{Effects, NewCase, NewReporterKey, ProductRow, Store, new_reply_tag};
+use vulndesk_store::{CaseRow, Effects, NewCase, NewReporterKey, ProductRow, Store, new_reply_tag};
 
-pub use crate::json_body::BODY_LIMIT_BYTES;
-pub use crate::reporter::ReporterToken;
+use crate::attachments::{Limits, Upload};
+use crate::cases::{prepare, project, search_texts};
+use crate::reporter_token::ReporterToken;
+use crate::{Desk, DeskError, PinnedPolicy};
 
-use crate::attachments::{self, Limits, Upload};
-use crate::{ApiError, AppState, cases, json_body};
-
+/// Who a reporter's events are recorded as, whatever the channel.
+pub const REPORTER: &str = "reporter";
 /// Longest title, in characters.
 pub const TITLE_MAX_CHARS: usize = 300;
-/// Longest description, in bytes of UTF-8; also the longest answer to a `text` field.
+/// Longest description, in bytes of UTF-8; also the longest answer to a `text` field and
+/// the longest reply.
 pub const DESCRIPTION_MAX_BYTES: usize = 64 * 1024;
 /// Longest reporter contact, in characters (the longest e-mail address RFC 5321 allows is
 /// shorter than this).
@@ -43,12 +40,63 @@ pub const LINE_MAX_CHARS: usize = 300;
 /// Longest language tag (RFC 5646 section 4.4.1 advises supporting 35 characters).
 const LANGUAGE_MAX_CHARS: usize = 35;
 
-/// Who a reporter's events are recorded as.
-pub(crate) const REPORTER: &str = "reporter";
+/// A new case, as the channel that received it decided it.
+pub struct Opening {
+    /// The product the report is about.
+    pub product_id: i64,
+    /// The policy version the case is governed by for its whole life.
+    pub policy: Arc<PinnedPolicy>,
+    /// Hash of the reporter's access token; the token itself is never stored.
+    pub reporter_token_hash: Vec<u8>,
+    /// The case's reply tag, drawn before the case exists so mail queued with it (the
+    /// receipt) can be sent from the case's own reply address.
+    pub reply_tag: String,
+    /// When the report arrived.
+    pub at: Timestamp,
+    /// The first events, `reported` first, all recorded as the reporter's.
+    pub events: Vec<Event>,
+    /// What they cause: files, the raw mail, the receipt, ...
+    pub effects: Effects,
+}
 
-/// The fields of [`ReportRequest`], for messages.
-const REPORT_FIELDS: &str =
-    "organisation, product, title, description, reporter_contact, openpgp_key, fields, language";
+impl Desk {
+    /// Opens the case: row, events, effects (with their search texts) and projection in one
+    /// transaction.
+    pub async fn open(&self, opening: Opening) -> Result<CaseRow, DeskError> {
+        let Opening {
+            product_id,
+            policy,
+            reporter_token_hash,
+            reply_tag,
+            at,
+            events,
+            mut effects,
+        } = opening;
+        if !matches!(events.first(), Some(Event::Reported { .. })) {
+            return Err(DeskError::Internal(
+                "a case opens with its reported event".to_owned(),
+            ));
+        }
+        let (stored, log) = prepare(events, &Actor::Reporter, at)?;
+        effects.search = search_texts(&log);
+        let projection = project(&policy.policy, &log)?;
+        Ok(self
+            .store
+            .open_case(
+                NewCase {
+                    product_id,
+                    policy_version_id: policy.id,
+                    reporter_token_hash,
+                    opened_at: at,
+                    reply_tag: Some(reply_tag),
+                },
+                stored,
+                projection,
+                effects,
+            )
+            .await?)
+    }
+}
 
 /// The body of `POST /api/v1/reports`, as sent.
 #[derive(Debug, Deserialize)]
@@ -71,24 +119,6 @@ pub struct ReportRequest {
     pub fields: BTreeMap<String, String>,
     /// The reporter's preferred language, one of the organisation's preferred languages.
     pub language: Option<String>,
-}
-
-/// How a report came in; recorded in its `reported` event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    /// The JSON API.
-    Api,
-    /// The report form.
-    Web,
-}
-
-impl Channel {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Channel::Api => "api",
-            Channel::Web => "web",
-        }
-    }
 }
 
 /// What a report says besides its title and description: answers to the policy's fields,
@@ -140,7 +170,7 @@ pub struct Report {
 impl Report {
     /// Checks a draft: title and description not blank and within their limits, blank
     /// optional values treated as absent. Returns every problem found, in field order.
-    pub fn check(draft: Draft) -> Result<Report, Vec<ApiError>> {
+    pub fn check(draft: Draft) -> Result<Report, Vec<DeskError>> {
         let mut problems = Vec::new();
         let title = draft.title.trim();
         if let Err(e) = check_title(title) {
@@ -176,7 +206,7 @@ impl Report {
     }
 
     /// Checks an API request; the error names the first field to blame.
-    pub fn parse(request: ReportRequest) -> Result<Report, ApiError> {
+    pub fn parse(request: ReportRequest) -> Result<Report, DeskError> {
         Report::check(Draft {
             organisation: request.organisation,
             product: request.product,
@@ -194,18 +224,13 @@ impl Report {
         .map_err(first)
     }
 
-    /// Parses and checks a JSON body; every error names the field to blame.
-    pub fn from_json(body: &[u8]) -> Result<Report, ApiError> {
-        Report::parse(json_body::parse(body, REPORT_FIELDS)?)
-    }
-
     /// A report built in code (the demo data); checked like any other.
     pub fn new(
         organisation: Option<&str>,
         product: &str,
         title: &str,
         description: &str,
-    ) -> Result<Report, ApiError> {
+    ) -> Result<Report, DeskError> {
         Report::parse(ReportRequest {
             organisation: organisation.map(str::to_owned),
             product: product.to_owned(),
@@ -219,15 +244,15 @@ impl Report {
     }
 }
 
-fn first(mut problems: Vec<ApiError>) -> ApiError {
+fn first(mut problems: Vec<DeskError>) -> DeskError {
     if problems.is_empty() {
-        ApiError::Internal("a check failed without naming a problem".to_owned())
+        DeskError::Internal("a check failed without naming a problem".to_owned())
     } else {
         problems.swap_remove(0)
     }
 }
 
-fn check_title(title: &str) -> Result<(), ApiError> {
+fn check_title(title: &str) -> Result<(), DeskError> {
     non_blank("title", title)?;
     let chars = title.chars().count();
     if chars > TITLE_MAX_CHARS {
@@ -239,7 +264,7 @@ fn check_title(title: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn check_description(description: &str) -> Result<(), ApiError> {
+fn check_description(description: &str) -> Result<(), DeskError> {
     non_blank("description", description)?;
     let bytes = description.len();
     if bytes > DESCRIPTION_MAX_BYTES {
@@ -253,7 +278,7 @@ fn check_description(description: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn check_contact(contact: &str) -> Result<(), ApiError> {
+fn check_contact(contact: &str) -> Result<(), DeskError> {
     let chars = contact.chars().count();
     if chars > CONTACT_MAX_CHARS {
         return Err(invalid(
@@ -266,7 +291,7 @@ fn check_contact(contact: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn non_blank(field: &str, value: &str) -> Result<(), ApiError> {
+fn non_blank(field: &str, value: &str) -> Result<(), DeskError> {
     if value.trim().is_empty() {
         return Err(invalid(field, format!("{field} must not be empty")));
     }
@@ -277,8 +302,8 @@ fn present(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
-fn invalid(field: &str, message: String) -> ApiError {
-    ApiError::InvalidField {
+fn invalid(field: &str, message: String) -> DeskError {
+    DeskError::InvalidField {
         field: field.to_owned(),
         message,
     }
@@ -296,16 +321,13 @@ pub const ATTACHMENTS_FIELD: &str = "attachments";
 /// long for their kind, files beyond its limits, a language it does not offer and, for
 /// reports from the form, required fields left empty (API clients predate the policy's
 /// fields and send everything in the description, so for them the fields are optional).
-pub fn policy_problems(policy: &Policy, answers: &Answers, channel: Channel) -> Vec<ApiError> {
+pub fn policy_problems(policy: &Policy, answers: &Answers, channel: Channel) -> Vec<DeskError> {
     let intake = &policy.intake;
     let mut problems = Vec::new();
     if !intake.offers(channel.as_str()) {
-        problems.push(ApiError::ChannelNotOffered {
+        problems.push(DeskError::ChannelNotOffered {
             organisation: policy.organisation.name.clone(),
-            channel: match channel {
-                Channel::Api => "API",
-                Channel::Web => "report form",
-            },
+            channel: channel.words(),
             offered: intake.offered_channels(),
         });
     }
@@ -330,7 +352,7 @@ pub fn policy_problems(policy: &Policy, answers: &Answers, channel: Channel) -> 
             .find(|f| f.id.as_str() == id)
             .map(|f| f.kind);
         match kind {
-            None => problems.push(ApiError::UnknownField {
+            None => problems.push(DeskError::UnknownField {
                 field: name,
                 expected: known(),
             }),
@@ -365,7 +387,7 @@ pub fn policy_problems(policy: &Policy, answers: &Answers, channel: Channel) -> 
                 _ => answers.fields.contains_key(f.id.as_str()),
             };
             if !answered {
-                problems.push(ApiError::MissingField(name));
+                problems.push(DeskError::MissingField(name));
             }
         }
     }
@@ -376,7 +398,7 @@ pub fn policy_problems(policy: &Policy, answers: &Answers, channel: Channel) -> 
 }
 
 /// Files only where the policy asks for them (one per attachment field), within its limits.
-pub(crate) fn file_problems(policy: &Policy, uploads: &[Upload]) -> Vec<ApiError> {
+pub fn file_problems(policy: &Policy, uploads: &[Upload]) -> Vec<DeskError> {
     let limits = Limits::of(&policy.intake);
     let mut problems = Vec::new();
     for (i, u) in uploads.iter().enumerate() {
@@ -390,12 +412,12 @@ pub(crate) fn file_problems(policy: &Policy, uploads: &[Upload]) -> Vec<ApiError
         } else if for_field && uploads[..i].iter().any(|v| v.field == u.field) {
             problems.push(invalid(&u.field, format!("{} takes one file", u.field)));
         } else if i >= limits.files as usize {
-            problems.push(ApiError::TooManyAttachments {
+            problems.push(DeskError::TooManyAttachments {
                 field: u.field.clone(),
                 limit: limits.files,
             });
         } else if u.file.data.len() as u64 > limits.file_bytes {
-            problems.push(ApiError::AttachmentTooLarge {
+            problems.push(DeskError::AttachmentTooLarge {
                 field: u.field.clone(),
                 filename: u.file.filename.clone(),
                 limit: limits.file_bytes,
@@ -405,7 +427,7 @@ pub(crate) fn file_problems(policy: &Policy, uploads: &[Upload]) -> Vec<ApiError
     problems
 }
 
-fn language_problem(policy: &Policy, language: &str) -> Option<ApiError> {
+fn language_problem(policy: &Policy, language: &str) -> Option<DeskError> {
     let offered = &policy.organisation.preferred_languages;
     if offered.is_empty() {
         let tag = language.len() <= LANGUAGE_MAX_CHARS
@@ -446,110 +468,103 @@ pub struct Submitted {
 /// Opens a case for `report`, received at `at`: pinned to the organisation's latest policy
 /// version, checked against it, with its `reported` event, one `attachment_added` event and
 /// stored file per attachment, and its projection written in one transaction.
-pub async fn submit(
-    state: &AppState,
-    report: Report,
-    at: Timestamp,
-) -> Result<Submitted, ApiError> {
-    let product = resolve_product(
-        &state.store,
-        report.organisation.as_deref(),
-        &report.product,
-    )
-    .await?;
-    let latest = state
-        .store
-        .latest_policy(product.org_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::Internal(format!("organisation {} has no policy", product.org_slug))
-        })?;
-    let pinned = state.policies.parse(&latest)?;
-    if let Some(problem) = policy_problems(&pinned.policy, &report.answers, report.channel)
-        .into_iter()
-        .next()
-    {
-        return Err(problem);
-    }
-    let Answers {
-        mut fields,
-        language,
-        attachments: uploads,
-        openpgp_key,
-    } = report.answers;
-    let key = openpgp_key
-        .map(|armored| reporter_key(&armored).map(|key| (key, armored)))
-        .transpose()?;
-    // An attachment field's answer is the file's hash: the file itself is in the case.
-    for u in &uploads {
-        if let Some(id) = u.field.strip_prefix("fields.") {
-            fields.insert(id.to_owned(), u.file.sha256());
-        }
-    }
-    let (files_added, files) = attachments::record(uploads, REPORTER);
-    // The tag is drawn before the case exists so the receipt, addressed from the case's
-    // own reply address, is queued in the case's transaction.
-    let reply_tag = new_reply_tag()?;
-    let receipt = queue_receipt(
-        &pinned.policy,
-        &reply_tag,
-        report.reporter_contact.as_deref(),
-        language.as_deref(),
-        &report.title,
-        key.as_ref().map(|(key, _)| key),
-        at,
-    )?;
-    let mut events = vec![Event::Reported {
-        product: product.slug.clone(),
-        title: report.title,
-        description: report.description,
-        reporter_contact: report.reporter_contact,
-        channel: report.channel.as_str().to_owned(),
-        fields,
-        language,
-    }];
-    events.extend(files_added);
-    let mut effects = Effects {
-        attachments: files,
-        ..Effects::default()
-    };
-    if let Some((key, armored)) = key {
-        events.push(Event::ReporterKeySet {
-            fingerprint: key.fingerprint(),
-        });
-        effects.reporter_key = Some(NewReporterKey {
-            fingerprint: key.fingerprint(),
-            armored,
-        });
-    }
-    if let Some(queued) = receipt {
-        events.push(Event::ReceiptSent);
-        effects.jobs.push(queued.job);
-        effects.thread_ids.push(queued.message_id);
-    }
-    let (stored, log) = cases::prepare(events, REPORTER, at)?;
-    effects.search = cases::search_texts(&log);
-    let projection = cases::project(&pinned.policy, &log)?;
-    let token = ReporterToken::generate()?;
-    let case = state
-        .store
-        .open_case(
-            NewCase {
-                product_id: product.id,
-                policy_version_id: pinned.id,
-                reporter_token_hash: token.hash(),
-                opened_at: at,
-                reply_tag: Some(reply_tag),
-            },
-            stored,
-            projection,
-            effects,
+impl Desk {
+    /// Opens a case for `report`, see the module's documentation.
+    pub async fn submit(&self, report: Report, at: Timestamp) -> Result<Submitted, DeskError> {
+        let state = self;
+        let product = resolve_product(
+            &state.store,
+            report.organisation.as_deref(),
+            &report.product,
         )
         .await?;
-    Ok(Submitted {
-        case_id: case.id,
-        token,
-    })
+        let latest = state
+            .store
+            .latest_policy(product.org_id)
+            .await?
+            .ok_or_else(|| {
+                DeskError::Internal(format!("organisation {} has no policy", product.org_slug))
+            })?;
+        let pinned = state.parse_policy(&latest)?;
+        if let Some(problem) = policy_problems(&pinned.policy, &report.answers, report.channel)
+            .into_iter()
+            .next()
+        {
+            return Err(problem);
+        }
+        let Answers {
+            mut fields,
+            language,
+            attachments: uploads,
+            openpgp_key,
+        } = report.answers;
+        let key = openpgp_key
+            .map(|armored| reporter_key(&armored).map(|key| (key, armored)))
+            .transpose()?;
+        // An attachment field's answer is the file's hash: the file itself is in the case.
+        for u in &uploads {
+            if let Some(id) = u.field.strip_prefix("fields.") {
+                fields.insert(id.to_owned(), u.file.sha256());
+            }
+        }
+        let (files_added, files) = crate::attachments::record(uploads, REPORTER);
+        // The tag is drawn before the case exists so the receipt, addressed from the case's
+        // own reply address, is queued in the case's transaction.
+        let reply_tag = new_reply_tag()?;
+        let receipt = queue_receipt(
+            &pinned.policy,
+            &reply_tag,
+            report.reporter_contact.as_deref(),
+            language.as_deref(),
+            &report.title,
+            key.as_ref().map(|(key, _)| key),
+            at,
+        )?;
+        let mut events = vec![Event::Reported {
+            product: product.slug.clone(),
+            title: report.title,
+            description: report.description,
+            reporter_contact: report.reporter_contact,
+            channel: report.channel,
+            fields,
+            language,
+        }];
+        events.extend(files_added);
+        let mut effects = Effects {
+            attachments: files,
+            ..Effects::default()
+        };
+        if let Some((key, armored)) = key {
+            events.push(Event::ReporterKeySet {
+                fingerprint: key.fingerprint(),
+            });
+            effects.reporter_key = Some(NewReporterKey {
+                fingerprint: key.fingerprint(),
+                armored,
+            });
+        }
+        if let Some(queued) = receipt {
+            events.push(Event::ReceiptSent);
+            effects.jobs.push(queued.job);
+            effects.thread_ids.push(queued.message_id);
+        }
+        let token = ReporterToken::generate()?;
+        let case = state
+            .open(Opening {
+                product_id: product.id,
+                policy: pinned,
+                reporter_token_hash: token.hash(),
+                reply_tag,
+                at,
+                events,
+                effects,
+            })
+            .await?;
+        Ok(Submitted {
+            case_id: case.id,
+            token,
+        })
+    }
 }
 
 /// The automatic receipt for a reporter who left an e-mail address, when the policy has a
@@ -563,11 +578,8 @@ fn queue_receipt(
     title: &str,
     encrypt_to: Option<&PublicKey>,
     at: Timestamp,
-) -> Result<Option<receipt::Queued>, ApiError> {
-    let Some(email) = contact
-        .map(|c| c.strip_prefix("mailto:").unwrap_or(c).trim())
-        .filter(|c| c.contains('@') && !c.contains(char::is_whitespace))
-    else {
+) -> Result<Option<receipt::Queued>, DeskError> {
+    let Some(email) = contact.and_then(|c| EmailAddress::parse(c).ok()) else {
         return Ok(None);
     };
     let languages: Vec<String> = language.map(str::to_owned).into_iter().collect();
@@ -577,7 +589,7 @@ fn queue_receipt(
         reply_tag,
         to: Mailbox {
             name: None,
-            email: email.to_owned(),
+            email: email.as_str().to_owned(),
         },
         languages: &languages,
         subject: title,
@@ -598,7 +610,7 @@ fn queue_receipt(
 }
 
 /// A reporter's public key, checked now (not expired, not revoked, able to encrypt).
-fn reporter_key(armored: &str) -> Result<PublicKey, ApiError> {
+fn reporter_key(armored: &str) -> Result<PublicKey, DeskError> {
     PublicKey::parse(armored, Timestamp::now()).map_err(|e| {
         invalid(
             "openpgp_key",
@@ -623,8 +635,8 @@ async fn resolve_product(
     store: &Store,
     organisation: Option<&str>,
     product: &str,
-) -> Result<ProductRow, ApiError> {
-    let unknown = |field, message| ApiError::UnknownProduct { field, message };
+) -> Result<ProductRow, DeskError> {
+    let unknown = |field, message| DeskError::UnknownProduct { field, message };
     if let Some(org) = organisation {
         if let Some(row) = store.product(org, product).await? {
             return Ok(row);
@@ -660,7 +672,7 @@ async fn resolve_product(
             ),
         )),
         1 => Ok(matches.remove(0)),
-        _ => Err(ApiError::AmbiguousProduct {
+        _ => Err(DeskError::AmbiguousProduct {
             product: product.to_owned(),
             organisations: matches
                 .iter()
@@ -671,140 +683,16 @@ async fn resolve_product(
     }
 }
 
-/// `POST /api/v1/reports`: 201 with the case id and the reporter's token.
-pub async fn submit_report(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let request: ReportRequest = json_body::read(&headers, body, REPORT_FIELDS)?;
-    let report = Report::parse(request)?;
-    let submitted = submit(&state, report, Timestamp::now()).await?;
-    let url = format!("/api/v1/reports/{}", submitted.case_id);
-    let body = json!({
-        "id": submitted.case_id,
-        "token": submitted.token.as_str(),
-        "reporter_url": url,
-    });
-    Ok((
-        StatusCode::CREATED,
-        [
-            (header::LOCATION, url),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        Json(body),
-    )
-        .into_response())
-}
-
-/// What a reporter sees of their case.
-#[derive(Debug, Serialize)]
-struct ReporterView<'a> {
-    id: i64,
-    organisation: &'a str,
-    product: &'a str,
-    title: &'a str,
-    state: &'static str,
-    reported_at: Timestamp,
-    policy_version: i64,
-    #[serde(flatten)]
-    clocks: Clocks,
-    events: Vec<EventSummary>,
-}
-
-#[derive(Debug, Serialize)]
-struct EventSummary {
-    seq: i64,
-    kind: String,
-    at: Timestamp,
-}
-
-/// `GET /api/v1/reports/{id}` with `Authorization: Bearer <token>`. Any mismatch is the same
-/// 404, so the answer does not tell whether a case with that id exists.
-pub async fn reporter_view(
-    State(state): State<AppState>,
-    caller: crate::authz::Caller,
-) -> Result<Response, ApiError> {
-    let case = caller.case_row(&state).await?;
-    let pinned = state
-        .policies
-        .get(&state.store, case.policy_version_id)
-        .await?;
-    let rows = state.store.events(case.id).await?;
-    let log = cases::log(&rows)?;
-    let Some(Event::Reported { product, title, .. }) = log.first().map(|r| &r.event) else {
-        return Err(ApiError::Internal(format!(
-            "case {} does not start with a reported event",
-            case.id
-        )));
-    };
-    let view = ReporterView {
-        id: case.id,
-        organisation: pinned.policy.organisation.slug.as_str(),
-        product,
-        title,
-        state: case::state(&log).as_str(),
-        reported_at: case.opened_at,
-        policy_version: pinned.version,
-        clocks: cases::reporter_clocks_of(&pinned.policy, &log)?,
-        events: rows
-            .iter()
-            .zip(&log)
-            .filter(|(_, r)| r.event.reporter_visible())
-            .map(|(r, _)| EventSummary {
-                seq: r.seq,
-                kind: r.kind.clone(),
-                at: r.at,
-            })
-            .collect(),
-    };
-    Ok(([(header::CACHE_CONTROL, "no-store")], Json(view)).into_response())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn field_of(e: &ApiError) -> (&'static str, String) {
+    fn field_of(e: &DeskError) -> (&'static str, String) {
         match e {
-            ApiError::MissingField(f) => ("missing", f.clone()),
-            ApiError::UnknownField { field, .. } => ("unknown", field.clone()),
-            ApiError::InvalidField { field, .. } => ("invalid", field.clone()),
-            ApiError::MalformedJson { line, column, .. } => {
-                ("malformed", format!("{line}:{column}"))
-            }
+            DeskError::MissingField(f) => ("missing", f.clone()),
+            DeskError::UnknownField { field, .. } => ("unknown", field.clone()),
+            DeskError::InvalidField { field, .. } => ("invalid", field.clone()),
             other => panic!("unexpected {other:?}"),
-        }
-    }
-
-    #[test]
-    fn json_errors_name_the_field_or_the_position() {
-        let cases: [(&str, (&str, &str)); 9] = [
-            (r#"{"product":"p","title":"t"}"#, ("missing", "description")),
-            (
-                r#"{"product":"p","title":"t","description":"d","severity":9}"#,
-                ("unknown", "severity"),
-            ),
-            (
-                r#"{"product":"p","title":5,"description":"d"}"#,
-                ("invalid", "title"),
-            ),
-            (
-                r#"{"product":"p","title":"t","description":"d","fields":{"steps":1}}"#,
-                ("invalid", "fields.steps"),
-            ),
-            ("{\n  \"product\": \"p\",\n  oops\n}", ("malformed", "3:3")),
-            (
-                r#"{"product":"p","title":"t","description":"d"} x"#,
-                ("malformed", "1:47"),
-            ),
-            ("[1]", ("invalid", "body")),
-            (r#"[null, "p", "t", "d", null]"#, ("invalid", "body")),
-            ("[1", ("malformed", "1:2")),
-        ];
-        for (body, (kind, field)) in cases {
-            let e = Report::from_json(body.as_bytes()).unwrap_err();
-            assert_eq!(field_of(&e), (kind, field.to_owned()), "body {body}");
         }
     }
 
@@ -845,16 +733,16 @@ mod tests {
         Policy::parse("sangoma.toml", source).unwrap()
     }
 
-    fn problem_fields(problems: &[ApiError]) -> Vec<(&str, &str)> {
+    fn problem_fields(problems: &[DeskError]) -> Vec<(&str, &str)> {
         problems
             .iter()
             .map(|e| {
                 let code = match e {
-                    ApiError::MissingField(_) => "missing",
-                    ApiError::UnknownField { .. } => "unknown",
-                    ApiError::InvalidField { .. } => "invalid",
-                    ApiError::TooManyAttachments { .. } => "too_many",
-                    ApiError::AttachmentTooLarge { .. } => "too_large",
+                    DeskError::MissingField(_) => "missing",
+                    DeskError::UnknownField { .. } => "unknown",
+                    DeskError::InvalidField { .. } => "invalid",
+                    DeskError::TooManyAttachments { .. } => "too_many",
+                    DeskError::AttachmentTooLarge { .. } => "too_large",
                     other => panic!("{other:?}"),
                 };
                 (code, e.field().unwrap())

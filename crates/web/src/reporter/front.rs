@@ -42,7 +42,7 @@ pub async fn show(State(state): State<AppState>) -> Result<Response, PageError> 
         let Some(latest) = state.store.latest_policy(org_id).await? else {
             continue;
         };
-        let pinned = state.policies.parse(&latest)?;
+        let pinned = state.desk.parse_policy(&latest)?;
         let intake = &pinned.policy.intake;
         let channels = &intake.channels;
         let takes_form = intake.offers("web");

@@ -3,6 +3,7 @@
 //! API takes as JSON (`team_api.rs`), so one parser and one set of rules serve both.
 
 use std::collections::BTreeMap;
+use vulndesk_core::actor::Actor;
 
 use askama::Template;
 use axum::Form;
@@ -19,9 +20,10 @@ use vulndesk_core::versions::Support;
 
 use crate::authz::Caller;
 use crate::pages::{no_store, render};
-use crate::team_api::{Kind, parse_action};
+use crate::team::api::{Kind, parse_action};
 use crate::workspace::{self, CaseView, Filters, Urgency, urgency};
-use crate::{ApiError, AppState, PageError, cases, followup, markdown};
+use crate::{ApiError, AppState, PageError, followup, markdown};
+use vulndesk_desk::cases;
 
 struct Row {
     id: i64,
@@ -125,10 +127,7 @@ pub async fn dashboard(
             },
         };
         // "Today" in the case's own policy time zone, as the case page counts it.
-        let pinned = state
-            .policies
-            .get(&state.store, c.policy_version_id)
-            .await?;
+        let pinned = state.desk.policy(c.policy_version_id).await?;
         let today = pinned.policy.calendar().local_date(now);
         let (urgency_class, urgency_label) =
             urgency_words(c.projection.next_due.map(|d| urgency(d, today)));
@@ -425,7 +424,7 @@ fn entry(view: &CaseView, seq: i64, r: &vulndesk_core::case::Recorded) -> EntryR
         class,
         visibility,
         what: String::new(),
-        who: view.actor_name(&r.actor),
+        who: view.actor_name(&Actor::parse(&r.actor)),
         at: when(r.at),
         html: String::new(),
         text: String::new(),
@@ -444,7 +443,7 @@ fn entry(view: &CaseView, seq: i64, r: &vulndesk_core::case::Recorded) -> EntryR
                 text.push_str(&format!("\n\n{k}: {v}"));
             }
             e.text = text;
-            format!("Report \u{201c}{title}\u{201d} (by {channel})")
+            format!("Report \u{201c}{title}\u{201d} (by {})", channel.as_str())
         }
         Event::ReporterReply { body, .. } => {
             e.text = body.clone();
@@ -546,10 +545,10 @@ fn entry(view: &CaseView, seq: i64, r: &vulndesk_core::case::Recorded) -> EntryR
             Err(_) => format!("Severity vector {vector}"),
         },
         Event::OfficerAssigned { user_id } => {
-            format!("Officer: {}", view.actor_name(&format!("user:{user_id}")))
+            format!("Officer: {}", view.actor_name(&Actor::User(*user_id)))
         }
         Event::AccessChanged { user_id, grant } => {
-            let name = view.actor_name(&format!("user:{user_id}"));
+            let name = view.actor_name(&Actor::User(*user_id));
             match grant {
                 Some(g) => format!("{name} added as {}", g.as_str()),
                 None => format!("{name} no longer has access"),
@@ -658,7 +657,7 @@ async fn case_page(
             .unwrap_or_else(|| "not scored".to_owned()),
         officer: summary
             .officer
-            .map(|id| view.actor_name(&format!("user:{id}")))
+            .map(|id| view.actor_name(&Actor::User(id)))
             .unwrap_or_else(|| "none".to_owned()),
         reporter: if view.sees_reporter() {
             view.reporter_address()
@@ -790,10 +789,7 @@ pub async fn message(
     request: axum::extract::Request,
 ) -> Result<Response, PageError> {
     let case = caller.case_row(&state).await?;
-    let pinned = state
-        .policies
-        .get(&state.store, case.policy_version_id)
-        .await?;
+    let pinned = state.desk.policy(case.policy_version_id).await?;
     let mut form =
         crate::multipart::read(request, crate::Limits::of(&pinned.policy.intake)).await?;
     let body = form.text("body").to_owned();

@@ -1,7 +1,7 @@
 //! The report form of an organisation: `GET` and `POST /o/{org}/report`, public.
 //!
 //! The form asks what the organisation's latest policy asks (`[[intake.field]]`), in the
-//! languages it reads, and goes through [`intake::submit`] like the API. A failed submission
+//! languages it reads, and goes through the desk's `submit` like the API. A failed submission
 //! is shown again with every typed value kept and each error next to its field (422, or 413
 //! when a file was over the policy's limits).
 //!
@@ -29,7 +29,9 @@ use crate::intake::{self, ATTACHMENTS_FIELD, Answers, Channel, Draft, Report, fi
 use crate::multipart::{self, FormData};
 use crate::pages::{self, Choice, Control, ErrorLink, Widget};
 use crate::reporter::ReporterToken;
-use crate::{ApiError, AppState, PageError, PinnedPolicy};
+use crate::{ApiError, AppState, PageError};
+use vulndesk_core::email::EmailAddress;
+use vulndesk_desk::PinnedPolicy;
 
 /// The honeypot's field name.
 const HONEYPOT: &str = "website";
@@ -66,7 +68,7 @@ async fn desk(
         .latest_policy(org.id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let pinned = state.policies.parse(&latest)?;
+    let pinned = state.desk.parse_policy(&latest)?;
     let products: Vec<ProductRow> = state
         .store
         .list_products()
@@ -303,15 +305,16 @@ pub async fn submit(
     );
     let mut problems = form_problems(&desk, &mut form, &product);
     let draft = draft(&desk, &mut form, product);
-    problems.extend(intake::policy_problems(
-        &desk.pinned.policy,
-        &draft.answers,
-        Channel::Web,
-    ));
+    problems.extend(
+        intake::policy_problems(&desk.pinned.policy, &draft.answers, Channel::Web)
+            .into_iter()
+            .map(ApiError::from),
+    );
     let report = match Report::check(draft) {
         Ok(report) if problems.is_empty() => report,
         Ok(_) => return again(&desk, &form, problems),
-        Err(mut own) => {
+        Err(own) => {
+            let mut own: Vec<ApiError> = own.into_iter().map(ApiError::from).collect();
             own.extend(problems);
             return again(&desk, &form, own);
         }
@@ -324,7 +327,7 @@ pub async fn submit(
             &ReporterToken::generate()?,
         )?);
     }
-    let submitted = intake::submit(&state, report, Timestamp::now()).await?;
+    let submitted = state.desk.submit(report, Timestamp::now()).await?;
     Ok(received(&desk, submitted.case_id, &submitted.token)?)
 }
 
@@ -350,21 +353,10 @@ fn form_problems(desk: &Desk, form: &mut FormData, product: &str) -> Vec<ApiErro
     problems
 }
 
-/// One `@`, something on both sides, no spaces: what a person mistypes, without pretending
-/// to validate RFC 5322.
+/// An address a reporter can be reached at on the internet: [`EmailAddress`]'s rules,
+/// and a domain with a dot (`a@example` is a typo here).
 fn looks_like_email(text: &str) -> bool {
-    let address = text.strip_prefix("mailto:").unwrap_or(text);
-    match address.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !address.contains(char::is_whitespace)
-                && !domain.contains('@')
-        }
-        None => false,
-    }
+    EmailAddress::parse(text).is_ok_and(|a| a.is_internet_address())
 }
 
 /// The report as typed. The contact is stored as a `mailto:` URI, like the policy's own

@@ -1,0 +1,97 @@
+//! Vulndesk's application layer: every use case (open a case, append to it, rebuild what
+//! is derived from the logs, ...) over the pure core, the store and mail. It knows no HTTP:
+//! the web and the command line are adapters that call it and map [`DeskError`] to their
+//! own answers, each in one place.
+//!
+//! Every case write goes through [`Desk::append`], which decides the write on the log head
+//! it read and appends only if that is still the head, deciding again when another write
+//! got there first: a projection always equals a rebuild from the log.
+
+pub mod accounts;
+pub mod attachments;
+pub mod cases;
+mod error;
+pub mod intake;
+mod policies;
+mod reminders;
+pub mod reporter_token;
+
+use std::sync::Arc;
+
+use vulndesk_core::email::EmailAddress;
+use vulndesk_store::{PolicyVersion, Store};
+
+pub use cases::{Appended, Rebuilt, Write};
+pub use error::DeskError;
+pub use intake::Opening;
+pub use policies::PinnedPolicy;
+
+/// The desk: the store and the parsed pinned policies. Cheap to clone.
+#[derive(Clone)]
+pub struct Desk {
+    store: Store,
+    policies: Arc<policies::PolicyCache>,
+    /// The address people reach the desk at, for links in mail (`https://desk.example`).
+    public_url: Option<String>,
+    /// The sender of mail to the team, when the operator set one.
+    mail_from: Option<EmailAddress>,
+}
+
+impl Desk {
+    /// A desk over `store` with an empty policy cache.
+    pub fn new(store: Store) -> Desk {
+        Desk {
+            store,
+            policies: Arc::default(),
+            public_url: None,
+            mail_from: None,
+        }
+    }
+
+    /// The same desk sending team mail (reminders, mentions) from `from`.
+    pub fn with_mail_from(mut self, from: Option<EmailAddress>) -> Desk {
+        self.mail_from = from;
+        self
+    }
+
+    /// The same desk with the address people reach it at, for links in mail.
+    pub fn with_public_url(mut self, url: Option<String>) -> Desk {
+        self.public_url = url
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .filter(|u| !u.is_empty());
+        self
+    }
+
+    /// The address people reach the desk at, if known.
+    pub fn public_url(&self) -> Option<&str> {
+        self.public_url.as_deref()
+    }
+
+    /// A link to `path` for mail: absolute when the public address is known.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url.as_deref().unwrap_or_default())
+    }
+
+    /// Who team mail about `policy`'s cases comes from.
+    pub fn notice_sender(&self, policy: &vulndesk_core::policy::Policy) -> String {
+        vulndesk_mail::receipt::notice_sender(
+            policy,
+            self.mail_from.as_ref().map(EmailAddress::as_str),
+        )
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The policy version with row id `id`, parsed.
+    pub async fn policy(&self, id: i64) -> Result<Arc<PinnedPolicy>, DeskError> {
+        self.policies.get(&self.store, id).await
+    }
+
+    /// `row`, parsed (or taken from the cache).
+    pub fn parse_policy(&self, row: &PolicyVersion) -> Result<Arc<PinnedPolicy>, DeskError> {
+        self.policies.parse(row)
+    }
+}

@@ -1,0 +1,162 @@
+//! Sending the team the reminders cases call for (see [`vulndesk_core::reminders`]): to
+//! the case's officer, else the organisation's officers, else its team (reviewers are
+//! not reminded: they do not work cases). Each reminder is recorded with its mail in one
+//! transaction and sent once. The mail names the case and the deadline, never the
+//! report's contents, because it travels unencrypted.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use vulndesk_core::case;
+use vulndesk_core::reminders::{ReminderKind, reminders};
+use vulndesk_mail::receipt::team_notice;
+use vulndesk_store::{CaseListing, CaseQuery, NewJob, UserRow};
+
+use crate::cases::{self, OPEN_STATES};
+use crate::{Desk, DeskError};
+
+/// How many cases one run looks at, at most.
+const MAX_CASES: i64 = 1_000_000;
+
+/// The open cases that may call for a reminder: those with a deadline within the next few
+/// days or past (the projection holds each case's earliest unmet deadline), and every open
+/// case of an organisation whose policy promises the reporter regular news.
+async fn candidates(state: &Desk, now: Timestamp) -> Result<Vec<CaseListing>, DeskError> {
+    let open: Vec<String> = OPEN_STATES.iter().map(|s| (*s).to_owned()).collect();
+    // Three days ahead of UTC covers "within 48 hours" in every policy's time zone.
+    let horizon = jiff::tz::TimeZone::UTC
+        .to_datetime(now)
+        .date()
+        .saturating_add(jiff::Span::new().days(3));
+    let mut found = state
+        .store
+        .list_cases(&CaseQuery {
+            states: open.clone(),
+            due_by: Some(horizon),
+            limit: MAX_CASES,
+            ..CaseQuery::default()
+        })
+        .await?;
+    for org in state
+        .store
+        .list_products()
+        .await?
+        .iter()
+        .map(|p| p.org_id)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        // Cases are pinned to the version they arrived under: the organisation's cases are
+        // looked at if any version promises regular news.
+        let mut promises = false;
+        for version in state.store.policy_versions(org).await? {
+            let pinned = state.policy(version.id).await?;
+            promises |= pinned.policy.response.update_reporter_every.is_some();
+        }
+        if promises {
+            found.extend(
+                state
+                    .store
+                    .list_cases(&CaseQuery {
+                        states: open.clone(),
+                        org_id: Some(org),
+                        limit: MAX_CASES,
+                        ..CaseQuery::default()
+                    })
+                    .await?,
+            );
+        }
+    }
+    found.sort_by_key(|c| c.id);
+    found.dedup_by_key(|c| c.id);
+    Ok(found)
+}
+
+impl Desk {
+    /// Sends what is due at `now`; returns how many reminders were new.
+    pub async fn remind(&self, now: Timestamp) -> Result<usize, DeskError> {
+        let open = candidates(self, now).await?;
+        let mut teams: HashMap<i64, Vec<(UserRow, String)>> = HashMap::new();
+        let mut sent = 0;
+        for listed in open {
+            let Some(row) = self.store.case(listed.id).await? else {
+                continue;
+            };
+            let pinned = self.policy(row.policy_version_id).await?;
+            let policy = &pinned.policy;
+            let log = cases::log(&self.store.events(row.id).await?)?;
+            let due = reminders(policy, &log, policy.calendar().local_date(now));
+            if due.is_empty() {
+                continue;
+            }
+            let team = match teams.entry(listed.org_id) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(self.store.team_of(listed.org_id).await?)
+                }
+            };
+            let officer = case::summary(&log).officer;
+            let to: Vec<&UserRow> =
+                match officer.and_then(|id| team.iter().find(|(u, _)| u.id == id)) {
+                    Some((u, _)) => vec![u],
+                    None => {
+                        let officers: Vec<_> = team
+                            .iter()
+                            .filter(|(_, r)| r == "officer")
+                            .map(|(u, _)| u)
+                            .collect();
+                        if officers.is_empty() {
+                            team.iter()
+                                .filter(|(_, r)| r != "reviewer")
+                                .map(|(u, _)| u)
+                                .collect()
+                        } else {
+                            officers
+                        }
+                    }
+                };
+            for reminder in due {
+                let what = match reminder.kind {
+                    ReminderKind::Overdue => "a deadline has passed",
+                    ReminderKind::DueSoon => "a deadline is close",
+                    ReminderKind::UpdateReporter => "the reporter is waiting for news",
+                };
+                let subject = format!("[Vulndesk] Case {}: {what}", row.id);
+                let text = format!(
+                    "Case {} ({}): {}.\n\nOpen it in Vulndesk: {}\n",
+                    row.id,
+                    policy.organisation.name,
+                    reminder.text,
+                    self.link(&format!("/cases/{}", row.id))
+                );
+                let mut jobs: Vec<NewJob> = Vec::new();
+                for user in &to {
+                    let random = vulndesk_store::new_reply_tag()?;
+                    match team_notice(
+                        policy,
+                        &self.notice_sender(policy),
+                        &user.email,
+                        &subject,
+                        &text,
+                        now,
+                        &random,
+                    ) {
+                        Ok(queued) => jobs.push(queued.job),
+                        Err(e) => tracing::warn!(error = %e, "cannot address a reminder"),
+                    }
+                }
+                if jobs.is_empty() {
+                    tracing::warn!(case = row.id, "a reminder is due but nobody can be mailed");
+                    continue;
+                }
+                if self
+                    .store
+                    .remind_once(row.id, &reminder.key(), &jobs, now)
+                    .await?
+                {
+                    sent += 1;
+                }
+            }
+        }
+        Ok(sent)
+    }
+}
