@@ -15,6 +15,7 @@ use jiff::Timestamp;
 use rand::TryRng;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
+use vulndesk_core::access::OrgRole;
 use vulndesk_core::actor::Actor;
 use vulndesk_core::case::{Channel, Event, Recorded};
 use vulndesk_core::policy::Policy;
@@ -604,8 +605,11 @@ impl Intake {
             return Ok(Vec::new());
         };
         let reason = self.key_problem().unwrap_or(reason);
-        let team = self.store.team_of(self.org.id).await?;
-        let officers: Vec<_> = team.iter().filter(|(_, role)| role == "officer").collect();
+        let team = self.desk.team(self.org.id).await?;
+        let officers: Vec<_> = team
+            .iter()
+            .filter(|(_, role)| *role == OrgRole::Officer)
+            .collect();
         let to: Vec<_> = if officers.is_empty() {
             team.iter().collect()
         } else {

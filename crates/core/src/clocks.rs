@@ -10,14 +10,14 @@ use std::fmt;
 
 use jiff::ToSpan;
 use jiff::civil::Date;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::calendar::{Calendar, NonBusinessReason};
 use crate::duration::{Period, Unit};
 use crate::policy::{AckBy, NonBusinessDay, Policy, ReporterMayPublish};
 
 /// Which promise a deadline keeps. The names are part of the JSON interface.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClockKind {
     Acknowledge,

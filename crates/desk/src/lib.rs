@@ -18,6 +18,7 @@ pub mod reporter_token;
 
 use std::sync::Arc;
 
+use vulndesk_core::access::OrgRole;
 use vulndesk_core::email::EmailAddress;
 use vulndesk_store::{PolicyVersion, Store};
 
@@ -88,6 +89,21 @@ impl Desk {
     /// The policy version with row id `id`, parsed.
     pub async fn policy(&self, id: i64) -> Result<Arc<PinnedPolicy>, DeskError> {
         self.policies.get(&self.store, id).await
+    }
+
+    /// An organisation's team with their roles. A role this version does not know (written
+    /// by a newer one) gives no standing here, so its holder is left out.
+    pub async fn team(
+        &self,
+        org_id: i64,
+    ) -> Result<Vec<(vulndesk_store::UserRow, OrgRole)>, DeskError> {
+        Ok(self
+            .store
+            .team_of(org_id)
+            .await?
+            .into_iter()
+            .filter_map(|(user, role)| Some((user, OrgRole::parse(&role)?)))
+            .collect())
     }
 
     /// `row`, parsed (or taken from the cache).

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use jiff::Timestamp;
+use vulndesk_core::access::OrgRole;
 use vulndesk_core::case;
 use vulndesk_core::reminders::{ReminderKind, reminders};
 use vulndesk_mail::receipt::team_notice;
@@ -75,7 +76,7 @@ impl Desk {
     /// Sends what is due at `now`; returns how many reminders were new.
     pub async fn remind(&self, now: Timestamp) -> Result<usize, DeskError> {
         let open = candidates(self, now).await?;
-        let mut teams: HashMap<i64, Vec<(UserRow, String)>> = HashMap::new();
+        let mut teams: HashMap<i64, Vec<(UserRow, OrgRole)>> = HashMap::new();
         let mut sent = 0;
         for listed in open {
             let Some(row) = self.store.case(listed.id).await? else {
@@ -91,7 +92,7 @@ impl Desk {
             let team = match teams.entry(listed.org_id) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(self.store.team_of(listed.org_id).await?)
+                    e.insert(self.team(listed.org_id).await?)
                 }
             };
             let officer = case::summary(&log).officer;
@@ -101,12 +102,12 @@ impl Desk {
                     None => {
                         let officers: Vec<_> = team
                             .iter()
-                            .filter(|(_, r)| r == "officer")
+                            .filter(|(_, r)| *r == OrgRole::Officer)
                             .map(|(u, _)| u)
                             .collect();
                         if officers.is_empty() {
                             team.iter()
-                                .filter(|(_, r)| r != "reviewer")
+                                .filter(|(_, r)| *r != OrgRole::Reviewer)
                                 .map(|(u, _)| u)
                                 .collect()
                         } else {

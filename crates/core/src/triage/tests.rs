@@ -66,7 +66,7 @@ fn every_event() -> Vec<Event> {
         Event::FixReleased { on },
         Event::AdvisoryPublished { on },
         Event::DeadlineOverridden {
-            clock: "disclosure".into(),
+            clock: crate::clocks::ClockKind::Disclosure,
             due: on,
             reason: "vendor asked".into(),
             reporter_note: Some("The release moved.".into()),

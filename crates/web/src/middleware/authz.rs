@@ -235,7 +235,7 @@ async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Option<Signe
     };
     let id_hash = secret_hash(&cookie);
     match state.store.session(&id_hash, now).await? {
-        Some(s) if s.stage == "complete" => {
+        Some(s) if crate::signin::Stage::of(&s) == Some(crate::signin::Stage::Complete) => {
             load_person(state, s.user_id, None, Some(s.csrf_token), Some(id_hash)).await
         }
         _ => Ok(None),

@@ -100,8 +100,8 @@ pub async fn dashboard(
         .collect::<std::collections::BTreeSet<_>>()
     {
         if who.person.admin || who.person.orgs.contains_key(&org) {
-            for (user, role) in state.store.team_of(org).await? {
-                if role == OrgRole::Officer.as_str() {
+            for (user, role) in state.desk.team(org).await? {
+                if role == OrgRole::Officer {
                     officers.insert(user.id, user.name);
                 }
             }
@@ -520,7 +520,7 @@ fn entry(view: &CaseView, seq: i64, r: &vulndesk_core::case::Recorded) -> EntryR
                 Some(note) => format!("{reason}\n\nThe reporter was told: {note}"),
                 None => reason.clone(),
             };
-            format!("Deadline {clock} moved to {due}")
+            format!("Deadline {} moved to {due}", clock.as_str())
         }
         Event::Accepted => "Accepted".to_owned(),
         Event::Declined {
@@ -734,7 +734,7 @@ async fn case_page(
         officers: view
             .team
             .iter()
-            .filter(|(_, role)| role == OrgRole::Officer.as_str())
+            .filter(|(_, role)| *role == OrgRole::Officer)
             .map(|(u, _)| (u.id, u.name.clone()))
             .collect(),
         clock_kinds: ClockKind::ALL.iter().map(|k| k.as_str()).collect(),

@@ -267,24 +267,24 @@ pub async fn submit(
     let needs_factor = user.totp_secret.is_some() || user.totp_required;
     let (stage, lifetime, to) = if !needs_factor {
         (
-            "complete",
+            Stage::Complete,
             SignedDuration::from_hours(SESSION_HOURS),
             next.clone(),
         )
     } else if user.totp_secret.is_some() {
         (
-            "password",
+            Stage::Password,
             SignedDuration::from_mins(PENDING_MINUTES),
             format!("/signin/second-factor?next={}", next_param(&next)),
         )
     } else {
         (
-            "password",
+            Stage::Password,
             SignedDuration::from_mins(PENDING_MINUTES),
             format!("/signin/enrol?next={}", next_param(&next)),
         )
     };
-    if stage == "complete" {
+    if stage == Stage::Complete {
         throttle::signed_in(&state, &user).await?;
         let payload = serde_json::json!({"user": user.id, "with": "password"});
         accounts::audit(
@@ -296,14 +296,38 @@ pub async fn submit(
         .await?;
     }
     let cookie = start_session(&state, &user, stage, lifetime, now).await?;
-    tracing::info!(user = user.id, stage, "password accepted");
+    tracing::info!(user = user.id, stage = stage.as_str(), "password accepted");
     Ok(with_cookie(Redirect::to(&to).into_response(), cookie))
+}
+
+/// How far a session got: past the password only (waiting for the second factor or its
+/// enrolment), or all the way. Stored as `password` and `complete`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    Password,
+    Complete,
+}
+
+impl Stage {
+    fn as_str(self) -> &'static str {
+        match self {
+            Stage::Password => "password",
+            Stage::Complete => "complete",
+        }
+    }
+
+    /// The stage of a stored session; `None` for a value this version does not write.
+    pub(crate) fn of(session: &vulndesk_store::SessionRow) -> Option<Stage> {
+        [Stage::Password, Stage::Complete]
+            .into_iter()
+            .find(|s| s.as_str() == session.stage)
+    }
 }
 
 async fn start_session(
     state: &AppState,
     user: &UserRow,
-    stage: &str,
+    stage: Stage,
     lifetime: SignedDuration,
     now: Timestamp,
 ) -> Result<HeaderValue, ApiError> {
@@ -315,7 +339,7 @@ async fn start_session(
                 id_hash: secret_hash(&id),
                 user_id: user.id,
                 csrf_token: random_token()?,
-                stage: stage.to_owned(),
+                stage: stage.as_str().to_owned(),
                 expires_at: now + lifetime,
             },
             now,
@@ -341,7 +365,7 @@ async fn pending(
     let Some(session) = state.store.session(&id_hash, Timestamp::now()).await? else {
         return Ok(None);
     };
-    if session.stage != "password" {
+    if Stage::of(&session) != Some(Stage::Password) {
         return Ok(None);
     }
     let Some(user) = state.store.user(session.user_id).await? else {
@@ -377,7 +401,7 @@ async fn complete(
     start_session(
         state,
         user,
-        "complete",
+        Stage::Complete,
         SignedDuration::from_hours(SESSION_HOURS),
         now,
     )

@@ -207,7 +207,7 @@ pub struct CaseView {
     pub policy: std::sync::Arc<vulndesk_desk::PinnedPolicy>,
     pub log: Vec<Recorded>,
     pub standing: Standing,
-    pub team: Vec<(UserRow, String)>,
+    pub team: Vec<(UserRow, OrgRole)>,
     pub jobs: Vec<JobRow>,
     pub users: BTreeMap<i64, String>,
     /// Other reports of the same vulnerability, declined as duplicates of this case, that
@@ -368,7 +368,7 @@ async fn essentials(state: &AppState, caller: &Caller) -> Result<CaseView, ApiEr
     let case = state.store.case(at.id).await?.ok_or(ApiError::NotFound)?;
     let policy = state.desk.policy(case.policy_version_id).await?;
     let log = cases::log(&state.store.events(case.id).await?)?;
-    let team = state.store.team_of(at.org_id).await?;
+    let team = state.desk.team(at.org_id).await?;
     Ok(CaseView {
         case,
         org_id: at.org_id,
@@ -508,7 +508,7 @@ pub async fn act(state: &AppState, caller: &Caller, action: Action) -> Result<Ac
             let officer = view
                 .team
                 .iter()
-                .any(|(u, role)| u.id == user_id && role == OrgRole::Officer.as_str());
+                .any(|(u, role)| u.id == user_id && *role == OrgRole::Officer);
             if !officer {
                 return Err(invalid(
                     "user_id",
@@ -523,13 +523,13 @@ pub async fn act(state: &AppState, caller: &Caller, action: Action) -> Result<Ac
             reason,
             reporter_note,
         } => {
-            if vulndesk_core::clocks::ClockKind::parse(&clock).is_none() {
+            let Some(clock) = vulndesk_core::clocks::ClockKind::parse(&clock) else {
                 let kinds = vulndesk_core::clocks::ClockKind::ALL.map(|k| k.as_str());
                 return Err(invalid(
                     "clock",
                     format!("unknown clock {clock:?}; clocks are {}", kinds.join(", ")),
                 ));
-            }
+            };
             let event = Event::DeadlineOverridden {
                 clock,
                 due,
@@ -652,7 +652,7 @@ async fn triage_event(state: &AppState, view: &CaseView, t: Triage) -> Result<Ev
 }
 
 /// Teammates named as `@name` (their address's local part) or `@address`.
-pub fn mentions(body: &str, team: &[(UserRow, String)]) -> Vec<i64> {
+pub fn mentions(body: &str, team: &[(UserRow, OrgRole)]) -> Vec<i64> {
     let mut found = Vec::new();
     for word in body.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')')) {
         let Some(handle) = word.strip_prefix('@') else {
