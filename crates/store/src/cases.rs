@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::intake::{IntakeWrites, NewAttachment, NewRawMessage, NewReporterKey, write_intake};
 use crate::outbox::{JobWrites, NewJob, write_jobs};
-use crate::team::{SearchText, TeamWrites, write_team};
+use crate::search::{SearchText, TeamWrites, write_team};
 use crate::{Store, StoreError, WritePool, constraint, parse_date, parse_ts, ts_text};
 
 /// Input for [`Store::open_case`].
@@ -350,13 +350,13 @@ macro_rules! projection_columns {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct RawProjection {
-    pub(crate) state: String,
-    pub(crate) next_due: Option<String>,
-    pub(crate) next_due_kind: Option<String>,
-    pub(crate) title: String,
-    pub(crate) severity: Option<String>,
-    pub(crate) cvss: Option<String>,
-    pub(crate) officer_id: Option<i64>,
+    state: String,
+    next_due: Option<String>,
+    next_due_kind: Option<String>,
+    title: String,
+    severity: Option<String>,
+    cvss: Option<String>,
+    officer_id: Option<i64>,
 }
 
 impl RawProjection {

@@ -8,8 +8,11 @@
 //! The API is split by capability, with the same module names as the other layers:
 //! [`policies`] (organisations, products, policy versions), [`cases`] (cases, events,
 //! projections, the transactional [`Effects`] of a case write), [`intake`] (attachments, raw
-//! mail, mail threading, OpenPGP keys) and [`outbox`] (jobs claimed by workers). Everything
-//! public is re-exported here.
+//! mail, mail threading, OpenPGP keys), [`outbox`] (jobs claimed by workers), [`accounts`]
+//! (people, roles, grants, passwords, second factors), [`sessions`] (sessions, API tokens,
+//! sign-in throttling), [`dashboard`] (the team's case listing), [`search`] (the full-text
+//! rows and grants a case write stores), [`reminders`] and [`account_log`]. Everything public
+//! is re-exported here.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -33,29 +36,33 @@ macro_rules! on_pool {
 }
 
 pub mod account_log;
+pub mod accounts;
 pub mod cases;
+pub mod dashboard;
 pub mod intake;
 pub mod outbox;
 pub mod policies;
-pub mod team;
+pub mod reminders;
+pub mod search;
+pub mod sessions;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use account_log::AccountEventRow;
+pub use accounts::{NewUser, UserRow};
 pub use cases::{
     CaseRow, ChainBreak, Effects, EventRow, GENESIS_HASH, NewCase, NewEvent, Projection,
     event_hash, new_reply_tag,
 };
+pub use dashboard::{CaseListing, CaseQuery, Visible};
 pub use intake::{
     AttachmentRow, NewAttachment, NewRawMessage, NewReporterKey, OrgKeyRow, RawMessageRow,
     ReporterKeyRow,
 };
 pub use outbox::{JobRow, JobStatus, NewJob};
 pub use policies::{Organisation, PolicyVersion, ProductRow};
-pub use team::{
-    ApiTokenRow, ApiTokenUse, CaseListing, CaseQuery, NewSession, NewUser, SearchText, SessionRow,
-    UserRow, Visible,
-};
+pub use search::SearchText;
+pub use sessions::{ApiTokenRow, ApiTokenUse, NewSession, SessionRow};
 
 /// A connection pool to one of the supported backends. Cheap to clone (pools are shared).
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 //! capability, like the crate.
 
 use crate::testing::{drop_postgres_database, fresh_databases};
-use crate::{Effects, NewCase, NewEvent, Projection, Store, StoreOptions};
+use crate::{Effects, NewCase, NewEvent, NewUser, Projection, Store, StoreOptions};
 use jiff::Timestamp;
 use jiff::civil::date;
 use serde_json::json;
@@ -18,12 +18,14 @@ macro_rules! raw_sql {
 }
 
 mod account_log;
+mod accounts;
 mod cases;
+mod dashboard;
 mod intake;
 mod migrations;
 mod outbox;
 mod policies;
-mod team;
+mod sessions;
 
 /// Runs `f` once per backend on a fresh migrated store, dropping the PostgreSQL database after.
 async fn each_backend(f: impl AsyncFn(&str, Store)) {
@@ -39,6 +41,18 @@ async fn each_backend(f: impl AsyncFn(&str, Store)) {
         }
     }
 }
+
+fn user(email: &str) -> NewUser {
+    NewUser {
+        email: email.to_owned(),
+        name: email.split('@').next().unwrap().to_owned(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
+        admin: false,
+        totp_required: true,
+    }
+}
+
+const NOW: &str = "2025-03-02T10:00:00Z";
 
 fn ts(s: &str) -> Timestamp {
     s.parse().unwrap()
