@@ -358,10 +358,8 @@ impl Event {
     /// [`crate::triage::check_against_policy`]'s.
     pub fn validate(&self) -> Result<(), String> {
         match self {
-            Event::DeadlineOverridden { reason, .. } => {
-                if Reason::parse(reason).is_none() {
-                    return Err("an override needs a reason".into());
-                }
+            Event::DeadlineOverridden { reason, .. } if Reason::parse(reason).is_none() => {
+                return Err("an override needs a reason".into());
             }
             Event::InfoRequested { message } if message.trim().is_empty() => {
                 return Err("a request for information needs a message to the reporter".into());
