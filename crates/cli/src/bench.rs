@@ -1,6 +1,6 @@
-//! `vulndesk bench`: speed of the core computations, reported as ratios against a
-//! baseline measured in the same run, because absolute figures on shared machines
-//! drift from one minute to the next.
+//! `vulndesk bench`: speed of the core computations, the dashboard and intake, reported as
+//! ratios against a baseline measured in the same run, because absolute figures on shared
+//! machines drift from one minute to the next.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -28,6 +28,9 @@ pub enum BenchCommand {
         #[arg(long, value_name = "URL")]
         db: Option<String>,
     },
+    /// Post reports to the JSON API from concurrent clients, against bare one-row
+    /// transactions on the same kind of database.
+    Intake(crate::bench_intake::IntakeArgs),
 }
 
 pub(crate) const POLICIES: [(&str, &str); 5] = [
@@ -42,6 +45,7 @@ pub fn run(cmd: BenchCommand) -> Result<(), CliError> {
     match cmd {
         BenchCommand::Clocks { cases } => bench_clocks(cases),
         BenchCommand::Dashboard { cases, db } => crate::bench_dashboard::run(cases, db),
+        BenchCommand::Intake(args) => crate::bench_intake::run(args),
     }
 }
 

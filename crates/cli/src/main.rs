@@ -4,6 +4,7 @@ mod admin_cmd;
 mod audit_cmd;
 mod bench;
 mod bench_dashboard;
+mod bench_intake;
 mod demo;
 mod imap;
 mod ingest;
@@ -49,7 +50,7 @@ enum Command {
     /// Maintain a database.
     #[command(subcommand)]
     Admin(admin_cmd::AdminCommand),
-    /// Measure the speed of core computations.
+    /// Measure speed: deadlines, the dashboard, intake, each against a baseline.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
 }

@@ -332,5 +332,25 @@ impl Store {
     }
 }
 
+/// `url`, a PostgreSQL URL, naming database `db` instead (its last path segment); the
+/// query string is kept.
+///
+/// ```
+/// assert_eq!(
+///     vulndesk_store::with_database("postgres://u@h:5432/test?sslmode=disable", "postgres"),
+///     "postgres://u@h:5432/postgres?sslmode=disable"
+/// );
+/// ```
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
 #[cfg(test)]
 mod tests;

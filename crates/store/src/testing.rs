@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
-use crate::{Store, StoreOptions};
+use crate::{Store, StoreOptions, with_database};
 
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -17,18 +17,6 @@ fn admin_url() -> String {
 
 fn random_hex() -> String {
     format!("{:016x}", rand::random::<u64>())
-}
-
-/// Replaces the database name (the last path segment) of a PostgreSQL URL.
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
-    match query {
-        Some(q) => format!("{base}/{db}?{q}"),
-        None => format!("{base}/{db}"),
-    }
 }
 
 async fn admin_connection() -> Result<PgConnection, String> {

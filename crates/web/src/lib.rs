@@ -383,10 +383,20 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
     let limit = RateLimit::from_env()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let shutdown = shutdown_signal()?;
-    let app = router(state.with_rate_limit(limit));
+    serve_until(listener, state.with_rate_limit(limit), shutdown).await
+}
+
+/// Serves [`router`] on `listener` with `state` as given, its rate limit included, until
+/// `shutdown` completes, then lets requests in flight finish. For a server inside another
+/// command (`vulndesk bench intake`), which decides when it stops and leaves signals alone.
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     axum::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await

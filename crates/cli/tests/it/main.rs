@@ -6,6 +6,7 @@ mod abuse;
 mod admin;
 mod audit;
 mod authz_matrix;
+mod bench;
 mod concurrency;
 mod durability;
 mod first_run;

@@ -1,0 +1,51 @@
+//! `vulndesk bench` as a user runs it. The figures are checked for being there and
+//! plausible, never against a time: the machines are shared and noisy. SQLite only, the
+//! default: intake itself is tested on both backends by `intake` and `durability`.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::helpers::BIN;
+
+#[test]
+fn intake_ends_with_a_json_line_of_its_figures() {
+    let out = Command::new(BIN)
+        .args([
+            "bench",
+            "intake",
+            "--clients",
+            "4",
+            "--seconds",
+            "1",
+            "--json",
+        ])
+        .output()
+        .expect("run vulndesk bench intake");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = stdout.lines().last().unwrap_or_default();
+    let figures: Value =
+        serde_json::from_str(last).unwrap_or_else(|e| panic!("last line not JSON ({e}): {last}"));
+    for field in [
+        "rps",
+        "baseline_rps",
+        "ratio",
+        "p50_ms",
+        "p99_ms",
+        "clients",
+        "db",
+        "reports",
+        "cpu_ms_per_report",
+    ] {
+        assert!(figures.get(field).is_some(), "no {field} in {last}");
+    }
+    assert_eq!(figures["db"], "sqlite", "{last}");
+    assert_eq!(figures["clients"], 4, "{last}");
+    assert!(figures["rps"].as_f64().is_some_and(|r| r > 0.0), "{last}");
+    assert!(figures["reports"].as_u64().is_some_and(|n| n > 0), "{last}");
+}
