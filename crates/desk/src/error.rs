@@ -132,6 +132,9 @@ impl From<StoreError> for DeskError {
                 DeskError::Unavailable(e.to_string())
             }
             StoreError::Unstorable(why) => DeskError::Unstorable(why),
+            // The case itself (gone, or its reporter's token replaced under the write): the
+            // same answer as a wrong token. Anything else missing is an inconsistency.
+            StoreError::NotFound("case") => DeskError::NotFound,
             StoreError::Duplicate(what) => DeskError::Duplicate(what),
             other => DeskError::Internal(other.to_string()),
         }

@@ -123,6 +123,10 @@ pub struct Effects {
     /// A new hash for the reporter's access token; the old token stops working with the
     /// commit.
     pub reporter_token_hash: Option<Vec<u8>>,
+    /// The hash of the token a reporter's write was made with: the write lands only while
+    /// it is still the case's token, so a reply or a second replacement made with a token
+    /// replaced a moment earlier fails with `NotFound`, like any wrong token.
+    pub reporter_token: Option<Vec<u8>>,
     /// Case access to give (`Some(grant)`) or take away (`None`), by user id.
     pub grants: Vec<(i64, Option<String>)>,
     /// Text of these events for the full-text index.
@@ -142,6 +146,7 @@ impl Effects {
             jobs,
             reporter_key,
             reporter_token_hash,
+            reporter_token: _,
             grants,
             search,
             duplicate_of,
@@ -546,8 +551,9 @@ impl Store {
         decided_on: i64,
         events: Vec<NewEvent>,
         projection: Option<Projection>,
-        effects: Effects,
+        mut effects: Effects,
     ) -> Result<Vec<EventRow>, StoreError> {
+        let presented = effects.reporter_token.take();
         let (intake, jobs, team) = effects.prepare(last_event_at(&events)?);
         on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
@@ -569,6 +575,20 @@ impl Store {
                     decided_on,
                     head: seq,
                 });
+            }
+            // Under the case's lock, so a token replaced by a write that committed first is
+            // seen here.
+            if let Some(hash) = &presented {
+                let holds: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM cases WHERE id = $1 AND reporter_token_hash = $2",
+                )
+                .bind(case_id)
+                .bind(hash.clone())
+                .fetch_optional(&mut *tx)
+                .await?;
+                if holds.is_none() {
+                    return Err(StoreError::NotFound("case"));
+                }
             }
             let raws = RawEvent::chain(case_id, seq, prev, &events);
             insert_events!(tx, &raws)?;

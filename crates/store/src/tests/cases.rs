@@ -585,3 +585,74 @@ async fn a_case_write_without_events_is_refused() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_reporters_write_lands_only_while_its_token_is_the_cases() {
+    each_backend(async |label, store| {
+        let case_id = open(&store, b"old").await;
+        let with = |token: &[u8], new: Option<&[u8]>| Effects {
+            reporter_token: Some(token.to_vec()),
+            reporter_token_hash: new.map(<[u8]>::to_vec),
+            ..Effects::default()
+        };
+        // Two replacements made with the same token: the second finds it replaced.
+        let head = store.head(case_id).await.unwrap();
+        store
+            .append_events(
+                case_id,
+                head,
+                vec![event("token", json!({}))],
+                None,
+                with(b"old", Some(b"new")),
+            )
+            .await
+            .unwrap();
+        let head = store.head(case_id).await.unwrap();
+        let again = store
+            .append_events(
+                case_id,
+                head,
+                vec![event("token", json!({}))],
+                None,
+                with(b"old", Some(b"other")),
+            )
+            .await;
+        assert!(
+            matches!(again, Err(StoreError::NotFound("case"))),
+            "{label}: {again:?}"
+        );
+        // A reply with the replaced token is refused; with the new one it lands.
+        let reply = store
+            .append_events(
+                case_id,
+                head,
+                vec![event("reply", json!({}))],
+                None,
+                with(b"old", None),
+            )
+            .await;
+        assert!(
+            matches!(reply, Err(StoreError::NotFound("case"))),
+            "{label}"
+        );
+        store
+            .append_events(
+                case_id,
+                head,
+                vec![event("reply", json!({}))],
+                None,
+                with(b"new", None),
+            )
+            .await
+            .unwrap();
+        assert!(
+            store
+                .case_for_reporter(case_id, b"new")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(store.events(case_id).await.unwrap().len(), 3, "{label}");
+    })
+    .await;
+}

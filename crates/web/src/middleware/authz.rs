@@ -146,6 +146,9 @@ pub struct Caller {
     pub signed_in: Option<SignedIn>,
     /// The case the address names, when it names one the caller may reach.
     pub case: Option<CaseRef>,
+    /// The hash of the reporter's token the request presented: the reporter's writes land
+    /// only while it is still the case's token (see [`vulndesk_store::Effects`]).
+    pub reporter_token: Option<Vec<u8>>,
 }
 
 impl Caller {
@@ -284,14 +287,14 @@ async fn load_person(
     }))
 }
 
-/// The case the address names, and the reporter holding its token when the route is a
-/// reporter's.
+/// The case the address names, and the hash of the reporter's token that reached it when
+/// the route is a reporter's.
 async fn target(
     state: &AppState,
     need: Need,
     params: &HashMap<String, String>,
     headers: &HeaderMap,
-) -> Result<(Option<CaseRef>, Option<i64>), ApiError> {
+) -> Result<(Option<CaseRef>, Option<Vec<u8>>), ApiError> {
     let Some(id) = params.get("id") else {
         return Ok((None, None));
     };
@@ -308,7 +311,7 @@ async fn target(
                         id: case.id,
                         org_id,
                     }),
-                    Some(case.id),
+                    token.map(reporter::token_hash),
                 ))
             }
             Err(ApiError::NotFound) => Ok((None, None)),
@@ -410,7 +413,8 @@ async fn decide(
         .iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-    let (case, reporter_of) = target(state, need, &params, request.headers()).await?;
+    let (case, reporter_token) = target(state, need, &params, request.headers()).await?;
+    let reporter_of = reporter_token.as_ref().and(case.map(|c| c.id));
     let signed_in = if need == Need::Reporter || need == Need::Public {
         // Reporter and public routes do not look at sessions: a signed-in teammate
         // reading a portal link is a reporter there, nothing more.
@@ -434,6 +438,7 @@ async fn decide(
         principal,
         signed_in,
         case,
+        reporter_token,
     });
     Ok(request)
 }

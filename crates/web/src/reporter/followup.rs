@@ -63,6 +63,7 @@ pub(crate) fn reply_problems(policy: &Policy, body: &str, uploads: &[Upload]) ->
 pub(crate) async fn reply(
     state: &AppState,
     case: &CaseRow,
+    presented: Option<Vec<u8>>,
     body: String,
     uploads: Vec<Upload>,
     channel: Channel,
@@ -76,6 +77,7 @@ pub(crate) async fn reply(
     events.extend(files_added);
     let effects = Effects {
         attachments: files,
+        reporter_token: presented,
         ..Effects::default()
     };
     Ok(state
@@ -95,6 +97,7 @@ pub(crate) const KEY_MAX_BYTES: usize = 64 * 1024;
 pub(crate) async fn set_key(
     state: &AppState,
     case: &CaseRow,
+    presented: Option<Vec<u8>>,
     armored: &str,
     field: &str,
     at: Timestamp,
@@ -121,6 +124,7 @@ pub(crate) async fn set_key(
             fingerprint: fingerprint.clone(),
             armored: key.armored(),
         }),
+        reporter_token: presented,
         ..Effects::default()
     };
     let event = Event::ReporterKeySet {
@@ -139,11 +143,13 @@ pub(crate) async fn set_key(
 pub(crate) async fn replace_token(
     state: &AppState,
     case: &CaseRow,
+    presented: Option<Vec<u8>>,
     at: Timestamp,
 ) -> Result<ReporterToken, ApiError> {
     let token = ReporterToken::generate()?;
     let effects = Effects {
         reporter_token_hash: Some(token.hash()),
+        reporter_token: presented,
         ..Effects::default()
     };
     state
@@ -166,7 +172,13 @@ pub async fn api_replace_token(
     caller: Caller,
 ) -> Result<Response, ApiError> {
     let case = caller.case_row(&state).await?;
-    let token = replace_token(&state, &case, Timestamp::now()).await?;
+    let token = replace_token(
+        &state,
+        &case,
+        caller.reporter_token.clone(),
+        Timestamp::now(),
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         [(header::CACHE_CONTROL, "no-store")],
@@ -216,6 +228,7 @@ pub async fn api_reply(
     let written = reply(
         &state,
         &case,
+        caller.reporter_token.clone(),
         request.body,
         Vec::new(),
         Channel::Api,

@@ -8,4 +8,4 @@ pub mod intake;
 pub(crate) mod portal;
 mod token;
 
-pub(crate) use token::{ReporterToken, bearer, case};
+pub(crate) use token::{ReporterToken, bearer, case, token_hash};

@@ -425,6 +425,7 @@ pub async fn reply(
     let written = followup::reply(
         &state,
         &case,
+        caller.reporter_token.clone(),
         body,
         files,
         vulndesk_core::case::Channel::Web,
@@ -451,7 +452,16 @@ pub async fn set_key(
     };
     let form = multipart::read(request, no_files).await?;
     let armored = form.text(KEY_FIELD);
-    match followup::set_key(&state, &case, armored, KEY_FIELD, Timestamp::now()).await {
+    match followup::set_key(
+        &state,
+        &case,
+        caller.reporter_token.clone(),
+        armored,
+        KEY_FIELD,
+        Timestamp::now(),
+    )
+    .await
+    {
         Ok(_) => Ok(Redirect::to(&format!("/r/{}/{token}#key", case.id)).into_response()),
         Err(e) if e.status() == StatusCode::UNPROCESSABLE_ENTITY => {
             let typed = Typed {
@@ -472,7 +482,13 @@ pub async fn replace_token(
     caller: Caller,
 ) -> Result<Response, PageError> {
     let case = caller.case_row(&state).await?;
-    let fresh = followup::replace_token(&state, &case, Timestamp::now()).await?;
+    let fresh = followup::replace_token(
+        &state,
+        &case,
+        caller.reporter_token.clone(),
+        Timestamp::now(),
+    )
+    .await?;
     Ok(Redirect::to(&format!("/r/{}/{}#link", case.id, fresh.as_str())).into_response())
 }
 
