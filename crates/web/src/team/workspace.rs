@@ -26,7 +26,7 @@ use vulndesk_store::{CaseListing, CaseQuery, CaseRow, Effects, JobRow, UserRow, 
 use crate::authz::{Caller, SignedIn};
 use crate::reporter::ReporterToken;
 use crate::{ApiError, AppState};
-use vulndesk_desk::{DeskError, Write, cases};
+use vulndesk_desk::cases;
 
 pub use vulndesk_desk::cases::DASHBOARD_PAGE as PAGE_SIZE;
 
@@ -563,18 +563,9 @@ pub async fn act(state: &AppState, caller: &Caller, action: Action) -> Result<Ac
     }
     // Decided on the log the write appends after: an officer racing another (or a
     // reporter's reply) is checked against what landed first, not what this page read.
-    let policy = view.policy();
     let written = state
         .desk
-        .append(&view.case, &caller.actor(), at, |log| {
-            triage::decide_write(policy, log, &events).map_err(|e| DeskError::Conflict {
-                message: e.to_string(),
-            })?;
-            Ok(Write {
-                events: events.clone(),
-                effects: effects.clone(),
-            })
-        })
+        .record(&view.case, &caller.actor(), at, events, effects)
         .await?;
     Ok(Acted {
         seq: written.rows.first().map_or(0, |e| e.seq),
