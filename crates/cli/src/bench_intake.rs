@@ -282,7 +282,7 @@ async fn take_reports(store: &Store, args: &IntakeArgs) -> Result<(Tally, Cpu), 
 /// The baseline: the clients commit one small row per transaction instead of a report.
 async fn commit_rows(store: &Store, args: &IntakeArgs) -> Result<(Tally, Cpu), CliError> {
     match store {
-        Store::Sqlite(pool) => {
+        Store::Sqlite(vulndesk_store::SqliteStore { pool, .. }) => {
             sqlx::query("CREATE TABLE bench_baseline (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
                 .execute(pool)
                 .await
@@ -561,7 +561,7 @@ impl Load for Committer {
         let body = format!("{}-{n}", self.client);
         // Write transactions begun the way the store begins them (store's `begin_write`).
         let committed = match &self.store {
-            Store::Sqlite(pool) => {
+            Store::Sqlite(vulndesk_store::SqliteStore { pool, .. }) => {
                 async {
                     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                     sqlx::query(INSERT).bind(body).execute(&mut *tx).await?;

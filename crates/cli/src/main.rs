@@ -94,6 +94,7 @@ impl From<vulndesk_desk::DeskError> for CliError {
             | D::Conflict { .. }
             | D::Duplicate(_)
             | D::Unstorable(_)
+            | D::Forbidden(_)
             | D::NotFound => CliError::Invalid(e.to_string()),
         }
     }

@@ -8,6 +8,7 @@ pub mod actor;
 pub mod calendar;
 pub mod case;
 pub mod clocks;
+pub mod command;
 pub mod duration;
 pub mod email;
 pub mod plausible;

@@ -5,6 +5,7 @@
 //! stored byte.
 
 use vulndesk_core::case::Event;
+use vulndesk_core::command::File;
 use vulndesk_core::policy::Intake;
 use vulndesk_store::NewAttachment;
 
@@ -60,17 +61,23 @@ impl Limits {
 /// The events that record `uploads` (one `attachment_added` each, in order) and the files to
 /// store as the write's effects.
 pub fn record(uploads: Vec<Upload>, added_by: &str) -> (Vec<Event>, Vec<NewAttachment>) {
+    let (files, stored) = files(uploads);
+    let events = files.into_iter().map(|f| f.added_by(added_by)).collect();
+    (events, stored)
+}
+
+/// What the log says of each upload, and the bytes to store, in the same order.
+pub fn files(uploads: Vec<Upload>) -> (Vec<File>, Vec<NewAttachment>) {
     uploads
         .into_iter()
         .map(|u| {
-            let event = Event::AttachmentAdded {
+            let file = File {
                 sha256: u.file.sha256(),
                 filename: u.file.filename.clone(),
                 content_type: u.file.content_type.clone(),
                 size: u.file.data.len() as u64,
-                added_by: added_by.to_owned(),
             };
-            (event, u.file)
+            (file, u.file)
         })
         .unzip()
 }

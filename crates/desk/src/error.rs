@@ -88,6 +88,9 @@ pub enum DeskError {
     /// same way.
     #[error("the request holds text that cannot be stored: {0}")]
     Unstorable(String),
+    /// Seen, but not this principal's to do.
+    #[error("{0}")]
+    Forbidden(String),
     /// Nothing here, or nothing this principal may see.
     #[error("not found")]
     NotFound,

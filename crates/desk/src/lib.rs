@@ -15,6 +15,7 @@ pub mod intake;
 mod policies;
 mod reminders;
 pub mod reporter_token;
+pub mod workspace;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ pub use cases::{Appended, Rebuilt, Write};
 pub use error::DeskError;
 pub use intake::Opening;
 pub use policies::PinnedPolicy;
+pub use workspace::{Acted, Acting, Action};
 
 /// The desk: the store and the parsed pinned policies. Cheap to clone.
 #[derive(Clone)]

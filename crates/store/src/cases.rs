@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::intake::{IntakeWrites, NewAttachment, NewRawMessage, NewReporterKey, write_intake};
 use crate::outbox::{JobWrites, NewJob, write_jobs};
+use crate::participants::write_reporter;
 use crate::search::{SearchText, TeamWrites, write_team};
 use crate::{Store, StoreError, WritePool, constraint, parse_date, parse_ts, ts_text};
 
@@ -451,6 +452,117 @@ macro_rules! upsert_projection {
     }};
 }
 
+/// The body of [`Store::open_case`] inside a write transaction `$tx`.
+macro_rules! open_case_in {
+    ($tx:ident, $new:expr, $reply_tag:expr, $events:expr, $projection:expr, $intake:expr, $jobs:expr, $team:expr) => {
+        async {
+            let new: NewCase = $new;
+            let reply_tag: String = $reply_tag;
+            let events: Vec<NewEvent> = $events;
+            // The organisation check rides on the insert: it inserts nothing unless the
+            // product and the policy version exist and belong to one organisation.
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO cases \
+                 (product_id, policy_version_id, reporter_token_hash, opened_at, reply_tag) \
+                 SELECT p.id, v.id, $3, $4, $5 FROM products p, policy_versions v \
+                 WHERE p.id = $1 AND v.id = $2 AND p.org_id = v.org_id RETURNING id",
+            )
+            .bind(new.product_id)
+            .bind(new.policy_version_id)
+            .bind(new.reporter_token_hash.clone())
+            .bind(ts_text(new.opened_at))
+            .bind(reply_tag.clone())
+            .fetch_optional(&mut *$tx)
+            .await
+            .map_err(|e| constraint(e, "product or policy version"))?;
+            let Some(id) = id else {
+                let orgs: Option<(i64, i64)> = sqlx::query_as(
+                    "SELECT p.org_id, v.org_id FROM products p, policy_versions v \
+                     WHERE p.id = $1 AND v.id = $2",
+                )
+                .bind(new.product_id)
+                .bind(new.policy_version_id)
+                .fetch_optional(&mut *$tx)
+                .await?;
+                return Err(match orgs {
+                    None => StoreError::NotFound("product or policy version"),
+                    Some(_) => StoreError::Conflict(format!(
+                        "policy version {} does not belong to the product's organisation",
+                        new.policy_version_id
+                    )),
+                });
+            };
+            write_reporter!($tx, id, reply_tag.clone(), new.opened_at)?;
+            let raws = RawEvent::chain(id, 0, GENESIS_HASH.to_owned(), &events);
+            insert_events!($tx, &raws)?;
+            upsert_projection!(&mut *$tx, id, &$projection)?;
+            write_intake!($tx, id, $intake)?;
+            write_jobs!($tx, Some(id), &$jobs)?;
+            let seqs: Vec<i64> = raws.iter().map(|r| r.seq).collect();
+            write_team!($tx, id, &seqs, &$team)?;
+            Ok::<CaseRow, StoreError>(CaseRow {
+                id,
+                product_id: new.product_id,
+                policy_version_id: new.policy_version_id,
+                opened_at: new.opened_at,
+                reply_tag,
+            })
+        }
+        .await
+    };
+}
+
+/// The body of [`Store::append_events`] inside a write transaction `$tx`; `$lock` selects
+/// the case's head and token hash, locking the row where the backend needs it.
+macro_rules! append_in {
+    ($tx:ident, $lock:expr, $case_id:expr, $decided_on:expr, $presented:expr, $events:expr, $projection:expr, $intake:expr, $jobs:expr, $team:expr) => {
+        async {
+            let case_id: i64 = $case_id;
+            let decided_on: i64 = $decided_on;
+            let presented: Option<Vec<u8>> = $presented;
+            let events: Vec<NewEvent> = $events;
+            let projection: Option<Projection> = $projection;
+            let head: Option<(Option<i64>, Option<String>, Option<Vec<u8>>)> =
+                sqlx::query_as($lock)
+                    .bind(case_id)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+            let Some((seq, hash, token)) = head else {
+                return Err(StoreError::NotFound("case"));
+            };
+            let (seq, prev) = match (seq, hash) {
+                (Some(seq), Some(hash)) => (seq, hash),
+                _ => (0, GENESIS_HASH.to_owned()),
+            };
+            if seq != decided_on {
+                return Err(StoreError::Stale {
+                    case_id,
+                    decided_on,
+                    head: seq,
+                });
+            }
+            // Read under the case's lock, so a token replaced by a write that committed
+            // first is seen here.
+            if presented.is_some() && presented != token {
+                return Err(StoreError::NotFound("case"));
+            }
+            let raws = RawEvent::chain(case_id, seq, prev, &events);
+            insert_events!($tx, &raws)?;
+            if let Some(pr) = &projection {
+                upsert_projection!(&mut *$tx, case_id, pr)?;
+            }
+            write_intake!($tx, case_id, $intake)?;
+            write_jobs!($tx, Some(case_id), &$jobs)?;
+            let seqs: Vec<i64> = raws.iter().map(|r| r.seq).collect();
+            write_team!($tx, case_id, &seqs, &$team)?;
+            raws.into_iter()
+                .map(RawEvent::decode)
+                .collect::<Result<Vec<EventRow>, StoreError>>()
+        }
+        .await
+    };
+}
+
 impl Store {
     /// One transaction: the case row (with a fresh reply tag), its events numbered 1, 2, ... in
     /// the given order, its projection row and the `effects`. Only returns after COMMIT; on any
@@ -481,55 +593,26 @@ impl Store {
                 ));
             }
         };
-        on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            let orgs: Option<(i64, i64)> = sqlx::query_as(
-                "SELECT p.org_id, v.org_id FROM products p, policy_versions v \
-                 WHERE p.id = $1 AND v.id = $2",
-            )
-            .bind(new.product_id)
-            .bind(new.policy_version_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            match orgs {
-                None => return Err(StoreError::NotFound("product or policy version")),
-                Some((a, b)) if a != b => {
-                    return Err(StoreError::Conflict(format!(
-                        "policy version {} does not belong to the product's organisation",
-                        new.policy_version_id
-                    )))
-                }
-                Some(_) => {}
+        let reply = reply_tag;
+        let row = match self {
+            Store::Sqlite(sqlite) => {
+                sqlite
+                    .writer
+                    .write(move |tx| {
+                        Box::pin(async move {
+                            open_case_in!(tx, new, reply, events, projection, intake, jobs, team)
+                        })
+                    })
+                    .await?
             }
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO cases \
-                 (product_id, policy_version_id, reporter_token_hash, opened_at, reply_tag) \
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            )
-            .bind(new.product_id)
-            .bind(new.policy_version_id)
-            .bind(new.reporter_token_hash.clone())
-            .bind(ts_text(new.opened_at))
-            .bind(reply_tag.clone())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| constraint(e, "product or policy version"))?;
-            let raws = RawEvent::chain(id, 0, GENESIS_HASH.to_owned(), &events);
-            insert_events!(tx, &raws)?;
-            upsert_projection!(&mut *tx, id, &projection)?;
-            write_intake!(tx, id, intake)?;
-            write_jobs!(tx, Some(id), &jobs)?;
-            let seqs: Vec<i64> = raws.iter().map(|r| r.seq).collect();
-            write_team!(tx, id, &seqs, &team)?;
-            tx.commit().await?;
-            Ok(CaseRow {
-                id,
-                product_id: new.product_id,
-                policy_version_id: new.policy_version_id,
-                opened_at: new.opened_at,
-                reply_tag,
-            })
-        })
+            Store::Postgres(p) => {
+                let mut tx = p.begin_write().await?;
+                let row = open_case_in!(tx, new, reply, events, projection, intake, jobs, team)?;
+                tx.commit().await?;
+                row
+            }
+        };
+        Ok(row)
     }
 
     /// Appends `events` (seq = head+1, head+2, ..., each linked to the previous hash),
@@ -540,8 +623,10 @@ impl Store {
     /// write on, the projection included. If another write got there first the call fails
     /// with [`StoreError::Stale`] and writes nothing: the caller reads again and decides
     /// again. Concurrent appenders are serialised while the head is compared: PostgreSQL
-    /// locks the case row (`FOR UPDATE`), SQLite holds the database write lock from
-    /// `BEGIN IMMEDIATE`; the `(case_id, seq)` primary key backs both.
+    /// locks the case row (`FOR UPDATE`); on SQLite every case write goes through one
+    /// writer connection, which commits the writes queued meanwhile as one group (one
+    /// transaction, one fsync, a savepoint per write) and answers each after its COMMIT. The
+    /// `(case_id, seq)` primary key backs both.
     ///
     /// Fails with `Invalid` if `events` is empty, `NotFound` if the case is missing and
     /// `Duplicate` if the effects' raw message is already stored.
@@ -555,53 +640,48 @@ impl Store {
     ) -> Result<Vec<EventRow>, StoreError> {
         let presented = effects.reporter_token.take();
         let (intake, jobs, team) = effects.prepare(last_event_at(&events)?);
-        on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            let head: Option<(Option<i64>, Option<String>)> =
-                sqlx::query_as(p.lock_case_sql())
-                    .bind(case_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let Some(head) = head else {
-                return Err(StoreError::NotFound("case"));
-            };
-            let (seq, prev) = match head {
-                (Some(seq), Some(hash)) => (seq, hash),
-                _ => (0, GENESIS_HASH.to_owned()),
-            };
-            if seq != decided_on {
-                return Err(StoreError::Stale {
+        match self {
+            Store::Sqlite(sqlite) => {
+                sqlite
+                    .writer
+                    .write(move |tx| {
+                        Box::pin(async move {
+                            append_in!(
+                                tx,
+                                "SELECT head_seq, head_hash, reporter_token_hash FROM cases \
+                                 WHERE id = $1",
+                                case_id,
+                                decided_on,
+                                presented,
+                                events,
+                                projection,
+                                intake,
+                                jobs,
+                                team
+                            )
+                        })
+                    })
+                    .await
+            }
+            Store::Postgres(p) => {
+                let mut tx = p.begin_write().await?;
+                let rows = append_in!(
+                    tx,
+                    "SELECT head_seq, head_hash, reporter_token_hash FROM cases \
+                     WHERE id = $1 FOR UPDATE",
                     case_id,
                     decided_on,
-                    head: seq,
-                });
+                    presented,
+                    events,
+                    projection,
+                    intake,
+                    jobs,
+                    team
+                )?;
+                tx.commit().await?;
+                Ok(rows)
             }
-            // Under the case's lock, so a token replaced by a write that committed first is
-            // seen here.
-            if let Some(hash) = &presented {
-                let holds: Option<i64> = sqlx::query_scalar(
-                    "SELECT id FROM cases WHERE id = $1 AND reporter_token_hash = $2",
-                )
-                .bind(case_id)
-                .bind(hash.clone())
-                .fetch_optional(&mut *tx)
-                .await?;
-                if holds.is_none() {
-                    return Err(StoreError::NotFound("case"));
-                }
-            }
-            let raws = RawEvent::chain(case_id, seq, prev, &events);
-            insert_events!(tx, &raws)?;
-            if let Some(pr) = &projection {
-                upsert_projection!(&mut *tx, case_id, pr)?;
-            }
-            write_intake!(tx, case_id, intake)?;
-            write_jobs!(tx, Some(case_id), &jobs)?;
-            let seqs: Vec<i64> = raws.iter().map(|r| r.seq).collect();
-            write_team!(tx, case_id, &seqs, &team)?;
-            tx.commit().await?;
-            raws.into_iter().map(RawEvent::decode).collect()
-        })
+        }
     }
 
     /// Appends one event without effects, see [`Store::append_events`].

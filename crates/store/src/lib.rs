@@ -9,7 +9,8 @@
 //! [`policies`] (organisations, products, policy versions), [`cases`] (cases, events,
 //! projections, the transactional [`Effects`] of a case write), [`intake`] (attachments, raw
 //! mail, mail threading, OpenPGP keys), [`outbox`] (jobs claimed by workers), [`accounts`]
-//! (people, roles, grants, passwords, second factors), [`sessions`] (sessions, API tokens,
+//! (people, roles, grants, passwords, second factors), [`participants`] (who takes part in a
+//! case by mail, each with a reply address), [`sessions`] (sessions, API tokens,
 //! sign-in throttling), [`dashboard`] (the team's case listing), [`search`] (the full-text
 //! rows and grants a case write stores), [`reminders`] and [`account_log`]. Everything public
 //! is re-exported here.
@@ -29,7 +30,10 @@ use sqlx::{PgPool, SqlitePool, Transaction};
 macro_rules! on_pool {
     ($store:expr, $p:ident => $body:expr) => {
         match $store {
-            Store::Sqlite($p) => $body,
+            Store::Sqlite(sqlite) => {
+                let $p = &sqlite.pool;
+                $body
+            }
             Store::Postgres($p) => $body,
         }
     };
@@ -41,12 +45,14 @@ pub mod cases;
 pub mod dashboard;
 pub mod intake;
 pub mod outbox;
+pub mod participants;
 pub mod policies;
 pub mod reminders;
 pub mod search;
 pub mod sessions;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod writer;
 
 pub use account_log::AccountEventRow;
 pub use accounts::{NewUser, UserRow};
@@ -60,6 +66,7 @@ pub use intake::{
     ReporterKeyRow,
 };
 pub use outbox::{JobRow, JobStatus, NewJob};
+pub use participants::ParticipantRow;
 pub use policies::{Organisation, PolicyVersion, ProductRow};
 pub use search::SearchText;
 pub use sessions::{ApiTokenRow, ApiTokenUse, NewSession, SessionRow};
@@ -68,9 +75,18 @@ pub use sessions::{ApiTokenRow, ApiTokenUse, NewSession, SessionRow};
 #[derive(Debug, Clone)]
 pub enum Store {
     /// Embedded SQLite database file.
-    Sqlite(SqlitePool),
+    Sqlite(SqliteStore),
     /// PostgreSQL server.
     Postgres(PgPool),
+}
+
+/// An SQLite database: a pool for reads and most writes, and the one connection that case
+/// writes queue for (see [`Store::append_events`]).
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    /// The pool, for statements of one's own (tests, benchmarks).
+    pub pool: SqlitePool,
+    writer: writer::Writer,
 }
 
 /// Which backend a [`Store`] talks to.
@@ -222,9 +238,6 @@ pub(crate) trait WritePool {
     type Db: sqlx::Database;
     /// Starts a transaction that already holds (SQLite) or can take (PostgreSQL) write locks.
     async fn begin_write(&self) -> Result<Transaction<'static, Self::Db>, sqlx::Error>;
-    /// Selects the case's log head (`head_seq`, `head_hash`), locking the row against
-    /// concurrent appenders where that is needed.
-    fn lock_case_sql(&self) -> &'static str;
     /// Selects the organisation row, locking it against concurrent policy writers.
     fn lock_org_sql(&self) -> &'static str;
 }
@@ -236,9 +249,6 @@ impl WritePool for SqlitePool {
         // can fail with SQLITE_BUSY on lock upgrade instead of waiting out busy_timeout.
         self.begin_with("BEGIN IMMEDIATE").await
     }
-    fn lock_case_sql(&self) -> &'static str {
-        "SELECT head_seq, head_hash FROM cases WHERE id = $1"
-    }
     fn lock_org_sql(&self) -> &'static str {
         "SELECT id FROM organisations WHERE id = $1"
     }
@@ -248,9 +258,6 @@ impl WritePool for PgPool {
     type Db = sqlx::Postgres;
     async fn begin_write(&self) -> Result<Transaction<'static, sqlx::Postgres>, sqlx::Error> {
         self.begin().await
-    }
-    fn lock_case_sql(&self) -> &'static str {
-        "SELECT head_seq, head_hash FROM cases WHERE id = $1 FOR UPDATE"
     }
     fn lock_org_sql(&self) -> &'static str {
         "SELECT id FROM organisations WHERE id = $1 FOR UPDATE"
@@ -282,9 +289,10 @@ impl Store {
                 });
             let pool = SqlitePoolOptions::new()
                 .max_connections(opts.max_connections)
-                .connect_with(o)
+                .connect_with(o.clone())
                 .await?;
-            Ok(Store::Sqlite(pool))
+            let writer = writer::Writer::start(o).await?;
+            Ok(Store::Sqlite(SqliteStore { pool, writer }))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let o =
                 PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
@@ -304,7 +312,7 @@ impl Store {
     /// Applies pending migrations (`migrations/sqlite` or `migrations/postgres`).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self {
-            Store::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
+            Store::Sqlite(s) => SQLITE_MIGRATIONS.run(&s.pool).await?,
             Store::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await?,
         }
         Ok(())
@@ -320,6 +328,9 @@ impl Store {
 
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
+        if let Store::Sqlite(s) = self {
+            s.writer.close().await;
+        }
         on_pool!(self, p => p.close().await)
     }
 

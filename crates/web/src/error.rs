@@ -306,6 +306,7 @@ impl From<DeskError> for ApiError {
                 message: format!("already stored: {what}"),
             },
             DeskError::NotFound => ApiError::NotFound,
+            DeskError::Forbidden(_) => ApiError::Forbidden,
             DeskError::Unavailable(detail) => ApiError::Unavailable(detail),
             DeskError::Internal(detail) => ApiError::Internal(detail),
         }

@@ -99,6 +99,13 @@ fn json_error(path: &str, e: serde_json::Error, fields: &str) -> ApiError {
     let message = full
         .rsplit_once(" at line ")
         .map_or(full.as_str(), |(m, _)| m);
+    field_error(path, message, fields)
+}
+
+/// The error for a body whose value at `path` (`.` for the body itself) did not fit its
+/// field: serde's `message` names a missing or unknown field, or says what is wrong with
+/// the value. Shared by JSON bodies and the pages' forms.
+pub(crate) fn field_error(path: &str, message: &str, fields: &str) -> ApiError {
     let within = |name: &str| {
         if path == "." {
             name.to_owned()

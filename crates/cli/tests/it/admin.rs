@@ -82,7 +82,9 @@ async fn an_upgrade_that_changes_derivation_rebuilds_projections_on_the_next_sta
         let request = "INSERT INTO maintenance_requests (task, requested_at) \
                        VALUES ('rebuild-projections', '2026-11-30T00:00:00Z')";
         match &store {
-            vulndesk_store::Store::Sqlite(p) => sqlx::query(request).execute(p).await.map(drop),
+            vulndesk_store::Store::Sqlite(vulndesk_store::SqliteStore { pool: p, .. }) => {
+                sqlx::query(request).execute(p).await.map(drop)
+            }
             vulndesk_store::Store::Postgres(p) => sqlx::query(request).execute(p).await.map(drop),
         }
         .unwrap();

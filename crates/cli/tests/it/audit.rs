@@ -26,7 +26,7 @@ async fn verify(db: &TestDb) -> (i32, String) {
 /// Runs SQL as someone with direct database access would, triggers out of the way.
 async fn tamper(store: &Store, statements: &[String]) {
     match store {
-        Store::Sqlite(pool) => {
+        Store::Sqlite(vulndesk_store::SqliteStore { pool, .. }) => {
             for drop in [
                 "DROP TRIGGER IF EXISTS events_no_update",
                 "DROP TRIGGER IF EXISTS events_no_delete",
@@ -146,7 +146,9 @@ async fn tamper_accounts(store: &Store, statement: &str) {
     for sql in drops.iter().copied().chain([statement]) {
         let sql = sqlx::AssertSqlSafe(sql.to_owned());
         match store {
-            Store::Sqlite(p) => sqlx::query(sql).execute(p).await.map(drop),
+            Store::Sqlite(vulndesk_store::SqliteStore { pool: p, .. }) => {
+                sqlx::query(sql).execute(p).await.map(drop)
+            }
             Store::Postgres(p) => sqlx::query(sql).execute(p).await.map(drop),
         }
         .unwrap();

@@ -228,7 +228,7 @@ async fn a_references_header_of_100000_ids_costs_a_bounded_look_up() {
         let run = desk.deliver_ok(&raw).await;
         assert_eq!(run.stdout.trim(), format!("joined case {parent}"));
         let threads: i64 = match &desk.store {
-            vulndesk_store::Store::Sqlite(p) => {
+            vulndesk_store::Store::Sqlite(vulndesk_store::SqliteStore { pool: p, .. }) => {
                 sqlx::query_scalar("SELECT COUNT(*) FROM mail_threads")
                     .fetch_one(p)
                     .await

@@ -170,10 +170,12 @@ async fn an_officer_signs_in_with_password_then_authenticator_and_recovery_codes
 async fn set_totp_required(app: &TestApp, id: i64) {
     let sql = format!("UPDATE users SET totp_required = TRUE WHERE id = {id}");
     match &app.store {
-        vulndesk_store::Store::Sqlite(p) => sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(p)
-            .await
-            .map(drop),
+        vulndesk_store::Store::Sqlite(vulndesk_store::SqliteStore { pool: p, .. }) => {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(p)
+                .await
+                .map(drop)
+        }
         vulndesk_store::Store::Postgres(p) => sqlx::query(sqlx::AssertSqlSafe(sql))
             .execute(p)
             .await

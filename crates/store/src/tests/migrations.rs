@@ -19,7 +19,7 @@ async fn fresh_stores_are_migrated_and_durable() {
         assert_eq!(store.backend(), expected);
         assert_eq!(store.count_cases().await.unwrap(), 0, "{label}");
         store.migrate().await.unwrap();
-        if let Store::Sqlite(p) = store {
+        if let Store::Sqlite(crate::SqliteStore { pool: p, .. }) = store {
             let mut conn = p.acquire().await.unwrap();
             let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
                 .fetch_one(&mut *conn)
@@ -56,7 +56,9 @@ async fn migration_0002_gives_existing_cases_a_reply_tag() {
             .await
             .unwrap();
         match &store {
-            Store::Sqlite(p) => crate::SQLITE_MIGRATIONS.run_to(1, p).await.unwrap(),
+            Store::Sqlite(crate::SqliteStore { pool: p, .. }) => {
+                crate::SQLITE_MIGRATIONS.run_to(1, p).await.unwrap()
+            }
             Store::Postgres(p) => crate::POSTGRES_MIGRATIONS.run_to(1, p).await.unwrap(),
         }
         // Rows as a 0001-era server wrote them (no reply_tag column yet).

@@ -11,7 +11,9 @@ use serde_json::json;
 macro_rules! raw_sql {
     ($store:expr, $sql:expr) => {
         match &$store {
-            Store::Sqlite(p) => sqlx::query($sql).execute(p).await.map(drop),
+            Store::Sqlite(crate::SqliteStore { pool: p, .. }) => {
+                sqlx::query($sql).execute(p).await.map(drop)
+            }
             Store::Postgres(p) => sqlx::query($sql).execute(p).await.map(drop),
         }
     };
@@ -132,7 +134,9 @@ async fn row_counts(store: &Store) -> Vec<(&'static str, i64)> {
     for table in CASE_TABLES {
         let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
         let n: i64 = match store {
-            Store::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await,
+            Store::Sqlite(crate::SqliteStore { pool: p, .. }) => {
+                sqlx::query_scalar(sql).fetch_one(p).await
+            }
             Store::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await,
         }
         .unwrap();

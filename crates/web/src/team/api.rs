@@ -9,15 +9,20 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use jiff::civil::Date;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use vulndesk_core::access::CaseGrant;
 use vulndesk_core::actor::Actor;
 use vulndesk_core::case;
+use vulndesk_core::clocks::ClockKind;
+use vulndesk_core::command::Command;
 use vulndesk_core::severity::Cvss;
+use vulndesk_core::triage::DeclineReason;
+use vulndesk_desk::Action;
 
 use crate::authz::Caller;
-use crate::workspace::{self, Action, Filters, Triage, urgency};
+use crate::workspace::{self, Filters, urgency};
 use crate::{ApiError, AppState, json_body};
 use vulndesk_desk::cases;
 
@@ -109,56 +114,122 @@ struct ReasonFields {
     reason: String,
 }
 
+/// An action's fields as they arrived: a JSON object from the API or the pairs of a page's
+/// form. Both are decoded straight into the same field structs, so the pages and the API
+/// take the same actions with the same errors; neither is turned into the other.
+pub(crate) enum Input {
+    /// A JSON body, checked to be well-formed.
+    Json(Vec<u8>),
+    /// A form's pairs, without the CSRF token.
+    Form(Vec<(String, String)>),
+}
+
+impl Input {
+    /// The fields, as `T`; `expected` lists them for the error about a body of another shape.
+    fn fields<T: DeserializeOwned>(&self, expected: &str) -> Result<T, ApiError> {
+        match self {
+            Input::Json(bytes) => json_body::parse(bytes, expected),
+            Input::Form(pairs) => form_fields(pairs, expected),
+        }
+    }
+
+    /// Removes and returns the `action` field, which picks the triage move.
+    fn take_action(&mut self) -> Result<String, ApiError> {
+        let missing = || ApiError::MissingField("action".into());
+        match self {
+            Input::Json(bytes) => {
+                let mut fields: serde_json::Map<String, Value> =
+                    json_body::parse(bytes, "action and the action's fields")?;
+                let action = match fields.remove("action") {
+                    None => return Err(missing()),
+                    Some(Value::String(action)) => action,
+                    Some(_) => {
+                        return Err(ApiError::InvalidField {
+                            field: "action".into(),
+                            message: format!("action is a string, one of {ACTIONS}"),
+                        });
+                    }
+                };
+                *bytes = Value::Object(fields).to_string().into_bytes();
+                Ok(action)
+            }
+            Input::Form(pairs) => {
+                let at = pairs.iter().position(|(name, _)| name == "action");
+                Ok(pairs.remove(at.ok_or_else(missing)?).1)
+            }
+        }
+    }
+}
+
+/// A form's pairs decoded as `T` by the rules of forms: every value is text, trimmed and
+/// normalised as the JSON bodies' strings are; a blank field counts as absent (a blank
+/// `grant` means "no access", a blank note no note).
+fn form_fields<T: DeserializeOwned>(
+    pairs: &[(String, String)],
+    expected: &str,
+) -> Result<T, ApiError> {
+    let mut encoded = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in pairs {
+        let mut value = value.trim().to_owned();
+        vulndesk_core::text::normalise_in_place(&mut value);
+        if name != "csrf" && !value.is_empty() {
+            encoded.append_pair(name, &value);
+        }
+    }
+    let encoded = encoded.finish();
+    let decoder = serde_urlencoded::Deserializer::new(form_urlencoded::parse(encoded.as_bytes()));
+    serde_path_to_error::deserialize(decoder).map_err(|e| {
+        let path = e.path().to_string();
+        json_body::field_error(&path, &e.into_inner().to_string(), expected)
+    })
+}
+
 /// A triage move: `action` picks the move, the other fields are the move's own, read
 /// strictly so that a wrong or unknown field is named (serde's internally tagged enums
 /// would lose the field's name, and let unknown fields through on moves without fields).
-pub(crate) fn parse_triage(body: &[u8]) -> Result<Triage, ApiError> {
-    let mut fields: serde_json::Map<String, Value> =
-        json_body::parse(body, "action and the action's fields")?;
-    let action = match fields.remove("action") {
-        None => return Err(ApiError::MissingField("action".into())),
-        Some(Value::String(action)) => action,
-        Some(_) => {
-            return Err(ApiError::InvalidField {
-                field: "action".into(),
-                message: format!("action is a string, one of {ACTIONS}"),
-            });
-        }
-    };
-    let rest = Value::Object(fields).to_string().into_bytes();
+pub(crate) fn parse_triage(mut input: Input) -> Result<Command, ApiError> {
+    let action = input.take_action()?;
     Ok(match action.as_str() {
-        "request-info" => Triage::RequestInfo {
-            message: json_body::parse::<MessageFields>(&rest, "action, message")?.message,
+        "request-info" => Command::RequestInfo {
+            message: input.fields::<MessageFields>("action, message")?.message,
         },
         "accept" | "start-fix" | "close" => {
-            json_body::parse::<NoFields>(&rest, "action")?;
+            input.fields::<NoFields>("action")?;
             match action.as_str() {
-                "accept" => Triage::Accept,
-                "start-fix" => Triage::StartFix,
-                _ => Triage::Close,
+                "accept" => Command::Accept,
+                "start-fix" => Command::StartFix,
+                _ => Command::Close,
             }
         }
         "decline" => {
-            let f = json_body::parse::<DeclineFields>(&rest, "action, reason, duplicate_of, note")?;
-            Triage::Decline {
-                reason: f.reason,
+            let f = input.fields::<DeclineFields>("action, reason, duplicate_of, note")?;
+            let reason = DeclineReason::parse(&f.reason).ok_or_else(|| ApiError::InvalidField {
+                field: "reason".into(),
+                message: format!(
+                    "unknown decline reason {:?}; reasons are {}",
+                    f.reason,
+                    DeclineReason::ALL.map(|r| r.as_str()).join(", ")
+                ),
+            })?;
+            Command::Decline {
+                reason,
                 duplicate_of: f.duplicate_of,
                 note: f.note,
             }
         }
-        "schedule-fix" => Triage::ScheduleFix {
-            release: json_body::parse::<ReleaseFields>(&rest, "action, release")?.release,
+        "schedule-fix" => Command::ScheduleFix {
+            release: input.fields::<ReleaseFields>("action, release")?.release,
         },
         "release-fix" | "publish-advisory" | "exploitation-observed" => {
-            let on = json_body::parse::<OnFields>(&rest, "action, on")?.on;
+            let on = input.fields::<OnFields>("action, on")?.on;
             match action.as_str() {
-                "release-fix" => Triage::ReleaseFix { on },
-                "publish-advisory" => Triage::PublishAdvisory { on },
-                _ => Triage::ExploitationObserved { on },
+                "release-fix" => Command::ReleaseFix { on },
+                "publish-advisory" => Command::PublishAdvisory { on },
+                _ => Command::ExploitationObserved { on },
             }
         }
-        "reopen" => Triage::Reopen {
-            reason: json_body::parse::<ReasonFields>(&rest, "action, reason")?.reason,
+        "reopen" => Command::Reopen {
+            reason: input.fields::<ReasonFields>("action, reason")?.reason,
         },
         other => {
             return Err(ApiError::InvalidField {
@@ -169,34 +240,45 @@ pub(crate) fn parse_triage(body: &[u8]) -> Result<Triage, ApiError> {
     })
 }
 
-/// Reads an action of `kind` from a JSON object.
-pub(crate) fn parse_action(kind: Kind, body: &[u8]) -> Result<Action, ApiError> {
+/// Reads an action of `kind`.
+pub(crate) fn parse_action(kind: Kind, input: Input) -> Result<Action, ApiError> {
     Ok(match kind {
-        Kind::Triage => Action::Triage(parse_triage(body)?),
+        Kind::Triage => Action::Command(parse_triage(input)?),
         Kind::Note => Action::Note {
-            body: json_body::parse::<Body>(body, "body")?.body,
+            body: input.fields::<Body>("body")?.body,
         },
         Kind::Message => Action::Message {
-            body: json_body::parse::<Body>(body, "body")?.body,
+            body: input.fields::<Body>("body")?.body,
             files: Vec::new(),
         },
-        Kind::Severity => Action::Severity {
-            vector: json_body::parse::<Severity>(body, "vector")?.vector,
-        },
-        Kind::Officer => Action::Officer {
-            user_id: json_body::parse::<Officer>(body, "user_id")?.user_id,
-        },
+        Kind::Severity => Action::Command(Command::Severity {
+            vector: input.fields::<Severity>("vector")?.vector,
+        }),
+        Kind::Officer => Action::Command(Command::AssignOfficer {
+            user_id: input.fields::<Officer>("user_id")?.user_id,
+        }),
         Kind::Deadline => {
-            let d = json_body::parse::<Deadline>(body, "clock, due, reason, reporter_note")?;
-            Action::Deadline {
-                clock: d.clock,
+            let d = input.fields::<Deadline>("clock, due, reason, reporter_note")?;
+            let Some(clock) = ClockKind::parse(&d.clock) else {
+                let kinds = ClockKind::ALL.map(|k| k.as_str());
+                return Err(ApiError::InvalidField {
+                    field: "clock".into(),
+                    message: format!(
+                        "unknown clock {:?}; clocks are {}",
+                        d.clock,
+                        kinds.join(", ")
+                    ),
+                });
+            };
+            Action::Command(Command::MoveDeadline {
+                clock,
                 due: d.due,
                 reason: d.reason,
-                reporter_note: d.reporter_note.filter(|n| !n.trim().is_empty()),
-            }
+                reporter_note: d.reporter_note,
+            })
         }
         Kind::Access => {
-            let a = json_body::parse::<Access>(body, "email, grant")?;
+            let a = input.fields::<Access>("email, grant")?;
             Action::Access {
                 email: a.email,
                 grant: a.grant,
@@ -340,7 +422,7 @@ async fn act(
     // Read as JSON with the usual checks; the body's shape is the action's.
     let value: Value = json_body::read(&headers, body, "see the API description")?;
     let bytes = serde_json::to_vec(&value).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let action = parse_action(kind, &bytes)?;
+    let action = parse_action(kind, Input::Json(bytes))?;
     let acted = workspace::act(&state, &caller, action).await?;
     Ok((
         StatusCode::CREATED,
@@ -376,15 +458,73 @@ action_handlers! {
 mod tests {
     use super::*;
 
-    fn triage(body: serde_json::Value) -> Result<Triage, ApiError> {
-        parse_triage(body.to_string().as_bytes())
+    fn triage(body: serde_json::Value) -> Result<Command, ApiError> {
+        parse_triage(Input::Json(body.to_string().into_bytes()))
+    }
+
+    fn form(kind: Kind, pairs: &[(&str, &str)]) -> Result<Action, ApiError> {
+        let pairs = pairs
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        parse_action(kind, Input::Form(pairs))
+    }
+
+    #[test]
+    fn forms_are_read_with_the_apis_fields_and_errors() {
+        let declined = form(
+            Kind::Triage,
+            &[
+                ("csrf", "t"),
+                ("action", "decline"),
+                ("reason", "duplicate"),
+                ("duplicate_of", " 12 "),
+                ("note", ""),
+            ],
+        );
+        assert!(
+            matches!(
+                &declined,
+                Ok(Action::Command(Command::Decline {
+                    reason: DeclineReason::Duplicate,
+                    duplicate_of: Some(12),
+                    note: None,
+                }))
+            ),
+            "{declined:?}"
+        );
+        // A blank grant is no grant: access taken away.
+        assert!(matches!(
+            form(Kind::Access, &[("email", "a@example.org"), ("grant", " ")]),
+            Ok(Action::Access { grant: None, .. })
+        ));
+        let e = form(Kind::Triage, &[("action", "decline"), ("reason", "boring")]).unwrap_err();
+        assert_eq!(e.field(), Some("reason"), "{e}");
+        let e = form(
+            Kind::Triage,
+            &[("action", "schedule-fix"), ("release", "soon")],
+        )
+        .unwrap_err();
+        assert_eq!(e.field(), Some("release"), "{e}");
+        let e = form(Kind::Officer, &[("user_id", "three")]).unwrap_err();
+        assert_eq!(e.field(), Some("user_id"), "{e}");
+        let e = form(Kind::Note, &[("body", "x"), ("extra", "y")]).unwrap_err();
+        assert_eq!(e.field(), Some("extra"), "{e}");
+        let e = form(
+            Kind::Deadline,
+            &[("clock", "tea"), ("due", "2027-01-04"), ("reason", "r")],
+        )
+        .unwrap_err();
+        assert_eq!(e.field(), Some("clock"), "{e}");
+        let e = form(Kind::Triage, &[("reason", "x")]).unwrap_err();
+        assert_eq!(e.field(), Some("action"), "{e}");
     }
 
     #[test]
     fn triage_moves_are_read_strictly_and_errors_name_the_field() {
         assert!(matches!(
             triage(json!({"action": "accept"})),
-            Ok(Triage::Accept)
+            Ok(Command::Accept)
         ));
         let e = triage(json!({"action": "accept", "extra": 1})).unwrap_err();
         assert_eq!(e.field(), Some("extra"));
@@ -399,7 +539,7 @@ mod tests {
         assert_eq!(e.field(), Some("action"));
         assert!(matches!(
             triage(json!({"action": "decline", "reason": "duplicate", "duplicate_of": 3})),
-            Ok(Triage::Decline {
+            Ok(Command::Decline {
                 duplicate_of: Some(3),
                 ..
             })

@@ -10,7 +10,6 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use serde_json::{Map, Value};
 use vulndesk_core::access::{OrgRole, Standing};
 use vulndesk_core::case::{self, Event, State as CaseState};
 use vulndesk_core::clocks::ClockKind;
@@ -20,7 +19,7 @@ use vulndesk_core::versions::Support;
 
 use crate::authz::Caller;
 use crate::pages::{no_store, render};
-use crate::team::api::{Kind, parse_action};
+use crate::team::api::{Input, Kind, parse_action};
 use crate::workspace::{self, CaseView, Filters, Urgency, urgency};
 use crate::{ApiError, AppState, PageError, followup, markdown};
 use vulndesk_desk::cases;
@@ -761,26 +760,6 @@ pub async fn file(
     Ok(followup::file(&state, &case, &sha256).await?)
 }
 
-/// A form's fields as the JSON object the API takes: blanks left out (a blank `grant`
-/// means "remove access"), ids as numbers, the CSRF token dropped.
-fn form_json(fields: Vec<(String, String)>) -> Vec<u8> {
-    let mut object = Map::new();
-    for (name, value) in fields {
-        let value = value.trim().to_owned();
-        let json = match name.as_str() {
-            "csrf" => continue,
-            "grant" if value.is_empty() => Value::Null,
-            _ if value.is_empty() => continue,
-            "duplicate_of" | "user_id" => value
-                .parse::<i64>()
-                .map_or(Value::String(value), Value::from),
-            _ => Value::String(value),
-        };
-        object.insert(name, json);
-    }
-    Value::Object(object).to_string().into_bytes()
-}
-
 /// `POST /cases/{id}/messages` (multipart/form-data): a message to the reporter with
 /// files, within the policy's attachment limits.
 pub async fn message(
@@ -798,7 +777,7 @@ pub async fn message(
         Some(refused) => Err(refused),
         None => {
             let files = std::mem::take(&mut form.files);
-            let action = workspace::Action::Message { body, files };
+            let action = vulndesk_desk::Action::Message { body, files };
             workspace::act(&state, &caller, action).await.map(|a| a.seq)
         }
     };
@@ -811,7 +790,14 @@ async fn act(
     fields: Vec<(String, String)>,
     kind: Kind,
 ) -> Result<Response, PageError> {
-    let result = match parse_action(kind, &form_json(fields.clone())) {
+    let input = Input::Form(
+        fields
+            .iter()
+            .filter(|(n, _)| n != "csrf")
+            .cloned()
+            .collect(),
+    );
+    let result = match parse_action(kind, input) {
         Ok(action) => workspace::act(&state, &caller, action).await.map(|a| a.seq),
         Err(e) => Err(e),
     };
@@ -861,31 +847,4 @@ form_handlers! {
     officer => Kind::Officer,
     deadline => Kind::Deadline,
     access => Kind::Access,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn forms_become_the_api_body() {
-        let json = form_json(vec![
-            ("csrf".into(), "t".into()),
-            ("action".into(), "decline".into()),
-            ("reason".into(), "duplicate".into()),
-            ("duplicate_of".into(), " 12 ".into()),
-            ("note".into(), "".into()),
-        ]);
-        let v: Value = serde_json::from_slice(&json).unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({"action": "decline", "reason": "duplicate", "duplicate_of": 12})
-        );
-        let v: Value = serde_json::from_slice(&form_json(vec![
-            ("email".into(), "a@b".into()),
-            ("grant".into(), "".into()),
-        ]))
-        .unwrap();
-        assert_eq!(v, serde_json::json!({"email": "a@b", "grant": null}));
-    }
 }

@@ -2,31 +2,26 @@
 //! listing, the case as the team sees it, and every action the team takes (triage,
 //! notes, messages to the reporter, severity, officer, deadline overrides, access).
 //!
-//! Access has been decided before anything here runs (`authz.rs`); what this module adds
-//! is what the *case* allows: the triage state machine, the policy's decline reasons, a
-//! valid CVSS vector, an officer who is on the team.
+//! Access has been decided before anything here runs (`authz.rs`); what the *case* allows
+//! is the desk's decision (`vulndesk_desk::workspace`).
 
 use std::collections::BTreeMap;
 
+use jiff::ToSpan;
 use jiff::civil::Date;
-use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
-use vulndesk_core::access::{self, CaseGrant, CaseRef, OrgRole, Standing};
+use vulndesk_core::access::{self, CaseRef, OrgRole, Standing};
 use vulndesk_core::actor::Actor;
-use vulndesk_core::case::{self, Audience, Event, Recorded};
-use vulndesk_core::email::EmailAddress;
+use vulndesk_core::case::{Audience, Event, Recorded};
 use vulndesk_core::policy::Policy;
-use vulndesk_core::severity::Cvss;
-use vulndesk_core::triage::{self, DeclineReason};
+use vulndesk_core::triage;
 use vulndesk_core::versions::{self, Support};
-use vulndesk_mail::parse::Mailbox;
-use vulndesk_mail::receipt;
-use vulndesk_store::{CaseListing, CaseQuery, CaseRow, Effects, JobRow, UserRow, Visible};
+use vulndesk_store::{CaseListing, CaseQuery, CaseRow, JobRow, UserRow, Visible};
 
 use crate::authz::{Caller, SignedIn};
-use crate::reporter::ReporterToken;
 use crate::{ApiError, AppState};
-use vulndesk_desk::cases;
+use vulndesk_desk::workspace::reporter_address;
+use vulndesk_desk::{Acted, Acting, Action, cases};
 
 pub use vulndesk_desk::cases::DASHBOARD_PAGE as PAGE_SIZE;
 
@@ -382,388 +377,16 @@ async fn essentials(state: &AppState, caller: &Caller) -> Result<CaseView, ApiEr
     })
 }
 
-/// A triage or lifecycle move (read from requests by `team::api::parse_triage`).
-#[derive(Debug, Clone)]
-pub enum Triage {
-    /// Ask the reporter for what the report lacks (sent to them).
-    RequestInfo {
-        message: String,
-    },
-    Accept,
-    Decline {
-        reason: String,
-        duplicate_of: Option<i64>,
-        note: Option<String>,
-    },
-    StartFix,
-    ScheduleFix {
-        release: Date,
-    },
-    ReleaseFix {
-        on: Date,
-    },
-    PublishAdvisory {
-        on: Date,
-    },
-    ExploitationObserved {
-        on: Date,
-    },
-    Close,
-    Reopen {
-        reason: String,
-    },
-}
-
-/// Everything the team does to a case.
-#[derive(Debug, Clone)]
-pub enum Action {
-    Triage(Triage),
-    Note {
-        body: String,
-    },
-    /// A message to the reporter, with files for them (a patch to test, say).
-    Message {
-        body: String,
-        files: Vec<crate::Upload>,
-    },
-    Severity {
-        vector: String,
-    },
-    Officer {
-        user_id: i64,
-    },
-    Deadline {
-        clock: String,
-        due: Date,
-        reason: String,
-        /// What the reporter is told of the move; the reason stays with the team.
-        reporter_note: Option<String>,
-    },
-    Access {
-        email: String,
-        grant: Option<CaseGrant>,
-    },
-}
-
-/// What an action did: the first new event's position and the case's state after it.
-pub struct Acted {
-    pub seq: i64,
-    pub state: case::State,
-}
-
-/// Records `action` on the case the caller was authorised for.
+/// Records `action` on the case the caller was authorised for, as the caller.
 pub async fn act(state: &AppState, caller: &Caller, action: Action) -> Result<Acted, ApiError> {
-    let view = essentials(state, caller).await?;
-    let at = Timestamp::now();
-    let today = view.policy().calendar().local_date(at);
-    let mut effects = Effects::default();
-    let events = match action {
-        Action::Triage(t) => {
-            let event = triage_event(state, &view, t).await?;
-            plausible(&event, today)?;
-            if let Event::InfoRequested { message } = &event {
-                queue_to_reporter(state, &view, message, &mut effects, at).await?;
-            }
-            vec![event]
-        }
-        Action::Note { body } => {
-            let mentions = mentions(&body, &view.team);
-            let event = Event::NoteAdded {
-                body,
-                mentions: mentions.clone(),
-            };
-            notify_mentioned(state, &view, caller, &mentions, &mut effects, at)?;
-            vec![event]
-        }
-        Action::Message { body, files } => {
-            let event = Event::ReporterMessage {
-                by_team_member: true,
-                body: body.clone(),
-            };
-            let (added, stored) = crate::attachments::record(files, "team");
-            let mut text = body;
-            if !added.is_empty() {
-                // Files go to the portal, not into mail: the reporter downloads them there.
-                text.push_str(&format!(
-                    "\n\n({} {} attached to this message in your case's secret link.)",
-                    added.len(),
-                    if added.len() == 1 {
-                        "file is"
-                    } else {
-                        "files are"
-                    }
-                ));
-            }
-            queue_to_reporter(state, &view, &text, &mut effects, at).await?;
-            effects.attachments = stored;
-            std::iter::once(event).chain(added).collect()
-        }
-        Action::Severity { vector } => {
-            let cvss = Cvss::parse(vector.trim()).map_err(|e| invalid("vector", e.to_string()))?;
-            vec![Event::SeverityAssessed {
-                vector: cvss.to_string(),
-            }]
-        }
-        Action::Officer { user_id } => {
-            let officer = view
-                .team
-                .iter()
-                .any(|(u, role)| u.id == user_id && *role == OrgRole::Officer);
-            if !officer {
-                return Err(invalid(
-                    "user_id",
-                    format!("user {user_id} is not a security officer of this organisation"),
-                ));
-            }
-            vec![Event::OfficerAssigned { user_id }]
-        }
-        Action::Deadline {
-            clock,
-            due,
-            reason,
-            reporter_note,
-        } => {
-            let Some(clock) = vulndesk_core::clocks::ClockKind::parse(&clock) else {
-                let kinds = vulndesk_core::clocks::ClockKind::ALL.map(|k| k.as_str());
-                return Err(invalid(
-                    "clock",
-                    format!("unknown clock {clock:?}; clocks are {}", kinds.join(", ")),
-                ));
-            };
-            let event = Event::DeadlineOverridden {
-                clock,
-                due,
-                reason,
-                reporter_note,
-            };
-            plausible(&event, today)?;
-            vec![event]
-        }
-        Action::Access { email, grant } => {
-            let user = state
-                .store
-                .user_by_email(&email)
-                .await?
-                .filter(|u| u.disabled_at.is_none())
-                .ok_or_else(|| invalid("email", format!("no enabled account for {email:?}")))?;
-            effects
-                .grants
-                .push((user.id, grant.map(|g| g.as_str().to_owned())));
-            vec![Event::AccessChanged {
-                user_id: user.id,
-                grant,
-            }]
-        }
-    };
-    for event in &events {
-        event.validate().map_err(|e| ApiError::InvalidField {
-            field: field_of(event).to_owned(),
-            message: e,
-        })?;
-    }
-    // Decided on the log the write appends after: an officer racing another (or a
-    // reporter's reply) is checked against what landed first, not what this page read.
-    let written = state
+    let at = caller.case()?;
+    let standing = caller.standing().ok_or(ApiError::NotFound)?;
+    let case = state.store.case(at.id).await?.ok_or(ApiError::NotFound)?;
+    let user = &caller.person()?.user;
+    Ok(state
         .desk
-        .record(&view.case, &caller.actor(), at, events, effects)
-        .await?;
-    Ok(Acted {
-        seq: written.rows.first().map_or(0, |e| e.seq),
-        state: written.state,
-    })
-}
-
-/// The input field an event's validation error is about.
-fn field_of(event: &Event) -> &'static str {
-    match event {
-        Event::NoteAdded { .. } | Event::ReporterMessage { .. } => "body",
-        Event::InfoRequested { .. } => "message",
-        Event::Reopened { .. } | Event::DeadlineOverridden { .. } => "reason",
-        Event::Declined { .. } => "duplicate_of",
-        Event::SeverityAssessed { .. } => "vector",
-        _ => "action",
-    }
-}
-
-/// A 422 naming the field of a day outside the plausible window.
-fn plausible(event: &Event, today: Date) -> Result<(), ApiError> {
-    event
-        .check_dates(today)
-        .map_err(|e| ApiError::InvalidField {
-            field: e.field.clone(),
-            message: e.to_string(),
-        })
-}
-
-async fn triage_event(state: &AppState, view: &CaseView, t: Triage) -> Result<Event, ApiError> {
-    Ok(match t {
-        Triage::RequestInfo { message } => Event::InfoRequested { message },
-        Triage::Accept => Event::Accepted,
-        Triage::Decline {
-            reason,
-            duplicate_of,
-            note,
-        } => {
-            let reason = DeclineReason::parse(&reason).ok_or_else(|| {
-                invalid(
-                    "reason",
-                    format!(
-                        "unknown decline reason {reason:?}; reasons are {}",
-                        DeclineReason::ALL.map(|r| r.as_str()).join(", ")
-                    ),
-                )
-            })?;
-            triage::check_reason(view.policy(), reason)
-                .map_err(|e| invalid("reason", e.to_string()))?;
-            if let Some(other) = duplicate_of {
-                // The duplicated case must be one of the same organisation's.
-                let same_org = other != view.case.id
-                    && state.store.case_org(other).await? == Some(view.org_id);
-                if !same_org {
-                    return Err(invalid(
-                        "duplicate_of",
-                        format!("case {other} is not another case of this organisation"),
-                    ));
-                }
-            }
-            Event::Declined {
-                reason,
-                duplicate_of,
-                note: note.filter(|n| !n.trim().is_empty()),
-            }
-        }
-        Triage::StartFix => Event::FixStarted,
-        Triage::ScheduleFix { release } => Event::FixScheduled { release },
-        Triage::ReleaseFix { on } => Event::FixReleased { on },
-        Triage::PublishAdvisory { on } => Event::AdvisoryPublished { on },
-        Triage::ExploitationObserved { on } => Event::ExploitationObserved { on },
-        Triage::Close => Event::Closed,
-        Triage::Reopen { reason } => Event::Reopened { reason },
-    })
-}
-
-/// Teammates named as `@name` (their address's local part) or `@address`.
-pub fn mentions(body: &str, team: &[(UserRow, OrgRole)]) -> Vec<i64> {
-    let mut found = Vec::new();
-    for word in body.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')')) {
-        let Some(handle) = word.strip_prefix('@') else {
-            continue;
-        };
-        let handle = handle
-            .trim_end_matches(|c: char| !c.is_alphanumeric())
-            .to_lowercase();
-        if handle.is_empty() {
-            continue;
-        }
-        for (user, _) in team {
-            let local = user.email.split('@').next().unwrap_or_default();
-            if (local == handle || user.email == handle) && !found.contains(&user.id) {
-                found.push(user.id);
-            }
-        }
-    }
-    found
-}
-
-/// Mail telling each mentioned teammate where to look; it names the case, not its contents.
-fn notify_mentioned(
-    state: &AppState,
-    view: &CaseView,
-    caller: &Caller,
-    mentioned: &[i64],
-    effects: &mut Effects,
-    at: Timestamp,
-) -> Result<(), ApiError> {
-    let by = caller.person()?.user.name.clone();
-    for id in mentioned {
-        let Some((user, _)) = view.team.iter().find(|(u, _)| u.id == *id) else {
-            continue;
-        };
-        let random = ReporterToken::generate()?;
-        let text = format!(
-            "{by} mentioned you in a note on case {} ({}).\n\nRead it in Vulndesk: {}\n",
-            view.case.id,
-            view.policy().organisation.name,
-            state.link(&format!("/cases/{}", view.case.id))
-        );
-        let subject = format!("[Vulndesk] You were mentioned on case {}", view.case.id);
-        let queued = receipt::team_notice(
-            view.policy(),
-            &state.notice_sender(view.policy()),
-            &user.email,
-            &subject,
-            &text,
-            at,
-            &random.as_str()[..32],
-        )
-        .map_err(|e| ApiError::Internal(format!("notice: {e}")))?;
-        effects.jobs.push(queued.job);
-    }
-    Ok(())
-}
-
-/// The reporter's e-mail address, from the report or their first mail.
-pub fn reporter_address(log: &[Recorded]) -> Option<String> {
-    log.iter().find_map(|r| match &r.event {
-        Event::Reported {
-            reporter_contact: Some(c),
-            ..
-        } => EmailAddress::parse(c).ok().map(|a| a.as_str().to_owned()),
-        Event::MailReceived { from, .. } => EmailAddress::parse(from)
-            .ok()
-            .map(|a| a.as_str().to_owned()),
-        _ => None,
-    })
-}
-
-/// Queues `text` to the reporter by mail, encrypted to their key if they set one, from
-/// the case's reply address so their answer joins the case.
-async fn queue_to_reporter(
-    state: &AppState,
-    view: &CaseView,
-    text: &str,
-    effects: &mut Effects,
-    at: Timestamp,
-) -> Result<(), ApiError> {
-    let Some(address) = reporter_address(&view.log) else {
-        return Ok(());
-    };
-    let key = match state.store.reporter_key(view.case.id).await? {
-        None => None,
-        Some(row) => match vulndesk_mail::openpgp::PublicKey::parse(&row.armored, at) {
-            Ok(key) => Some(key),
-            Err(e) => {
-                // An expired key: never fall back to plain text for a case that asked
-                // for encryption; the message stays in the portal.
-                tracing::warn!(case = view.case.id, error = %e, "reporter key unusable; mail not sent");
-                return Ok(());
-            }
-        },
-    };
-    let title = match view.log.first().map(|r| &r.event) {
-        Some(Event::Reported { title, .. }) => title.clone(),
-        _ => format!("Case {}", view.case.id),
-    };
-    let random = ReporterToken::generate()?;
-    let answering = receipt::Answering {
-        reply_tag: &view.case.reply_tag,
-        to: Mailbox {
-            name: None,
-            email: address,
-        },
-        languages: &[],
-        subject: &title,
-        in_reply_to: None,
-        references: Vec::new(),
-        at,
-        random_hex: &random.as_str()[..32],
-    };
-    if let Some(queued) = receipt::message(view.policy(), answering, text, key.as_ref()) {
-        let queued = queued.map_err(|e| ApiError::Internal(format!("message to reporter: {e}")))?;
-        effects.jobs.push(queued.job);
-        effects.thread_ids.push(queued.message_id);
-    }
-    Ok(())
+        .act(&case, at.org_id, Acting { user, standing }, action)
+        .await?)
 }
 
 #[cfg(test)]

@@ -1,0 +1,272 @@
+//! What the team asks of a case, and the decision that turns it into events.
+//!
+//! [`decide`] is the one place a team action is judged: whether the actor's standing
+//! reaches it, whether its fields hold (a CVSS vector, a decline reason the policy lists, a
+//! day in the plausible window, an officer who is one), and whether the case's state and
+//! policy allow it ([`crate::triage::decide_write`]). It reads nothing but its arguments, so
+//! the desk can call it again on a fresher log when another write got in first.
+
+use jiff::civil::Date;
+
+use crate::access::{CaseGrant, Standing};
+use crate::case::{Event, Recorded};
+use crate::clocks::ClockKind;
+use crate::policy::Policy;
+use crate::severity::Cvss;
+use crate::triage::{self, DeclineReason};
+
+#[cfg(test)]
+mod tests;
+
+/// A team action on a case, with its values parsed where they entered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Ask the reporter for what the report lacks (sent to them).
+    RequestInfo {
+        message: String,
+    },
+    Accept,
+    Decline {
+        reason: DeclineReason,
+        duplicate_of: Option<i64>,
+        note: Option<String>,
+    },
+    StartFix,
+    ScheduleFix {
+        release: Date,
+    },
+    ReleaseFix {
+        on: Date,
+    },
+    PublishAdvisory {
+        on: Date,
+    },
+    ExploitationObserved {
+        on: Date,
+    },
+    Close,
+    Reopen {
+        reason: String,
+    },
+    /// An internal note; `mentions` are the teammates it names.
+    Note {
+        body: String,
+        mentions: Vec<i64>,
+    },
+    /// A message to the reporter, with files for them.
+    Message {
+        body: String,
+        files: Vec<File>,
+    },
+    /// A CVSS vector as typed.
+    Severity {
+        vector: String,
+    },
+    AssignOfficer {
+        user_id: i64,
+    },
+    MoveDeadline {
+        clock: ClockKind,
+        due: Date,
+        reason: String,
+        /// What the reporter is told of the move; the reason stays with the team.
+        reporter_note: Option<String>,
+    },
+    /// Give a person access to this case (`Some`) or take it away (`None`).
+    ChangeAccess {
+        user_id: i64,
+        grant: Option<CaseGrant>,
+    },
+}
+
+/// A file the team attaches to a message, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    pub sha256: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+}
+
+impl File {
+    /// The event recording this file, added by `by` (`reporter` or `team`).
+    pub fn added_by(self, by: &str) -> Event {
+        Event::AttachmentAdded {
+            sha256: self.sha256,
+            filename: self.filename,
+            content_type: self.content_type,
+            size: self.size,
+            added_by: by.to_owned(),
+        }
+    }
+}
+
+impl Command {
+    /// The standing on the case an actor needs for this command: managing the case (its
+    /// officer, its clocks, who may see it) or working it (everything else).
+    pub fn needs(&self) -> Standing {
+        match self {
+            Command::AssignOfficer { .. }
+            | Command::MoveDeadline { .. }
+            | Command::ChangeAccess { .. } => Standing::Manager,
+            _ => Standing::Worker,
+        }
+    }
+}
+
+/// What the decision knows about the actor and the world besides the case's log and policy.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// How far the actor's access to this case goes.
+    pub standing: Standing,
+    /// Today in the policy's calendar: days given are checked against it.
+    pub today: Date,
+    /// The user ids of the organisation's security officers.
+    pub officers: &'a [i64],
+    /// Among the cases the command names, those that are other cases of the same
+    /// organisation (looked up by the caller; a case named but absent here is refused).
+    pub org_cases: &'a [i64],
+}
+
+/// Why a command was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The actor's standing on the case does not reach the command.
+    #[error("this needs {needs:?} standing on the case")]
+    Forbidden { needs: Standing },
+    /// A field of the command is wrong: which, and why.
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    /// The case's state or its policy does not allow the command now.
+    #[error("{0}")]
+    Conflict(String),
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+/// The events `command` records on a case whose log is `log` under `policy`, or why not.
+pub fn decide(
+    command: Command,
+    log: &[Recorded],
+    policy: &Policy,
+    ctx: &Context<'_>,
+) -> Result<Vec<Event>, Refusal> {
+    let needs = command.needs();
+    if ctx.standing < needs {
+        return Err(Refusal::Forbidden { needs });
+    }
+    let events = events_of(command, policy, ctx)?;
+    for event in &events {
+        event
+            .validate()
+            .map_err(|message| invalid(field_of(event), message))?;
+        event.check_dates(ctx.today).map_err(|e| Refusal::Invalid {
+            field: given_field(&e.field),
+            message: e.to_string(),
+        })?;
+    }
+    triage::decide_write(policy, log, &events).map_err(|e| Refusal::Conflict(e.to_string()))?;
+    Ok(events)
+}
+
+fn events_of(command: Command, policy: &Policy, ctx: &Context<'_>) -> Result<Vec<Event>, Refusal> {
+    let event = match command {
+        Command::RequestInfo { message } => Event::InfoRequested { message },
+        Command::Accept => Event::Accepted,
+        Command::Decline {
+            reason,
+            duplicate_of,
+            note,
+        } => {
+            triage::check_reason(policy, reason).map_err(|e| invalid("reason", e.to_string()))?;
+            if let Some(other) = duplicate_of
+                && !ctx.org_cases.contains(&other)
+            {
+                return Err(invalid(
+                    "duplicate_of",
+                    format!("case {other} is not another case of this organisation"),
+                ));
+            }
+            Event::Declined {
+                reason,
+                duplicate_of,
+                note: note.filter(|n| !n.trim().is_empty()),
+            }
+        }
+        Command::StartFix => Event::FixStarted,
+        Command::ScheduleFix { release } => Event::FixScheduled { release },
+        Command::ReleaseFix { on } => Event::FixReleased { on },
+        Command::PublishAdvisory { on } => Event::AdvisoryPublished { on },
+        Command::ExploitationObserved { on } => Event::ExploitationObserved { on },
+        Command::Close => Event::Closed,
+        Command::Reopen { reason } => Event::Reopened { reason },
+        Command::Note { body, mentions } => Event::NoteAdded { body, mentions },
+        Command::Message { body, files } => {
+            let message = Event::ReporterMessage {
+                by_team_member: true,
+                body,
+            };
+            return Ok(std::iter::once(message)
+                .chain(files.into_iter().map(|f| f.added_by("team")))
+                .collect());
+        }
+        Command::Severity { vector } => {
+            let cvss = Cvss::parse(&vector).map_err(|e| invalid("vector", e.to_string()))?;
+            Event::SeverityAssessed {
+                vector: cvss.to_string(),
+            }
+        }
+        Command::AssignOfficer { user_id } => {
+            if !ctx.officers.contains(&user_id) {
+                return Err(invalid(
+                    "user_id",
+                    format!("user {user_id} is not a security officer of this organisation"),
+                ));
+            }
+            Event::OfficerAssigned { user_id }
+        }
+        Command::MoveDeadline {
+            clock,
+            due,
+            reason,
+            reporter_note,
+        } => Event::DeadlineOverridden {
+            clock,
+            due,
+            reason,
+            reporter_note: reporter_note.filter(|n| !n.trim().is_empty()),
+        },
+        Command::ChangeAccess { user_id, grant } => Event::AccessChanged { user_id, grant },
+    };
+    Ok(vec![event])
+}
+
+/// The command field an event's validation error is about.
+fn field_of(event: &Event) -> &'static str {
+    match event {
+        Event::NoteAdded { .. } | Event::ReporterMessage { .. } => "body",
+        Event::InfoRequested { .. } => "message",
+        Event::Reopened { .. } | Event::DeadlineOverridden { .. } => "reason",
+        Event::Declined { .. } => "duplicate_of",
+        Event::SeverityAssessed { .. } => "vector",
+        _ => "action",
+    }
+}
+
+/// The command field named by a date check (the event's own field names).
+fn given_field(field: &str) -> &'static str {
+    match field {
+        "release" => "release",
+        "on" => "on",
+        "due" => "due",
+        _ => "date",
+    }
+}

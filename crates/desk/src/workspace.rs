@@ -1,0 +1,297 @@
+//! The security team's actions on a case (triage, notes, messages to the reporter, severity,
+//! officer, deadline overrides, access), the same for the pages and the API.
+//!
+//! Access to the route has been decided before anything here runs; the action itself is
+//! judged by the core's [`command::decide`] on the log the write appends after. What this
+//! module adds is what the decision cannot do itself: looking up the people and cases the
+//! action names, and the mail it causes.
+
+use jiff::Timestamp;
+use vulndesk_core::access::{CaseGrant, OrgRole, Standing};
+use vulndesk_core::actor::Actor;
+use vulndesk_core::case::{self, Event, Recorded};
+use vulndesk_core::command::{self, Command, Context, Refusal};
+use vulndesk_core::email::EmailAddress;
+use vulndesk_mail::parse::Mailbox;
+use vulndesk_mail::receipt;
+use vulndesk_store::{CaseRow, Effects, UserRow};
+
+use crate::attachments::{self, Upload};
+use crate::cases::{Write, log};
+use crate::reporter_token::ReporterToken;
+use crate::{Desk, DeskError, PinnedPolicy};
+
+/// A team action as the adapters read it: a [`Command`], or one that names what the desk
+/// must first look up or store.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Decided as it is.
+    Command(Command),
+    /// An internal note; the teammates it mentions (`@name`) are told by mail.
+    Note { body: String },
+    /// A message to the reporter, with files for them (a patch to test, say).
+    Message { body: String, files: Vec<Upload> },
+    /// Give a person access to this case, or take it away (`None`), named by address.
+    Access {
+        email: String,
+        grant: Option<CaseGrant>,
+    },
+}
+
+/// Who acts, and how far their access to the case goes.
+pub struct Acting<'a> {
+    pub user: &'a UserRow,
+    pub standing: Standing,
+}
+
+/// What an action did: the first new event's position and the case's state after it.
+#[derive(Debug, Clone, Copy)]
+pub struct Acted {
+    pub seq: i64,
+    pub state: case::State,
+}
+
+impl From<Refusal> for DeskError {
+    fn from(r: Refusal) -> DeskError {
+        match r {
+            Refusal::Forbidden { .. } => DeskError::Forbidden(r.to_string()),
+            Refusal::Invalid { field, message } => DeskError::invalid(field, message),
+            Refusal::Conflict(message) => DeskError::Conflict { message },
+        }
+    }
+}
+
+impl Desk {
+    /// Records `action` on `case` (of organisation `org_id`) by `by`.
+    pub async fn act(
+        &self,
+        case: &CaseRow,
+        org_id: i64,
+        by: Acting<'_>,
+        action: Action,
+    ) -> Result<Acted, DeskError> {
+        let pinned = self.policy(case.policy_version_id).await?;
+        let at = Timestamp::now();
+        let team = self.team(org_id).await?;
+        let read = log(&self.store.events(case.id).await?)?;
+        let mut effects = Effects::default();
+        let command = match action {
+            Action::Command(command) => command,
+            Action::Note { body } => Command::Note {
+                mentions: mentions(&body, &team),
+                body,
+            },
+            Action::Message { body, files } => {
+                let (files, stored) = attachments::files(files);
+                effects.attachments = stored;
+                Command::Message { body, files }
+            }
+            Action::Access { email, grant } => {
+                let user = self
+                    .store
+                    .user_by_email(&email)
+                    .await?
+                    .filter(|u| u.disabled_at.is_none())
+                    .ok_or_else(|| {
+                        DeskError::invalid("email", format!("no enabled account for {email:?}"))
+                    })?;
+                effects
+                    .grants
+                    .push((user.id, grant.map(|g| g.as_str().to_owned())));
+                Command::ChangeAccess {
+                    user_id: user.id,
+                    grant,
+                }
+            }
+        };
+        // Mail goes with the write that causes it: built once, committed only if the
+        // decision on the log the write follows holds.
+        match &command {
+            Command::RequestInfo { message } => {
+                self.queue_to_reporter(case, &pinned, &read, message, &mut effects, at)
+                    .await?;
+            }
+            Command::Message { body, files } => {
+                let mut text = body.clone();
+                if !files.is_empty() {
+                    // Files go to the portal, not into mail: the reporter downloads them there.
+                    let n = files.len();
+                    let are = if n == 1 { "file is" } else { "files are" };
+                    text.push_str(&format!(
+                        "\n\n({n} {are} attached to this message in your case's secret link.)"
+                    ));
+                }
+                self.queue_to_reporter(case, &pinned, &read, &text, &mut effects, at)
+                    .await?;
+            }
+            Command::Note { mentions, .. } => {
+                self.notify_mentioned(case, &pinned, by.user, &team, mentions, &mut effects, at)?;
+            }
+            _ => {}
+        }
+        let org_cases = match &command {
+            Command::Decline {
+                duplicate_of: Some(other),
+                ..
+            } if *other != case.id && self.store.case_org(*other).await? == Some(org_id) => {
+                vec![*other]
+            }
+            _ => Vec::new(),
+        };
+        let officers: Vec<i64> = team
+            .iter()
+            .filter(|(_, role)| *role == OrgRole::Officer)
+            .map(|(u, _)| u.id)
+            .collect();
+        let ctx = Context {
+            standing: by.standing,
+            today: pinned.policy.calendar().local_date(at),
+            officers: &officers,
+            org_cases: &org_cases,
+        };
+        let written = self
+            .append(case, &Actor::User(by.user.id), at, |log| {
+                Ok(Write {
+                    events: command::decide(command.clone(), log, &pinned.policy, &ctx)?,
+                    effects: effects.clone(),
+                })
+            })
+            .await?;
+        Ok(Acted {
+            seq: written.rows.first().map_or(0, |e| e.seq),
+            state: written.state,
+        })
+    }
+
+    /// Mail telling each mentioned teammate where to look; it names the case, not its
+    /// contents.
+    #[allow(clippy::too_many_arguments)]
+    fn notify_mentioned(
+        &self,
+        case: &CaseRow,
+        pinned: &PinnedPolicy,
+        by: &UserRow,
+        team: &[(UserRow, OrgRole)],
+        mentioned: &[i64],
+        effects: &mut Effects,
+        at: Timestamp,
+    ) -> Result<(), DeskError> {
+        let policy = &pinned.policy;
+        for id in mentioned {
+            let Some((user, _)) = team.iter().find(|(u, _)| u.id == *id) else {
+                continue;
+            };
+            let random = ReporterToken::generate()?;
+            let text = format!(
+                "{} mentioned you in a note on case {} ({}).\n\nRead it in Vulndesk: {}\n",
+                by.name,
+                case.id,
+                policy.organisation.name,
+                self.link(&format!("/cases/{}", case.id))
+            );
+            let subject = format!("[Vulndesk] You were mentioned on case {}", case.id);
+            let queued = receipt::team_notice(
+                policy,
+                &self.notice_sender(policy),
+                &user.email,
+                &subject,
+                &text,
+                at,
+                &random.as_str()[..32],
+            )
+            .map_err(|e| DeskError::Internal(format!("notice: {e}")))?;
+            effects.jobs.push(queued.job);
+        }
+        Ok(())
+    }
+
+    /// Queues `text` to the reporter by mail, encrypted to their key if they set one, from
+    /// the case's reply address so their answer joins the case.
+    async fn queue_to_reporter(
+        &self,
+        case: &CaseRow,
+        pinned: &PinnedPolicy,
+        log: &[Recorded],
+        text: &str,
+        effects: &mut Effects,
+        at: Timestamp,
+    ) -> Result<(), DeskError> {
+        let Some(address) = reporter_address(log) else {
+            return Ok(());
+        };
+        let key = match self.store.reporter_key(case.id).await? {
+            None => None,
+            Some(row) => match vulndesk_mail::openpgp::PublicKey::parse(&row.armored, at) {
+                Ok(key) => Some(key),
+                Err(e) => {
+                    // An expired key: never fall back to plain text for a case that asked
+                    // for encryption; the message stays in the portal.
+                    tracing::warn!(case = case.id, error = %e, "reporter key unusable; mail not sent");
+                    return Ok(());
+                }
+            },
+        };
+        let title = match log.first().map(|r| &r.event) {
+            Some(Event::Reported { title, .. }) => title.clone(),
+            _ => format!("Case {}", case.id),
+        };
+        let random = ReporterToken::generate()?;
+        let answering = receipt::Answering {
+            reply_tag: &case.reply_tag,
+            to: Mailbox {
+                name: None,
+                email: address,
+            },
+            languages: &[],
+            subject: &title,
+            in_reply_to: None,
+            references: Vec::new(),
+            at,
+            random_hex: &random.as_str()[..32],
+        };
+        if let Some(queued) = receipt::message(&pinned.policy, answering, text, key.as_ref()) {
+            let queued =
+                queued.map_err(|e| DeskError::Internal(format!("message to reporter: {e}")))?;
+            effects.jobs.push(queued.job);
+            effects.thread_ids.push(queued.message_id);
+        }
+        Ok(())
+    }
+}
+
+/// Teammates named as `@name` (their address's local part) or `@address`.
+pub fn mentions(body: &str, team: &[(UserRow, OrgRole)]) -> Vec<i64> {
+    let mut found = Vec::new();
+    for word in body.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')')) {
+        let Some(handle) = word.strip_prefix('@') else {
+            continue;
+        };
+        let handle = handle
+            .trim_end_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase();
+        if handle.is_empty() {
+            continue;
+        }
+        for (user, _) in team {
+            let local = user.email.split('@').next().unwrap_or_default();
+            if (local == handle || user.email == handle) && !found.contains(&user.id) {
+                found.push(user.id);
+            }
+        }
+    }
+    found
+}
+
+/// The reporter's e-mail address, from the report or their first mail.
+pub fn reporter_address(log: &[Recorded]) -> Option<String> {
+    log.iter().find_map(|r| match &r.event {
+        Event::Reported {
+            reporter_contact: Some(c),
+            ..
+        } => EmailAddress::parse(c).ok().map(|a| a.as_str().to_owned()),
+        Event::MailReceived { from, .. } => EmailAddress::parse(from)
+            .ok()
+            .map(|a| a.as_str().to_owned()),
+        _ => None,
+    })
+}
