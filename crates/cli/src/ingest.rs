@@ -18,6 +18,7 @@ use std::sync::Arc;
 use vulndesk_core::access::OrgRole;
 use vulndesk_core::actor::Actor;
 use vulndesk_core::case::{Channel, Event, Recorded};
+use vulndesk_core::participant::Role;
 use vulndesk_core::policy::Policy;
 use vulndesk_mail::openpgp::{OrgKey, PublicKey, Verification};
 use vulndesk_mail::receipt::{Answering, Queued, offered, receipt_with_note};
@@ -80,6 +81,14 @@ impl From<DeskError> for IngestError {
             other => IngestError::Setup(other.to_string()),
         }
     }
+}
+
+/// The case a message joins, and as whom.
+struct Joining {
+    case: CaseRow,
+    role: Role,
+    /// For a team member: their id and account (absent if the account is gone).
+    member: Option<(i64, vulndesk_store::UserRow)>,
 }
 
 /// What ingesting one message did.
@@ -228,15 +237,16 @@ impl Intake {
             return self.duplicate(raw, inbound, sha256, case_id, at).await;
         }
         let scope = self.scope().await?;
-        let case = self.route(&inbound).await?;
-        let known = match &case {
-            Some(case) => self.reporter_keys(case.id, at).await?,
-            None => Vec::new(),
+        let joining = self.route(&inbound).await?;
+        let known = match &joining {
+            // A team member's signature is not checked against the reporter's key.
+            Some(j) if j.role == Role::Reporter => self.reporter_keys(j.case.id, at).await?,
+            _ => Vec::new(),
         };
         let message = Message::new(raw, sha256, inbound);
         let readable = self.decrypt(&message, &known);
-        let written = match case {
-            Some(case) => self.join(&case, &message, &readable, source, at).await,
+        let written = match joining {
+            Some(joining) => self.join(&joining, &message, &readable, source, at).await,
             None => self.open(&scope, &message, &readable, source, at).await,
         };
         let written = match written {
@@ -362,15 +372,27 @@ impl Intake {
         })
     }
 
-    /// The case a message belongs to: its reply address first (the tag is a secret only our
-    /// mail carried), then its threading headers. Cases of other organisations are never
-    /// joined: their mail arrives through their own intake, with their own key.
-    async fn route(&self, inbound: &Inbound) -> Result<Option<CaseRow>, IngestError> {
+    /// The case a message belongs to and whose mail it is: its reply address first (each
+    /// participant's tag is a secret only mail to them carried), then its threading headers,
+    /// which speak for the reporter. Cases of other organisations are never joined: their
+    /// mail arrives through their own intake, with their own key.
+    async fn route(&self, inbound: &Inbound) -> Result<Option<Joining>, IngestError> {
         if let Some(tag) = thread::find_reply_tag(inbound)
-            && let Some(case) = self.store.case_by_reply_tag(&tag).await?
+            && let Some(participant) = self.store.participant_by_reply_tag(&tag).await?
+            && let Some(case) = self.store.case(participant.case_id).await?
         {
             if self.owns(&case).await? {
-                return Ok(Some(case));
+                let role = Role::parse(&participant.role).ok_or_else(|| {
+                    IngestError::Setup(format!(
+                        "case {} has a participant of a role this version does not know: {:?}",
+                        case.id, participant.role
+                    ))
+                })?;
+                let member = match participant.user_id {
+                    Some(id) => self.store.user(id).await?.map(|u| (id, u)),
+                    None => None,
+                };
+                return Ok(Some(Joining { case, role, member }));
             }
             tracing::warn!(case = case.id, org = %self.org.slug, "reply address of another organisation's case; not joined");
         }
@@ -379,7 +401,11 @@ impl Intake {
             && let Some(case) = self.store.case(id).await?
             && self.owns(&case).await?
         {
-            return Ok(Some(case));
+            return Ok(Some(Joining {
+                case,
+                role: Role::Reporter,
+                member: None,
+            }));
         }
         Ok(None)
     }
@@ -457,7 +483,7 @@ impl Intake {
                     .chain(skipped),
             ),
         ];
-        events.extend(files.iter().map(attachment_added));
+        events.extend(files.iter().map(|f| attachment_added(f, REPORTER)));
         // The tag is drawn before the case exists so the receipt, sent from the case's own
         // reply address, is written in the case's transaction: one commit, all or nothing.
         let reply_tag = new_reply_tag()?;
@@ -558,23 +584,43 @@ impl Intake {
 
     async fn join(
         &self,
-        case: &CaseRow,
+        joining: &Joining,
         message: &Message<'_>,
         readable: &Readable,
         source: &str,
         at: Timestamp,
     ) -> Result<Ingested, IngestError> {
+        let case = &joining.case;
         let pinned = self.desk.policy(case.policy_version_id).await?;
         let policy = &pinned.policy;
-        let (files, skipped) = attachments(policy, readable);
+        let (files, mut notes) = attachments(policy, readable);
+        let (actor, added_by) = match (joining.role, &joining.member) {
+            (Role::Team, Some((id, user))) => {
+                let from = message.inbound.from.as_ref().map(|f| f.email.as_str());
+                if from != Some(user.email.as_str()) {
+                    notes.push(format!(
+                        "sent to the reply address of {}, from another address than their account's",
+                        user.email
+                    ));
+                }
+                if user.disabled_at.is_some() {
+                    notes.push(format!("{}'s account is disabled", user.email));
+                }
+                (Actor::User(*id), "team")
+            }
+            (Role::Team, None) => {
+                return Err(IngestError::Setup(format!(
+                    "case {} has a team participant without an account",
+                    case.id
+                )));
+            }
+            (Role::Reporter, _) => (Actor::Reporter, REPORTER),
+        };
         let mut events = vec![
-            mail_received(message, readable, skipped),
-            Event::ReporterReply {
-                body: bounded(&readable.text),
-                channel: CHANNEL,
-            },
+            mail_received(message, readable, notes),
+            joining.role.said(bounded(&readable.text)),
         ];
-        events.extend(files.iter().map(attachment_added));
+        events.extend(files.iter().map(|f| attachment_added(f, added_by)));
         let jobs = self
             .tell_team(policy, Some(case.id), message, readable, at)
             .await?;
@@ -582,9 +628,7 @@ impl Intake {
             jobs,
             ..effects(message, source, at, files)
         };
-        self.desk
-            .record(case, &Actor::Reporter, at, events, effects)
-            .await?;
+        self.desk.record(case, &actor, at, events, effects).await?;
         self.log_warnings(case.id, readable);
         Ok(Ingested::Joined { case_id: case.id })
     }
@@ -635,15 +679,13 @@ impl Intake {
         let mut jobs = Vec::new();
         for (user, _) in to {
             let random = hex::encode(random_bytes::<16>()?);
-            match vulndesk_mail::receipt::team_notice(
-                policy,
-                &sender,
-                &user.email,
-                "[Vulndesk] Encrypted mail that cannot be decrypted",
-                &text,
-                at,
-                &random[..32],
-            ) {
+            let notice = vulndesk_mail::receipt::Notice {
+                to: &user.email,
+                subject: "[Vulndesk] Encrypted mail that cannot be decrypted",
+                text: &text,
+                reply_to: None,
+            };
+            match vulndesk_mail::receipt::team_notice(policy, &sender, notice, at, &random[..32]) {
                 Ok(queued) => jobs.push(queued.job),
                 Err(e) => tracing::warn!(error = %e, "cannot address a notice to a team member"),
             }
@@ -893,13 +935,13 @@ fn attachments(policy: &Policy, readable: &Readable) -> (Vec<NewAttachment>, Vec
     (files, skipped)
 }
 
-fn attachment_added(file: &NewAttachment) -> Event {
+fn attachment_added(file: &NewAttachment, added_by: &str) -> Event {
     Event::AttachmentAdded {
         sha256: file.sha256(),
         filename: file.filename.clone(),
         content_type: file.content_type.clone(),
         size: file.data.len() as u64,
-        added_by: REPORTER.to_owned(),
+        added_by: added_by.to_owned(),
     }
 }
 

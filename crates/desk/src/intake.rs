@@ -478,14 +478,10 @@ impl Desk {
             &report.product,
         )
         .await?;
-        let latest = state
-            .store
-            .latest_policy(product.org_id)
-            .await?
-            .ok_or_else(|| {
-                DeskError::Internal(format!("organisation {} has no policy", product.org_slug))
-            })?;
-        let pinned = state.parse_policy(&latest)?;
+        let latest = product.policy_version_id.ok_or_else(|| {
+            DeskError::Internal(format!("organisation {} has no policy", product.org_slug))
+        })?;
+        let pinned = state.policy(latest).await?;
         if let Some(problem) = policy_problems(&pinned.policy, &report.answers, report.channel)
             .into_iter()
             .next()

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use vulndesk_core::access::OrgRole;
 use vulndesk_core::case;
 use vulndesk_core::reminders::{ReminderKind, reminders};
-use vulndesk_mail::receipt::team_notice;
+use vulndesk_mail::receipt::{Notice, team_notice};
 use vulndesk_store::{CaseListing, CaseQuery, NewJob, UserRow};
 
 use crate::cases::{self, OPEN_STATES};
@@ -132,15 +132,13 @@ impl Desk {
                 let mut jobs: Vec<NewJob> = Vec::new();
                 for user in &to {
                     let random = vulndesk_store::new_reply_tag()?;
-                    match team_notice(
-                        policy,
-                        &self.notice_sender(policy),
-                        &user.email,
-                        &subject,
-                        &text,
-                        now,
-                        &random,
-                    ) {
+                    let notice = Notice {
+                        to: &user.email,
+                        subject: &subject,
+                        text: &text,
+                        reply_to: None,
+                    };
+                    match team_notice(policy, &self.notice_sender(policy), notice, now, &random) {
                         Ok(queued) => jobs.push(queued.job),
                         Err(e) => tracing::warn!(error = %e, "cannot address a reminder"),
                     }

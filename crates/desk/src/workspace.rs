@@ -14,6 +14,7 @@ use vulndesk_core::command::{self, Command, Context, Refusal};
 use vulndesk_core::email::EmailAddress;
 use vulndesk_mail::parse::Mailbox;
 use vulndesk_mail::receipt;
+use vulndesk_mail::thread::reply_address;
 use vulndesk_store::{CaseRow, Effects, UserRow};
 
 use crate::attachments::{self, Upload};
@@ -125,7 +126,8 @@ impl Desk {
                     .await?;
             }
             Command::Note { mentions, .. } => {
-                self.notify_mentioned(case, &pinned, by.user, &team, mentions, &mut effects, at)?;
+                self.notify_mentioned(case, &pinned, by.user, &team, mentions, &mut effects, at)
+                    .await?;
             }
             _ => {}
         }
@@ -164,9 +166,10 @@ impl Desk {
     }
 
     /// Mail telling each mentioned teammate where to look; it names the case, not its
-    /// contents.
+    /// contents. Each teammate becomes a participant of the case, and the notice's reply
+    /// address is theirs: what they answer by mail joins the case as their internal note.
     #[allow(clippy::too_many_arguments)]
-    fn notify_mentioned(
+    async fn notify_mentioned(
         &self,
         case: &CaseRow,
         pinned: &PinnedPolicy,
@@ -182,20 +185,36 @@ impl Desk {
                 continue;
             };
             let random = ReporterToken::generate()?;
-            let text = format!(
+            let reply_to = match receipt::mailto_contact(policy) {
+                Some(contact) => {
+                    let joined = self.store.team_participant(case.id, user.id, at).await?;
+                    Some(reply_address(&contact, &joined.reply_tag))
+                }
+                None => None,
+            };
+            let mut text = format!(
                 "{} mentioned you in a note on case {} ({}).\n\nRead it in Vulndesk: {}\n",
                 by.name,
                 case.id,
                 policy.organisation.name,
                 self.link(&format!("/cases/{}", case.id))
             );
+            if reply_to.is_some() {
+                text.push_str(
+                    "\nReply to this message to add an internal note to the case; the reporter does not see it.\n",
+                );
+            }
             let subject = format!("[Vulndesk] You were mentioned on case {}", case.id);
+            let notice = receipt::Notice {
+                to: &user.email,
+                subject: &subject,
+                text: &text,
+                reply_to: reply_to.as_deref(),
+            };
             let queued = receipt::team_notice(
                 policy,
                 &self.notice_sender(policy),
-                &user.email,
-                &subject,
-                &text,
+                notice,
                 at,
                 &random.as_str()[..32],
             )

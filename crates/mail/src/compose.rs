@@ -21,6 +21,9 @@ pub struct Outbound {
     pub from: Mailbox,
     /// Recipient.
     pub to: Mailbox,
+    /// Where replies should go instead of `from` (a participant's own reply address on a
+    /// notice sent from another address).
+    pub reply_to: Option<Mailbox>,
     /// Subject. It travels in clear even when the body is encrypted, so it
     /// should name the case, not the vulnerability.
     pub subject: String,
@@ -53,6 +56,9 @@ fn headers(out: &Outbound) -> MessageBuilder<'_> {
         .subject(out.subject.as_str())
         .message_id(out.message_id.as_str())
         .date(Date::new(out.date.as_second()));
+    if let Some(reply_to) = &out.reply_to {
+        builder = builder.reply_to(address(reply_to));
+    }
     if let Some(parent) = &out.in_reply_to {
         builder = builder.in_reply_to(parent.as_str());
     }
@@ -139,6 +145,7 @@ mod tests {
             subject: "[VD-2026-0042] Update on your report".into(),
             text: "Thank you: we reproduced the issue. Fix due 2027-01-15.\nRegards, Café team\n"
                 .into(),
+            reply_to: None,
             message_id: new_message_id("5f2c9a", "example.org"),
             in_reply_to: Some("r2@example.org".into()),
             references: vec!["r1@example.org".into(), "r2@example.org".into()],

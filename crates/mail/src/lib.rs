@@ -387,6 +387,7 @@ mod tests {
             },
             subject: "[VD-1] Update".into(),
             text: "Fixed in 2.4.1.\n".into(),
+            reply_to: None,
             message_id: "m1@example.org".into(),
             in_reply_to: None,
             references: vec![],

@@ -97,6 +97,7 @@ pub fn message(
         to: answering.to.clone(),
         subject: reply_subject(answering.subject),
         text: format!("{}\n", text.trim_end()),
+        reply_to: None,
         message_id: message_id.clone(),
         in_reply_to: answering.in_reply_to,
         references: answering.references,
@@ -142,18 +143,34 @@ pub fn notice_sender(policy: &Policy, configured: Option<&str>) -> String {
         .unwrap_or_else(|| "vulndesk@localhost".to_owned())
 }
 
+/// What a notice to a team member says, and to whom.
+pub struct Notice<'a> {
+    /// The member's address.
+    pub to: &'a str,
+    /// Names the case, never its contents: the notice travels unencrypted.
+    pub subject: &'a str,
+    /// Says where to look, never what the case holds.
+    pub text: &'a str,
+    /// The member's own reply address on the case, when replies should join it.
+    pub reply_to: Option<&'a str>,
+}
+
 /// A notice to a team member (a mention, a reminder, mail nobody can read), from `sender`
 /// (see [`notice_sender`]). It names the case but carries none of its contents, because it
 /// travels unencrypted.
 pub fn team_notice(
     policy: &Policy,
     sender: &str,
-    to: &str,
-    subject: &str,
-    text: &str,
+    notice: Notice<'_>,
     at: Timestamp,
     random_hex: &str,
 ) -> Result<Queued, OutboxError> {
+    let Notice {
+        to,
+        subject,
+        text,
+        reply_to,
+    } = notice;
     let domain = sender.rsplit_once('@').map_or("localhost", |(_, d)| d);
     let message_id = new_message_id(random_hex, domain);
     let outbound = Outbound {
@@ -167,6 +184,10 @@ pub fn team_notice(
         },
         subject: subject.to_owned(),
         text: text.to_owned(),
+        reply_to: reply_to.map(|email| Mailbox {
+            name: Some(format!("{} (Vulndesk)", policy.organisation.name)),
+            email: email.to_owned(),
+        }),
         message_id: message_id.clone(),
         in_reply_to: None,
         references: Vec::new(),

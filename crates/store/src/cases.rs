@@ -6,11 +6,11 @@ use jiff::civil::Date;
 use rand::TryRng;
 use sha2::{Digest, Sha256};
 
-use crate::intake::{IntakeWrites, NewAttachment, NewRawMessage, NewReporterKey, write_intake};
-use crate::outbox::{JobWrites, NewJob, write_jobs};
-use crate::participants::write_reporter;
-use crate::search::{SearchText, TeamWrites, write_team};
-use crate::{Store, StoreError, WritePool, constraint, parse_date, parse_ts, ts_text};
+use crate::batch::{Batch, write_error};
+use crate::intake::{IntakeWrites, NewAttachment, NewRawMessage, NewReporterKey, intake_rows};
+use crate::outbox::{JobWrites, NewJob, job_rows};
+use crate::search::{SearchText, TeamWrites, team_rows};
+use crate::{Store, StoreError, WritePool, parse_date, parse_ts, ts_text};
 
 /// Input for [`Store::open_case`].
 #[derive(Debug, Clone)]
@@ -248,7 +248,6 @@ macro_rules! select_cases {
         "SELECT id, product_id, policy_version_id, opened_at, reply_tag FROM cases "
     };
 }
-pub(crate) use select_cases;
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct RawCase {
@@ -271,7 +270,7 @@ impl RawCase {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, Clone)]
 struct RawEvent {
     case_id: i64,
     seq: i64,
@@ -388,179 +387,242 @@ fn last_event_at(events: &[NewEvent]) -> Result<Timestamp, StoreError> {
         .ok_or_else(|| StoreError::Invalid("a case write needs at least one event".to_owned()))
 }
 
-macro_rules! insert_events {
-    ($tx:ident, $raws:expr) => {
-        async {
-            let raws: &[RawEvent] = $raws;
-            for r in raws {
-                sqlx::query(
-                    "INSERT INTO events \
-                     (case_id, seq, kind, actor, occurred_at, payload, prev_hash, hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(r.case_id)
-                .bind(r.seq)
-                .bind(r.kind.clone())
-                .bind(r.actor.clone())
-                .bind(r.occurred_at.clone())
-                .bind(r.payload.clone())
-                .bind(r.prev_hash.clone())
-                .bind(r.hash.clone())
-                .execute(&mut *$tx)
-                .await
-                .map_err(|e| constraint(e, "case"))?;
-            }
-            if let Some(last) = raws.last() {
-                sqlx::query("UPDATE cases SET head_seq = $1, head_hash = $2 WHERE id = $3")
-                    .bind(last.seq)
-                    .bind(last.hash.clone())
-                    .bind(last.case_id)
-                    .execute(&mut *$tx)
-                    .await?;
-            }
-            Ok::<(), StoreError>(())
-        }
-        .await
-    };
+/// Adds the statement inserting chained events.
+fn event_rows(b: &mut Batch, raws: &[RawEvent]) {
+    b.insert_rows(
+        "events",
+        "case_id, seq, kind, actor, occurred_at, payload, prev_hash, hash",
+        raws,
+        "",
+        |b, r| {
+            [
+                b.arg(r.case_id),
+                b.arg(r.seq),
+                b.arg(r.kind.clone()),
+                b.arg(r.actor.clone()),
+                b.arg(r.occurred_at.clone()),
+                b.arg(r.payload.clone()),
+                b.arg(r.prev_hash.clone()),
+                b.arg(r.hash.clone()),
+            ]
+            .join(", ")
+        },
+    );
 }
 
-macro_rules! upsert_projection {
-    ($exec:expr, $case_id:expr, $p:expr) => {{
-        let p: &Projection = $p;
-        sqlx::query(
-            "INSERT INTO case_projections (case_id, state, next_due, next_due_kind, updated_at, \
-             title, severity, cvss, officer_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (case_id) DO UPDATE SET state = excluded.state, \
-             next_due = excluded.next_due, next_due_kind = excluded.next_due_kind, \
-             updated_at = excluded.updated_at, title = excluded.title, \
-             severity = excluded.severity, cvss = excluded.cvss, \
-             officer_id = excluded.officer_id",
+/// Adds the statement storing a case's projection.
+fn projection_row(b: &mut Batch, case_id: i64, p: &Projection) {
+    let values = [
+        b.arg(case_id),
+        b.arg(p.state.clone()),
+        b.arg(p.next_due.map(|d| d.to_string())),
+        b.arg(p.next_due_kind.clone()),
+        b.arg(ts_text(Timestamp::now())),
+        b.arg(p.title.clone()),
+        b.arg(p.severity.clone()),
+        b.arg(p.cvss.clone()),
+        b.arg(p.officer_id),
+    ];
+    b.push(format!(
+        "INSERT INTO case_projections (case_id, state, next_due, next_due_kind, updated_at, \
+         title, severity, cvss, officer_id) VALUES ({}) \
+         ON CONFLICT (case_id) DO UPDATE SET state = excluded.state, \
+         next_due = excluded.next_due, next_due_kind = excluded.next_due_kind, \
+         updated_at = excluded.updated_at, title = excluded.title, \
+         severity = excluded.severity, cvss = excluded.cvss, \
+         officer_id = excluded.officer_id",
+        values.join(", ")
+    ));
+}
+
+/// What a case write stores besides the case row: its events (`raws`, chained) and
+/// everything they cause. Returns the raw message's name, for the error of a re-delivery.
+struct CaseWrite {
+    raws: Vec<RawEvent>,
+    projection: Option<Projection>,
+    intake: IntakeWrites,
+    jobs: JobWrites,
+    team: TeamWrites,
+}
+
+impl CaseWrite {
+    /// `org` is the case's organisation as SQL: a placeholder, or a subquery.
+    fn add_to(self, b: &mut Batch, case_id: i64, org: &str) -> Result<Option<String>, StoreError> {
+        // The raw message first: the insert most likely to fail, see `intake_rows`.
+        let raw = intake_rows(b, case_id, org, self.intake);
+        event_rows(b, &self.raws);
+        if let Some(p) = &self.projection {
+            projection_row(b, case_id, p);
+        }
+        job_rows(b, Some(case_id), &self.jobs);
+        let seqs: Vec<i64> = self.raws.iter().map(|r| r.seq).collect();
+        team_rows(b, case_id, &seqs, &self.team)?;
+        Ok(raw)
+    }
+}
+
+/// A case being opened, with its id-to-be and, where it was read, its organisation.
+struct Opened {
+    id: i64,
+    org_id: Option<i64>,
+    new: NewCase,
+    reply_tag: String,
+}
+
+impl Opened {
+    /// The whole of [`Store::open_case`]'s writes.
+    fn batch(
+        self,
+        events: &[NewEvent],
+        projection: Projection,
+        intake: IntakeWrites,
+        jobs: JobWrites,
+        team: TeamWrites,
+        identity: &str,
+    ) -> Result<(Batch, Option<String>, CaseRow), StoreError> {
+        let Opened {
+            id,
+            org_id,
+            new,
+            reply_tag,
+        } = self;
+        let raws = RawEvent::chain(id, 0, GENESIS_HASH.to_owned(), events);
+        let mut b = Batch::default();
+        let head = raws.last().map(|r| (r.seq, r.hash.clone()));
+        let (product, version) = (b.arg(new.product_id), b.arg(new.policy_version_id));
+        let values = [
+            b.arg(id),
+            product.clone(),
+            version.clone(),
+            b.arg(new.reporter_token_hash.clone()),
+            b.arg(ts_text(new.opened_at)),
+            b.arg(reply_tag.clone()),
+            b.arg(head.as_ref().map(|h| h.0)),
+            b.arg(head.map(|h| h.1)),
+        ];
+        // Inserts nothing unless the product and the policy version are of one
+        // organisation; the rows after it then fail on their foreign key.
+        b.push(format!(
+            "INSERT INTO cases (id, product_id, policy_version_id, reporter_token_hash, \
+             opened_at, reply_tag, head_seq, head_hash) {identity} SELECT {} \
+             WHERE EXISTS (SELECT 1 FROM products p JOIN policy_versions v \
+             ON v.org_id = p.org_id WHERE p.id = {product} AND v.id = {version})",
+            values.join(", ")
+        ));
+        let org = match org_id {
+            Some(org_id) => b.arg(org_id),
+            None => format!("(SELECT org_id FROM products WHERE id = {product})"),
+        };
+        let values = [
+            b.arg(id),
+            b.arg(reply_tag.clone()),
+            b.arg(ts_text(new.opened_at)),
+        ];
+        b.push(format!(
+            "INSERT INTO participants (case_id, role, reply_tag, joined_at) \
+             VALUES ({}, 'reporter', {}, {})",
+            values[0], values[1], values[2]
+        ));
+        let write = CaseWrite {
+            raws,
+            projection: Some(projection),
+            intake,
+            jobs,
+            team,
+        };
+        let raw = write.add_to(&mut b, id, &org)?;
+        let row = CaseRow {
+            id,
+            product_id: new.product_id,
+            policy_version_id: new.policy_version_id,
+            opened_at: new.opened_at,
+            reply_tag,
+        };
+        Ok((b, raw, row))
+    }
+}
+
+/// The product's and the policy version's organisations, which must be one.
+fn check_orgs(new: &NewCase, orgs: (Option<i64>, Option<i64>)) -> Result<i64, StoreError> {
+    match orgs {
+        (Some(a), Some(b)) if a == b => Ok(a),
+        (Some(_), Some(_)) => Err(StoreError::Conflict(format!(
+            "policy version {} does not belong to the product's organisation",
+            new.policy_version_id
+        ))),
+        _ => Err(StoreError::NotFound("product or policy version")),
+    }
+}
+
+/// Reads, for a case being opened, its id-to-be and the product's and policy version's
+/// organisations. `$next` is the backend's expression for the next case id.
+macro_rules! opening_sql {
+    ($next:literal) => {
+        concat!(
+            "SELECT ",
+            $next,
+            ", (SELECT org_id FROM products WHERE id = $1), \
+             (SELECT org_id FROM policy_versions WHERE id = $2)"
         )
-        .bind($case_id)
-        .bind(p.state.clone())
-        .bind(p.next_due.map(|d| d.to_string()))
-        .bind(p.next_due_kind.clone())
-        .bind(ts_text(Timestamp::now()))
-        .bind(p.title.clone())
-        .bind(p.severity.clone())
-        .bind(p.cvss.clone())
-        .bind(p.officer_id)
-        .execute($exec)
-        .await
-        .map_err(|e| constraint(e, "case"))
-    }};
-}
-
-/// The body of [`Store::open_case`] inside a write transaction `$tx`.
-macro_rules! open_case_in {
-    ($tx:ident, $new:expr, $reply_tag:expr, $events:expr, $projection:expr, $intake:expr, $jobs:expr, $team:expr) => {
-        async {
-            let new: NewCase = $new;
-            let reply_tag: String = $reply_tag;
-            let events: Vec<NewEvent> = $events;
-            // The organisation check rides on the insert: it inserts nothing unless the
-            // product and the policy version exist and belong to one organisation.
-            let id: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO cases \
-                 (product_id, policy_version_id, reporter_token_hash, opened_at, reply_tag) \
-                 SELECT p.id, v.id, $3, $4, $5 FROM products p, policy_versions v \
-                 WHERE p.id = $1 AND v.id = $2 AND p.org_id = v.org_id RETURNING id",
-            )
-            .bind(new.product_id)
-            .bind(new.policy_version_id)
-            .bind(new.reporter_token_hash.clone())
-            .bind(ts_text(new.opened_at))
-            .bind(reply_tag.clone())
-            .fetch_optional(&mut *$tx)
-            .await
-            .map_err(|e| constraint(e, "product or policy version"))?;
-            let Some(id) = id else {
-                let orgs: Option<(i64, i64)> = sqlx::query_as(
-                    "SELECT p.org_id, v.org_id FROM products p, policy_versions v \
-                     WHERE p.id = $1 AND v.id = $2",
-                )
-                .bind(new.product_id)
-                .bind(new.policy_version_id)
-                .fetch_optional(&mut *$tx)
-                .await?;
-                return Err(match orgs {
-                    None => StoreError::NotFound("product or policy version"),
-                    Some(_) => StoreError::Conflict(format!(
-                        "policy version {} does not belong to the product's organisation",
-                        new.policy_version_id
-                    )),
-                });
-            };
-            write_reporter!($tx, id, reply_tag.clone(), new.opened_at)?;
-            let raws = RawEvent::chain(id, 0, GENESIS_HASH.to_owned(), &events);
-            insert_events!($tx, &raws)?;
-            upsert_projection!(&mut *$tx, id, &$projection)?;
-            write_intake!($tx, id, $intake)?;
-            write_jobs!($tx, Some(id), &$jobs)?;
-            let seqs: Vec<i64> = raws.iter().map(|r| r.seq).collect();
-            write_team!($tx, id, &seqs, &$team)?;
-            Ok::<CaseRow, StoreError>(CaseRow {
-                id,
-                product_id: new.product_id,
-                policy_version_id: new.policy_version_id,
-                opened_at: new.opened_at,
-                reply_tag,
-            })
-        }
-        .await
     };
 }
 
-/// The body of [`Store::append_events`] inside a write transaction `$tx`; `$lock` selects
-/// the case's head and token hash, locking the row where the backend needs it.
-macro_rules! append_in {
-    ($tx:ident, $lock:expr, $case_id:expr, $decided_on:expr, $presented:expr, $events:expr, $projection:expr, $intake:expr, $jobs:expr, $team:expr) => {
-        async {
-            let case_id: i64 = $case_id;
-            let decided_on: i64 = $decided_on;
-            let presented: Option<Vec<u8>> = $presented;
-            let events: Vec<NewEvent> = $events;
-            let projection: Option<Projection> = $projection;
-            let head: Option<(Option<i64>, Option<String>, Option<Vec<u8>>)> =
-                sqlx::query_as($lock)
-                    .bind(case_id)
-                    .fetch_optional(&mut *$tx)
-                    .await?;
-            let Some((seq, hash, token)) = head else {
-                return Err(StoreError::NotFound("case"));
-            };
-            let (seq, prev) = match (seq, hash) {
-                (Some(seq), Some(hash)) => (seq, hash),
-                _ => (0, GENESIS_HASH.to_owned()),
-            };
-            if seq != decided_on {
-                return Err(StoreError::Stale {
-                    case_id,
-                    decided_on,
-                    head: seq,
-                });
-            }
-            // Read under the case's lock, so a token replaced by a write that committed
-            // first is seen here.
-            if presented.is_some() && presented != token {
-                return Err(StoreError::NotFound("case"));
-            }
-            let raws = RawEvent::chain(case_id, seq, prev, &events);
-            insert_events!($tx, &raws)?;
-            if let Some(pr) = &projection {
-                upsert_projection!(&mut *$tx, case_id, pr)?;
-            }
-            write_intake!($tx, case_id, $intake)?;
-            write_jobs!($tx, Some(case_id), &$jobs)?;
-            let seqs: Vec<i64> = raws.iter().map(|r| r.seq).collect();
-            write_team!($tx, case_id, &seqs, &$team)?;
-            raws.into_iter()
-                .map(RawEvent::decode)
-                .collect::<Result<Vec<EventRow>, StoreError>>()
-        }
-        .await
+/// The head of a case's log, its reporter token hash and its organisation.
+type Head = (Option<i64>, Option<String>, Option<Vec<u8>>, i64);
+
+/// Selects [`Head`] for case `$1`; PostgreSQL appends `FOR UPDATE OF c`.
+macro_rules! head_sql {
+    () => {
+        "SELECT c.head_seq, c.head_hash, c.reporter_token_hash, v.org_id \
+         FROM cases c JOIN policy_versions v ON v.id = c.policy_version_id WHERE c.id = $1"
     };
+}
+
+/// The statements of [`Store::append_events`] after the head was read, or why not.
+fn append_batch(
+    case_id: i64,
+    decided_on: i64,
+    presented: Option<Vec<u8>>,
+    head: Option<Head>,
+    events: &[NewEvent],
+    mut write: CaseWrite,
+) -> Result<(Batch, Option<String>, Vec<RawEvent>), StoreError> {
+    let Some((seq, hash, token, org_id)) = head else {
+        return Err(StoreError::NotFound("case"));
+    };
+    let (seq, prev) = match (seq, hash) {
+        (Some(seq), Some(hash)) => (seq, hash),
+        _ => (0, GENESIS_HASH.to_owned()),
+    };
+    if seq != decided_on {
+        return Err(StoreError::Stale {
+            case_id,
+            decided_on,
+            head: seq,
+        });
+    }
+    // Read under the case's lock, so a token replaced by a write that committed first is
+    // seen here.
+    if presented.is_some() && presented != token {
+        return Err(StoreError::NotFound("case"));
+    }
+    write.raws = RawEvent::chain(case_id, seq, prev, events);
+    let mut b = Batch::default();
+    let last = write.raws.last().map(|r| (r.seq, r.hash.clone()));
+    let (head_seq, head_hash) = (b.arg(last.as_ref().map(|l| l.0)), b.arg(last.map(|l| l.1)));
+    // One update of the case row: a batch never writes one row twice.
+    let token = match write.intake.reporter_token_hash.take() {
+        Some(hash) => format!(", reporter_token_hash = {}", b.arg(hash)),
+        None => String::new(),
+    };
+    let case = b.arg(case_id);
+    b.push(format!(
+        "UPDATE cases SET head_seq = {head_seq}, head_hash = {head_hash}{token} WHERE id = {case}"
+    ));
+    let raws = write.raws.clone();
+    let org = b.arg(org_id);
+    let raw = write.add_to(&mut b, case_id, &org)?;
+    Ok((b, raw, raws))
 }
 
 impl Store {
@@ -593,26 +655,76 @@ impl Store {
                 ));
             }
         };
-        let reply = reply_tag;
-        let row = match self {
+        match self {
+            // Two round trips inside the writer's group transaction, whose write lock keeps
+            // the next id the next id.
             Store::Sqlite(sqlite) => {
                 sqlite
                     .writer
                     .write(move |tx| {
                         Box::pin(async move {
-                            open_case_in!(tx, new, reply, events, projection, intake, jobs, team)
+                            // One round trip: the organisations are checked by the insert
+                            // itself, and read only to say what was wrong.
+                            let id = tx.next_case_id().await?;
+                            let opened = Opened {
+                                id,
+                                org_id: None,
+                                new: new.clone(),
+                                reply_tag,
+                            };
+                            let (batch, raw, row) =
+                                opened.batch(&events, projection, intake, jobs, team, "")?;
+                            match tx.run(batch).await {
+                                Ok(()) => {
+                                    tx.case_opened(id);
+                                    Ok(row)
+                                }
+                                Err(e) => {
+                                    let orgs: (i64, Option<i64>, Option<i64>) =
+                                        sqlx::query_as(opening_sql!("0"))
+                                            .bind(new.product_id)
+                                            .bind(new.policy_version_id)
+                                            .fetch_one(tx.conn())
+                                            .await?;
+                                    check_orgs(&new, (orgs.1, orgs.2))?;
+                                    Err(write_error(e, raw.as_deref()))
+                                }
+                            }
                         })
                     })
-                    .await?
+                    .await
             }
+            // Two statements, the second atomic by itself: no transaction to begin or commit.
             Store::Postgres(p) => {
-                let mut tx = p.begin_write().await?;
-                let row = open_case_in!(tx, new, reply, events, projection, intake, jobs, team)?;
-                tx.commit().await?;
-                row
+                let (id, a, b): (i64, Option<i64>, Option<i64>) = sqlx::query_as(opening_sql!(
+                    "nextval(pg_get_serial_sequence('cases', 'id'))"
+                ))
+                .bind(new.product_id)
+                .bind(new.policy_version_id)
+                .fetch_one(p)
+                .await?;
+                let org_id = check_orgs(&new, (a, b))?;
+                let opened = Opened {
+                    id,
+                    org_id: Some(org_id),
+                    new,
+                    reply_tag,
+                };
+                let (batch, raw, row) = opened.batch(
+                    &events,
+                    projection,
+                    intake,
+                    jobs,
+                    team,
+                    "OVERRIDING SYSTEM VALUE",
+                )?;
+                batch
+                    .run_postgres(p)
+                    .await
+                    .map_err(|e| write_error(e, raw.as_deref()))?;
+                Ok(row)
             }
-        };
-        Ok(row)
+        }
     }
 
     /// Appends `events` (seq = head+1, head+2, ..., each linked to the previous hash),
@@ -640,48 +752,50 @@ impl Store {
     ) -> Result<Vec<EventRow>, StoreError> {
         let presented = effects.reporter_token.take();
         let (intake, jobs, team) = effects.prepare(last_event_at(&events)?);
-        match self {
+        let write = CaseWrite {
+            raws: Vec::new(),
+            projection,
+            intake,
+            jobs,
+            team,
+        };
+        let raws = match self {
             Store::Sqlite(sqlite) => {
                 sqlite
                     .writer
                     .write(move |tx| {
                         Box::pin(async move {
-                            append_in!(
-                                tx,
-                                "SELECT head_seq, head_hash, reporter_token_hash FROM cases \
-                                 WHERE id = $1",
-                                case_id,
-                                decided_on,
-                                presented,
-                                events,
-                                projection,
-                                intake,
-                                jobs,
-                                team
-                            )
+                            let head: Option<Head> = sqlx::query_as(head_sql!())
+                                .bind(case_id)
+                                .fetch_optional(tx.conn())
+                                .await?;
+                            let (batch, raw, raws) =
+                                append_batch(case_id, decided_on, presented, head, &events, write)?;
+                            tx.run(batch)
+                                .await
+                                .map_err(|e| write_error(e, raw.as_deref()))?;
+                            Ok(raws)
                         })
                     })
-                    .await
+                    .await?
             }
             Store::Postgres(p) => {
                 let mut tx = p.begin_write().await?;
-                let rows = append_in!(
-                    tx,
-                    "SELECT head_seq, head_hash, reporter_token_hash FROM cases \
-                     WHERE id = $1 FOR UPDATE",
-                    case_id,
-                    decided_on,
-                    presented,
-                    events,
-                    projection,
-                    intake,
-                    jobs,
-                    team
-                )?;
+                let head: Option<Head> = sqlx::query_as(concat!(head_sql!(), " FOR UPDATE OF c"))
+                    .bind(case_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let (batch, raw, raws) =
+                    append_batch(case_id, decided_on, presented, head, &events, write)?;
+                batch
+                    .run_postgres(&mut *tx)
+                    .await
+                    .map_err(|e| write_error(e, raw.as_deref()))?;
                 tx.commit().await?;
-                Ok(rows)
+                raws
             }
-        }
+        };
+        raws.into_iter().map(RawEvent::decode).collect()
     }
 
     /// Appends one event without effects, see [`Store::append_events`].
@@ -778,9 +892,9 @@ impl Store {
 
     /// Replaces a case's projection (e.g. after recomputing it with new rules).
     pub async fn set_projection(&self, case_id: i64, p: &Projection) -> Result<(), StoreError> {
-        let proj = p;
-        on_pool!(self, p => upsert_projection!(p, case_id, proj).map(drop))?;
-        Ok(())
+        let mut batch = Batch::default();
+        projection_row(&mut batch, case_id, p);
+        on_pool!(self, pool => pool.run_batch(batch, pool).await.map_err(|e| write_error(e, None)))
     }
 
     /// All case ids, ascending.

@@ -10,8 +10,8 @@
 
 use jiff::Timestamp;
 
-use crate::cases::{RawCase, select_cases};
-use crate::{CaseRow, Store, StoreError, constraint, parse_ts, sha256_hex, ts_text};
+use crate::batch::Batch;
+use crate::{Store, StoreError, constraint, parse_ts, sha256_hex, ts_text};
 
 /// A file a reporter uploaded or mailed, to store with a case.
 #[derive(Clone)]
@@ -197,114 +197,87 @@ impl IntakeWrites {
     }
 }
 
-/// SQL for the organisation of the case whose id is the parameter `$case`: mail is
-/// de-duplicated and threaded per organisation.
-macro_rules! case_org {
-    ($case:literal) => {
-        concat!(
-            "(SELECT pv.org_id FROM cases c JOIN policy_versions pv \
-             ON pv.id = c.policy_version_id WHERE c.id = ",
-            $case,
-            ")"
-        )
-    };
+/// Adds the statements writing [`IntakeWrites`] for case `case_id` of organisation `org`
+/// (SQL: a placeholder or a subquery; mail is de-duplicated and threaded per organisation), consuming them so no
+/// byte buffer is copied; returns the name of the raw message, if any, for the error of a
+/// re-delivered one. The raw message goes first: it is the insert most likely to fail, and a
+/// concurrent ingest of the same Message-ID then waits on its unique index before touching
+/// any row another ingest could hold. The reporter token hash is the caller's to write, with
+/// the case row.
+pub(crate) fn intake_rows(
+    b: &mut Batch,
+    case_id: i64,
+    org: &str,
+    w: IntakeWrites,
+) -> Option<String> {
+    let mut raw_name = None;
+    if let Some((sha, received_at, m)) = w.raw_message {
+        raw_name = Some(
+            m.message_id
+                .clone()
+                .unwrap_or_else(|| format!("sha256:{sha}")),
+        );
+        let values = [
+            org.to_owned(),
+            b.arg(sha),
+            b.arg(case_id),
+            b.arg(m.message_id),
+            b.arg(m.source),
+            b.arg(m.data),
+            b.arg(received_at),
+        ];
+        b.push(format!(
+            "INSERT INTO raw_messages \
+             (org_id, sha256, case_id, message_id, source, data, received_at) VALUES ({})",
+            values.join(", ")
+        ));
+    }
+    let at = w.at;
+    // One statement per file: the same bytes twice in one write are kept once, which a
+    // multi-row insert cannot say on PostgreSQL.
+    for (sha, a) in w.attachments {
+        let size = a.data.len() as i64;
+        let values = [
+            b.arg(case_id),
+            b.arg(sha),
+            b.arg(a.filename),
+            b.arg(a.content_type),
+            b.arg(size),
+            b.arg(a.data),
+            b.arg(at.clone()),
+        ];
+        b.push(format!(
+            "INSERT INTO attachments \
+             (case_id, sha256, filename, content_type, size, data, created_at) VALUES ({}) \
+             ON CONFLICT (case_id, sha256) DO NOTHING",
+            values.join(", ")
+        ));
+    }
+    // First mapping wins: a Message-ID that another case already claimed (e.g. in a
+    // cross-posted References header) must not pull later replies away from it.
+    b.insert_rows(
+        "mail_threads",
+        "org_id, message_id, case_id",
+        w.thread_ids,
+        "ON CONFLICT (org_id, message_id) DO NOTHING",
+        |b, id| [org.to_owned(), b.arg(id), b.arg(case_id)].join(", "),
+    );
+    if let Some(k) = w.reporter_key {
+        let values = [
+            b.arg(case_id),
+            b.arg(k.fingerprint),
+            b.arg(k.armored),
+            b.arg(at),
+        ];
+        b.push(format!(
+            "INSERT INTO reporter_keys (case_id, fingerprint, armored, set_at) VALUES ({}) \
+             ON CONFLICT (case_id) DO UPDATE SET fingerprint = excluded.fingerprint, \
+             armored = excluded.armored, set_at = excluded.set_at",
+            values.join(", ")
+        ));
+    }
+    raw_name
 }
-pub(crate) use case_org;
-
-/// Writes (and consumes, so no byte buffer is copied) [`IntakeWrites`] for a case inside the
-/// transaction `$tx`. The raw message goes first: it is the insert most likely to fail (a
-/// re-delivered mail), and a concurrent ingest of the same Message-ID then waits on its unique
-/// index before touching any row another ingest could hold.
-macro_rules! write_intake {
-    ($tx:ident, $case_id:expr, $w:expr) => {
-        async {
-            let w: $crate::intake::IntakeWrites = $w;
-            let case_id: i64 = $case_id;
-            if let Some((sha, received_at, m)) = w.raw_message {
-                let name = m
-                    .message_id
-                    .clone()
-                    .unwrap_or_else(|| format!("sha256:{sha}"));
-                sqlx::query(concat!(
-                    "INSERT INTO raw_messages \
-                     (org_id, sha256, case_id, message_id, source, data, received_at) \
-                     VALUES (",
-                    $crate::intake::case_org!("$2"),
-                    ", $1, $2, $3, $4, $5, $6)"
-                ))
-                .bind(sha)
-                .bind(case_id)
-                .bind(m.message_id)
-                .bind(m.source)
-                .bind(m.data)
-                .bind(received_at)
-                .execute(&mut *$tx)
-                .await
-                .map_err(|e| match e.as_database_error() {
-                    Some(d) if d.is_unique_violation() => $crate::StoreError::Duplicate(name),
-                    _ => $crate::constraint(e, "case"),
-                })?;
-            }
-            for (sha, a) in w.attachments {
-                sqlx::query(
-                    "INSERT INTO attachments \
-                     (case_id, sha256, filename, content_type, size, data, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                     ON CONFLICT (case_id, sha256) DO NOTHING",
-                )
-                .bind(case_id)
-                .bind(sha)
-                .bind(a.filename)
-                .bind(a.content_type)
-                .bind(a.data.len() as i64)
-                .bind(a.data)
-                .bind(w.at.clone())
-                .execute(&mut *$tx)
-                .await
-                .map_err(|e| $crate::constraint(e, "case"))?;
-            }
-            for id in w.thread_ids {
-                // First mapping wins: a Message-ID that another case already claimed (e.g. in a
-                // cross-posted References header) must not pull later replies away from it.
-                sqlx::query(concat!(
-                    "INSERT INTO mail_threads (org_id, message_id, case_id) VALUES (",
-                    $crate::intake::case_org!("$2"),
-                    ", $1, $2) ON CONFLICT (org_id, message_id) DO NOTHING"
-                ))
-                .bind(id)
-                .bind(case_id)
-                .execute(&mut *$tx)
-                .await
-                .map_err(|e| $crate::constraint(e, "case"))?;
-            }
-            if let Some(k) = w.reporter_key {
-                sqlx::query(
-                    "INSERT INTO reporter_keys (case_id, fingerprint, armored, set_at) \
-                     VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (case_id) DO UPDATE SET fingerprint = excluded.fingerprint, \
-                     armored = excluded.armored, set_at = excluded.set_at",
-                )
-                .bind(case_id)
-                .bind(k.fingerprint)
-                .bind(k.armored)
-                .bind(w.at.clone())
-                .execute(&mut *$tx)
-                .await
-                .map_err(|e| $crate::constraint(e, "case"))?;
-            }
-            if let Some(hash) = w.reporter_token_hash {
-                sqlx::query("UPDATE cases SET reporter_token_hash = $1 WHERE id = $2")
-                    .bind(hash)
-                    .bind(case_id)
-                    .execute(&mut *$tx)
-                    .await?;
-            }
-            Ok::<(), $crate::StoreError>(())
-        }
-        .await
-    };
-}
-pub(crate) use write_intake;
 
 #[derive(sqlx::FromRow)]
 struct RawAttachment {
@@ -493,18 +466,6 @@ impl Store {
         Ok(message_ids
             .iter()
             .find_map(|id| found.iter().find(|(m, _)| m == id).map(|(_, case)| *case)))
-    }
-
-    /// The case with this reply tag. The tag is matched case-insensitively because some mail
-    /// systems change the case of address local parts.
-    pub async fn case_by_reply_tag(&self, tag: &str) -> Result<Option<CaseRow>, StoreError> {
-        let row: Option<RawCase> = on_pool!(self, p => sqlx::query_as(
-            concat!(select_cases!(), "WHERE reply_tag = $1"),
-        )
-        .bind(tag.to_ascii_lowercase())
-        .fetch_optional(p)
-        .await?);
-        row.map(RawCase::decode).transpose()
     }
 
     /// The reporter's OpenPGP key for a case, if one was set.

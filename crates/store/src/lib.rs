@@ -41,6 +41,7 @@ macro_rules! on_pool {
 
 pub mod account_log;
 pub mod accounts;
+mod batch;
 pub mod cases;
 pub mod dashboard;
 pub mod intake;
@@ -240,6 +241,12 @@ pub(crate) trait WritePool {
     async fn begin_write(&self) -> Result<Transaction<'static, Self::Db>, sqlx::Error>;
     /// Selects the organisation row, locking it against concurrent policy writers.
     fn lock_org_sql(&self) -> &'static str;
+    /// Runs `batch` on `e` (this backend's connection or transaction).
+    async fn run_batch<'c>(
+        &self,
+        batch: batch::Batch,
+        e: impl sqlx::Executor<'c, Database = Self::Db>,
+    ) -> Result<(), sqlx::Error>;
 }
 
 impl WritePool for SqlitePool {
@@ -252,6 +259,13 @@ impl WritePool for SqlitePool {
     fn lock_org_sql(&self) -> &'static str {
         "SELECT id FROM organisations WHERE id = $1"
     }
+    async fn run_batch<'c>(
+        &self,
+        batch: batch::Batch,
+        e: impl sqlx::Executor<'c, Database = sqlx::Sqlite>,
+    ) -> Result<(), sqlx::Error> {
+        batch.run_sqlite(e).await
+    }
 }
 
 impl WritePool for PgPool {
@@ -261,6 +275,13 @@ impl WritePool for PgPool {
     }
     fn lock_org_sql(&self) -> &'static str {
         "SELECT id FROM organisations WHERE id = $1 FOR UPDATE"
+    }
+    async fn run_batch<'c>(
+        &self,
+        batch: batch::Batch,
+        e: impl sqlx::Executor<'c, Database = sqlx::Postgres>,
+    ) -> Result<(), sqlx::Error> {
+        batch.run_postgres(e).await
     }
 }
 

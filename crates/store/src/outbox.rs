@@ -109,32 +109,25 @@ impl JobWrites {
     }
 }
 
-/// Inserts [`JobWrites`] for a case inside the transaction `$tx`.
-macro_rules! write_jobs {
-    ($tx:ident, $case_id:expr, $w:expr) => {
-        async {
-            let w: &$crate::outbox::JobWrites = $w;
-            let case_id: Option<i64> = $case_id;
-            for (kind, payload, run_after) in &w.jobs {
-                sqlx::query(
-                    "INSERT INTO jobs (case_id, kind, payload, status, attempts, run_after, \
-                     created_at, updated_at) VALUES ($1, $2, $3, 'pending', 0, $4, $5, $5)",
-                )
-                .bind(case_id)
-                .bind(kind.clone())
-                .bind(payload.clone())
-                .bind(run_after.clone())
-                .bind(w.at.clone())
-                .execute(&mut *$tx)
-                .await
-                .map_err(|e| $crate::constraint(e, "case"))?;
-            }
-            Ok::<(), $crate::StoreError>(())
-        }
-        .await
-    };
+/// Adds the statement inserting [`JobWrites`] for a case.
+pub(crate) fn job_rows(b: &mut crate::batch::Batch, case_id: Option<i64>, w: &JobWrites) {
+    b.insert_rows(
+        "jobs",
+        "case_id, kind, payload, status, attempts, run_after, created_at, updated_at",
+        &w.jobs,
+        "",
+        |b, (kind, payload, run_after)| {
+            let at = b.arg(w.at.clone());
+            format!(
+                "{}, {}, {}, 'pending', 0, {}, {at}, {at}",
+                b.arg(case_id),
+                b.arg(kind.clone()),
+                b.arg(payload.clone()),
+                b.arg(run_after.clone()),
+            )
+        },
+    );
 }
-pub(crate) use write_jobs;
 
 /// The columns of [`RawJob`], a literal for `concat!`.
 macro_rules! job_columns {

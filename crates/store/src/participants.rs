@@ -52,23 +52,6 @@ macro_rules! select_participants {
     };
 }
 
-/// Inserts the reporter participant of a case being opened, with the case's tag.
-macro_rules! write_reporter {
-    ($tx:ident, $case_id:expr, $reply_tag:expr, $at:expr) => {
-        sqlx::query(
-            "INSERT INTO participants (case_id, role, reply_tag, joined_at) \
-             VALUES ($1, 'reporter', $2, $3)",
-        )
-        .bind($case_id)
-        .bind($reply_tag)
-        .bind($crate::ts_text($at))
-        .execute(&mut *$tx)
-        .await
-        .map_err(|e| $crate::constraint(e, "case"))
-    };
-}
-pub(crate) use write_reporter;
-
 impl Store {
     /// The participant whose reply address carries `tag` (compared lowercased).
     pub async fn participant_by_reply_tag(

@@ -47,6 +47,8 @@ pub struct ProductRow {
     pub slug: String,
     /// Product display name.
     pub name: String,
+    /// The organisation's latest policy version (row id), which new cases are pinned to.
+    pub policy_version_id: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -70,6 +72,17 @@ impl RawPolicy {
             created_at: parse_ts(&self.created_at)?,
         })
     }
+}
+
+/// `SELECT <the columns of ProductRow> FROM products p JOIN organisations o `, with the
+/// organisation's latest policy version, a literal for `concat!`.
+macro_rules! select_products {
+    () => {
+        "SELECT p.id, p.org_id, o.slug AS org_slug, o.name AS org_name, p.slug, p.name, \
+         (SELECT v.id FROM policy_versions v WHERE v.org_id = p.org_id \
+          ORDER BY v.version DESC LIMIT 1) AS policy_version_id \
+         FROM products p JOIN organisations o ON o.id = p.org_id "
+    };
 }
 
 impl Store {
@@ -204,9 +217,7 @@ impl Store {
     /// backends).
     pub async fn list_products(&self) -> Result<Vec<ProductRow>, StoreError> {
         on_pool!(self, p => Ok(sqlx::query_as(
-            "SELECT p.id, p.org_id, o.slug AS org_slug, o.name AS org_name, p.slug, p.name \
-             FROM products p JOIN organisations o ON o.id = p.org_id \
-             ORDER BY o.slug, p.slug",
+            concat!(select_products!(), "ORDER BY o.slug, p.slug"),
         )
         .fetch_all(p)
         .await?))
@@ -219,9 +230,7 @@ impl Store {
         product_slug: &str,
     ) -> Result<Option<ProductRow>, StoreError> {
         on_pool!(self, p => Ok(sqlx::query_as(
-            "SELECT p.id, p.org_id, o.slug AS org_slug, o.name AS org_name, p.slug, p.name \
-             FROM products p JOIN organisations o ON o.id = p.org_id \
-             WHERE o.slug = $1 AND p.slug = $2",
+            concat!(select_products!(), "WHERE o.slug = $1 AND p.slug = $2"),
         )
         .bind(org_slug.to_owned())
         .bind(product_slug.to_owned())

@@ -2,7 +2,8 @@
 
 use jiff::Timestamp;
 
-use crate::outbox::{JobWrites, NewJob, write_jobs};
+use crate::batch::Batch;
+use crate::outbox::{JobWrites, NewJob, job_rows};
 use crate::{Store, StoreError, WritePool, constraint, ts_text};
 
 impl Store {
@@ -33,7 +34,11 @@ impl Store {
             if inserted == 0 {
                 return Ok(false);
             }
-            write_jobs!(tx, Some(case_id), &writes)?;
+            let mut batch = Batch::default();
+            job_rows(&mut batch, Some(case_id), &writes);
+            p.run_batch(batch, &mut *tx)
+                .await
+                .map_err(|e| constraint(e, "case"))?;
             tx.commit().await?;
             Ok(true)
         })

@@ -1,6 +1,7 @@
 //! What a case write stores beside its events for the team: the full-text rows, the case a
 //! declined one duplicates, and per-case grants; and rebuilding the first two.
 
+use crate::batch::{Batch, write_error};
 use crate::{Store, StoreError, WritePool};
 
 /// Text a case write adds to the full-text index: the body of `events[event]`.
@@ -21,61 +22,67 @@ pub(crate) struct TeamWrites {
     pub(crate) duplicate_of: Option<i64>,
 }
 
-/// Writes [`TeamWrites`] for the events just inserted (`$seqs[i]` is the seq of event i).
-macro_rules! write_team {
-    ($tx:ident, $case_id:expr, $seqs:expr, $w:expr) => {
-        async {
-            let w: &$crate::search::TeamWrites = $w;
-            let seqs: &[i64] = $seqs;
-            for (user_id, grant) in &w.grants {
-                sqlx::query("DELETE FROM case_grants WHERE case_id = $1 AND user_id = $2")
-                    .bind($case_id)
-                    .bind(*user_id)
-                    .execute(&mut *$tx)
-                    .await?;
-                if let Some(grant) = grant {
-                    sqlx::query(
-                        "INSERT INTO case_grants (case_id, user_id, grant_) VALUES ($1, $2, $3)",
-                    )
-                    .bind($case_id)
-                    .bind(*user_id)
-                    .bind(grant.clone())
-                    .execute(&mut *$tx)
-                    .await
-                    .map_err(|e| $crate::constraint(e, "user"))?;
-                }
-            }
-            if let Some(original) = w.duplicate_of {
-                sqlx::query(
-                    "INSERT INTO case_duplicates (case_id, duplicate_of) VALUES ($1, $2) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind($case_id)
-                .bind(original)
-                .execute(&mut *$tx)
-                .await
-                .map_err(|e| $crate::constraint(e, "case"))?;
-            }
-            for t in &w.search {
-                let seq = *seqs.get(t.event).ok_or_else(|| {
-                    $crate::StoreError::Invalid(format!("search text for event {}", t.event))
-                })?;
-                sqlx::query(
-                    "INSERT INTO case_search (case_id, seq, internal, body) VALUES ($1, $2, $3, $4)",
-                )
-                .bind($case_id)
-                .bind(seq)
-                .bind(t.internal)
-                .bind(t.body.clone())
-                .execute(&mut *$tx)
-                .await?;
-            }
-            Ok::<(), $crate::StoreError>(())
+/// Adds the statements writing [`TeamWrites`] for the events just inserted (`seqs[i]` is
+/// the seq of event i).
+pub(crate) fn team_rows(
+    b: &mut Batch,
+    case_id: i64,
+    seqs: &[i64],
+    w: &TeamWrites,
+) -> Result<(), StoreError> {
+    // The last word per person: two statements of one batch must not write one row.
+    let mut grants: Vec<&(i64, Option<String>)> = Vec::new();
+    for g in w.grants.iter().rev() {
+        if !grants.iter().any(|kept| kept.0 == g.0) {
+            grants.push(g);
         }
-        .await
-    };
+    }
+    for (user_id, grant) in grants {
+        let (case, user) = (b.arg(case_id), b.arg(*user_id));
+        match grant {
+            Some(grant) => {
+                let grant = b.arg(grant.clone());
+                b.push(format!(
+                    "INSERT INTO case_grants (case_id, user_id, grant_) VALUES ({case}, {user}, {grant}) \
+                     ON CONFLICT (case_id, user_id) DO UPDATE SET grant_ = excluded.grant_"
+                ));
+            }
+            None => b.push(format!(
+                "DELETE FROM case_grants WHERE case_id = {case} AND user_id = {user}"
+            )),
+        }
+    }
+    if let Some(original) = w.duplicate_of {
+        let (case, original) = (b.arg(case_id), b.arg(original));
+        b.push(format!(
+            "INSERT INTO case_duplicates (case_id, duplicate_of) VALUES ({case}, {original}) \
+             ON CONFLICT DO NOTHING"
+        ));
+    }
+    let mut rows = Vec::with_capacity(w.search.len());
+    for t in &w.search {
+        let seq = *seqs
+            .get(t.event)
+            .ok_or_else(|| StoreError::Invalid(format!("search text for event {}", t.event)))?;
+        rows.push((seq, t));
+    }
+    b.insert_rows(
+        "case_search",
+        "case_id, seq, internal, body",
+        rows,
+        "",
+        |b, (seq, t)| {
+            [
+                b.arg(case_id),
+                b.arg(seq),
+                b.arg(t.internal),
+                b.arg(t.body.clone()),
+            ]
+            .join(", ")
+        },
+    );
+    Ok(())
 }
-pub(crate) use write_team;
 
 impl Store {
     /// Replaces a case's full-text rows and records the case it duplicates, if any (for
@@ -101,15 +108,20 @@ impl Store {
                 .collect(),
             duplicate_of,
         };
+        let mut batch = Batch::default();
+        team_rows(&mut batch, case_id, &seqs, &writes)?;
+        // The old rows go first, in a statement of their own: the new ones have the same keys.
         on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
             sqlx::query("DELETE FROM case_search WHERE case_id = $1")
                 .bind(case_id)
                 .execute(&mut *tx)
                 .await?;
-            write_team!(tx, case_id, &seqs, &writes)?;
+            p.run_batch(batch, &mut *tx)
+                .await
+                .map_err(|e| write_error(e, None))?;
             tx.commit().await?;
-            Ok(())
-        })
+        });
+        Ok(())
     }
 }

@@ -1,8 +1,9 @@
 //! SQLite's case writes go through one task that owns one connection and commits the writes
 //! queued while the previous commit was running as one group: one `BEGIN IMMEDIATE … COMMIT`
-//! and one fsync for the whole group, each write in a savepoint of its own so a write that
-//! fails (a stale head, a duplicate mail) leaves the others in. A caller is answered only
-//! after the COMMIT that covers its write.
+//! and one fsync for the whole group, each write's statements in a savepoint of their own
+//! (opened and released in the same round trip as the statements, see [`Tx::run`]) so a
+//! write that fails (a stale head, a duplicate mail) leaves the others in. A caller is
+//! answered only after the COMMIT that covers its write.
 //!
 //! Why: SQLite has one write lock. Connections that want it while another holds it do not
 //! queue, they sleep in the busy handler and retry, so writers spent most of their time
@@ -18,6 +19,7 @@ use sqlx::{ConnectOptions, Connection, Executor, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::StoreError;
+use crate::batch::Batch;
 
 /// Most writes committed together; bounds how long the first of them waits for the last.
 const GROUP: usize = 64;
@@ -25,11 +27,58 @@ const GROUP: usize = 64;
 const QUEUE: usize = 1024;
 
 type Run<'c> = Pin<Box<dyn Future<Output = Done> + Send + 'c>>;
-type Body = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> Run<'c> + Send>;
+type Body = Box<dyn for<'c> FnOnce(&'c mut Tx) -> Run<'c> + Send>;
+
+/// The writer's connection as one write sees it, inside the group's transaction: reads on
+/// [`Tx::conn`], writes through [`Tx::run`].
+pub(crate) struct Tx {
+    conn: SqliteConnection,
+    /// A write's savepoint is open: its batch failed part-way and must be rolled back.
+    open: bool,
+    /// The id the next case opened in this group gets, once read. Only this writer opens
+    /// cases while it holds the write lock, so it is read once per group: other processes
+    /// (a mail ingest) may open cases between groups.
+    next_case: Option<i64>,
+}
+
+impl Tx {
+    /// The connection, for reads.
+    pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
+
+    /// The id for a case opened now.
+    pub(crate) async fn next_case_id(&mut self) -> Result<i64, sqlx::Error> {
+        if let Some(id) = self.next_case {
+            return Ok(id);
+        }
+        let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM cases")
+            .fetch_one(&mut self.conn)
+            .await?;
+        self.next_case = Some(id);
+        Ok(id)
+    }
+
+    /// Case `id` was opened: the next one gets the id after it.
+    pub(crate) fn case_opened(&mut self, id: i64) {
+        self.next_case = Some(id + 1);
+    }
+
+    /// Runs `batch` in a savepoint of its own, opened and released in the batch's round trip.
+    /// It is a write's last step: once it returned `Ok` the write stands with its group.
+    pub(crate) async fn run(&mut self, batch: Batch) -> Result<(), sqlx::Error> {
+        self.open = true;
+        batch
+            .between("SAVEPOINT w", "RELEASE w")
+            .run_sqlite(&mut self.conn)
+            .await?;
+        self.open = false;
+        Ok(())
+    }
+}
 
 /// A write that ran inside the group's transaction, waiting for the COMMIT.
 struct Done {
-    ok: bool,
     /// Answers the caller: with its own result, or with the error that undid the group.
     answer: Box<dyn FnOnce(Option<StoreError>) + Send>,
 }
@@ -61,7 +110,12 @@ impl Writer {
     pub(crate) async fn start(options: SqliteConnectOptions) -> Result<Writer, StoreError> {
         let conn = options.connect().await?;
         let (queue, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(conn, rx));
+        let tx = Tx {
+            conn,
+            open: false,
+            next_case: None,
+        };
+        tokio::spawn(run(tx, rx));
         Ok(Writer { queue })
     }
 
@@ -72,7 +126,7 @@ impl Writer {
     where
         T: Send + 'static,
         F: for<'c> FnOnce(
-                &'c mut SqliteConnection,
+                &'c mut Tx,
             )
                 -> Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'c>>
             + Send
@@ -83,7 +137,6 @@ impl Writer {
             Box::pin(async move {
                 let result = body(conn).await;
                 Done {
-                    ok: result.is_ok(),
                     answer: Box::new(move |undone: Option<StoreError>| {
                         let answer = match undone {
                             Some(e) if result.is_ok() => Err(e),
@@ -110,7 +163,7 @@ impl Writer {
     }
 }
 
-async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Msg>) {
+async fn run(mut tx: Tx, mut queue: mpsc::Receiver<Msg>) {
     let mut group = Vec::with_capacity(GROUP);
     while let Some(first) = queue.recv().await {
         let mut close = None;
@@ -127,21 +180,23 @@ async fn run(mut conn: SqliteConnection, mut queue: mpsc::Receiver<Msg>) {
             }
         }
         if !group.is_empty() {
-            commit_group(&mut conn, &mut group).await;
+            commit_group(&mut tx, &mut group).await;
         }
         if let Some(ack) = close {
             queue.close();
-            let _ = conn.close().await;
+            let _ = tx.conn.close().await;
             let _ = ack.send(());
             return;
         }
     }
 }
 
-async fn commit_group(conn: &mut SqliteConnection, group: &mut Vec<Body>) {
-    if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
+async fn commit_group(tx: &mut Tx, group: &mut Vec<Body>) {
+    tx.next_case = None;
+    if let Err(e) = tx.conn.execute("BEGIN IMMEDIATE").await {
         let message = e.to_string();
         tracing::error!(error = %message, "the case writer could not begin a transaction");
+        let _ = tx.conn.execute("ROLLBACK").await;
         // Dropping the writes unrun answers each caller that nothing was written.
         group.clear();
         return;
@@ -153,41 +208,28 @@ async fn commit_group(conn: &mut SqliteConnection, group: &mut Vec<Body>) {
             // Dropped unrun: its caller learns it was not written.
             continue;
         }
-        if let Err(e) = conn.execute("SAVEPOINT w").await {
-            broken = Some(StoreError::from(e));
-            continue;
-        }
-        let d = body(conn).await;
-        let end = if d.ok {
-            "RELEASE w"
-        } else {
-            "ROLLBACK TO w; RELEASE w"
-        };
-        if let Err(e) = conn.execute(end).await {
-            // SQLite undoes the whole transaction on some errors (I/O, full disk); the
-            // savepoint is then gone and nothing of the group stands.
+        tx.open = false;
+        let d = body(tx).await;
+        // SQLite undoes the whole transaction on some errors (I/O, full disk): the savepoint
+        // is then gone and nothing of the group stands.
+        if tx.open
+            && let Err(e) = tx.conn.execute("ROLLBACK TO w; RELEASE w").await
+        {
             broken = Some(StoreError::from(e));
         }
         done.push(d);
     }
-    let undone = match broken {
-        Some(e) => {
-            let _ = conn.execute("ROLLBACK").await;
-            Some(e)
-        }
-        None => match conn.execute("COMMIT").await {
-            Ok(_) => None,
-            Err(e) => {
-                let _ = conn.execute("ROLLBACK").await;
-                Some(StoreError::from(e))
-            }
-        },
-    };
-    if let Some(e) = &undone {
+    if broken.is_none()
+        && let Err(e) = tx.conn.execute("COMMIT").await
+    {
+        broken = Some(StoreError::from(e));
+    }
+    if let Some(e) = &broken {
+        let _ = tx.conn.execute("ROLLBACK").await;
         tracing::error!(error = %e, writes = done.len(), "a group of case writes was rolled back");
     }
     for d in done {
-        (d.answer)(undone.as_ref().map(group_error));
+        (d.answer)(broken.as_ref().map(group_error));
     }
 }
 

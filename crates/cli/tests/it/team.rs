@@ -458,6 +458,34 @@ async fn triage_through_the_api_follows_the_state_machine_and_the_policy() {
         let notice = jobs.iter().find(|j| j.payload["to"] == json!(["olivia@example.org"])).expect("a notice to the officer");
         let raw = notice.payload["raw"].as_str().unwrap();
         assert!(raw.contains(&format!("case {case}")) && !raw.contains("1.x only"), "{raw}");
+
+        // Its reply address is Olivia's own on this case: her answer by mail joins as her
+        // internal note, never as the reporter's words.
+        let reply_to = &raw[raw.find("Reply-To:").unwrap_or_else(|| panic!("a Reply-To: {raw}"))..];
+        let start = reply_to.find("security+").unwrap_or_else(|| panic!("tagged: {raw}")) + 9;
+        let tag = &reply_to[start..start + 32];
+        assert_ne!(tag, app.store.case(case).await.unwrap().unwrap().reply_tag, "not the reporter's address");
+        let mail = format!(
+            "From: Olivia <olivia@example.org>\r\nTo: security+{tag}@salestim.com\r\n\
+             Message-ID: <olivia-1@example.org>\r\nDate: Mon, 30 Nov 2026 10:00:00 +0000\r\n\
+             Subject: Re: case {case}\r\nMIME-Version: 1.0\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\r\nAgreed, Pineapple builds only.\r\n"
+        );
+        let args = ["mail", "ingest", "--org", "salestim", "--db", &db.url];
+        let run = crate::mail_support::run(&args, mail.as_bytes(), &[]).await;
+        assert_eq!((run.code, run.stdout.trim()), (0, format!("joined case {case}").as_str()), "{}", run.stderr);
+        let view = case_json(&app, &s, case).await;
+        let joined = view["timeline"].as_array().unwrap().iter().find(|e| {
+            e["event"]["type"] == "note_added" && e["event"]["body"].as_str().unwrap().contains("Pineapple")
+        });
+        let joined = joined.unwrap_or_else(|| panic!("on {}: her mail is a note: {view}", db.label));
+        assert_eq!(joined["visibility"], "internal");
+        assert_eq!(joined["actor_name"], "olivia");
+        let mine: Value = app.get_report(&case.to_string(), Some(&token)).await.json().await.unwrap();
+        assert!(!mine.to_string().contains("Pineapple"), "the reporter never reads it: {mine}");
+        let participants = app.store.participants(case).await.unwrap();
+        let roles: Vec<_> = participants.iter().map(|p| (p.role.as_str(), p.user_id)).collect();
+        assert_eq!(roles, [("reporter", None), ("team", Some(officer))]);
     })
     .await;
 }

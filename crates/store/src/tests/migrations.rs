@@ -93,9 +93,12 @@ async fn migration_0002_gives_existing_cases_a_reply_tag() {
                 tag.len() == 32 && tag.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
                 "{label}: {tag:?}"
             );
+            // Every case has its reporter as a participant, with the case's tag.
+            let reporter = store.participant_by_reply_tag(tag).await.unwrap();
+            let reporter = reporter.unwrap_or_else(|| panic!("{label}: case {id} backfilled"));
             assert_eq!(
-                store.case_by_reply_tag(tag).await.unwrap(),
-                Some(case.clone()),
+                (reporter.case_id, reporter.role.as_str(), reporter.user_id),
+                (case.id, "reporter", None),
                 "{label}"
             );
             tags.insert(case.reply_tag);

@@ -26,6 +26,7 @@ mod dashboard;
 mod intake;
 mod migrations;
 mod outbox;
+mod participants;
 mod policies;
 mod sessions;
 
