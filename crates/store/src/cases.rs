@@ -475,7 +475,7 @@ impl Opened {
         self,
         events: &[NewEvent],
         projection: Projection,
-        intake: IntakeWrites,
+        mut intake: IntakeWrites,
         jobs: JobWrites,
         team: TeamWrites,
         identity: &str,
@@ -494,7 +494,13 @@ impl Opened {
             b.arg(id),
             product.clone(),
             version.clone(),
-            b.arg(new.reporter_token_hash.clone()),
+            // A replacement among the effects is the case's token from the start.
+            b.arg(
+                intake
+                    .reporter_token_hash
+                    .take()
+                    .unwrap_or(new.reporter_token_hash.clone()),
+            ),
             b.arg(ts_text(new.opened_at)),
             b.arg(reply_tag.clone()),
             b.arg(head.as_ref().map(|h| h.0)),
