@@ -1,15 +1,16 @@
-//! What the team asks of a case, and the decision that turns it into events.
+//! What the team or the reporter asks of a case, and the decision that turns it into events.
 //!
-//! [`decide`] is the one place a team action is judged: whether the actor's standing
-//! reaches it, whether its fields hold (a CVSS vector, a decline reason the policy lists, a
-//! day in the plausible window, an officer who is one), and whether the case's state and
-//! policy allow it ([`crate::triage::decide_write`]). It reads nothing but its arguments, so
-//! the desk can call it again on a fresher log when another write got in first.
+//! [`decide`] is the one place a case action is judged: whether the one asking may ask it
+//! (the reporter their own follow-ups, the team by its standing on the case), whether its
+//! fields hold (a CVSS vector, a decline reason the policy lists, a day in the plausible
+//! window, an officer who is one, a reply that says something), and whether the case's state
+//! and policy allow it ([`crate::triage::decide_write`]). It reads nothing but its arguments,
+//! so the desk can call it again on a fresher log when another write got in first.
 
 use jiff::civil::Date;
 
 use crate::access::{CaseGrant, Standing};
-use crate::case::{Event, Recorded};
+use crate::case::{Channel, Event, Recorded};
 use crate::clocks::ClockKind;
 use crate::policy::Policy;
 use crate::severity::Cvss;
@@ -77,6 +78,28 @@ pub enum Command {
         user_id: i64,
         grant: Option<CaseGrant>,
     },
+    /// The reporter answers, with files (a blank body with files records only the files).
+    Reply {
+        body: String,
+        channel: Channel,
+        files: Vec<File>,
+    },
+    /// The reporter sets the OpenPGP key mail to them is encrypted to (checked where it
+    /// entered; the log names its fingerprint).
+    SetKey {
+        fingerprint: String,
+    },
+    /// The reporter replaces their secret link.
+    ReplaceToken,
+}
+
+/// Who asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    /// The holder of the case's reporter token.
+    Reporter,
+    /// A team member with this standing on the case.
+    Team(Standing),
 }
 
 /// A file the team attaches to a message, as stored.
@@ -102,14 +125,24 @@ impl File {
 }
 
 impl Command {
-    /// The standing on the case an actor needs for this command: managing the case (its
-    /// officer, its clocks, who may see it) or working it (everything else).
-    pub fn needs(&self) -> Standing {
+    /// Who may ask this: the reporter for their follow-ups; for the rest, a team member
+    /// managing the case (its officer, its clocks, who may see it) or working it.
+    pub fn needs(&self) -> By {
         match self {
+            Command::Reply { .. } | Command::SetKey { .. } | Command::ReplaceToken => By::Reporter,
             Command::AssignOfficer { .. }
             | Command::MoveDeadline { .. }
-            | Command::ChangeAccess { .. } => Standing::Manager,
-            _ => Standing::Worker,
+            | Command::ChangeAccess { .. } => By::Team(Standing::Manager),
+            _ => By::Team(Standing::Worker),
+        }
+    }
+
+    /// Whether `by` may ask this.
+    pub fn allows(&self, by: By) -> bool {
+        match (self.needs(), by) {
+            (By::Reporter, By::Reporter) => true,
+            (By::Team(needs), By::Team(has)) => has >= needs,
+            _ => false,
         }
     }
 }
@@ -117,8 +150,8 @@ impl Command {
 /// What the decision knows about the actor and the world besides the case's log and policy.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
-    /// How far the actor's access to this case goes.
-    pub standing: Standing,
+    /// Who asks.
+    pub by: By,
     /// Today in the policy's calendar: days given are checked against it.
     pub today: Date,
     /// The user ids of the organisation's security officers.
@@ -131,9 +164,9 @@ pub struct Context<'a> {
 /// Why a command was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    /// The actor's standing on the case does not reach the command.
-    #[error("this needs {needs:?} standing on the case")]
-    Forbidden { needs: Standing },
+    /// The one asking may not ask this.
+    #[error("this is for {needs:?} to do")]
+    Forbidden { needs: By },
     /// A field of the command is wrong: which, and why.
     #[error("{field}: {message}")]
     Invalid {
@@ -159,9 +192,10 @@ pub fn decide(
     policy: &Policy,
     ctx: &Context<'_>,
 ) -> Result<Vec<Event>, Refusal> {
-    let needs = command.needs();
-    if ctx.standing < needs {
-        return Err(Refusal::Forbidden { needs });
+    if !command.allows(ctx.by) {
+        return Err(Refusal::Forbidden {
+            needs: command.needs(),
+        });
     }
     let events = events_of(command, policy, ctx)?;
     for event in &events {
@@ -245,6 +279,25 @@ fn events_of(command: Command, policy: &Policy, ctx: &Context<'_>) -> Result<Vec
             reporter_note: reporter_note.filter(|n| !n.trim().is_empty()),
         },
         Command::ChangeAccess { user_id, grant } => Event::AccessChanged { user_id, grant },
+        Command::Reply {
+            body,
+            channel,
+            files,
+        } => {
+            if body.trim().is_empty() && files.is_empty() {
+                return Err(invalid(
+                    "body",
+                    "body must not be empty: write a reply or attach a file",
+                ));
+            }
+            let reply = (!body.trim().is_empty()).then_some(Event::ReporterReply { body, channel });
+            return Ok(reply
+                .into_iter()
+                .chain(files.into_iter().map(|f| f.added_by("reporter")))
+                .collect());
+        }
+        Command::SetKey { fingerprint } => Event::ReporterKeySet { fingerprint },
+        Command::ReplaceToken => Event::ReporterTokenReplaced,
     };
     Ok(vec![event])
 }

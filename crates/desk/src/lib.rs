@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod attachments;
 pub mod cases;
 mod error;
+pub mod followup;
 pub mod intake;
 mod policies;
 mod reminders;

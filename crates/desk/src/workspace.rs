@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use vulndesk_core::access::{CaseGrant, OrgRole, Standing};
 use vulndesk_core::actor::Actor;
 use vulndesk_core::case::{self, Event, Recorded};
-use vulndesk_core::command::{self, Command, Context, Refusal};
+use vulndesk_core::command::{self, By, Command, Context, Refusal};
 use vulndesk_core::email::EmailAddress;
 use vulndesk_mail::parse::Mailbox;
 use vulndesk_mail::receipt;
@@ -146,7 +146,7 @@ impl Desk {
             .map(|(u, _)| u.id)
             .collect();
         let ctx = Context {
-            standing: by.standing,
+            by: By::Team(by.standing),
             today: pinned.policy.calendar().local_date(at),
             officers: &officers,
             org_cases: &org_cases,

@@ -4,7 +4,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use vulndesk_store::AttachmentRow;
 
-pub use vulndesk_desk::attachments::{Limits, Upload, record};
+pub use vulndesk_desk::attachments::{Limits, Upload};
 
 /// A stored file as a download and nothing else: whatever its declared type, a browser saves
 /// it instead of rendering it, so an uploaded HTML or SVG file cannot run script in our

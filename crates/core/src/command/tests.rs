@@ -37,8 +37,12 @@ fn recorded(events: Vec<Event>) -> Vec<Recorded> {
 }
 
 fn ctx(standing: Standing) -> Context<'static> {
+    by(By::Team(standing))
+}
+
+fn by(by: By) -> Context<'static> {
     Context {
-        standing,
+        by,
         today: TODAY,
         officers: &[OFFICER],
         org_cases: &[7],
@@ -101,7 +105,7 @@ fn each_command_needs_the_standing_its_route_declares() {
         ),
     ];
     for (command, needs) in commands {
-        assert_eq!(command.needs(), needs, "{command:?}");
+        assert_eq!(command.needs(), By::Team(needs), "{command:?}");
         for standing in [Standing::Reader, Standing::Worker, Standing::Manager] {
             let got = decide(
                 command.clone(),
@@ -112,9 +116,94 @@ fn each_command_needs_the_standing_its_route_declares() {
             if standing >= needs {
                 assert!(got.is_ok(), "{command:?} by {standing:?}: {got:?}");
             } else {
+                let needs = By::Team(needs);
                 assert_eq!(got, Err(Refusal::Forbidden { needs }), "{command:?}");
             }
         }
+        // The reporter does none of the team's work.
+        let got = decide(
+            command.clone(),
+            &recorded(vec![]),
+            &policy("salestim"),
+            &by(By::Reporter),
+        );
+        assert!(
+            matches!(got, Err(Refusal::Forbidden { .. })),
+            "{command:?}: {got:?}"
+        );
+    }
+}
+
+#[test]
+fn the_reporter_replies_sets_a_key_and_replaces_the_link_and_nobody_else_does() {
+    let file = File {
+        sha256: "cd".repeat(32),
+        filename: "poc.py".into(),
+        content_type: "text/x-python".into(),
+        size: 40,
+    };
+    let reply = |body: &str, files: Vec<File>| Command::Reply {
+        body: body.into(),
+        channel: Channel::Web,
+        files,
+    };
+    let as_reporter = |command: Command, log: Vec<Event>| {
+        decide(
+            command,
+            &recorded(log),
+            &policy("salestim"),
+            &by(By::Reporter),
+        )
+    };
+    // A reply to a request for information moves the case back to new.
+    let events = as_reporter(
+        reply("Build 1.4.2", vec![]),
+        vec![Event::InfoRequested {
+            message: "Which build?".into(),
+        }],
+    );
+    assert_eq!(
+        events,
+        Ok(vec![Event::ReporterReply {
+            body: "Build 1.4.2".into(),
+            channel: Channel::Web
+        }])
+    );
+    // Files alone are recorded as the reporter's; nothing at all is refused.
+    let events = as_reporter(reply(" ", vec![file.clone()]), vec![]).unwrap();
+    assert!(
+        matches!(&events[..], [Event::AttachmentAdded { added_by, .. }] if added_by == "reporter")
+    );
+    assert_eq!(field(as_reporter(reply("\n", vec![]), vec![])), "body");
+    assert_eq!(
+        as_reporter(Command::ReplaceToken, vec![]),
+        Ok(vec![Event::ReporterTokenReplaced])
+    );
+    assert_eq!(
+        as_reporter(
+            Command::SetKey {
+                fingerprint: "AB".repeat(20)
+            },
+            vec![]
+        ),
+        Ok(vec![Event::ReporterKeySet {
+            fingerprint: "AB".repeat(20)
+        }])
+    );
+    // Not even an officer speaks for the reporter.
+    for command in [reply("x", vec![]), Command::ReplaceToken] {
+        let got = decide(
+            command,
+            &recorded(vec![]),
+            &policy("salestim"),
+            &ctx(Standing::Manager),
+        );
+        assert_eq!(
+            got,
+            Err(Refusal::Forbidden {
+                needs: By::Reporter
+            })
+        );
     }
 }
 

@@ -412,7 +412,11 @@ pub async fn reply(
     let mut form = multipart::read(request, Limits::of(&pinned.policy.intake)).await?;
     let body = form.text(BODY_FIELD).to_owned();
     let mut problems = std::mem::take(&mut form.refused);
-    problems.extend(followup::reply_problems(&pinned.policy, &body, &form.files));
+    problems.extend(
+        vulndesk_desk::followup::reply_problems(&pinned.policy, &body, &form.files)
+            .into_iter()
+            .map(ApiError::from),
+    );
     if !problems.is_empty() {
         let typed = Typed {
             body: &body,
@@ -422,16 +426,17 @@ pub async fn reply(
         return render(pages::status_of(&problems), &page);
     }
     let files = std::mem::take(&mut form.files);
-    let written = followup::reply(
-        &state,
-        &case,
-        caller.reporter_token.clone(),
-        body,
-        files,
-        vulndesk_core::case::Channel::Web,
-        Timestamp::now(),
-    )
-    .await?;
+    let written = state
+        .desk
+        .reply(
+            &case,
+            caller.reporter_token.clone(),
+            body,
+            files,
+            vulndesk_core::case::Channel::Web,
+            Timestamp::now(),
+        )
+        .await?;
     let anchor = written.first().map_or(0, |e| e.seq);
     Ok(Redirect::to(&format!("/r/{}/{token}#e-{anchor}", case.id)).into_response())
 }
@@ -452,15 +457,17 @@ pub async fn set_key(
     };
     let form = multipart::read(request, no_files).await?;
     let armored = form.text(KEY_FIELD);
-    match followup::set_key(
-        &state,
-        &case,
-        caller.reporter_token.clone(),
-        armored,
-        KEY_FIELD,
-        Timestamp::now(),
-    )
-    .await
+    match state
+        .desk
+        .set_key(
+            &case,
+            caller.reporter_token.clone(),
+            armored,
+            KEY_FIELD,
+            Timestamp::now(),
+        )
+        .await
+        .map_err(ApiError::from)
     {
         Ok(_) => Ok(Redirect::to(&format!("/r/{}/{token}#key", case.id)).into_response()),
         Err(e) if e.status() == StatusCode::UNPROCESSABLE_ENTITY => {
@@ -482,13 +489,10 @@ pub async fn replace_token(
     caller: Caller,
 ) -> Result<Response, PageError> {
     let case = caller.case_row(&state).await?;
-    let fresh = followup::replace_token(
-        &state,
-        &case,
-        caller.reporter_token.clone(),
-        Timestamp::now(),
-    )
-    .await?;
+    let fresh = state
+        .desk
+        .replace_token(&case, caller.reporter_token.clone(), Timestamp::now())
+        .await?;
     Ok(Redirect::to(&format!("/r/{}/{}#link", case.id, fresh.as_str())).into_response())
 }
 
