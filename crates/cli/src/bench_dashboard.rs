@@ -194,7 +194,7 @@ async fn report(store: &Store, cases: u32, orgs: &[i64]) -> Result<(), CliError>
             case_ids: vec![],
             note_org_ids: vec![orgs[1]],
         }),
-        states: cases::OPEN_STATES.iter().map(|s| (*s).to_owned()).collect(),
+        states: cases::open_states(),
         text: text.map(str::to_owned),
         search_internal: true,
         limit: cases::DASHBOARD_PAGE,

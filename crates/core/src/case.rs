@@ -26,6 +26,32 @@ pub enum State {
 }
 
 impl State {
+    /// Every state, in the order a case usually goes through them.
+    pub const ALL: [State; 8] = [
+        State::New,
+        State::NeedsInfo,
+        State::Accepted,
+        State::Declined,
+        State::Fixing,
+        State::Fixed,
+        State::Disclosed,
+        State::Closed,
+    ];
+
+    /// The state named `text` (its [`State::as_str`]).
+    pub fn parse(text: &str) -> Option<State> {
+        State::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// Whether the team still owes the case work: it is neither declined, disclosed nor
+    /// closed. The dashboard shows these by default and reminders run for them.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            State::New | State::NeedsInfo | State::Accepted | State::Fixing | State::Fixed
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             State::New => "new",

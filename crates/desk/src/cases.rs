@@ -12,9 +12,15 @@ use vulndesk_store::{CaseRow, Effects, EventRow, NewEvent, Projection, SearchTex
 
 use crate::{Desk, DeskError};
 
-/// The states a case is still open in; the dashboard shows these unless asked otherwise,
-/// and reminders look only at these.
-pub const OPEN_STATES: [&str; 5] = ["new", "needs-info", "accepted", "fixing", "fixed"];
+/// The names of the states a case is open in ([`case::State::is_open`]), as the store keeps
+/// them: the dashboard's default filter and the cases reminders run for.
+pub fn open_states() -> Vec<String> {
+    case::State::ALL
+        .into_iter()
+        .filter(|s| s.is_open())
+        .map(|s| s.as_str().to_owned())
+        .collect()
+}
 
 /// How many cases one page of the dashboard lists.
 pub const DASHBOARD_PAGE: i64 = 200;

@@ -13,7 +13,7 @@ use vulndesk_core::reminders::{ReminderKind, reminders};
 use vulndesk_mail::receipt::{Notice, team_notice};
 use vulndesk_store::{CaseListing, CaseQuery, NewJob, UserRow};
 
-use crate::cases::{self, OPEN_STATES};
+use crate::cases::{self, open_states};
 use crate::{Desk, DeskError};
 
 /// How many cases one run looks at, at most.
@@ -23,7 +23,7 @@ const MAX_CASES: i64 = 1_000_000;
 /// days or past (the projection holds each case's earliest unmet deadline), and every open
 /// case of an organisation whose policy promises the reporter regular news.
 async fn candidates(state: &Desk, now: Timestamp) -> Result<Vec<CaseListing>, DeskError> {
-    let open: Vec<String> = OPEN_STATES.iter().map(|s| (*s).to_owned()).collect();
+    let open = open_states();
     // Three days ahead of UTC covers "within 48 hours" in every policy's time zone.
     let horizon = jiff::tz::TimeZone::UTC
         .to_datetime(now)

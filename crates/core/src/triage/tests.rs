@@ -698,3 +698,23 @@ fn a_write_is_decided_event_by_event_on_the_log_it_follows() {
     // An empty write leaves the case where it is.
     assert_eq!(decide_write(&salestim, &accepted, &[]), Ok(State::Accepted));
 }
+
+#[test]
+fn every_state_parses_back_from_its_name_and_only_unfinished_ones_are_open() {
+    assert_eq!(State::ALL, STATES);
+    for state in State::ALL {
+        assert_eq!(State::parse(state.as_str()), Some(state));
+    }
+    assert_eq!(State::parse("open"), None);
+    let open: Vec<_> = State::ALL.into_iter().filter(|s| s.is_open()).collect();
+    assert_eq!(
+        open,
+        [
+            State::New,
+            State::NeedsInfo,
+            State::Accepted,
+            State::Fixing,
+            State::Fixed
+        ]
+    );
+}

@@ -12,7 +12,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use vulndesk_core::access::{self, CaseRef, OrgRole, Standing};
 use vulndesk_core::actor::Actor;
-use vulndesk_core::case::{Audience, Event, Recorded};
+use vulndesk_core::case::{Audience, Event, Recorded, State};
 use vulndesk_core::policy::Policy;
 use vulndesk_core::triage;
 use vulndesk_core::versions::{self, Support};
@@ -45,17 +45,6 @@ pub struct Filters {
     pub page: Option<u32>,
 }
 
-pub use vulndesk_desk::cases::OPEN_STATES;
-const ALL_STATES: [&str; 8] = [
-    "new",
-    "needs-info",
-    "accepted",
-    "declined",
-    "fixing",
-    "fixed",
-    "disclosed",
-    "closed",
-];
 const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "none"];
 
 fn invalid(field: &str, message: impl Into<String>) -> ApiError {
@@ -108,19 +97,19 @@ pub async fn list(state: &AppState, who: &SignedIn, filters: &Filters) -> Result
         }
     };
     let states: Vec<String> = match filters.state.as_deref().filter(|s| !s.is_empty()) {
-        None => OPEN_STATES.iter().map(|s| (*s).to_owned()).collect(),
+        None => cases::open_states(),
         Some("all") => Vec::new(),
         Some(list) => list
             .split(',')
             .map(|s| {
                 let s = s.trim();
-                ALL_STATES
-                    .contains(&s)
-                    .then(|| s.to_owned())
+                State::parse(s)
+                    .map(|s| s.as_str().to_owned())
                     .ok_or_else(|| {
+                        let states = State::ALL.map(State::as_str);
                         invalid(
                             "state",
-                            format!("unknown state {s:?}; states are {}", ALL_STATES.join(", ")),
+                            format!("unknown state {s:?}; states are {}", states.join(", ")),
                         )
                     })
             })
