@@ -456,9 +456,11 @@ impl Poller {
                 .await
             {
                 Ok(outcome) => {
+                    // Logged as soon as it is stored: whoever sees the message marked finds
+                    // the log line already written.
+                    log_outcome(&self.config, uid, outcome);
                     self.mark(conn, uid).await?;
                     report.taken_in += 1;
-                    log_outcome(&self.config, uid, outcome);
                 }
                 Err(e) => {
                     report.failed += 1;

@@ -294,8 +294,9 @@ impl Store {
     /// Connects to `sqlite://path/to/file.db` (the file is created if missing) or
     /// `postgres://user@host:port/db`.
     ///
-    /// SQLite runs in WAL mode with foreign keys on, a 10 s busy timeout, and
-    /// `synchronous` from `opts` (FULL unless configured otherwise).
+    /// SQLite runs in WAL mode with foreign keys on, a 10 s busy timeout, temporary files
+    /// (the savepoint journals of the case writer's groups) in memory, and `synchronous`
+    /// from `opts` (FULL unless configured otherwise).
     pub async fn connect(url: &str, opts: &StoreOptions) -> Result<Store, StoreError> {
         if url.starts_with("sqlite:") {
             let o = SqliteConnectOptions::from_str(url)
@@ -304,6 +305,7 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
+                .pragma("temp_store", "memory")
                 .synchronous(match opts.synchronous {
                     SqliteSync::Full => SqliteSynchronous::Full,
                     SqliteSync::Normal => SqliteSynchronous::Normal,

@@ -120,10 +120,12 @@ async fn serve_takes_in(dovecot_extra: &str, expect_idle: bool) {
             "A crafted INVITE crashes it.\r\n",
         ));
         let started = Instant::now();
+        // Stored, marked, and logged (the log is read from the server's output as it comes).
         let case_id = loop {
             let found = desk.find_case("served-1@example.org").await;
             if let Some(id) = found
                 && dovecot.state(&name) == Marked::Seen
+                && app.log().contains(&format!("case={id}"))
             {
                 break id;
             }
