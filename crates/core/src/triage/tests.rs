@@ -8,16 +8,7 @@ use crate::calendar::Calendar;
 use crate::case::{self, Event, Recorded, State};
 use crate::policy::Policy;
 
-const STATES: [State; 8] = [
-    State::New,
-    State::NeedsInfo,
-    State::Accepted,
-    State::Declined,
-    State::Fixing,
-    State::Fixed,
-    State::Disclosed,
-    State::Closed,
-];
+const STATES: [State; 8] = State::ALL;
 
 /// One example of every event kind.
 fn every_event() -> Vec<Event> {
@@ -701,7 +692,6 @@ fn a_write_is_decided_event_by_event_on_the_log_it_follows() {
 
 #[test]
 fn every_state_parses_back_from_its_name_and_only_unfinished_ones_are_open() {
-    assert_eq!(State::ALL, STATES);
     for state in State::ALL {
         assert_eq!(State::parse(state.as_str()), Some(state));
     }
