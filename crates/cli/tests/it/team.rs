@@ -486,6 +486,14 @@ async fn triage_through_the_api_follows_the_state_machine_and_the_policy() {
         let participants = app.store.participants(case).await.unwrap();
         let roles: Vec<_> = participants.iter().map(|p| (p.role.as_str(), p.user_id)).collect();
         assert_eq!(roles, [("reporter", None), ("team", Some(officer))]);
+        // The team sees who takes part by mail, never their reply addresses.
+        let listed = &view["participants"];
+        assert_eq!((listed[0]["role"].as_str(), listed[1]["user_id"].as_i64()), (Some("reporter"), Some(officer)), "{listed}");
+        let html = page(&app, &s.cookie, &format!("/cases/{case}")).await.text().await.unwrap();
+        assert!(html.contains("the reporter, olivia (team)"), "{html}");
+        for p in &participants {
+            assert!(!view.to_string().contains(&p.reply_tag) && !html.contains(&p.reply_tag));
+        }
     })
     .await;
 }

@@ -406,6 +406,7 @@ pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Respo
         "mail": jobs,
         "support": support,
         "duplicates": view.duplicates.iter().map(|(id, reporter)| json!({"case": id, "reporter": reporter})).collect::<Vec<_>>(),
+        "participants": view.participants.iter().map(|p| json!({"role": p.role, "user_id": p.user_id, "joined_at": p.joined_at})).collect::<Vec<_>>(),
     }))
     .into_response())
 }

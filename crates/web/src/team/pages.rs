@@ -256,6 +256,8 @@ struct CasePage {
     suggestion: Option<String>,
     officer_notice: Option<String>,
     duplicates: Vec<(i64, String)>,
+    /// Who takes part by mail (shown to those who work the case).
+    participants: Vec<String>,
     clocks: Vec<ClockRow>,
     pending: Vec<(&'static str, &'static str)>,
     entries: Vec<EntryRow>,
@@ -683,6 +685,7 @@ async fn case_page(
         policy_version: view.policy.version,
         suggestion,
         officer_notice,
+        participants: view.participant_names(),
         duplicates: view
             .duplicates
             .iter()

@@ -16,7 +16,7 @@ use vulndesk_core::case::{Audience, Event, Recorded, State};
 use vulndesk_core::policy::Policy;
 use vulndesk_core::triage;
 use vulndesk_core::versions::{self, Support};
-use vulndesk_store::{CaseListing, CaseQuery, CaseRow, JobRow, UserRow, Visible};
+use vulndesk_store::{CaseListing, CaseQuery, CaseRow, JobRow, ParticipantRow, UserRow, Visible};
 
 use crate::authz::{Caller, SignedIn};
 use crate::{ApiError, AppState};
@@ -198,9 +198,24 @@ pub struct CaseView {
     /// this viewer may open: their reporters are credited too. `(case id, reporter's
     /// address if known and this viewer may read reporters' addresses)`.
     pub duplicates: Vec<(i64, Option<String>)>,
+    /// Who takes part by mail, each with a reply address of their own (never shown): for
+    /// those who work the case.
+    pub participants: Vec<ParticipantRow>,
 }
 
 impl CaseView {
+    /// The participants by mail as people read them: "the reporter", a team member's name.
+    pub fn participant_names(&self) -> Vec<String> {
+        self.participants
+            .iter()
+            .map(|p| match (p.role.as_str(), p.user_id) {
+                ("reporter", _) => "the reporter".to_owned(),
+                (_, Some(id)) => format!("{} (team)", self.actor_name(&Actor::User(id))),
+                (role, None) => role.to_owned(),
+            })
+            .collect()
+    }
+
     pub fn policy(&self) -> &Policy {
         &self.policy.policy
     }
@@ -307,6 +322,7 @@ pub async fn view(state: &AppState, caller: &Caller) -> Result<CaseView, ApiErro
     let case_id = view.case.id;
     if view.standing >= Standing::Worker {
         view.jobs = state.store.jobs_for_case(case_id).await?;
+        view.participants = state.store.participants(case_id).await?;
     }
     let mut users: BTreeMap<i64, String> = view
         .team
@@ -363,6 +379,7 @@ async fn essentials(state: &AppState, caller: &Caller) -> Result<CaseView, ApiEr
         jobs: Vec::new(),
         users: BTreeMap::new(),
         duplicates: Vec::new(),
+        participants: Vec::new(),
     })
 }
 
