@@ -461,10 +461,9 @@ impl CaseWrite {
     }
 }
 
-/// A case being opened, with its id-to-be and, where it was read, its organisation.
+/// A case being opened, with its id-to-be.
 struct Opened {
     id: i64,
-    org_id: Option<i64>,
     new: NewCase,
     reply_tag: String,
 }
@@ -480,12 +479,7 @@ impl Opened {
         team: TeamWrites,
         identity: &str,
     ) -> Result<(Batch, Option<String>, CaseRow), StoreError> {
-        let Opened {
-            id,
-            org_id,
-            new,
-            reply_tag,
-        } = self;
+        let Opened { id, new, reply_tag } = self;
         let raws = RawEvent::chain(id, 0, GENESIS_HASH.to_owned(), events);
         let mut b = Batch::default();
         let head = raws.last().map(|r| (r.seq, r.hash.clone()));
@@ -515,10 +509,8 @@ impl Opened {
              ON v.org_id = p.org_id WHERE p.id = {product} AND v.id = {version})",
             values.join(", ")
         ));
-        let org = match org_id {
-            Some(org_id) => b.arg(org_id),
-            None => format!("(SELECT org_id FROM products WHERE id = {product})"),
-        };
+        // The case row is not visible to the other statements of the batch on PostgreSQL.
+        let org = format!("(SELECT org_id FROM products WHERE id = {product})");
         let values = [
             b.arg(id),
             b.arg(reply_tag.clone()),
@@ -549,9 +541,9 @@ impl Opened {
 }
 
 /// The product's and the policy version's organisations, which must be one.
-fn check_orgs(new: &NewCase, orgs: (Option<i64>, Option<i64>)) -> Result<i64, StoreError> {
+fn check_orgs(new: &NewCase, orgs: (Option<i64>, Option<i64>)) -> Result<(), StoreError> {
     match orgs {
-        (Some(a), Some(b)) if a == b => Ok(a),
+        (Some(a), Some(b)) if a == b => Ok(()),
         (Some(_), Some(_)) => Err(StoreError::Conflict(format!(
             "policy version {} does not belong to the product's organisation",
             new.policy_version_id
@@ -560,18 +552,10 @@ fn check_orgs(new: &NewCase, orgs: (Option<i64>, Option<i64>)) -> Result<i64, St
     }
 }
 
-/// Reads, for a case being opened, its id-to-be and the product's and policy version's
-/// organisations. `$next` is the backend's expression for the next case id.
-macro_rules! opening_sql {
-    ($next:literal) => {
-        concat!(
-            "SELECT ",
-            $next,
-            ", (SELECT org_id FROM products WHERE id = $1), \
-             (SELECT org_id FROM policy_versions WHERE id = $2)"
-        )
-    };
-}
+/// The product's and the policy version's organisations, to say why a case could not be
+/// opened.
+const ORGS_SQL: &str = "SELECT (SELECT org_id FROM products WHERE id = $1), \
+                        (SELECT org_id FROM policy_versions WHERE id = $2)";
 
 /// The head of a case's log, its reporter token hash and its organisation.
 type Head = (Option<i64>, Option<String>, Option<Vec<u8>>, i64);
@@ -674,7 +658,6 @@ impl Store {
                             let id = tx.next_case_id().await?;
                             let opened = Opened {
                                 id,
-                                org_id: None,
                                 new: new.clone(),
                                 reply_tag,
                             };
@@ -686,13 +669,12 @@ impl Store {
                                     Ok(row)
                                 }
                                 Err(e) => {
-                                    let orgs: (i64, Option<i64>, Option<i64>) =
-                                        sqlx::query_as(opening_sql!("0"))
-                                            .bind(new.product_id)
-                                            .bind(new.policy_version_id)
-                                            .fetch_one(tx.conn())
-                                            .await?;
-                                    check_orgs(&new, (orgs.1, orgs.2))?;
+                                    let orgs: (Option<i64>, Option<i64>) = sqlx::query_as(ORGS_SQL)
+                                        .bind(new.product_id)
+                                        .bind(new.policy_version_id)
+                                        .fetch_one(tx.conn())
+                                        .await?;
+                                    check_orgs(&new, orgs)?;
                                     Err(write_error(e, raw.as_deref()))
                                 }
                             }
@@ -701,19 +683,15 @@ impl Store {
                     .await
             }
             // Two statements, the second atomic by itself: no transaction to begin or commit.
+            // The organisations are checked by the insert, as on SQLite.
             Store::Postgres(p) => {
-                let (id, a, b): (i64, Option<i64>, Option<i64>) = sqlx::query_as(opening_sql!(
-                    "nextval(pg_get_serial_sequence('cases', 'id'))"
-                ))
-                .bind(new.product_id)
-                .bind(new.policy_version_id)
-                .fetch_one(p)
-                .await?;
-                let org_id = check_orgs(&new, (a, b))?;
+                let id: i64 =
+                    sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('cases', 'id'))")
+                        .fetch_one(p)
+                        .await?;
                 let opened = Opened {
                     id,
-                    org_id: Some(org_id),
-                    new,
+                    new: new.clone(),
                     reply_tag,
                 };
                 let (batch, raw, row) = opened.batch(
@@ -724,11 +702,18 @@ impl Store {
                     team,
                     "OVERRIDING SYSTEM VALUE",
                 )?;
-                batch
-                    .run_postgres(p)
-                    .await
-                    .map_err(|e| write_error(e, raw.as_deref()))?;
-                Ok(row)
+                match batch.run_postgres(p).await {
+                    Ok(()) => Ok(row),
+                    Err(e) => {
+                        let orgs: (Option<i64>, Option<i64>) = sqlx::query_as(ORGS_SQL)
+                            .bind(new.product_id)
+                            .bind(new.policy_version_id)
+                            .fetch_one(p)
+                            .await?;
+                        check_orgs(&new, orgs)?;
+                        Err(write_error(e, raw.as_deref()))
+                    }
+                }
             }
         }
     }
