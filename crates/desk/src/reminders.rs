@@ -132,11 +132,16 @@ impl Desk {
                 let mut jobs: Vec<NewJob> = Vec::new();
                 for user in &to {
                     let random = vulndesk_store::new_reply_tag()?;
+                    let reply_to = self.team_reply_to(policy, row.id, user.id, now).await?;
+                    let mut text = text.clone();
+                    if reply_to.is_some() {
+                        text.push_str(crate::workspace::REPLY_AS_NOTE);
+                    }
                     let notice = Notice {
                         to: &user.email,
                         subject: &subject,
                         text: &text,
-                        reply_to: None,
+                        reply_to: reply_to.as_deref(),
                     };
                     match team_notice(policy, &self.notice_sender(policy), notice, now, &random) {
                         Ok(queued) => jobs.push(queued.job),

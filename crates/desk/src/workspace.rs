@@ -22,6 +22,10 @@ use crate::cases::{Write, log};
 use crate::reporter_token::ReporterToken;
 use crate::{Desk, DeskError, PinnedPolicy};
 
+/// What a notice with the member's own reply address says of it.
+pub(crate) const REPLY_AS_NOTE: &str =
+    "\nReply to this message to add an internal note to the case; the reporter does not see it.\n";
+
 /// A team action as the adapters read it: a [`Command`], or one that names what the desk
 /// must first look up or store.
 #[derive(Debug, Clone)]
@@ -185,13 +189,7 @@ impl Desk {
                 continue;
             };
             let random = ReporterToken::generate()?;
-            let reply_to = match receipt::mailto_contact(policy) {
-                Some(contact) => {
-                    let joined = self.store.team_participant(case.id, user.id, at).await?;
-                    Some(reply_address(&contact, &joined.reply_tag))
-                }
-                None => None,
-            };
+            let reply_to = self.team_reply_to(policy, case.id, user.id, at).await?;
             let mut text = format!(
                 "{} mentioned you in a note on case {} ({}).\n\nRead it in Vulndesk: {}\n",
                 by.name,
@@ -200,9 +198,7 @@ impl Desk {
                 self.link(&format!("/cases/{}", case.id))
             );
             if reply_to.is_some() {
-                text.push_str(
-                    "\nReply to this message to add an internal note to the case; the reporter does not see it.\n",
-                );
+                text.push_str(REPLY_AS_NOTE);
             }
             let subject = format!("[Vulndesk] You were mentioned on case {}", case.id);
             let notice = receipt::Notice {
@@ -222,6 +218,23 @@ impl Desk {
             effects.jobs.push(queued.job);
         }
         Ok(())
+    }
+
+    /// Team member `user_id`'s own reply address on case `case_id` (joining them as a
+    /// participant), for notices about the case: what they answer joins as their internal
+    /// note. `None` when the policy has no `mailto:` contact to receive replies.
+    pub(crate) async fn team_reply_to(
+        &self,
+        policy: &vulndesk_core::policy::Policy,
+        case_id: i64,
+        user_id: i64,
+        at: Timestamp,
+    ) -> Result<Option<String>, DeskError> {
+        let Some(contact) = receipt::mailto_contact(policy) else {
+            return Ok(None);
+        };
+        let joined = self.store.team_participant(case_id, user_id, at).await?;
+        Ok(Some(reply_address(&contact, &joined.reply_tag)))
     }
 
     /// Queues `text` to the reporter by mail, encrypted to their key if they set one, from

@@ -71,6 +71,14 @@ async fn an_overdue_deadline_is_mailed_to_the_cases_officer_once() {
         let raw = &sent[0].1;
         assert!(raw.contains(&format!("Case {case}")) && raw.contains("has passed unmet"), "{raw}");
         assert!(!raw.contains("Reminder secret title"), "no report contents in plain mail: {raw}");
+        // Each officer's reminder carries their own reply address on the case: an answer
+        // joins as their internal note.
+        for (to, raw) in &sent {
+            let user = app.store.user_by_email(to[0].as_str().unwrap()).await.unwrap().unwrap();
+            let joined = app.store.participants(case).await.unwrap();
+            let tag = &joined.iter().find(|p| p.user_id == Some(user.id)).expect("a participant").reply_tag;
+            assert!(raw.contains("Reply-To:") && raw.contains(tag.as_str()), "on {}: {raw}", db.label);
+        }
         // Once only: still the two mails of the first run.
         remind(&app).await;
         assert_eq!(reminders(&app, case).await.len(), 2);
