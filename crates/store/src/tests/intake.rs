@@ -531,6 +531,73 @@ async fn a_failure_in_a_later_effect_leaves_nothing_written() {
 }
 
 #[tokio::test]
+async fn writes_committed_together_stand_or_fall_each_on_its_own() {
+    each_backend(async |label, store| {
+        match store.backend() {
+            Backend::Sqlite => raw_sql!(
+                store,
+                "CREATE TRIGGER jobs_boom BEFORE INSERT ON jobs WHEN NEW.kind = 'boom' \
+                 BEGIN SELECT RAISE(ABORT, 'boom'); END"
+            ),
+            Backend::Postgres => raw_sql!(
+                store,
+                "ALTER TABLE jobs ADD CONSTRAINT jobs_boom CHECK (kind <> 'boom')"
+            ),
+        }
+        .unwrap();
+        let mut cases = Vec::new();
+        for i in 0..12u8 {
+            cases.push(open(&store, &[i]).await);
+        }
+        // Twelve appends at once (on SQLite they share the writer's groups); every third
+        // fails on its last insert, after its events and mail were written in its batch.
+        let mut writes = tokio::task::JoinSet::new();
+        for (i, case_id) in cases.iter().copied().enumerate() {
+            let store = store.clone();
+            writes.spawn(async move {
+                // Bytes of its own: the store keeps a raw message once per content too.
+                let body = format!("body {i}");
+                let mut effects = full_effects(&format!("<g{i}@x>"), body.as_bytes());
+                if i % 3 == 0 {
+                    effects.jobs.push(NewJob {
+                        kind: "boom".to_owned(),
+                        payload: json!({}),
+                        run_after: ts("2025-01-01T00:00:00Z"),
+                    });
+                }
+                let written = store
+                    .append_events(
+                        case_id,
+                        1,
+                        vec![event("message", json!({"n": i}))],
+                        Some(projection("changed", None)),
+                        effects,
+                    )
+                    .await;
+                (i, case_id, written.is_ok())
+            });
+        }
+        for (i, case_id, ok) in writes.join_all().await {
+            assert_eq!(ok, i % 3 != 0, "{label}: write {i}");
+            let events = store.events(case_id).await.unwrap().len();
+            assert_eq!(events, if ok { 2 } else { 1 }, "{label}: case {case_id}");
+            assert_eq!(store.head(case_id).await.unwrap(), events as i64, "{label}");
+            store.verify_chain(case_id).await.unwrap();
+            let state = store.projection(case_id).await.unwrap().unwrap().state;
+            assert_eq!(state, if ok { "changed" } else { "new" }, "{label}");
+            let acme = acme(&store).await;
+            let mail = format!("<g{i}@x>");
+            assert_eq!(
+                store.raw_message_exists(acme, &mail).await.unwrap(),
+                ok,
+                "{label}"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn reply_tags_are_unique_hex_secrets_that_find_their_case() {
     each_backend(async |label, store| {
         let mut tags = BTreeSet::new();
