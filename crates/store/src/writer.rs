@@ -12,8 +12,10 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 
+use futures_util::FutureExt;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, Executor, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
@@ -209,7 +211,13 @@ async fn commit_group(tx: &mut Tx, group: &mut Vec<Body>) {
             continue;
         }
         tx.open = false;
-        let d = body(tx).await;
+        // A write that panics is a failed write, not a dead writer: the task must go on
+        // serving every write after it. Its caller learns it was not written (its answer is
+        // dropped).
+        let d = AssertUnwindSafe(body(tx)).catch_unwind().await;
+        if d.is_err() {
+            tracing::error!("a case write panicked; it was rolled back");
+        }
         // SQLite undoes the whole transaction on some errors (I/O, full disk): the savepoint
         // is then gone and nothing of the group stands.
         if tx.open
@@ -217,7 +225,9 @@ async fn commit_group(tx: &mut Tx, group: &mut Vec<Body>) {
         {
             broken = Some(StoreError::from(e));
         }
-        done.push(d);
+        if let Ok(d) = d {
+            done.push(d);
+        }
     }
     if broken.is_none()
         && let Err(e) = tx.conn.execute("COMMIT").await

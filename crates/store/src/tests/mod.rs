@@ -2,7 +2,7 @@
 //! capability, like the crate.
 
 use crate::testing::{drop_postgres_database, fresh_databases};
-use crate::{Effects, NewCase, NewEvent, NewUser, Projection, Store, StoreOptions};
+use crate::{Effects, NewCase, NewEvent, NewUser, Projection, Store, StoreError, StoreOptions};
 use jiff::Timestamp;
 use jiff::civil::date;
 use serde_json::json;
@@ -29,6 +29,7 @@ mod outbox;
 mod participants;
 mod policies;
 mod sessions;
+mod writer;
 
 /// Runs `f` once per backend on a fresh migrated store, dropping the PostgreSQL database after.
 async fn each_backend(f: impl AsyncFn(&str, Store)) {
