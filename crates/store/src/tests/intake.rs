@@ -437,30 +437,39 @@ async fn concurrent_ingests_of_one_message_id_store_it_once() {
     .await;
 }
 
+/// Makes the database refuse a job of kind `boom`: a write with [`boom_job`] fails part-way,
+/// after its case row, events, projection and mail were inserted.
+async fn refuse_boom_jobs(store: &Store) {
+    match store.backend() {
+        Backend::Sqlite => raw_sql!(
+            store,
+            "CREATE TRIGGER jobs_boom BEFORE INSERT ON jobs WHEN NEW.kind = 'boom' \
+             BEGIN SELECT RAISE(ABORT, 'boom'); END"
+        ),
+        Backend::Postgres => raw_sql!(
+            store,
+            "ALTER TABLE jobs ADD CONSTRAINT jobs_boom CHECK (kind <> 'boom')"
+        ),
+    }
+    .unwrap();
+}
+
+fn boom_job() -> NewJob {
+    NewJob {
+        kind: "boom".to_owned(),
+        payload: json!({}),
+        run_after: ts("2025-01-01T00:00:00Z"),
+    }
+}
+
 #[tokio::test]
 async fn a_failure_in_a_later_effect_leaves_nothing_written() {
     each_backend(async |label, store| {
         let case_id = open(&store, b"t").await;
-        // Jobs are written last, so this fails after every other insert of the call.
-        match store.backend() {
-            Backend::Sqlite => raw_sql!(
-                store,
-                "CREATE TRIGGER jobs_boom BEFORE INSERT ON jobs WHEN NEW.kind = 'boom' \
-                 BEGIN SELECT RAISE(ABORT, 'boom'); END"
-            ),
-            Backend::Postgres => raw_sql!(
-                store,
-                "ALTER TABLE jobs ADD CONSTRAINT jobs_boom CHECK (kind <> 'boom')"
-            ),
-        }
-        .unwrap();
+        refuse_boom_jobs(&store).await;
         let failing = |message_id: &str| {
             let mut fx = full_effects(message_id, b"body");
-            fx.jobs.push(NewJob {
-                kind: "boom".to_owned(),
-                payload: json!({}),
-                run_after: ts("2025-01-01T00:00:00Z"),
-            });
+            fx.jobs.push(boom_job());
             fx
         };
         let before = row_counts(&store).await;
@@ -533,18 +542,7 @@ async fn a_failure_in_a_later_effect_leaves_nothing_written() {
 #[tokio::test]
 async fn writes_committed_together_stand_or_fall_each_on_its_own() {
     each_backend(async |label, store| {
-        match store.backend() {
-            Backend::Sqlite => raw_sql!(
-                store,
-                "CREATE TRIGGER jobs_boom BEFORE INSERT ON jobs WHEN NEW.kind = 'boom' \
-                 BEGIN SELECT RAISE(ABORT, 'boom'); END"
-            ),
-            Backend::Postgres => raw_sql!(
-                store,
-                "ALTER TABLE jobs ADD CONSTRAINT jobs_boom CHECK (kind <> 'boom')"
-            ),
-        }
-        .unwrap();
+        refuse_boom_jobs(&store).await;
         let mut cases = Vec::new();
         for i in 0..12u8 {
             cases.push(open(&store, &[i]).await);
@@ -559,11 +557,7 @@ async fn writes_committed_together_stand_or_fall_each_on_its_own() {
                 let body = format!("body {i}");
                 let mut effects = full_effects(&format!("<g{i}@x>"), body.as_bytes());
                 if i % 3 == 0 {
-                    effects.jobs.push(NewJob {
-                        kind: "boom".to_owned(),
-                        payload: json!({}),
-                        run_after: ts("2025-01-01T00:00:00Z"),
-                    });
+                    effects.jobs.push(boom_job());
                 }
                 let written = store
                     .append_events(
