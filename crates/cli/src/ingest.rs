@@ -87,8 +87,8 @@ impl From<DeskError> for IngestError {
 struct Joining {
     case: CaseRow,
     role: Role,
-    /// For a team member: their id and account (absent if the account is gone).
-    member: Option<(i64, vulndesk_store::UserRow)>,
+    /// For a team member: their account.
+    member: Option<vulndesk_store::UserRow>,
 }
 
 /// What ingesting one message did.
@@ -389,7 +389,7 @@ impl Intake {
                     ))
                 })?;
                 let member = match participant.user_id {
-                    Some(id) => self.store.user(id).await?.map(|u| (id, u)),
+                    Some(id) => self.store.user(id).await?,
                     None => None,
                 };
                 return Ok(Some(Joining { case, role, member }));
@@ -595,7 +595,7 @@ impl Intake {
         let policy = &pinned.policy;
         let (files, mut notes) = attachments(policy, readable);
         let (actor, added_by) = match (joining.role, &joining.member) {
-            (Role::Team, Some((id, user))) => {
+            (Role::Team, Some(user)) => {
                 let from = message.inbound.from.as_ref().map(|f| f.email.as_str());
                 if from != Some(user.email.as_str()) {
                     notes.push(format!(
@@ -606,7 +606,7 @@ impl Intake {
                 if user.disabled_at.is_some() {
                     notes.push(format!("{}'s account is disabled", user.email));
                 }
-                (Actor::User(*id), "team")
+                (Actor::User(user.id), "team")
             }
             (Role::Team, None) => {
                 return Err(IngestError::Setup(format!(

@@ -6,13 +6,12 @@
 use jiff::Timestamp;
 use vulndesk_core::actor::Actor;
 use vulndesk_core::case::Channel;
-use vulndesk_core::command::{self, By, Command, Context};
+use vulndesk_core::command::{By, Command, Context};
 use vulndesk_core::policy::Policy;
 use vulndesk_mail::openpgp::PublicKey;
 use vulndesk_store::{CaseRow, Effects, EventRow, NewReporterKey};
 
 use crate::attachments::{self, Upload};
-use crate::cases::Write;
 use crate::intake::{self, DESCRIPTION_MAX_BYTES};
 use crate::reporter_token::ReporterToken;
 use crate::{Appended, Desk, DeskError};
@@ -66,13 +65,8 @@ impl Desk {
             reporter_token: presented,
             ..effects
         };
-        self.append(case, &Actor::Reporter, at, |log| {
-            Ok(Write {
-                events: command::decide(command.clone(), log, &pinned.policy, &ctx)?,
-                effects: effects.clone(),
-            })
-        })
-        .await
+        self.decide_and_append(case, &pinned, &Actor::Reporter, &ctx, command, effects, at)
+            .await
     }
 
     /// Appends the reply (`reporter_reply`, unless only files were sent) and one

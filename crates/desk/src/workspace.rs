@@ -20,7 +20,7 @@ use vulndesk_store::{CaseRow, Effects, UserRow};
 use crate::attachments::{self, Upload};
 use crate::cases::{Write, log};
 use crate::reporter_token::ReporterToken;
-use crate::{Desk, DeskError, PinnedPolicy};
+use crate::{Appended, Desk, DeskError, PinnedPolicy};
 
 /// What a notice with the member's own reply address says of it.
 pub(crate) const REPLY_AS_NOTE: &str =
@@ -155,18 +155,36 @@ impl Desk {
             officers: &officers,
             org_cases: &org_cases,
         };
+        let actor = Actor::User(by.user.id);
         let written = self
-            .append(case, &Actor::User(by.user.id), at, |log| {
-                Ok(Write {
-                    events: command::decide(command.clone(), log, &pinned.policy, &ctx)?,
-                    effects: effects.clone(),
-                })
-            })
+            .decide_and_append(case, &pinned, &actor, &ctx, command, effects, at)
             .await?;
         Ok(Acted {
             seq: written.rows.first().map_or(0, |e| e.seq),
             state: written.state,
         })
+    }
+
+    /// Appends what `command` decides (see [`command::decide`]) on the case's log as it is
+    /// when the write lands: after a lost race it is decided again on the fresher log.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn decide_and_append(
+        &self,
+        case: &CaseRow,
+        pinned: &PinnedPolicy,
+        actor: &Actor,
+        ctx: &Context<'_>,
+        command: Command,
+        effects: Effects,
+        at: Timestamp,
+    ) -> Result<Appended, DeskError> {
+        self.append(case, actor, at, |log| {
+            Ok(Write {
+                events: command::decide(command.clone(), log, &pinned.policy, ctx)?,
+                effects: effects.clone(),
+            })
+        })
+        .await
     }
 
     /// Mail telling each mentioned teammate where to look; it names the case, not its

@@ -270,7 +270,7 @@ impl RawCase {
     }
 }
 
-#[derive(sqlx::FromRow, Clone)]
+#[derive(sqlx::FromRow)]
 struct RawEvent {
     case_id: i64,
     seq: i64,
@@ -435,10 +435,9 @@ fn projection_row(b: &mut Batch, case_id: i64, p: &Projection) {
     ));
 }
 
-/// What a case write stores besides the case row: its events (`raws`, chained) and
-/// everything they cause. Returns the raw message's name, for the error of a re-delivery.
+/// What a case write's events cause besides the case row. [`CaseWrite::add_to`] adds it with
+/// the events (chained) and returns the raw message's name, for the error of a re-delivery.
 struct CaseWrite {
-    raws: Vec<RawEvent>,
     projection: Option<Projection>,
     intake: IntakeWrites,
     jobs: JobWrites,
@@ -447,15 +446,21 @@ struct CaseWrite {
 
 impl CaseWrite {
     /// `org` is the case's organisation as SQL: a placeholder, or a subquery.
-    fn add_to(self, b: &mut Batch, case_id: i64, org: &str) -> Result<Option<String>, StoreError> {
+    fn add_to(
+        self,
+        b: &mut Batch,
+        case_id: i64,
+        org: &str,
+        raws: &[RawEvent],
+    ) -> Result<Option<String>, StoreError> {
         // The raw message first: the insert most likely to fail, see `intake_rows`.
         let raw = intake_rows(b, case_id, org, self.intake);
-        event_rows(b, &self.raws);
+        event_rows(b, raws);
         if let Some(p) = &self.projection {
             projection_row(b, case_id, p);
         }
         job_rows(b, Some(case_id), &self.jobs);
-        let seqs: Vec<i64> = self.raws.iter().map(|r| r.seq).collect();
+        let seqs: Vec<i64> = raws.iter().map(|r| r.seq).collect();
         team_rows(b, case_id, &seqs, &self.team)?;
         Ok(raw)
     }
@@ -511,24 +516,22 @@ impl Opened {
         ));
         // The case row is not visible to the other statements of the batch on PostgreSQL.
         let org = format!("(SELECT org_id FROM products WHERE id = {product})");
-        let values = [
+        let (case, tag, at) = (
             b.arg(id),
             b.arg(reply_tag.clone()),
             b.arg(ts_text(new.opened_at)),
-        ];
+        );
         b.push(format!(
             "INSERT INTO participants (case_id, role, reply_tag, joined_at) \
-             VALUES ({}, 'reporter', {}, {})",
-            values[0], values[1], values[2]
+             VALUES ({case}, 'reporter', {tag}, {at})"
         ));
         let write = CaseWrite {
-            raws,
             projection: Some(projection),
             intake,
             jobs,
             team,
         };
-        let raw = write.add_to(&mut b, id, &org)?;
+        let raw = write.add_to(&mut b, id, &org, &raws)?;
         let row = CaseRow {
             id,
             product_id: new.product_id,
@@ -596,9 +599,9 @@ fn append_batch(
     if presented.is_some() && presented != token {
         return Err(StoreError::NotFound("case"));
     }
-    write.raws = RawEvent::chain(case_id, seq, prev, events);
+    let raws = RawEvent::chain(case_id, seq, prev, events);
     let mut b = Batch::default();
-    let last = write.raws.last().map(|r| (r.seq, r.hash.clone()));
+    let last = raws.last().map(|r| (r.seq, r.hash.clone()));
     let (head_seq, head_hash) = (b.arg(last.as_ref().map(|l| l.0)), b.arg(last.map(|l| l.1)));
     // One update of the case row: a batch never writes one row twice.
     let token = match write.intake.reporter_token_hash.take() {
@@ -609,9 +612,8 @@ fn append_batch(
     b.push(format!(
         "UPDATE cases SET head_seq = {head_seq}, head_hash = {head_hash}{token} WHERE id = {case}"
     ));
-    let raws = write.raws.clone();
     let org = b.arg(org_id);
-    let raw = write.add_to(&mut b, case_id, &org)?;
+    let raw = write.add_to(&mut b, case_id, &org, &raws)?;
     Ok((b, raw, raws))
 }
 
@@ -744,7 +746,6 @@ impl Store {
         let presented = effects.reporter_token.take();
         let (intake, jobs, team) = effects.prepare(last_event_at(&events)?);
         let write = CaseWrite {
-            raws: Vec::new(),
             projection,
             intake,
             jobs,
