@@ -7,7 +7,7 @@
 
 use jiff::Timestamp;
 
-use crate::sessions::REVOKE_ALL_TOKENS;
+use crate::sessions::sign_out;
 use crate::{Store, StoreError, WritePool, constraint, parse_opt_ts, parse_ts, ts_text};
 
 /// Input for [`Store::add_user`].
@@ -260,15 +260,7 @@ impl Store {
             if done.rows_affected() == 0 {
                 return Err(StoreError::NotFound("user"));
             }
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(REVOKE_ALL_TOKENS)
-                .bind(user_id)
-                .bind(ts_text(now))
-                .execute(&mut *tx)
-                .await?;
+            sign_out!(tx, user_id, None, now)?;
             tx.commit().await?;
             Ok(())
         })
@@ -389,17 +381,11 @@ impl Store {
             if done.rows_affected() == 0 {
                 return Err(StoreError::NotFound("user"));
             }
-            for sql in [
-                "DELETE FROM sessions WHERE user_id = $1",
-                "DELETE FROM recovery_codes WHERE user_id = $1",
-            ] {
-                sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
-            }
-            sqlx::query(REVOKE_ALL_TOKENS)
+            sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
                 .bind(user_id)
-                .bind(ts_text(now))
                 .execute(&mut *tx)
                 .await?;
+            sign_out!(tx, user_id, None, now)?;
             tx.commit().await?;
             Ok(())
         })
@@ -424,16 +410,7 @@ impl Store {
             if done.rows_affected() == 0 {
                 return Err(StoreError::NotFound("user"));
             }
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
-                .bind(user_id)
-                .bind(keep.unwrap_or(""))
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(REVOKE_ALL_TOKENS)
-                .bind(user_id)
-                .bind(ts_text(now))
-                .execute(&mut *tx)
-                .await?;
+            sign_out!(tx, user_id, keep, now)?;
             tx.commit().await?;
             Ok(())
         })

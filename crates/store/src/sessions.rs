@@ -89,10 +89,35 @@ impl RawApiToken {
     }
 }
 
-/// Revokes every live API token of user `$1` at `$2`: what disabling, a reset, a password
-/// change and signing out everywhere all do, since a token must not outlive any of them.
-pub(crate) const REVOKE_ALL_TOKENS: &str =
-    "UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL";
+/// Inside the transaction `$tx`: ends every session of user `$user_id` but the one whose
+/// hash is `$keep` (an `Option<&str>`), and revokes every live API token of theirs at `$now`:
+/// what disabling, a reset, a password change and signing out everywhere all do, since
+/// neither may outlive any of them. Evaluates to how many of each there were.
+macro_rules! sign_out {
+    ($tx:ident, $user_id:expr, $keep:expr, $now:expr) => {
+        async {
+            let keep: Option<&str> = $keep;
+            // No session hash is empty: without one to keep, every session ends.
+            let sessions = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+                .bind($user_id)
+                .bind(keep.unwrap_or(""))
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected();
+            let tokens = sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+            )
+            .bind($user_id)
+            .bind($crate::ts_text($now))
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected();
+            Ok::<(u64, u64), $crate::StoreError>((sessions, tokens))
+        }
+        .await
+    };
+}
+pub(crate) use sign_out;
 
 impl Store {
     /// Stores a session.
@@ -180,17 +205,7 @@ impl Store {
     ) -> Result<(u64, u64), StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
-            let sessions = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            let tokens = sqlx::query(REVOKE_ALL_TOKENS)
-                .bind(user_id)
-                .bind(ts_text(now))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            let (sessions, tokens) = sign_out!(tx, user_id, None, now)?;
             tx.commit().await?;
             Ok((sessions, tokens))
         })
