@@ -1,7 +1,9 @@
 // The security team's acceptance journey, in a real browser (Debian's Chromium, driven by
 // playwright-core): an officer signs in with a password and an authenticator code (enrolling
 // one at the first sign-in), accepts and scores a case, declines one filed against an
-// unsupported version, and sees an overdue case highlighted on the dashboard. Controls are
+// unsupported version, walks a Kamailio case through its clearance gate (a refusal shown
+// with its reason, the approval, the merge and the release), and sees an overdue case
+// highlighted on the dashboard. Controls are
 // found by their labels and roles and pressed with the keyboard wherever the page allows.
 //
 // VULNDESK_URL: the server to test (`tests/browser/run` starts one).
@@ -239,6 +241,45 @@ test('the security team signs in with a second factor and works cases', async (t
       assert.equal((await page.locator('#case-severity').textContent()).trim(), '9.3 Critical (CVSS 4.0)');
       assert.equal((await page.locator('#case-state').textContent()).trim(), 'accepted');
       await shot(page, 'team-accepted-scored');
+    });
+
+    await step('the officer walks the Kamailio case through its clearance gate to the release', async () => {
+      await page.goto(`${BASE}/cases/${caseA}`);
+      // Accepting made the accepting officer the case's one officer (seed 002).
+      assert.equal((await page.locator('#case-officer').textContent()).trim(), 'Olivia Officer');
+      const gate = page.locator('#gate-0');
+      assert.match(await gate.textContent(), /Before merge-fix, approval:security-team: needs approval by 1 member of security-team \(0 so far\)/);
+
+      await typeInto(page, 'Commit, pull request or private fork branch', 'https://github.com/kamailio/kamailio/pull/4242');
+      await submit(page, page.getByRole('button', { name: 'Propose a fix for review' }));
+      await page.locator('.timeline').getByText('Fix proposed for review').waitFor();
+
+      // The merge is refused with the condition it misses, and nothing is recorded.
+      await submit(page, page.getByRole('button', { name: 'Record the fix\u2019s merge' }));
+      const error = page.locator('#action-error');
+      await error.waitFor();
+      assert.match(await error.textContent(),
+        /merge-fix is gated by this policy: it needs approval by 1 member of security-team \(0 so far\) first/);
+      assert.equal(await page.locator('.timeline').getByText('Fix merged').count(), 0);
+      await shot(page, 'team-gate-refused');
+
+      // The officer is in the security team: clearing the patch is offered, and taken.
+      await typeInto(page, 'Note with your approval of merge-fix (optional)', 'Patch read; fine to commit.');
+      const approve = page.getByRole('button', { name: 'Approve merge-fix' });
+      assert.equal(await approve.getAttribute('id'), 'approve-merge-fix');
+      await submit(page, approve);
+      assert.match(await page.locator('#gate-0').textContent(), /holds: approved by Olivia Officer/, await where(page));
+      assert.equal(await page.getByRole('button', { name: 'Approve merge-fix' }).count(), 0, 'approved once');
+      await shot(page, 'team-gate-approved');
+
+      await submit(page, page.getByRole('button', { name: 'Record the fix\u2019s merge' }));
+      assert.equal(await page.locator('#action-error').count(), 0, await where(page));
+      await page.locator('.timeline').getByText('Fix merged').waitFor();
+      await submit(page, page.getByRole('button', { name: 'Record the fix release' }));
+      assert.equal(await page.locator('#action-error').count(), 0, await where(page));
+      assert.equal((await page.locator('#case-state').textContent()).trim(), 'fixed');
+      assert.match(await page.locator('#stage-release').textContent(), /release: done by Olivia Officer/);
+      await shot(page, 'team-gate-released');
     });
 
     await step('a SalesTim report against version 1.4.2 is declined as unsupported', async () => {

@@ -158,6 +158,10 @@ pub enum Need {
     WorkCase,
     /// Manage the case: its officer, its deadlines, who else may see it.
     ManageCase,
+    /// Approve a gated step of the case: anyone who reads it as the organisation's team or
+    /// as its member or reviewer (never an external party); which gates a person's approval
+    /// counts for is the workflow's decision.
+    ReviewCase,
     /// Administer the installation.
     Admin,
 }
@@ -167,7 +171,7 @@ impl Need {
     fn scope(self) -> Option<Scope> {
         match self {
             Need::SignedIn | Need::ReadCase => Some(Scope::CasesRead),
-            Need::WorkCase | Need::ManageCase => Some(Scope::CasesWrite),
+            Need::WorkCase | Need::ManageCase | Need::ReviewCase => Some(Scope::CasesWrite),
             Need::Public | Need::Reporter | Need::BrowserSession | Need::Admin => None,
         }
     }
@@ -262,6 +266,21 @@ pub fn decide(principal: &Principal, need: Need, case: Option<CaseRef>) -> Resul
         Need::ReadCase => Standing::Reader,
         Need::WorkCase => Standing::Worker,
         Need::ManageCase => Standing::Manager,
+        Need::ReviewCase => {
+            let case = case.ok_or(Denial::Hidden)?;
+            standing(person, case).ok_or(Denial::Hidden)?;
+            let reviews = person.admin
+                || person.orgs.contains_key(&case.org_id)
+                || matches!(
+                    person.cases.get(&case.id),
+                    Some(CaseGrant::Member | CaseGrant::Reviewer)
+                );
+            return if reviews {
+                Ok(())
+            } else {
+                Err(Denial::Forbidden)
+            };
+        }
     };
     let case = case.ok_or(Denial::Hidden)?;
     match standing(person, case) {

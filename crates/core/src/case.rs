@@ -262,6 +262,36 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         grant: Option<crate::access::CaseGrant>,
     },
+    /// A stage of the policy's workflow was completed, with what shows it (a link, a note).
+    StageCompleted {
+        stage: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        evidence: Option<String>,
+    },
+    /// A fix was put up for review: a commit, pull request or private fork branch. Whoever
+    /// records it is its author, whose own review does not count where the policy asks
+    /// for review by others.
+    FixProposed {
+        reference: String,
+    },
+    /// The fix was merged (Kamailio, seed 002: "committed"; Signalen, seed 004: "merged
+    /// into the primary repository").
+    FixMerged {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+    },
+    /// The team prioritised the case with SSVC (see [`crate::ssvc`]); the decision is derived
+    /// from the points whenever it is shown.
+    SsvcAssessed {
+        points: crate::ssvc::Ssvc,
+    },
+    /// A person approved a gated step, as a member of these groups.
+    Approved {
+        step: String,
+        groups: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
 }
 
 impl Event {
@@ -291,6 +321,11 @@ impl Event {
             Event::SeverityAssessed { .. } => "severity_assessed",
             Event::OfficerAssigned { .. } => "officer_assigned",
             Event::AccessChanged { .. } => "access_changed",
+            Event::StageCompleted { .. } => "stage_completed",
+            Event::FixProposed { .. } => "fix_proposed",
+            Event::FixMerged { .. } => "fix_merged",
+            Event::Approved { .. } => "approved",
+            Event::SsvcAssessed { .. } => "ssvc_assessed",
         }
     }
 
@@ -304,7 +339,14 @@ impl Event {
             | Event::Declined { note: Some(_), .. } => Audience::Workers,
             // The team's scoring and who manages the case or else may see it are the team's
             // business until it publishes.
-            Event::SeverityAssessed { .. } | Event::OfficerAssigned { .. } => Audience::Readers,
+            Event::SeverityAssessed { .. }
+            | Event::SsvcAssessed { .. }
+            | Event::OfficerAssigned { .. } => Audience::Readers,
+            // The process is the team's and its reviewers' (who approve in it).
+            Event::StageCompleted { .. }
+            | Event::FixProposed { .. }
+            | Event::FixMerged { .. }
+            | Event::Approved { .. } => Audience::Readers,
             _ => Audience::Reporter,
         }
     }
@@ -342,6 +384,17 @@ impl Event {
                 note: Some(note), ..
             } => note.clone(),
             Event::Reopened { reason } => reason.clone(),
+            Event::StageCompleted {
+                evidence: Some(text),
+                ..
+            }
+            | Event::FixProposed { reference: text }
+            | Event::FixMerged {
+                reference: Some(text),
+            }
+            | Event::Approved {
+                note: Some(text), ..
+            } => text.clone(),
             // Everyone on the case reads that a deadline moved and why; the reporter only
             // the date and the note written for them.
             Event::DeadlineOverridden {
@@ -415,6 +468,14 @@ impl Event {
             Event::SeverityAssessed { vector } => {
                 crate::severity::Cvss::parse(vector).map_err(|e| e.to_string())?;
             }
+            Event::FixProposed { reference } if reference.trim().is_empty() => {
+                return Err(
+                    "a proposed fix needs its reference: a commit, pull request or branch".into(),
+                );
+            }
+            Event::Approved { groups, .. } if groups.is_empty() => {
+                return Err("an approval is given as a member of a group".into());
+            }
             _ => {}
         }
         Ok(())
@@ -451,7 +512,12 @@ pub fn facts(calendar: &Calendar, log: &[Recorded]) -> Option<Facts> {
             | Event::NoteAdded { .. }
             | Event::SeverityAssessed { .. }
             | Event::OfficerAssigned { .. }
-            | Event::AccessChanged { .. } => {}
+            | Event::AccessChanged { .. }
+            | Event::StageCompleted { .. }
+            | Event::FixProposed { .. }
+            | Event::FixMerged { .. }
+            | Event::Approved { .. }
+            | Event::SsvcAssessed { .. } => {}
             // Asking for more information is a person's reply to the report (FreePBX,
             // seed 001: the "non-automated response ... may request additional information").
             Event::InfoRequested { .. } => {
@@ -511,6 +577,8 @@ pub struct Summary {
     pub title: String,
     /// The latest CVSS vector the team recorded.
     pub cvss: Option<String>,
+    /// The latest SSVC decision points the team recorded.
+    pub ssvc: Option<crate::ssvc::Ssvc>,
     /// The officer managing the case, last assigned.
     pub officer: Option<i64>,
     /// Who outside the team was given access, by user id (the last change wins).
@@ -524,6 +592,7 @@ pub fn summary(log: &[Recorded]) -> Summary {
         match &r.event {
             Event::Reported { title, .. } if s.title.is_empty() => s.title.clone_from(title),
             Event::SeverityAssessed { vector } => s.cvss = Some(vector.clone()),
+            Event::SsvcAssessed { points } => s.ssvc = Some(*points),
             Event::OfficerAssigned { user_id } => s.officer = Some(*user_id),
             Event::AccessChanged { user_id, grant } => match grant {
                 Some(g) => {

@@ -12,9 +12,10 @@ use jiff::civil::Date;
 use crate::access::{CaseGrant, Standing};
 use crate::case::{Channel, Event, Recorded};
 use crate::clocks::ClockKind;
-use crate::policy::Policy;
+use crate::policy::{AcceptWithoutOfficer, Policy};
 use crate::severity::Cvss;
 use crate::triage::{self, DeclineReason};
+use crate::workflow::{self, ApprovalRefused, Member};
 
 #[cfg(test)]
 mod tests;
@@ -63,6 +64,10 @@ pub enum Command {
     Severity {
         vector: String,
     },
+    /// SSVC's decision points for the case.
+    Prioritise {
+        points: crate::ssvc::Ssvc,
+    },
     AssignOfficer {
         user_id: i64,
     },
@@ -91,6 +96,24 @@ pub enum Command {
     },
     /// The reporter replaces their secret link.
     ReplaceToken,
+    /// Complete a stage of the policy's workflow, with what shows it was done.
+    CompleteStage {
+        stage: String,
+        evidence: Option<String>,
+    },
+    /// Put a fix up for review (a commit, pull request or private fork branch).
+    ProposeFix {
+        reference: String,
+    },
+    /// Merge the fix.
+    MergeFix {
+        reference: Option<String>,
+    },
+    /// Approve a gated step as a member of the groups it needs.
+    Approve {
+        step: String,
+        note: Option<String>,
+    },
 }
 
 /// Who asks.
@@ -133,6 +156,9 @@ impl Command {
             Command::AssignOfficer { .. }
             | Command::MoveDeadline { .. }
             | Command::ChangeAccess { .. } => By::Team(Standing::Manager),
+            // Reviewers change nothing else, but their approval is what gates wait for;
+            // whether they are in the group a gate names is the decision's to judge.
+            Command::Approve { .. } => By::Team(Standing::Reader),
             _ => By::Team(Standing::Worker),
         }
     }
@@ -156,6 +182,8 @@ pub struct Context<'a> {
     pub today: Date,
     /// The user ids of the organisation's security officers.
     pub officers: &'a [i64],
+    /// The team member asking, with their role and grant (`None` for the reporter).
+    pub member: Option<Member>,
     /// Among the cases the command names, those that are other cases of the same
     /// organisation (looked up by the caller; a case named but absent here is refused).
     pub org_cases: &'a [i64],
@@ -164,9 +192,9 @@ pub struct Context<'a> {
 /// Why a command was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    /// The one asking may not ask this.
-    #[error("this is for {needs:?} to do")]
-    Forbidden { needs: By },
+    /// The one asking may not ask this, and why.
+    #[error("{why}")]
+    Forbidden { why: String },
     /// A field of the command is wrong: which, and why.
     #[error("{field}: {message}")]
     Invalid {
@@ -193,11 +221,13 @@ pub fn decide(
     ctx: &Context<'_>,
 ) -> Result<Vec<Event>, Refusal> {
     if !command.allows(ctx.by) {
-        return Err(Refusal::Forbidden {
-            needs: command.needs(),
-        });
+        let why = match command.needs() {
+            By::Reporter => "only the case's reporter does this".to_owned(),
+            By::Team(s) => format!("this needs {s:?} standing on the case").to_lowercase(),
+        };
+        return Err(Refusal::Forbidden { why });
     }
-    let events = events_of(command, policy, ctx)?;
+    let events = events_of(command, log, policy, ctx)?;
     for event in &events {
         event
             .validate()
@@ -208,13 +238,19 @@ pub fn decide(
         })?;
     }
     triage::decide_write(policy, log, &events).map_err(|e| Refusal::Conflict(e.to_string()))?;
+    workflow::check(policy, log, &events).map_err(Refusal::Conflict)?;
     Ok(events)
 }
 
-fn events_of(command: Command, policy: &Policy, ctx: &Context<'_>) -> Result<Vec<Event>, Refusal> {
+fn events_of(
+    command: Command,
+    log: &[Recorded],
+    policy: &Policy,
+    ctx: &Context<'_>,
+) -> Result<Vec<Event>, Refusal> {
     let event = match command {
         Command::RequestInfo { message } => Event::InfoRequested { message },
-        Command::Accept => Event::Accepted,
+        Command::Accept => return accept(log, policy, ctx),
         Command::Decline {
             reason,
             duplicate_of,
@@ -298,8 +334,93 @@ fn events_of(command: Command, policy: &Policy, ctx: &Context<'_>) -> Result<Vec
         }
         Command::SetKey { fingerprint } => Event::ReporterKeySet { fingerprint },
         Command::ReplaceToken => Event::ReporterTokenReplaced,
+        Command::CompleteStage { stage, evidence } => {
+            let stages = &policy.workflow.stages;
+            if !stages.iter().any(|s| s.as_str() == stage) {
+                let listed: Vec<&str> = stages.iter().map(|s| s.as_str()).collect();
+                return Err(invalid(
+                    "stage",
+                    if listed.is_empty() {
+                        "this policy lists no workflow stages".to_owned()
+                    } else {
+                        format!(
+                            "{stage:?} is not a stage of this policy; its stages are {}",
+                            listed.join(", ")
+                        )
+                    },
+                ));
+            }
+            if let Some(action) = workflow::built_in_action(&stage) {
+                return Err(invalid(
+                    "stage",
+                    format!(
+                        "the stage {stage} is completed by the {action} action, which records what the clocks need"
+                    ),
+                ));
+            }
+            if let Some(done) = workflow::checklist(policy, log)
+                .into_iter()
+                .find(|s| s.stage.as_str() == stage)
+                .and_then(|s| s.done)
+            {
+                return Err(Refusal::Conflict(format!(
+                    "the stage {stage} was completed at {} already",
+                    done.at
+                )));
+            }
+            Event::StageCompleted {
+                stage,
+                evidence: evidence.filter(|e| !e.trim().is_empty()),
+            }
+        }
+        Command::ProposeFix { reference } => Event::FixProposed { reference },
+        Command::Prioritise { points } => Event::SsvcAssessed { points },
+        Command::MergeFix { reference } => Event::FixMerged {
+            reference: reference.filter(|r| !r.trim().is_empty()),
+        },
+        Command::Approve { step, note } => {
+            let member = ctx.member.as_ref().ok_or_else(|| Refusal::Forbidden {
+                why: "only a signed-in person approves".into(),
+            })?;
+            let groups =
+                workflow::approval_groups(policy, log, member, &step).map_err(|e| match e {
+                    ApprovalRefused::NotGated { .. } => invalid("step", e.to_string()),
+                    ApprovalRefused::NotMember { .. } => Refusal::Forbidden { why: e.to_string() },
+                    ApprovalRefused::Author { .. } | ApprovalRefused::Already { .. } => {
+                        Refusal::Conflict(e.to_string())
+                    }
+                })?;
+            Event::Approved {
+                step,
+                groups,
+                note: note.filter(|n| !n.trim().is_empty()),
+            }
+        }
     };
     Ok(vec![event])
+}
+
+/// Accepting a case; where one officer manages each case (Kamailio, seed 002) and none is
+/// assigned yet, the accepting officer becomes its officer, or the policy refuses.
+fn accept(log: &[Recorded], policy: &Policy, ctx: &Context<'_>) -> Result<Vec<Event>, Refusal> {
+    if !policy.roles.officer_per_case || crate::case::summary(log).officer.is_some() {
+        return Ok(vec![Event::Accepted]);
+    }
+    let acting_officer = ctx
+        .member
+        .map(|m| m.user_id)
+        .filter(|id| ctx.officers.contains(id));
+    match (policy.roles.accept_without_officer, acting_officer) {
+        (AcceptWithoutOfficer::AssignActing, Some(user_id)) => {
+            Ok(vec![Event::OfficerAssigned { user_id }, Event::Accepted])
+        }
+        (AcceptWithoutOfficer::AssignActing, None) => Err(Refusal::Conflict(
+            "one security officer manages each case under this policy: an officer accepts it (and becomes its officer), or assign its officer first".into(),
+        )),
+        (AcceptWithoutOfficer::Refuse, _) => Err(Refusal::Conflict(
+            "one security officer manages each case under this policy: assign its officer before accepting it".into(),
+        )),
+    }
 }
 
 /// The command field an event's validation error is about.
@@ -310,6 +431,8 @@ fn field_of(event: &Event) -> &'static str {
         Event::Reopened { .. } | Event::DeadlineOverridden { .. } => "reason",
         Event::Declined { .. } => "duplicate_of",
         Event::SeverityAssessed { .. } => "vector",
+        Event::FixProposed { .. } => "reference",
+        Event::Approved { .. } => "step",
         _ => "action",
     }
 }

@@ -16,6 +16,8 @@ pub mod plausible;
 pub mod policy;
 pub mod reminders;
 pub mod severity;
+pub mod ssvc;
 pub mod text;
 pub mod triage;
 pub mod versions;
+pub mod workflow;

@@ -396,6 +396,24 @@ pub struct Roles {
     pub officer_per_case: bool,
     /// Name of the group that reviews drafts and advisories (Signalen's steering group).
     pub reviewer_group: Option<String>,
+    /// What accepting a case that has no officer does, where `officer_per_case` is set.
+    #[serde(default)]
+    pub accept_without_officer: AcceptWithoutOfficer,
+    /// Groups of people by their role in the organisation, for gates to name
+    /// (`security-team = ["officer"]`); see [`crate::workflow::group_roles`].
+    #[serde(default)]
+    pub groups: std::collections::BTreeMap<Slug, Vec<crate::access::OrgRole>>,
+}
+
+/// Where one officer manages each case, what accepting a case without one does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AcceptWithoutOfficer {
+    /// The officer who accepts it becomes its officer; anyone else is refused.
+    #[default]
+    AssignActing,
+    /// Refused: the officer is assigned first.
+    Refuse,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -408,13 +426,20 @@ pub struct Workflow {
     pub gates: Vec<Gate>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Gate {
     /// The step the gate guards, e.g. `merge-fix`.
     pub before: Slug,
     /// What must happen first, e.g. `approval:security-team`.
-    pub require: String,
+    pub require: crate::workflow::Condition,
+    /// How many people must approve or review (for `approval:` and `review:`).
+    #[serde(default = "one")]
+    pub approvals: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -739,27 +764,79 @@ impl Policy {
                 ));
             }
         }
+        if let Some(problem) = self.workflow_error() {
+            return Some(problem);
+        }
+        None
+    }
+}
+
+impl Policy {
+    /// The `[workflow]` and `[roles.groups]` rules serde cannot check field by field.
+    fn workflow_error(&self) -> Option<(String, String)> {
+        use crate::workflow::{self, Condition};
+        let stages = &self.workflow.stages;
+        for (i, s) in stages.iter().enumerate() {
+            if stages[..i].contains(s) {
+                return Some((
+                    format!("workflow.stages[{i}]"),
+                    format!("duplicate stage {:?}", s.as_str()),
+                ));
+            }
+        }
+        for (group, roles) in &self.roles.groups {
+            if roles.is_empty() {
+                return Some((
+                    format!("roles.groups.{group}"),
+                    "a group needs at least one role: officer, member or reviewer".into(),
+                ));
+            }
+        }
         for (i, g) in self.workflow.gates.iter().enumerate() {
-            if !self.workflow.stages.is_empty()
-                && !self.workflow.stages.contains(&g.before)
-                && !BUILT_IN_STEPS.contains(&g.before.as_str())
-            {
+            let step = g.before.as_str();
+            if !stages.contains(&g.before) && workflow::built_in_action(step).is_none() {
+                let built_in: Vec<&str> =
+                    workflow::BUILT_IN_STEPS.iter().map(|(s, _)| *s).collect();
                 return Some((
                     format!("workflow.gate[{i}].before"),
                     format!(
-                        "{:?} is neither a stage of workflow.stages nor one of {}",
-                        g.before.as_str(),
-                        BUILT_IN_STEPS.join(", ")
+                        "{step:?} is neither a stage of workflow.stages nor one of {}",
+                        built_in.join(", ")
                     ),
+                ));
+            }
+            let problem = match &g.require {
+                Condition::Approval(group) | Condition::Review(group)
+                    if workflow::group_roles(self, group.as_str()).is_none() =>
+                {
+                    Some(format!(
+                        "no group is named {:?}: define it under [roles.groups] or use one of {}",
+                        group.as_str(),
+                        workflow::group_names(self).join(", ")
+                    ))
+                }
+                Condition::Stage(stage) if !stages.contains(stage) => Some(format!(
+                    "{:?} is not a stage of workflow.stages",
+                    stage.as_str()
+                )),
+                Condition::Stage(stage) if stage == &g.before => {
+                    Some("a stage cannot be gated on itself".into())
+                }
+                _ => None,
+            };
+            if let Some(message) = problem {
+                return Some((format!("workflow.gate[{i}].require"), message));
+            }
+            if g.approvals == 0 || (g.approvals > 1 && g.require.group().is_none()) {
+                return Some((
+                    format!("workflow.gate[{i}].approvals"),
+                    "approvals counts people (at least 1) and applies only to approval: and review: conditions".into(),
                 ));
             }
         }
         None
     }
 }
-
-/// Steps a gate can guard without the policy listing them as stages.
-const BUILT_IN_STEPS: &[&str] = &["merge-fix", "publish-advisory", "release", "notify-parties"];
 
 /// 1-based line and column (in characters) of a byte offset.
 fn line_column(source: &str, offset: usize) -> (usize, usize) {
@@ -772,13 +849,14 @@ fn line_column(source: &str, offset: usize) -> (usize, usize) {
 /// Best-effort location of a dotted key for errors found after deserializing: the
 /// line where its last plain component is assigned inside its table.
 fn key_span(source: &str, key: &str) -> Option<std::ops::Range<usize>> {
-    let leaf = key.rsplit('.').next()?.split('[').next()?;
-    let first = key.split('.').next()?;
-    let table = first.split('[').next()?;
-    // `product[1]` is the second `[[product]]` table.
-    let index: Option<usize> = first
-        .split_once('[')
-        .and_then(|(_, rest)| rest.trim_end_matches(']').parse().ok());
+    let (parent, leaf) = key.rsplit_once('.').unwrap_or((key, key));
+    let leaf = leaf.split('[').next()?;
+    // `product[1]` is the second `[[product]]` table; `workflow.gate[0]` the first
+    // `[[workflow.gate]]`.
+    let (table, index) = match parent.strip_suffix(']').and_then(|p| p.rsplit_once('[')) {
+        Some((table, i)) => (table, i.parse::<usize>().ok()),
+        None => (parent, None),
+    };
     let mut seen = 0;
     let mut offset = 0;
     let mut in_table = !key.contains('.');

@@ -151,8 +151,10 @@ pub struct TransitionError {
     pub why: std::borrow::Cow<'static, str>,
 }
 
-/// Whether an event is a triage or lifecycle move at all. The others (messages, mail,
-/// attachments, clock facts) never change the state and are accepted in any state.
+/// Whether the state machine judges an event: a triage or lifecycle move, or a step of the
+/// workflow (which keeps the state but is refused on a declined or closed case). The others
+/// (messages, mail, attachments, clock facts) never change the state and are accepted in
+/// any state.
 pub fn moves_state(event: &Event) -> bool {
     match event {
         Event::InfoRequested { .. }
@@ -176,8 +178,14 @@ pub fn moves_state(event: &Event) -> bool {
         | Event::DeadlineOverridden { .. }
         | Event::NoteAdded { .. }
         | Event::SeverityAssessed { .. }
+        | Event::SsvcAssessed { .. }
         | Event::OfficerAssigned { .. }
         | Event::AccessChanged { .. } => false,
+        // The workflow's steps keep the state, but not on a case that is over.
+        Event::StageCompleted { .. }
+        | Event::FixProposed { .. }
+        | Event::FixMerged { .. }
+        | Event::Approved { .. } => true,
     }
 }
 

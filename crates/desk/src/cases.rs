@@ -111,6 +111,7 @@ pub fn project(policy: &Policy, log: &[Recorded]) -> Result<Projection, DeskErro
         severity,
         cvss: summary.cvss,
         officer_id: summary.officer,
+        ssvc: summary.ssvc.map(|s| s.decision().as_str().to_owned()),
     })
 }
 

@@ -60,6 +60,7 @@ impl Desk {
             today: pinned.policy.calendar().local_date(at),
             officers: &[],
             org_cases: &[],
+            member: None,
         };
         let effects = Effects {
             reporter_token: presented,

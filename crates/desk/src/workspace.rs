@@ -12,6 +12,7 @@ use vulndesk_core::actor::Actor;
 use vulndesk_core::case::{self, Event, Recorded};
 use vulndesk_core::command::{self, By, Command, Context, Refusal};
 use vulndesk_core::email::EmailAddress;
+use vulndesk_core::workflow::Member;
 use vulndesk_mail::parse::Mailbox;
 use vulndesk_mail::receipt;
 use vulndesk_mail::thread::reply_address;
@@ -149,11 +150,20 @@ impl Desk {
             .filter(|(_, role)| *role == OrgRole::Officer)
             .map(|(u, _)| u.id)
             .collect();
+        let member = Member {
+            user_id: by.user.id,
+            role: team
+                .iter()
+                .find(|(u, _)| u.id == by.user.id)
+                .map(|(_, role)| *role),
+            grant: case::summary(&read).grants.get(&by.user.id).copied(),
+        };
         let ctx = Context {
             by: By::Team(by.standing),
             today: pinned.policy.calendar().local_date(at),
             officers: &officers,
             org_cases: &org_cases,
+            member: Some(member),
         };
         let actor = Actor::User(by.user.id);
         let written = self

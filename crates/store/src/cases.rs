@@ -97,6 +97,8 @@ pub struct Projection {
     pub cvss: Option<String>,
     /// The security officer managing the case.
     pub officer_id: Option<i64>,
+    /// The SSVC decision (`track`, `track*`, `attend`, `act`), if the case was prioritised.
+    pub ssvc: Option<String>,
 }
 
 /// Everything a case write causes besides its events, stored in the same transaction: a report
@@ -349,7 +351,7 @@ impl RawEvent {
 /// `<the columns of RawProjection>`, a literal for `concat!`.
 macro_rules! projection_columns {
     () => {
-        "state, next_due, next_due_kind, title, severity, cvss, officer_id"
+        "state, next_due, next_due_kind, title, severity, cvss, officer_id, ssvc"
     };
 }
 
@@ -362,6 +364,7 @@ pub(crate) struct RawProjection {
     severity: Option<String>,
     cvss: Option<String>,
     officer_id: Option<i64>,
+    ssvc: Option<String>,
 }
 
 impl RawProjection {
@@ -374,6 +377,7 @@ impl RawProjection {
             severity: self.severity,
             cvss: self.cvss,
             officer_id: self.officer_id,
+            ssvc: self.ssvc,
         })
     }
 }
@@ -422,15 +426,16 @@ fn projection_row(b: &mut Batch, case_id: i64, p: &Projection) {
         b.arg(p.severity.clone()),
         b.arg(p.cvss.clone()),
         b.arg(p.officer_id),
+        b.arg(p.ssvc.clone()),
     ];
     b.push(format!(
         "INSERT INTO case_projections (case_id, state, next_due, next_due_kind, updated_at, \
-         title, severity, cvss, officer_id) VALUES ({}) \
+         title, severity, cvss, officer_id, ssvc) VALUES ({}) \
          ON CONFLICT (case_id) DO UPDATE SET state = excluded.state, \
          next_due = excluded.next_due, next_due_kind = excluded.next_due_kind, \
          updated_at = excluded.updated_at, title = excluded.title, \
          severity = excluded.severity, cvss = excluded.cvss, \
-         officer_id = excluded.officer_id",
+         officer_id = excluded.officer_id, ssvc = excluded.ssvc",
         values.join(", ")
     ));
 }

@@ -17,6 +17,8 @@ pub struct CaseQuery {
     pub product_id: Option<i64>,
     pub states: Vec<String>,
     pub severity: Option<String>,
+    /// SSVC decisions (`act`, `attend`, ...); any of them.
+    pub ssvc: Vec<String>,
     pub officer_id: Option<i64>,
     /// Words that must all occur in the case's title, description or messages.
     pub text: Option<String>,
@@ -121,7 +123,7 @@ impl Store {
         let mut sql = String::from(concat!(
             "SELECT c.id, p.org_id, o.slug AS org_slug, c.product_id, p.slug AS product_slug, ",
             "c.opened_at, c.policy_version_id, cp.state, cp.next_due, cp.next_due_kind, cp.title, ",
-            "cp.severity, cp.cvss, cp.officer_id FROM cases c ",
+            "cp.severity, cp.cvss, cp.officer_id, cp.ssvc FROM cases c ",
             "JOIN products p ON p.id = c.product_id ",
             "JOIN organisations o ON o.id = p.org_id ",
             "JOIN case_projections cp ON cp.case_id = c.id WHERE 1 = 1"
@@ -151,6 +153,11 @@ impl Store {
         if let Some(severity) = &q.severity {
             sql.push_str(" AND cp.severity = ");
             placeholders.text(&mut sql, severity);
+        }
+        if !q.ssvc.is_empty() {
+            sql.push_str(" AND cp.ssvc IN (");
+            placeholders.texts(&mut sql, &q.ssvc);
+            sql.push(')');
         }
         if let Some(day) = q.due_by {
             sql.push_str(" AND cp.next_due <= ");

@@ -126,6 +126,10 @@ pub enum ApiError {
     /// Signed in, but this is not the caller's to do.
     #[error("your role does not allow this here")]
     Forbidden,
+    /// Allowed on the route, but the decision on this case refused the caller, for a reason
+    /// worth telling them (not a member of the group whose approval a gate needs).
+    #[error("{0}")]
+    NotAllowed(String),
     /// A state-changing request made with a session cookie lacked its CSRF token.
     #[error("this form has expired or did not come from Vulndesk; reload the page and try again")]
     CsrfRejected,
@@ -184,7 +188,9 @@ impl ApiError {
             }
             ApiError::SignInRequired | ApiError::TokenExpired { .. } => StatusCode::UNAUTHORIZED,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Forbidden | ApiError::CsrfRejected => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::NotAllowed(_) | ApiError::CsrfRejected => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -208,7 +214,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::UnreadableBody => "unreadable_body",
             ApiError::SignInRequired => "sign_in_required",
-            ApiError::Forbidden => "forbidden",
+            ApiError::Forbidden | ApiError::NotAllowed(_) => "forbidden",
             ApiError::CsrfRejected => "csrf_rejected",
             ApiError::Conflict { .. } => "conflict",
             ApiError::TooManySignIns { .. } => "too_many_sign_ins",
@@ -306,7 +312,7 @@ impl From<DeskError> for ApiError {
                 message: format!("already stored: {what}"),
             },
             DeskError::NotFound => ApiError::NotFound,
-            DeskError::Forbidden(_) => ApiError::Forbidden,
+            DeskError::Forbidden(why) => ApiError::NotAllowed(why),
             DeskError::Unavailable(detail) => ApiError::Unavailable(detail),
             DeskError::Internal(detail) => ApiError::Internal(detail),
         }

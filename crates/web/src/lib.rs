@@ -281,6 +281,12 @@ fn routes() -> authz::Routes {
         )
         .add(
             M::POST,
+            "/cases/{id}/ssvc",
+            WorkCase,
+            post(team::pages::ssvc),
+        )
+        .add(
+            M::POST,
             "/cases/{id}/officer",
             ManageCase,
             post(team::pages::officer),
@@ -296,6 +302,12 @@ fn routes() -> authz::Routes {
             "/cases/{id}/access",
             ManageCase,
             post(team::pages::access),
+        )
+        .add(
+            M::POST,
+            "/cases/{id}/approvals",
+            ReviewCase,
+            post(team::pages::approval),
         )
         .add(M::GET, "/api/v1/cases", SignedIn, get(team::api::list))
         .add(M::GET, "/api/v1/cases/{id}", ReadCase, get(team::api::show))
@@ -325,6 +337,12 @@ fn routes() -> authz::Routes {
         )
         .add(
             M::POST,
+            "/api/v1/cases/{id}/ssvc",
+            WorkCase,
+            post(team::api::ssvc),
+        )
+        .add(
+            M::POST,
             "/api/v1/cases/{id}/officer",
             ManageCase,
             post(team::api::officer),
@@ -340,6 +358,12 @@ fn routes() -> authz::Routes {
             "/api/v1/cases/{id}/access",
             ManageCase,
             post(team::api::access),
+        )
+        .add(
+            M::POST,
+            "/api/v1/cases/{id}/approvals",
+            ReviewCase,
+            post(team::api::approval),
         )
 }
 

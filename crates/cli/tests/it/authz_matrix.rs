@@ -75,18 +75,22 @@ const EXPECTED: &[(&str, &str)] = &[
     ("POST /cases/{id}/notes",                        "s s s h . . f . f f ."),
     ("POST /cases/{id}/messages",                     "s s s h . . f . f f ."),
     ("POST /cases/{id}/severity",                     "s s s h . . f . f f ."),
+    ("POST /cases/{id}/ssvc",                         "s s s h . . f . f f ."),
     ("POST /cases/{id}/officer",                      "s s s h f . f . f f f"),
     ("POST /cases/{id}/deadlines",                    "s s s h f . f . f f f"),
     ("POST /cases/{id}/access",                       "s s s h f . f . f f f"),
+    ("POST /cases/{id}/approvals",                    "s s s h . . . . f f ."),
     ("GET /api/v1/cases",                             "s s s . . . . . . . ."),
     ("GET /api/v1/cases/{id}",                        "s s s h . . . . . . ."),
     ("POST /api/v1/cases/{id}/triage",                "s s s h . . f . f f ."),
     ("POST /api/v1/cases/{id}/notes",                 "s s s h . . f . f f ."),
     ("POST /api/v1/cases/{id}/messages",              "s s s h . . f . f f ."),
     ("POST /api/v1/cases/{id}/severity",              "s s s h . . f . f f ."),
+    ("POST /api/v1/cases/{id}/ssvc",                  "s s s h . . f . f f ."),
     ("POST /api/v1/cases/{id}/officer",               "s s s h f . f . f f f"),
     ("POST /api/v1/cases/{id}/deadlines",             "s s s h f . f . f f f"),
     ("POST /api/v1/cases/{id}/access",                "s s s h f . f . f f f"),
+    ("POST /api/v1/cases/{id}/approvals",             "s s s h . . . . f f ."),
 ];
 
 /// What one request showed about the decision.

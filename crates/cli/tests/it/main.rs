@@ -35,3 +35,4 @@ mod review_visibility;
 mod snapshots;
 mod team;
 mod team_support;
+mod workflow;

@@ -121,27 +121,6 @@ impl Contract {
     }
 }
 
-/// Every route of the API, as the document must name them.
-const ROUTES: [(&str, &str); 17] = [
-    ("/healthz", "get"),
-    ("/api/v1/openapi.json", "get"),
-    ("/api/v1/products", "get"),
-    ("/api/v1/reports", "post"),
-    ("/api/v1/reports/{id}", "get"),
-    ("/api/v1/reports/{id}/replies", "post"),
-    ("/api/v1/reports/{id}/token", "post"),
-    ("/api/v1/reports/{id}/files/{sha256}", "get"),
-    ("/api/v1/cases", "get"),
-    ("/api/v1/cases/{id}", "get"),
-    ("/api/v1/cases/{id}/triage", "post"),
-    ("/api/v1/cases/{id}/notes", "post"),
-    ("/api/v1/cases/{id}/messages", "post"),
-    ("/api/v1/cases/{id}/severity", "post"),
-    ("/api/v1/cases/{id}/officer", "post"),
-    ("/api/v1/cases/{id}/deadlines", "post"),
-    ("/api/v1/cases/{id}/access", "post"),
-];
-
 const REPORTS: &str = "/api/v1/reports";
 const REPORT: &str = "/api/v1/reports/{id}";
 const REPLIES: &str = "/api/v1/reports/{id}/replies";
@@ -191,9 +170,12 @@ async fn every_api_answer_matches_the_openapi_document() {
                     .map(move |m| (path.clone(), m.clone()))
             })
             .collect();
-        let routes: BTreeSet<(String, String)> = ROUTES
+        // Every API route of the router (and the health check), so a route added without
+        // its description fails here.
+        let routes: BTreeSet<(String, String)> = vulndesk_web::route_table()
             .iter()
-            .map(|(p, m)| (p.to_string(), m.to_string()))
+            .filter(|r| r.path.starts_with("/api/") || r.path == "/healthz")
+            .map(|r| (r.path.to_owned(), r.method.as_str().to_lowercase()))
             .collect();
         assert_eq!(
             described, routes,
@@ -346,7 +328,7 @@ async fn every_api_answer_matches_the_openapi_document() {
         assert_eq!(r.status().as_u16(), 429);
         c.check(REPLIES, "post", r).await;
 
-        for (path, method) in ROUTES {
+        for (path, method) in &routes {
             assert!(
                 c.seen
                     .iter()
@@ -386,7 +368,7 @@ const JSON: &str = "application/json";
 const CASES: &str = "/api/v1/cases";
 const CASE: &str = "/api/v1/cases/{id}";
 /// The team's actions, each `POST /api/v1/cases/{id}/<action>`.
-const ACTIONS: [&str; 7] = [
+const ACTIONS: [&str; 9] = [
     "triage",
     "notes",
     "messages",
@@ -394,6 +376,8 @@ const ACTIONS: [&str; 7] = [
     "officer",
     "deadlines",
     "access",
+    "approvals",
+    "ssvc",
 ];
 const CRITICAL: &str = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N";
 
@@ -438,6 +422,10 @@ fn valid_body(action: &str, officer: i64) -> Value {
         "officer" => json!({"user_id": officer}),
         "deadlines" => json!({"clock": "disclosure", "due": "2027-01-15", "reason": "Vendor."}),
         "access" => json!({"email": "vendor@example.net", "grant": "external"}),
+        "approvals" => json!({"step": "merge-fix"}),
+        "ssvc" => {
+            json!({"exploitation": "active", "automatable": "yes", "technical_impact": "total", "mission_impact": "high"})
+        }
         other => unreachable!("{other}"),
     }
 }
@@ -650,6 +638,8 @@ async fn check_team_api(app: &TestApp, c: &mut Contract, reported: i64, filed: i
         (by_mo, case, "severity", json!({"vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H"}), 422, "/error/field", json!("vector")),
         (by_mo, case, "severity", json!({"vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}), 201, "/state", json!("accepted")),
         (by_mo, case, "severity", json!({"vector": CRITICAL}), 201, "/state", json!("accepted")),
+        (by_mo, case, "ssvc", json!({"exploitation": "sometimes", "automatable": "yes", "technical_impact": "total", "mission_impact": "high"}), 422, "/error/field", json!("exploitation")),
+        (by_mo, case, "ssvc", json!({"exploitation": "public-poc", "automatable": "yes", "technical_impact": "total", "mission_impact": "high"}), 201, "/state", json!("accepted")),
         (by_boss, case, "officer", json!({"user_id": member}), 422, "/error/field", json!("user_id")),
         (by_boss, case, "officer", json!({"user_id": officer}), 201, "/state", json!("accepted")),
         (by_mo, case, "notes", json!({"body": "  "}), 422, "/error/field", json!("body")),
@@ -685,11 +675,40 @@ async fn check_team_api(app: &TestApp, c: &mut Contract, reported: i64, filed: i
         (by_mo, dup, "triage", json!({"action": "decline", "reason": "duplicate", "duplicate_of": case}), 201, "/state", json!("declined")),
     ];
     run(c, app, closing).await;
+
+    // Kamailio's gates (seed 002): one officer per case, and the merge waits for the
+    // security team's clearance (409 naming it); approvals are refused to who is not in the
+    // group (403), named by their step (422), and counted once (409).
+    let (gated, _) = app.create_report(&report("kamailio", "Gated fix")).await;
+    #[rustfmt::skip]
+    let gates: Vec<Step> = vec![
+        (by_mo, gated, "triage", json!({"action": "accept"}), 409, "/error/code", json!("conflict")),
+        (by_boss, gated, "triage", json!({"action": "accept"}), 201, "/state", json!("accepted")),
+        (by_mo, gated, "triage", json!({"action": "complete-stage", "stage": "triage", "evidence": "Reproduced."}), 201, "/state", json!("accepted")),
+        (by_mo, gated, "triage", json!({"action": "complete-stage", "stage": "release"}), 422, "/error/field", json!("stage")),
+        (by_mo, gated, "triage", json!({"action": "propose-fix", "reference": "https://github.com/kamailio/kamailio/pull/1"}), 201, "/state", json!("accepted")),
+        (by_mo, gated, "triage", json!({"action": "merge-fix"}), 409, "/error/code", json!("conflict")),
+        (by_mo, gated, "approvals", json!({"step": "merge-fix"}), 403, "/error/code", json!("forbidden")),
+        (by_boss, gated, "approvals", json!({"step": "deploy"}), 422, "/error/field", json!("step")),
+        (by_boss, gated, "approvals", json!({"step": "merge-fix", "note": "Cleared."}), 201, "/state", json!("accepted")),
+        (by_token, gated, "approvals", json!({"step": "merge-fix"}), 409, "/error/code", json!("conflict")),
+        (by_mo, gated, "triage", json!({"action": "merge-fix", "reference": "abc123"}), 201, "/state", json!("accepted")),
+    ];
+    run(c, app, gates).await;
+    let view = get_case(c, app, Auth::Session(&mo), &gated.to_string(), 200).await;
+    assert_eq!(view["officer_id"], officer);
+    assert_eq!(view["workflow"]["gates"][0]["holds"], true, "{view}");
+    assert_eq!(
+        view["workflow"]["stages"][0]["done"]["evidence"],
+        "Reproduced."
+    );
     get_case(c, app, Auth::Session(&outsider), &case.to_string(), 404).await;
 
     // The case as the team sees it, every event of its timeline checked.
     let view = get_case(c, app, Auth::Session(&boss), &case.to_string(), 200).await;
     assert_eq!(view["severity"]["rating"], "critical");
+    assert_eq!(view["ssvc"]["decision"], "attend");
+    assert_eq!(view["ssvc"]["vector"], "E:P/A:Y/T:T/M:H");
     assert_eq!(view["officer_id"], officer);
     assert_eq!(view["support"]["suggest_decline"], true);
     assert_eq!(view["duplicates"][0]["case"], dup);
@@ -706,6 +725,7 @@ async fn check_team_api(app: &TestApp, c: &mut Contract, reported: i64, filed: i
         "reporter_reply",
         "accepted",
         "severity_assessed",
+        "ssvc_assessed",
         "officer_assigned",
         "note_added",
         "reporter_message",

@@ -91,7 +91,7 @@ fn principals() -> Vec<(&'static str, Principal)> {
     ]
 }
 
-const NEEDS: [Need; 8] = [
+const NEEDS: [Need; 9] = [
     Need::Public,
     Need::Reporter,
     Need::SignedIn,
@@ -99,28 +99,74 @@ const NEEDS: [Need; 8] = [
     Need::ReadCase,
     Need::WorkCase,
     Need::ManageCase,
+    Need::ReviewCase,
     Need::Admin,
 ];
 
 /// The whole model as a table: one row per principal, one column per need, for the case
 /// named by the route. `.` allow, `s` sign in, `h` hidden (404), `f` forbidden (403).
 const EXPECTED: [(&str, &str); 15] = [
-    //                           Pub Rep Sig Brw Read Work Mgr Adm
-    ("anonymous", "             .   h   s   s   s    s    s   s"),
-    ("reporter", "              .   .   s   s   s    s    s   s"),
-    ("other reporter", "        .   h   s   s   s    s    s   s"),
-    ("other org member", "      .   h   .   .   h    h    h   f"),
-    ("member", "                .   h   .   .   .    .    f   f"),
-    ("officer", "               .   h   .   .   .    .    .   f"),
-    ("reviewer", "              .   h   .   .   .    f    f   f"),
-    ("admin", "                 .   h   .   .   .    .    .   ."),
-    ("external", "              .   h   .   .   .    f    f   f"),
-    ("external elsewhere", "    .   h   .   .   h    h    h   f"),
-    ("added member", "          .   h   .   .   .    .    f   f"),
-    ("reviewer added as member", ".  h   .   .   .    .    f   f"),
-    ("officer's read token", "  .   h   .   f   .    f    f   f"),
-    ("officer's write token", " .   h   .   f   .    .    .   f"),
-    ("admin's full token", "    .   h   .   f   .    .    .   f"),
+    //                           Pub Rep Sig Brw Read Work Mgr Rev Adm
+    (
+        "anonymous",
+        "             .   h   s   s   s    s    s   s   s",
+    ),
+    (
+        "reporter",
+        "              .   .   s   s   s    s    s   s   s",
+    ),
+    (
+        "other reporter",
+        "        .   h   s   s   s    s    s   s   s",
+    ),
+    (
+        "other org member",
+        "      .   h   .   .   h    h    h   h   f",
+    ),
+    (
+        "member",
+        "                .   h   .   .   .    .    f   .   f",
+    ),
+    (
+        "officer",
+        "               .   h   .   .   .    .    .   .   f",
+    ),
+    (
+        "reviewer",
+        "              .   h   .   .   .    f    f   .   f",
+    ),
+    (
+        "admin",
+        "                 .   h   .   .   .    .    .   .   .",
+    ),
+    (
+        "external",
+        "              .   h   .   .   .    f    f   f   f",
+    ),
+    (
+        "external elsewhere",
+        "    .   h   .   .   h    h    h   h   f",
+    ),
+    (
+        "added member",
+        "          .   h   .   .   .    .    f   .   f",
+    ),
+    (
+        "reviewer added as member",
+        ".  h   .   .   .    .    f   .   f",
+    ),
+    (
+        "officer's read token",
+        "  .   h   .   f   .    f    f   f   f",
+    ),
+    (
+        "officer's write token",
+        " .   h   .   f   .    .    .   .   f",
+    ),
+    (
+        "admin's full token",
+        "    .   h   .   f   .    .    .   .   f",
+    ),
 ];
 
 fn symbol(d: Result<(), Denial>) -> char {
@@ -155,6 +201,7 @@ fn a_case_that_does_not_exist_is_never_allowed_and_hidden_from_people() {
             Need::ReadCase,
             Need::WorkCase,
             Need::ManageCase,
+            Need::ReviewCase,
         ] {
             let got = decide(&principal, need, None);
             assert!(got.is_err(), "{name} {need:?}");

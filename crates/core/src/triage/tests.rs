@@ -88,6 +88,27 @@ fn every_event() -> Vec<Event> {
             user_id: 4,
             grant: Some(crate::access::CaseGrant::External),
         },
+        Event::StageCompleted {
+            stage: "validate".into(),
+            evidence: Some("reproduced on 3.2".into()),
+        },
+        Event::FixProposed {
+            reference: "https://github.com/org/fork/pull/4".into(),
+        },
+        Event::FixMerged { reference: None },
+        Event::Approved {
+            step: "merge-fix".into(),
+            groups: vec!["security-team".into()],
+            note: None,
+        },
+        Event::SsvcAssessed {
+            points: crate::ssvc::Ssvc {
+                exploitation: crate::ssvc::Exploitation::Active,
+                automatable: crate::ssvc::Automatable::Yes,
+                technical_impact: crate::ssvc::TechnicalImpact::Total,
+                mission_impact: crate::ssvc::MissionImpact::High,
+            },
+        },
     ]
 }
 
@@ -118,6 +139,11 @@ fn variant_index(e: &Event) -> usize {
         Event::SeverityAssessed { .. } => 20,
         Event::OfficerAssigned { .. } => 21,
         Event::AccessChanged { .. } => 22,
+        Event::StageCompleted { .. } => 23,
+        Event::FixProposed { .. } => 24,
+        Event::FixMerged { .. } => 25,
+        Event::Approved { .. } => 26,
+        Event::SsvcAssessed { .. } => 27,
     }
 }
 
@@ -165,6 +191,11 @@ const TABLE: &[(&str, [Expect; 8])] = &[
     ("severity_assessed",     [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
     ("officer_assigned",      [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
     ("access_changed",        [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
+    ("stage_completed",       [Same,   Same,   Same,   No,     Same,   Same,   Same,   No]),
+    ("fix_proposed",          [Same,   Same,   Same,   No,     Same,   Same,   Same,   No]),
+    ("fix_merged",            [Same,   Same,   Same,   No,     Same,   Same,   Same,   No]),
+    ("approved",              [Same,   Same,   Same,   No,     Same,   Same,   Same,   No]),
+    ("ssvc_assessed",         [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
 ];
 
 fn expected(from: State, event: &Event) -> Expect {

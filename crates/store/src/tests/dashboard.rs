@@ -47,6 +47,7 @@ async fn the_dashboard_lists_only_visible_cases_and_searches_their_text() {
                 ],
                 Some(Projection {
                     severity: Some("high".into()),
+                    ssvc: Some("attend".into()),
                     officer_id: Some(alice),
                     title: "Parser crash".into(),
                     ..projection("accepted", Some(date(2025, 3, 5)))
@@ -93,6 +94,24 @@ async fn the_dashboard_lists_only_visible_cases_and_searches_their_text() {
             ..CaseQuery::default()
         };
         assert_eq!(ids(due(date(2025, 3, 5))).await, vec![a], "{label}");
+        let ssvc = |decisions: &[&str]| CaseQuery {
+            ssvc: decisions.iter().map(|d| (*d).to_owned()).collect(),
+            ..CaseQuery::default()
+        };
+        assert_eq!(ids(ssvc(&["act", "attend"])).await, vec![a], "{label}");
+        assert_eq!(ids(ssvc(&["act"])).await, Vec::<i64>::new(), "{label}");
+        let listed = store
+            .list_cases(&CaseQuery {
+                limit: 1,
+                ..CaseQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            listed[0].projection.ssvc.as_deref(),
+            Some("attend"),
+            "{label}"
+        );
         assert_eq!(
             ids(due(date(2025, 3, 4))).await,
             Vec::<i64>::new(),

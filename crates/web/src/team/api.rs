@@ -18,7 +18,9 @@ use vulndesk_core::case;
 use vulndesk_core::clocks::ClockKind;
 use vulndesk_core::command::Command;
 use vulndesk_core::severity::Cvss;
+use vulndesk_core::ssvc::Ssvc;
 use vulndesk_core::triage::DeclineReason;
+use vulndesk_core::workflow;
 use vulndesk_desk::Action;
 
 use crate::authz::Caller;
@@ -36,6 +38,8 @@ pub(crate) enum Kind {
     Officer,
     Deadline,
     Access,
+    Approval,
+    Ssvc,
 }
 
 #[derive(Deserialize)]
@@ -73,8 +77,38 @@ struct Access {
     grant: Option<CaseGrant>,
 }
 
-const ACTIONS: &str = "request-info, accept, decline, start-fix, schedule-fix, release-fix, \
-                       publish-advisory, exploitation-observed, close, reopen";
+const ACTIONS: &str = "request-info, accept, decline, start-fix, complete-stage, propose-fix, \
+                       merge-fix, schedule-fix, release-fix, publish-advisory, \
+                       exploitation-observed, close, reopen";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StageFields {
+    stage: String,
+    #[serde(default)]
+    evidence: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReferenceFields {
+    reference: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MergeFields {
+    #[serde(default)]
+    reference: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Approval {
+    step: String,
+    #[serde(default)]
+    note: Option<String>,
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -217,6 +251,21 @@ pub(crate) fn parse_triage(mut input: Input) -> Result<Command, ApiError> {
                 note: f.note,
             }
         }
+        "complete-stage" => {
+            let f = input.fields::<StageFields>("action, stage, evidence")?;
+            Command::CompleteStage {
+                stage: f.stage,
+                evidence: f.evidence,
+            }
+        }
+        "propose-fix" => Command::ProposeFix {
+            reference: input
+                .fields::<ReferenceFields>("action, reference")?
+                .reference,
+        },
+        "merge-fix" => Command::MergeFix {
+            reference: input.fields::<MergeFields>("action, reference")?.reference,
+        },
         "schedule-fix" => Command::ScheduleFix {
             release: input.fields::<ReleaseFields>("action, release")?.release,
         },
@@ -277,6 +326,17 @@ pub(crate) fn parse_action(kind: Kind, input: Input) -> Result<Action, ApiError>
                 reporter_note: d.reporter_note,
             })
         }
+        Kind::Ssvc => Action::Command(Command::Prioritise {
+            points: input
+                .fields::<Ssvc>("exploitation, automatable, technical_impact, mission_impact")?,
+        }),
+        Kind::Approval => {
+            let a = input.fields::<Approval>("step, note")?;
+            Action::Command(Command::Approve {
+                step: a.step,
+                note: a.note,
+            })
+        }
         Kind::Access => {
             let a = input.fields::<Access>("email, grant")?;
             Action::Access {
@@ -295,6 +355,7 @@ struct Listed {
     title: String,
     state: String,
     severity: Option<String>,
+    ssvc: Option<String>,
     cvss: Option<String>,
     officer_id: Option<i64>,
     next_due: Option<Date>,
@@ -334,6 +395,7 @@ pub async fn list(
             title: c.projection.title,
             state: c.projection.state,
             severity: c.projection.severity,
+            ssvc: c.projection.ssvc,
             cvss: c.projection.cvss,
             officer_id: c.projection.officer_id,
             next_due: c.projection.next_due,
@@ -391,6 +453,7 @@ pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Respo
     let support = view.support().map(|(version, support)| {
         json!({ "version": version, "support": support, "suggest_decline": support.suggests_decline() })
     });
+    let process = process(&view, &caller)?;
     Ok(Json(json!({
         "id": view.case.id,
         "organisation": view.policy().organisation.slug.as_str(),
@@ -399,6 +462,11 @@ pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Respo
         "state": case::state(&view.log).as_str(),
         "policy_version": view.policy.version,
         "severity": severity,
+        "ssvc": summary.ssvc.map(|s| json!({
+            "points": s,
+            "vector": s.vector(),
+            "decision": s.decision().as_str(),
+        })),
         "officer_id": summary.officer,
         "incomplete": vulndesk_core::triage::was_incomplete(&view.log),
         "clocks": clocks,
@@ -407,8 +475,47 @@ pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Respo
         "support": support,
         "duplicates": view.duplicates.iter().map(|(id, reporter)| json!({"case": id, "reporter": reporter})).collect::<Vec<_>>(),
         "participants": view.participants.iter().map(|p| json!({"role": p.role, "user_id": p.user_id, "joined_at": p.joined_at})).collect::<Vec<_>>(),
+        "workflow": process,
     }))
     .into_response())
+}
+
+/// The policy's process on this case: its stages with who completed each, its gates with
+/// whether they hold, and the steps the caller may approve now.
+fn process(view: &workspace::CaseView, caller: &Caller) -> Result<Value, ApiError> {
+    let policy = view.policy();
+    let stages: Vec<Value> = workflow::checklist(policy, &view.log)
+        .into_iter()
+        .map(|s| {
+            json!({
+                "stage": s.stage.as_str(),
+                "done": s.done.map(|d| json!({
+                    "at": d.at,
+                    "by": d.actor.to_string(),
+                    "evidence": d.evidence,
+                })),
+                "action": s.action,
+            })
+        })
+        .collect();
+    let gates: Vec<Value> = workflow::gates(policy, &view.log)
+        .into_iter()
+        .map(|g| {
+            json!({
+                "before": g.gate.before.as_str(),
+                "require": g.gate.require.to_string(),
+                "approvals": g.gate.approvals,
+                "approved_by": g.approved_by,
+                "holds": g.holds(),
+                "missing": g.missing,
+            })
+        })
+        .collect();
+    Ok(json!({
+        "stages": stages,
+        "gates": gates,
+        "approvable": view.approvable(caller.person()?.user.id),
+    }))
 }
 
 /// `POST /api/v1/cases/{id}/<action>`: records one action; answers 201 with the case's
@@ -453,6 +560,8 @@ action_handlers! {
     officer => Kind::Officer,
     deadline => Kind::Deadline,
     access => Kind::Access,
+    approval => Kind::Approval,
+    ssvc => Kind::Ssvc,
 }
 
 #[cfg(test)]

@@ -14,8 +14,10 @@ use vulndesk_core::access::{OrgRole, Standing};
 use vulndesk_core::case::{self, Event, State as CaseState};
 use vulndesk_core::clocks::ClockKind;
 use vulndesk_core::severity::Cvss;
+use vulndesk_core::ssvc::{Decision, Ssvc};
 use vulndesk_core::triage::{self, DeclineReason};
 use vulndesk_core::versions::Support;
+use vulndesk_core::workflow;
 
 use crate::authz::Caller;
 use crate::pages::{no_store, render};
@@ -31,6 +33,7 @@ struct Row {
     product: String,
     state: String,
     severity: String,
+    ssvc: String,
     officer: String,
     due: String,
     urgency_class: &'static str,
@@ -49,6 +52,7 @@ struct DashboardPage {
     orgs: Vec<(String, String)>,
     states: Vec<(String, String)>,
     severities: &'static [&'static str],
+    decisions: Vec<(&'static str, &'static str)>,
     officers: Vec<(i64, String)>,
     rows: Vec<Row>,
     next_page: Option<String>,
@@ -137,6 +141,13 @@ pub async fn dashboard(
             product: c.product_slug,
             state: c.projection.state,
             severity: c.projection.severity.map(capitalised).unwrap_or_default(),
+            ssvc: c
+                .projection
+                .ssvc
+                .as_deref()
+                .and_then(Decision::parse)
+                .map(|d| d.label().to_owned())
+                .unwrap_or_default(),
             officer,
             due: match (c.projection.next_due, c.projection.next_due_kind) {
                 (Some(d), Some(k)) => format!("{} ({k})", d.strftime("%a %Y-%m-%d")),
@@ -172,6 +183,11 @@ pub async fn dashboard(
         orgs,
         states,
         severities: &["critical", "high", "medium", "low", "none"],
+        decisions: Decision::ALL
+            .iter()
+            .rev()
+            .map(|d| (d.as_str(), d.label()))
+            .collect(),
         officers: officers.into_iter().collect(),
         rows,
         next_page,
@@ -224,6 +240,24 @@ struct Field {
     options: Vec<(String, String)>,
 }
 
+/// A stage of the policy's process, as the case page shows it.
+struct StageRow {
+    stage: String,
+    /// Who completed it and when, with the evidence, in words.
+    done: Option<String>,
+    /// The action that completes it, for built-in steps.
+    action: Option<&'static str>,
+}
+
+/// A gate, with whether it holds.
+struct GateRow {
+    before: String,
+    require: String,
+    /// What is missing, or who approved it.
+    status: String,
+    holds: bool,
+}
+
 struct TriageForm {
     action: &'static str,
     label: &'static str,
@@ -266,10 +300,19 @@ struct CasePage {
     manages: bool,
     cvss: String,
     typed_note: String,
+    /// The SSVC decision with its points, in words.
+    ssvc: String,
+    /// The SSVC form's four selects, set to the points recorded (or typed).
+    ssvc_fields: Vec<Field>,
     typed_message: String,
     triage: Vec<TriageForm>,
     officers: Vec<(i64, String)>,
     clock_kinds: Vec<&'static str>,
+    stages: Vec<StageRow>,
+    gates: Vec<GateRow>,
+    /// The gated steps this viewer may approve now (from a browser session).
+    approvable: Vec<String>,
+    typed_approval: String,
 }
 
 fn clock_label(kind: ClockKind) -> &'static str {
@@ -294,6 +337,59 @@ fn field(name: &'static str, label: &'static str, kind: &'static str) -> Field {
         value: String::new(),
         options: Vec::new(),
     }
+}
+
+/// A select's `(value, label)` pairs.
+type Choices = &'static [(&'static str, &'static str)];
+
+/// The SSVC form: each decision point with its values, set to what was typed after a
+/// refusal, else to the points recorded.
+fn ssvc_fields(recorded: Option<&Ssvc>, typed: &Typed) -> Vec<Field> {
+    let recorded = recorded.map(|s| serde_json::to_value(s).unwrap_or_default());
+    let points: [(&'static str, &'static str, Choices); 4] = [
+        (
+            "exploitation",
+            "Exploitation",
+            &[
+                ("none", "none"),
+                ("public-poc", "public proof of concept"),
+                ("active", "active"),
+            ],
+        ),
+        (
+            "automatable",
+            "Automatable",
+            &[("no", "no"), ("yes", "yes")],
+        ),
+        (
+            "technical_impact",
+            "Technical impact",
+            &[("partial", "partial"), ("total", "total")],
+        ),
+        (
+            "mission_impact",
+            "Mission and well-being impact",
+            &[("low", "low"), ("medium", "medium"), ("high", "high")],
+        ),
+    ];
+    points
+        .into_iter()
+        .map(|(name, label, values)| Field {
+            value: typed
+                .get(Kind::Ssvc, name)
+                .or_else(|| {
+                    recorded
+                        .as_ref()
+                        .and_then(|r| r[name].as_str().map(str::to_owned))
+                })
+                .unwrap_or_default(),
+            options: values
+                .iter()
+                .map(|(v, l)| ((*v).to_owned(), (*l).to_owned()))
+                .collect(),
+            ..field(name, label, "select")
+        })
+        .collect()
 }
 
 /// The triage forms for the moves the state machine allows now.
@@ -368,8 +464,46 @@ fn triage_forms(view: &CaseView, today: jiff::civil::Date) -> Vec<TriageForm> {
         "Start work on a fix",
         vec![],
     );
+    let open = !matches!(now, CaseState::Closed | CaseState::Declined);
+    let to_complete: Vec<(String, String)> = workflow::checklist(view.policy(), &view.log)
+        .into_iter()
+        .filter(|s| s.done.is_none() && s.action.is_none())
+        .map(|s| (s.stage.to_string(), s.stage.to_string()))
+        .collect();
     add(
-        !matches!(now, CaseState::Closed | CaseState::Declined),
+        open && !to_complete.is_empty(),
+        "complete-stage",
+        "Complete a stage of the process",
+        vec![
+            Field {
+                options: to_complete,
+                ..field("stage", "Stage", "select")
+            },
+            field("evidence", "Evidence (a link or a note, optional)", "text"),
+        ],
+    );
+    let fixing = matches!(
+        now,
+        CaseState::Accepted | CaseState::Fixing | CaseState::Fixed
+    );
+    add(
+        fixing,
+        "propose-fix",
+        "Propose a fix for review",
+        vec![field(
+            "reference",
+            "Commit, pull request or private fork branch",
+            "text",
+        )],
+    );
+    add(
+        fixing,
+        "merge-fix",
+        "Record the fix\u{2019}s merge",
+        vec![field("reference", "Merged commit (optional)", "text")],
+    );
+    add(
+        open,
         "schedule-fix",
         "Schedule the fix release",
         vec![Field {
@@ -390,7 +524,7 @@ fn triage_forms(view: &CaseView, today: jiff::civil::Date) -> Vec<TriageForm> {
         vec![dated("Published on")],
     );
     add(
-        !matches!(now, CaseState::Closed | CaseState::Declined),
+        open,
         "exploitation-observed",
         "Record exploitation in the wild",
         vec![dated("Seen on")],
@@ -547,6 +681,25 @@ fn entry(view: &CaseView, seq: i64, r: &vulndesk_core::case::Recorded) -> EntryR
         },
         Event::OfficerAssigned { user_id } => {
             format!("Officer: {}", view.actor_name(&Actor::User(*user_id)))
+        }
+        Event::SsvcAssessed { points } => {
+            format!("SSVC {} ({})", points.decision(), points.vector())
+        }
+        Event::StageCompleted { stage, evidence } => {
+            e.text = evidence.clone().unwrap_or_default();
+            format!("Stage {stage} completed")
+        }
+        Event::FixProposed { reference } => {
+            e.text = reference.clone();
+            "Fix proposed for review".to_owned()
+        }
+        Event::FixMerged { reference } => {
+            e.text = reference.clone().unwrap_or_default();
+            "Fix merged".to_owned()
+        }
+        Event::Approved { step, groups, note } => {
+            e.text = note.clone().unwrap_or_default();
+            format!("Approved {step} (as {})", groups.join(", "))
         }
         Event::AccessChanged { user_id, grant } => {
             let name = view.actor_name(&Actor::User(*user_id));
@@ -731,6 +884,11 @@ async fn case_page(
             .or(summary.cvss)
             .unwrap_or_default(),
         typed_note: typed.get(Kind::Note, "body").unwrap_or_default(),
+        ssvc: summary
+            .ssvc
+            .map(|s| format!("{} ({})", s.decision(), s.vector()))
+            .unwrap_or_else(|| "not prioritised".to_owned()),
+        ssvc_fields: ssvc_fields(summary.ssvc.as_ref(), &typed),
         typed_message: typed.get(Kind::Message, "body").unwrap_or_default(),
         triage: triage_forms(&view, today),
         officers: view
@@ -740,6 +898,46 @@ async fn case_page(
             .map(|(u, _)| (u.id, u.name.clone()))
             .collect(),
         clock_kinds: ClockKind::ALL.iter().map(|k| k.as_str()).collect(),
+        stages: workflow::checklist(policy, &view.log)
+            .into_iter()
+            .map(|s| StageRow {
+                stage: s.stage.to_string(),
+                done: s.done.map(|d| {
+                    let mut words = format!("done by {} {}", view.actor_name(&d.actor), when(d.at));
+                    if let Some(evidence) = d.evidence {
+                        words.push_str(&format!(": {evidence}"));
+                    }
+                    words
+                }),
+                action: s.action,
+            })
+            .collect(),
+        gates: workflow::gates(policy, &view.log)
+            .into_iter()
+            .map(|g| GateRow {
+                before: g.gate.before.to_string(),
+                require: g.gate.require.to_string(),
+                status: match &g.missing {
+                    Some(missing) => format!("needs {missing}"),
+                    None if g.approved_by.is_empty() => "holds".to_owned(),
+                    None => format!(
+                        "holds: approved by {}",
+                        g.approved_by
+                            .iter()
+                            .map(|id| view.actor_name(&Actor::User(*id)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                },
+                holds: g.holds(),
+            })
+            .collect(),
+        approvable: if who.person.scopes.is_none() && !settled {
+            view.approvable(who.user.id)
+        } else {
+            Vec::new()
+        },
+        typed_approval: typed.get(Kind::Approval, "note").unwrap_or_default(),
     })
 }
 
@@ -850,4 +1048,6 @@ form_handlers! {
     officer => Kind::Officer,
     deadline => Kind::Deadline,
     access => Kind::Access,
+    approval => Kind::Approval,
+    ssvc => Kind::Ssvc,
 }

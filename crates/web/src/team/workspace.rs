@@ -12,10 +12,12 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use vulndesk_core::access::{self, CaseRef, OrgRole, Standing};
 use vulndesk_core::actor::Actor;
-use vulndesk_core::case::{Audience, Event, Recorded, State};
+use vulndesk_core::case::{self, Audience, Event, Recorded, State};
 use vulndesk_core::policy::Policy;
+use vulndesk_core::ssvc::Decision;
 use vulndesk_core::triage;
 use vulndesk_core::versions::{self, Support};
+use vulndesk_core::workflow::{self, Member};
 use vulndesk_store::{CaseListing, CaseQuery, CaseRow, JobRow, ParticipantRow, UserRow, Visible};
 
 use crate::authz::{Caller, SignedIn};
@@ -37,6 +39,8 @@ pub struct Filters {
     pub state: Option<String>,
     /// `critical`, `high`, `medium`, `low` or `none`.
     pub severity: Option<String>,
+    /// SSVC decisions, comma-separated: `act`, `attend`, `track*`, `track`.
+    pub ssvc: Option<String>,
     /// The officer's user id.
     pub officer: Option<i64>,
     /// Words to find in titles, descriptions and messages.
@@ -128,6 +132,27 @@ pub async fn list(state: &AppState, who: &SignedIn, filters: &Filters) -> Result
             ));
         }
     };
+    let ssvc: Vec<String> = match filters.ssvc.as_deref().filter(|s| !s.is_empty()) {
+        None => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .map(|d| {
+                Decision::parse(d)
+                    .map(|d| d.as_str().to_owned())
+                    .ok_or_else(|| {
+                        let all = Decision::ALL.map(Decision::as_str);
+                        invalid(
+                            "ssvc",
+                            format!(
+                                "unknown SSVC decision {:?}; decisions are {}",
+                                d.trim(),
+                                all.join(", ")
+                            ),
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()?,
+    };
     let page = filters.page.unwrap_or(1);
     if page == 0 {
         return Err(invalid("page", "pages are numbered from 1"));
@@ -141,6 +166,7 @@ pub async fn list(state: &AppState, who: &SignedIn, filters: &Filters) -> Result
             product_id,
             states,
             severity,
+            ssvc,
             officer_id: filters.officer,
             // The index holds normalised text, so the query is normalised the same way (a
             // NUL would also end SQLite's FTS5 query string early).
@@ -290,6 +316,36 @@ impl CaseView {
             Actor::Anonymous => "Someone not signed in".to_owned(),
             Actor::Other(name) => name.clone(),
         }
+    }
+
+    /// `user_id` as the policy's groups see them on this case: their role in the
+    /// organisation and what they were added to the case as.
+    pub fn member(&self, user_id: i64) -> Member {
+        Member {
+            user_id,
+            role: self
+                .team
+                .iter()
+                .find(|(u, _)| u.id == user_id)
+                .map(|(_, role)| *role),
+            grant: case::summary(&self.log).grants.get(&user_id).copied(),
+        }
+    }
+
+    /// The gated steps `user_id` may approve now.
+    pub fn approvable(&self, user_id: i64) -> Vec<String> {
+        let policy = self.policy();
+        let member = self.member(user_id);
+        let mut steps: Vec<String> = Vec::new();
+        for gate in &policy.workflow.gates {
+            let step = gate.before.as_str();
+            if !steps.iter().any(|s| s == step)
+                && workflow::approval_groups(policy, &self.log, &member, step).is_ok()
+            {
+                steps.push(step.to_owned());
+            }
+        }
+        steps
     }
 
     /// The entries of the timeline this viewer may read, with their log position.

@@ -1,0 +1,233 @@
+//! The policies' processes made binding, walked through the team API and pages as the
+//! seeds describe them, on both databases, against the real binary: Kamailio's clearance
+//! gate (seed 002), FreePBX's "once verified and fixed" (seed 001) and Signalen's nine steps
+//! (seed 004).
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, on_each_database, report, spawn_app};
+use crate::team_support::{Session, act, add_member, case_json, page, post_form, session_for};
+
+/// `POST /api/v1/cases/{case}/triage` as `s`.
+async fn triage(app: &TestApp, s: &Session, case: i64, body: Value) -> (u16, Value) {
+    act(app, s, case, "triage", body).await
+}
+
+fn message(e: &Value) -> &str {
+    e["error"]["message"].as_str().unwrap_or_default()
+}
+
+async fn person(app: &TestApp, email: &str, org: &str, role: &str) -> (i64, Session) {
+    let id = add_member(app, email, false, &[(org, role)]).await;
+    (id, session_for(app, id).await)
+}
+
+#[tokio::test]
+async fn kamailio_releases_no_patch_without_the_security_teams_clearance() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let (case, _) = app
+            .create_report(&report("kamailio", "Crash in the SIP parser"))
+            .await;
+        let (olivia, officer) = person(&app, "olivia@kamailio.test", "kamailio", "officer").await;
+        let (oscar, second) = person(&app, "oscar@kamailio.test", "kamailio", "officer").await;
+        let (_, dev) = person(&app, "dave@kamailio.test", "kamailio", "member").await;
+
+        // One officer manages each case: a developer cannot accept it alone; the officer
+        // who accepts it becomes its officer.
+        let (status, e) = triage(&app, &dev, case, json!({"action": "accept"})).await;
+        assert_eq!(status, 409, "on {}: {e}", db.label);
+        assert!(message(&e).contains("an officer accepts it"), "{e}");
+        let (status, e) = triage(&app, &officer, case, json!({"action": "accept"})).await;
+        assert_eq!(status, 201, "{e}");
+        let view = case_json(&app, &dev, case).await;
+        assert_eq!(view["officer_id"], olivia);
+
+        let (status, e) = triage(&app, &dev, case, json!({"action": "propose-fix", "reference": "https://github.com/kamailio/kamailio/pull/4242"})).await;
+        assert_eq!(status, 201, "{e}");
+        // The gate refuses the merge, naming what is missing, in the API and on the page.
+        let (status, e) = triage(&app, &dev, case, json!({"action": "merge-fix"})).await;
+        assert_eq!(status, 409, "{e}");
+        assert_eq!(
+            message(&e),
+            "merge-fix is gated by this policy: it needs approval by 1 member of security-team (0 so far) first"
+        );
+        let refused = post_form(&app, &dev.cookie, &format!("/cases/{case}/triage"), &[("csrf", &dev.csrf), ("action", "merge-fix")]).await;
+        assert_eq!(refused.status().as_u16(), 409);
+        let html = refused.text().await.unwrap();
+        assert!(html.contains("merge-fix is gated by this policy"), "{html}");
+        assert!(html.contains("needs approval by 1 member of security-team (0 so far)"), "{html}");
+
+        // The security team is Kamailio's officers: a developer's approval is refused.
+        let (status, e) = act(&app, &dev, case, "approvals", json!({"step": "merge-fix"})).await;
+        assert_eq!(status, 403, "{e}");
+        assert!(message(&e).contains("not in a group whose approval merge-fix needs"), "{e}");
+        let (status, e) = act(&app, &dev, case, "approvals", json!({"step": "deploy"})).await;
+        assert_eq!((status, e["error"]["field"].as_str()), (422, Some("step")), "{e}");
+        // An officer clears it on the page; the gate holds and shows who cleared it.
+        let form = page(&app, &second.cookie, &format!("/cases/{case}")).await.text().await.unwrap();
+        assert!(form.contains("id=\"approve-merge-fix\""), "the officer is offered the approval");
+        let cleared = post_form(&app, &second.cookie, &format!("/cases/{case}/approvals"), &[("csrf", &second.csrf), ("step", "merge-fix"), ("note", "Patch read; fine to commit.")]).await;
+        assert_eq!(cleared.status().as_u16(), 303);
+        let (status, e) = act(&app, &second, case, "approvals", json!({"step": "merge-fix"})).await;
+        assert_eq!(status, 409, "{e}");
+        let view = case_json(&app, &dev, case).await;
+        let gate = &view["workflow"]["gates"][0];
+        assert_eq!((gate["before"].as_str(), gate["holds"].as_bool()), (Some("merge-fix"), Some(true)), "{view}");
+        assert_eq!(gate["approved_by"], json!([oscar]));
+        assert_eq!(view["workflow"]["approvable"], json!([]), "a developer approves nothing here");
+
+        let (status, e) = triage(&app, &dev, case, json!({"action": "merge-fix", "reference": "5f3e2a1"})).await;
+        assert_eq!(status, 201, "{e}");
+        let today = jiff::Timestamp::now().to_string()[..10].to_owned();
+        let (status, e) = triage(&app, &officer, case, json!({"action": "release-fix", "on": today})).await;
+        assert_eq!(status, 201, "{e}");
+        // The advisory text is reviewed by the security team before it is published.
+        let (status, e) = triage(&app, &officer, case, json!({"action": "publish-advisory", "on": today})).await;
+        assert_eq!(status, 409, "{e}");
+        assert!(message(&e).contains("review by 1 member of security-team"), "{e}");
+        let (status, e) = act(&app, &second, case, "approvals", json!({"step": "publish-advisory", "note": "Text reviewed."})).await;
+        assert_eq!(status, 201, "{e}");
+        let (status, e) = triage(&app, &officer, case, json!({"action": "publish-advisory", "on": today})).await;
+        assert_eq!(status, 201, "{e}");
+
+        let view = case_json(&app, &officer, case).await;
+        assert_eq!(view["state"], "disclosed");
+        let stages: Vec<(&str, bool)> = view["workflow"]["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["stage"].as_str().unwrap(), !s["done"].is_null()))
+            .collect();
+        assert_eq!(
+            stages,
+            [("triage", false), ("fix", false), ("review", false), ("release", true), ("announce", false)]
+        );
+        let kinds: Vec<&str> = view["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["event"]["type"].as_str())
+            .collect();
+        for kind in ["officer_assigned", "fix_proposed", "approved", "fix_merged"] {
+            assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn freepbx_refuses_an_advisory_before_the_fix() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let (case, _) = app
+            .create_report(&report("freepbx", "SQL injection in the CDR module"))
+            .await;
+        let (_, s) = person(&app, "fran@freepbx.test", "freepbx", "officer").await;
+        let today = jiff::Timestamp::now().to_string()[..10].to_owned();
+        let (status, e) = triage(&app, &s, case, json!({"action": "accept"})).await;
+        assert_eq!(status, 201, "on {}: {e}", db.label);
+        let (status, e) = triage(
+            &app,
+            &s,
+            case,
+            json!({"action": "publish-advisory", "on": today}),
+        )
+        .await;
+        assert_eq!(status, 409, "{e}");
+        assert!(
+            message(&e).contains("only once the issue is verified and fixed"),
+            "{e}"
+        );
+        let (status, e) = triage(
+            &app,
+            &s,
+            case,
+            json!({"action": "release-fix", "on": today}),
+        )
+        .await;
+        assert_eq!(status, 201, "{e}");
+        let (status, e) = triage(
+            &app,
+            &s,
+            case,
+            json!({"action": "publish-advisory", "on": today}),
+        )
+        .await;
+        assert_eq!(status, 201, "{e}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn signalen_walks_its_nine_steps_from_report_to_announcement() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let (case, token) = app.create_report(&report("signalen", "Stored XSS in the map view")).await;
+        let (_, lead) = person(&app, "lea@signalen.test", "signalen", "officer").await;
+        let (dev_id, dev) = person(&app, "dirk@signalen.test", "signalen", "member").await;
+        let (reviewer_id, reviewer) = person(&app, "rita@signalen.test", "signalen", "reviewer").await;
+        let today = jiff::Timestamp::now().to_string()[..10].to_owned();
+        let stage = |stage: &str, evidence: &str| json!({"action": "complete-stage", "stage": stage, "evidence": evidence});
+
+        // 1-2: validate, then confirm to the reporter.
+        let (status, e) = triage(&app, &dev, case, stage("validate", "reproduced on 2.3.1")).await;
+        assert_eq!(status, 201, "on {}: {e}", db.label);
+        let (status, e) = triage(&app, &lead, case, json!({"action": "accept"})).await;
+        assert_eq!(status, 201, "{e}");
+        let (status, e) = act(&app, &lead, case, "messages", json!({"body": "Confirmed: this is a valid issue; we are on it."})).await;
+        assert_eq!(status, 201, "{e}");
+        for (name, evidence) in [
+            ("confirm", "message to the reporter"),
+            ("private-discussion", "https://github.com/signalen/security/issues/12"),
+            ("draft-advisory", "GHSA draft, visible to the steering group"),
+            ("request-cve", "requested from GitHub"),
+        ] {
+            let (status, e) = triage(&app, &lead, case, stage(name, evidence)).await;
+            assert_eq!(status, 201, "{name}: {e}");
+        }
+        // 6: the patch in a private fork, reviewed by the steering group, not its author.
+        let (status, e) = triage(&app, &dev, case, json!({"action": "propose-fix", "reference": "signalen/private-fork#7"})).await;
+        assert_eq!(status, 201, "{e}");
+        let (status, e) = act(&app, &dev, case, "approvals", json!({"step": "merge-fix"})).await;
+        assert_eq!(status, 409, "{e}");
+        assert!(message(&e).contains("you proposed the fix"), "{e}");
+        let (status, e) = act(&app, &reviewer, case, "approvals", json!({"step": "merge-fix", "note": "Reviewed and tested."})).await;
+        assert_eq!(status, 201, "{e}");
+        // 7-8: the fix is merged and released only once the service providers were told.
+        let (status, e) = triage(&app, &lead, case, json!({"action": "merge-fix"})).await;
+        assert_eq!(status, 409, "{e}");
+        assert!(message(&e).contains("the stage notify-providers completed"), "{e}");
+        let (status, e) = triage(&app, &lead, case, json!({"action": "release-fix", "on": today})).await;
+        assert_eq!(status, 409, "{e}");
+        let (status, e) = triage(&app, &lead, case, stage("patch-in-private", "signalen/private-fork#7")).await;
+        assert_eq!(status, 201, "{e}");
+        let (status, e) = triage(&app, &lead, case, stage("notify-providers", "release date agreed with the three known providers")).await;
+        assert_eq!(status, 201, "{e}");
+        for action in [json!({"action": "merge-fix"}), json!({"action": "release-fix", "on": today}), json!({"action": "publish-advisory", "on": today})] {
+            let (status, e) = triage(&app, &lead, case, action.clone()).await;
+            assert_eq!(status, 201, "{action}: {e}");
+        }
+        // 9: the announcement.
+        let (status, e) = triage(&app, &lead, case, stage("announce", "mailing list and Common Ground Slack")).await;
+        assert_eq!(status, 201, "{e}");
+
+        let view = case_json(&app, &reviewer, case).await;
+        assert_eq!(view["state"], "disclosed");
+        let stages = view["workflow"]["stages"].as_array().unwrap();
+        assert_eq!(stages.len(), 9);
+        assert!(stages.iter().all(|s| !s["done"].is_null()), "every step done: {stages:?}");
+        assert_eq!(stages[0]["done"]["by"], format!("user:{dev_id}"));
+        assert_eq!(stages[0]["done"]["evidence"], "reproduced on 2.3.1");
+        assert_eq!(view["workflow"]["gates"][0]["approved_by"], json!([reviewer_id]));
+        // The reviewer reads the process on the page; the reporter is not shown it.
+        let page = page(&app, &reviewer.cookie, &format!("/cases/{case}")).await.text().await.unwrap();
+        assert!(page.contains("id=\"stage-notify-providers\" class=\"done\""), "{page}");
+        let mine = app.get_report(&case.to_string(), Some(&token)).await.text().await.unwrap();
+        assert!(mine.contains("advisory_published"), "{mine}");
+        for private in ["stage_completed", "fix_proposed", "approved", "private-fork"] {
+            assert!(!mine.contains(private), "{private} in the reporter's view: {mine}");
+        }
+    })
+    .await;
+}
