@@ -13,6 +13,8 @@ pub enum Actor {
     User(i64),
     /// Nobody signed in (a public page's action).
     Anonymous,
+    /// Vulndesk itself, acting on a schedule (escalating a deadline nobody acted on).
+    Desk,
     /// A name this version does not write, kept as stored (logs written by hand or by an
     /// older version stay readable).
     Other(String),
@@ -24,6 +26,7 @@ impl Actor {
         match text {
             "reporter" => Actor::Reporter,
             "anonymous" => Actor::Anonymous,
+            "vulndesk" => Actor::Desk,
             _ => match text.strip_prefix("user:").map(str::parse) {
                 Some(Ok(id)) => Actor::User(id),
                 _ => Actor::Other(text.to_owned()),
@@ -46,6 +49,7 @@ impl fmt::Display for Actor {
             Actor::Reporter => f.write_str("reporter"),
             Actor::User(id) => write!(f, "user:{id}"),
             Actor::Anonymous => f.write_str("anonymous"),
+            Actor::Desk => f.write_str("vulndesk"),
             Actor::Other(text) => f.write_str(text),
         }
     }
@@ -61,6 +65,7 @@ mod tests {
             Actor::Reporter,
             Actor::User(7),
             Actor::Anonymous,
+            Actor::Desk,
             Actor::Other("alice".into()),
         ] {
             assert_eq!(Actor::parse(&actor.to_string()), actor);

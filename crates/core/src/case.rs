@@ -285,6 +285,14 @@ pub enum Event {
     SsvcAssessed {
         points: crate::ssvc::Ssvc,
     },
+    /// A deadline passed with nobody of the team acting since shortly before it: the case's
+    /// officer and the organisation's officers and admins (`told`, user ids) were mailed.
+    /// Recorded once per deadline and date.
+    Escalated {
+        clock: ClockKind,
+        due: Date,
+        told: Vec<i64>,
+    },
     /// A person approved a gated step, as a member of these groups.
     Approved {
         step: String,
@@ -326,6 +334,7 @@ impl Event {
             Event::FixMerged { .. } => "fix_merged",
             Event::Approved { .. } => "approved",
             Event::SsvcAssessed { .. } => "ssvc_assessed",
+            Event::Escalated { .. } => "escalated",
         }
     }
 
@@ -336,6 +345,7 @@ impl Event {
             Event::NoteAdded { .. }
             | Event::MailReceived { .. }
             | Event::AccessChanged { .. }
+            | Event::Escalated { .. }
             | Event::Declined { note: Some(_), .. } => Audience::Workers,
             // The team's scoring and who manages the case or else may see it are the team's
             // business until it publishes.
@@ -517,7 +527,8 @@ pub fn facts(calendar: &Calendar, log: &[Recorded]) -> Option<Facts> {
             | Event::FixProposed { .. }
             | Event::FixMerged { .. }
             | Event::Approved { .. }
-            | Event::SsvcAssessed { .. } => {}
+            | Event::SsvcAssessed { .. }
+            | Event::Escalated { .. } => {}
             // Asking for more information is a person's reply to the report (FreePBX,
             // seed 001: the "non-automated response ... may request additional information").
             Event::InfoRequested { .. } => {

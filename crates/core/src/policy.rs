@@ -120,6 +120,9 @@ pub struct Response {
     pub resolve: Option<Period>,
     /// Longest silence towards the reporter before the team is reminded to write.
     pub update_reporter_every: Option<Period>,
+    /// How long before a deadline the team's last action may be for a passed deadline not
+    /// to be escalated; default 2 days, the reminders' 48 hours.
+    pub escalation_margin: Option<Period>,
 }
 
 /// Who may stop the acknowledgement clock.

@@ -149,5 +149,95 @@ pub fn reminders(policy: &Policy, log: &[Recorded], today: Date) -> Vec<Reminder
     out
 }
 
+/// A deadline that passed with nobody acting: for the officer and the organisation's
+/// officers and admins, once per deadline and date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escalation {
+    pub clock: ClockKind,
+    pub due: Date,
+    /// The team's last action on the case, if any.
+    pub last_action: Option<Date>,
+    /// One sentence for the people told.
+    pub text: String,
+}
+
+/// The deadlines of a case to escalate on `today`: passed unmet, with no event recorded by
+/// a team member on or after the margin before the day it was due (`response.escalation_margin`,
+/// default 2 days), and not escalated before for that date.
+pub fn escalations(policy: &Policy, log: &[Recorded], today: Date) -> Vec<Escalation> {
+    if matches!(case::state(log), State::Declined | State::Closed) {
+        return Vec::new();
+    }
+    let Some(facts) = case::facts(policy.calendar(), log) else {
+        return Vec::new();
+    };
+    let cal = policy.calendar();
+    let margin = policy
+        .response
+        .escalation_margin
+        .unwrap_or(crate::duration::Period {
+            count: 2,
+            unit: Unit::Days,
+        });
+    let last_action = log
+        .iter()
+        .filter(|r| crate::actor::Actor::parse(&r.actor).user_id().is_some())
+        .map(|r| cal.local_date(r.at))
+        .max();
+    let mut out = Vec::new();
+    for d in clocks::clocks(policy, &facts).deadlines {
+        if d.met.is_some() || d.kind.is_permission() || d.due >= today {
+            continue;
+        }
+        let watched_from = before(policy, d.due, margin);
+        if last_action.is_some_and(|last| last >= watched_from) {
+            continue;
+        }
+        let escalated = log.iter().any(|r| {
+            matches!(&r.event, Event::Escalated { clock, due, .. } if *clock == d.kind && *due == d.due)
+        });
+        if escalated {
+            continue;
+        }
+        let since = match last_action {
+            Some(last) => format!(
+                "nobody of the team has acted on the case since {}",
+                day(last)
+            ),
+            None => "nobody of the team has acted on the case".to_owned(),
+        };
+        out.push(Escalation {
+            clock: d.kind,
+            due: d.due,
+            last_action,
+            text: format!(
+                "the {} deadline of {} has passed unmet and {since}",
+                d.kind.as_str().replace('_', " "),
+                day(d.due)
+            ),
+        });
+    }
+    out
+}
+
+/// `period` before `d`, counting business days on the policy's calendar.
+fn before(policy: &Policy, d: Date, period: crate::duration::Period) -> Date {
+    match period.unit {
+        Unit::Days => d.saturating_sub(i64::from(period.count).days()),
+        Unit::Weeks => d.saturating_sub((i64::from(period.count) * 7).days()),
+        Unit::BusinessDays => {
+            let mut at = d;
+            let mut left = period.count;
+            while left > 0 {
+                at = at.saturating_sub(1.days());
+                if policy.calendar().is_business_day(at) {
+                    left -= 1;
+                }
+            }
+            at
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -179,6 +179,7 @@ pub fn moves_state(event: &Event) -> bool {
         | Event::NoteAdded { .. }
         | Event::SeverityAssessed { .. }
         | Event::SsvcAssessed { .. }
+        | Event::Escalated { .. }
         | Event::OfficerAssigned { .. }
         | Event::AccessChanged { .. } => false,
         // The workflow's steps keep the state, but not on a case that is over.

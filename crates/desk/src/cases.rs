@@ -112,6 +112,11 @@ pub fn project(policy: &Policy, log: &[Recorded]) -> Result<Projection, DeskErro
         cvss: summary.cvss,
         officer_id: summary.officer,
         ssvc: summary.ssvc.map(|s| s.decision().as_str().to_owned()),
+        escalated: next.is_some_and(|d| {
+            log.iter().any(|r| {
+                matches!(&r.event, Event::Escalated { clock, due, .. } if *clock == d.kind && *due == d.due)
+            })
+        }),
     })
 }
 

@@ -8,12 +8,15 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use vulndesk_core::access::OrgRole;
+use vulndesk_core::actor::Actor;
 use vulndesk_core::case;
-use vulndesk_core::reminders::{ReminderKind, reminders};
+use vulndesk_core::case::Event;
+use vulndesk_core::policy::Policy;
+use vulndesk_core::reminders::{Escalation, ReminderKind, escalations, reminders};
 use vulndesk_mail::receipt::{Notice, team_notice};
-use vulndesk_store::{CaseListing, CaseQuery, NewJob, UserRow};
+use vulndesk_store::{CaseListing, CaseQuery, Effects, NewJob, UserRow};
 
-use crate::cases::{self, open_states};
+use crate::cases::{self, Write, open_states};
 use crate::{Desk, DeskError};
 
 /// How many cases one run looks at, at most.
@@ -85,8 +88,10 @@ impl Desk {
             let pinned = self.policy(row.policy_version_id).await?;
             let policy = &pinned.policy;
             let log = cases::log(&self.store.events(row.id).await?)?;
-            let due = reminders(policy, &log, policy.calendar().local_date(now));
-            if due.is_empty() {
+            let today = policy.calendar().local_date(now);
+            let due = reminders(policy, &log, today);
+            let escalate = escalations(policy, &log, today);
+            if due.is_empty() && escalate.is_empty() {
                 continue;
             }
             let team = match teams.entry(listed.org_id) {
@@ -160,7 +165,119 @@ impl Desk {
                     sent += 1;
                 }
             }
+            if !escalate.is_empty() {
+                let officer = officer.and_then(|id| team.iter().find(|(u, _)| u.id == id));
+                let told = escalation_list(officer.map(|(u, _)| u), team, &admins(self).await?);
+                for e in escalate {
+                    if self.escalate(&row, policy, &told, e, now).await? {
+                        sent += 1;
+                    }
+                }
+            }
         }
         Ok(sent)
     }
+
+    /// Tells `told` that a deadline passed with nobody acting, and records it in the case's
+    /// log with the mail: decided on the log the write follows, so two runs at once escalate
+    /// it once. Returns whether this run recorded it.
+    async fn escalate(
+        &self,
+        row: &vulndesk_store::CaseRow,
+        policy: &Policy,
+        told: &[UserRow],
+        e: Escalation,
+        now: Timestamp,
+    ) -> Result<bool, DeskError> {
+        let subject = format!(
+            "[Vulndesk] Case {}: escalated, a deadline passed with nobody acting",
+            row.id
+        );
+        let text = format!(
+            "Case {} ({}): {}.\n\nYou are told as its officer, an officer of {} or an \
+             administrator of this desk. Open it in Vulndesk: {}\n",
+            row.id,
+            policy.organisation.name,
+            e.text,
+            policy.organisation.name,
+            self.link(&format!("/cases/{}", row.id))
+        );
+        let mut jobs = Vec::new();
+        for user in told {
+            let random = vulndesk_store::new_reply_tag()?;
+            let notice = Notice {
+                to: &user.email,
+                subject: &subject,
+                text: &text,
+                reply_to: None,
+            };
+            match team_notice(policy, &self.notice_sender(policy), notice, now, &random) {
+                Ok(queued) => jobs.push(queued.job),
+                Err(e) => tracing::warn!(error = %e, "cannot address an escalation"),
+            }
+        }
+        if jobs.is_empty() {
+            tracing::warn!(
+                case = row.id,
+                "an escalation is due but nobody can be mailed"
+            );
+            return Ok(false);
+        }
+        let event = Event::Escalated {
+            clock: e.clock,
+            due: e.due,
+            told: told.iter().map(|u| u.id).collect(),
+        };
+        let today = policy.calendar().local_date(now);
+        let written = self
+            .append(row, &Actor::Desk, now, |log| {
+                let still = escalations(policy, log, today)
+                    .iter()
+                    .any(|x| x.clock == e.clock && x.due == e.due);
+                Ok(Write {
+                    events: if still {
+                        vec![event.clone()]
+                    } else {
+                        Vec::new()
+                    },
+                    effects: Effects {
+                        jobs: jobs.clone(),
+                        ..Effects::default()
+                    },
+                })
+            })
+            .await?;
+        Ok(!written.rows.is_empty())
+    }
+}
+
+/// The enabled installation administrators.
+async fn admins(desk: &Desk) -> Result<Vec<UserRow>, DeskError> {
+    Ok(desk
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .filter(|u| u.admin && u.disabled_at.is_none())
+        .collect())
+}
+
+/// Who an escalation goes to: the case's officer, the organisation's officers and the
+/// installation's administrators, each once.
+fn escalation_list(
+    officer: Option<&UserRow>,
+    team: &[(UserRow, OrgRole)],
+    admins: &[UserRow],
+) -> Vec<UserRow> {
+    let mut told: Vec<UserRow> = Vec::new();
+    let officers = team
+        .iter()
+        .filter(|(_, r)| *r == OrgRole::Officer)
+        .map(|(u, _)| u);
+    for user in officer.into_iter().chain(officers).chain(admins) {
+        if !told.iter().any(|t| t.id == user.id) {
+            told.push(user.clone());
+        }
+    }
+    told
 }

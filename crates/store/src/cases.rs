@@ -99,6 +99,8 @@ pub struct Projection {
     pub officer_id: Option<i64>,
     /// The SSVC decision (`track`, `track*`, `attend`, `act`), if the case was prioritised.
     pub ssvc: Option<String>,
+    /// The next deadline passed with nobody acting and was escalated.
+    pub escalated: bool,
 }
 
 /// Everything a case write causes besides its events, stored in the same transaction: a report
@@ -351,7 +353,7 @@ impl RawEvent {
 /// `<the columns of RawProjection>`, a literal for `concat!`.
 macro_rules! projection_columns {
     () => {
-        "state, next_due, next_due_kind, title, severity, cvss, officer_id, ssvc"
+        "state, next_due, next_due_kind, title, severity, cvss, officer_id, ssvc, escalated"
     };
 }
 
@@ -365,6 +367,7 @@ pub(crate) struct RawProjection {
     cvss: Option<String>,
     officer_id: Option<i64>,
     ssvc: Option<String>,
+    escalated: bool,
 }
 
 impl RawProjection {
@@ -378,6 +381,7 @@ impl RawProjection {
             cvss: self.cvss,
             officer_id: self.officer_id,
             ssvc: self.ssvc,
+            escalated: self.escalated,
         })
     }
 }
@@ -427,15 +431,17 @@ fn projection_row(b: &mut Batch, case_id: i64, p: &Projection) {
         b.arg(p.cvss.clone()),
         b.arg(p.officer_id),
         b.arg(p.ssvc.clone()),
+        b.arg(p.escalated),
     ];
     b.push(format!(
         "INSERT INTO case_projections (case_id, state, next_due, next_due_kind, updated_at, \
-         title, severity, cvss, officer_id, ssvc) VALUES ({}) \
+         title, severity, cvss, officer_id, ssvc, escalated) VALUES ({}) \
          ON CONFLICT (case_id) DO UPDATE SET state = excluded.state, \
          next_due = excluded.next_due, next_due_kind = excluded.next_due_kind, \
          updated_at = excluded.updated_at, title = excluded.title, \
          severity = excluded.severity, cvss = excluded.cvss, \
-         officer_id = excluded.officer_id, ssvc = excluded.ssvc",
+         officer_id = excluded.officer_id, ssvc = excluded.ssvc, \
+         escalated = excluded.escalated",
         values.join(", ")
     ));
 }

@@ -123,7 +123,7 @@ impl Store {
         let mut sql = String::from(concat!(
             "SELECT c.id, p.org_id, o.slug AS org_slug, c.product_id, p.slug AS product_slug, ",
             "c.opened_at, c.policy_version_id, cp.state, cp.next_due, cp.next_due_kind, cp.title, ",
-            "cp.severity, cp.cvss, cp.officer_id, cp.ssvc FROM cases c ",
+            "cp.severity, cp.cvss, cp.officer_id, cp.ssvc, cp.escalated FROM cases c ",
             "JOIN products p ON p.id = c.product_id ",
             "JOIN organisations o ON o.id = p.org_id ",
             "JOIN case_projections cp ON cp.case_id = c.id WHERE 1 = 1"

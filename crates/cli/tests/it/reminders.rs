@@ -41,6 +41,129 @@ async fn reminders(app: &TestApp, case: i64) -> Vec<(serde_json::Value, String)>
         .collect()
 }
 
+/// A report to `org`'s `product` filed `days` ago that nobody answered, written as the server
+/// writes cases.
+async fn old_case(app: &TestApp, org: &str, product: &str, days: i64) -> i64 {
+    let org = app.store.organisation_by_slug(org).await.unwrap().unwrap();
+    let version = app.store.latest_policy(org.id).await.unwrap().unwrap();
+    let policy = vulndesk_core::policy::Policy::parse(&org.slug, &version.source).unwrap();
+    let product = app
+        .store
+        .product(&org.slug, product)
+        .await
+        .unwrap()
+        .unwrap();
+    let at = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * days);
+    let (events, log) = vulndesk_desk::cases::prepare(
+        vec![vulndesk_core::case::Event::Reported {
+            product: product.slug.clone(),
+            title: "Old report".into(),
+            description: "Details".into(),
+            reporter_contact: None,
+            channel: vulndesk_core::case::Channel::Api,
+            fields: Default::default(),
+            language: None,
+        }],
+        &vulndesk_core::actor::Actor::Reporter,
+        at,
+    )
+    .unwrap();
+    let projection = vulndesk_desk::cases::project(&policy, &log).unwrap();
+    app.store
+        .open_case(
+            vulndesk_store::NewCase {
+                product_id: product.id,
+                policy_version_id: version.id,
+                reporter_token_hash: vec![7; 32],
+                opened_at: at,
+                reply_tag: None,
+            },
+            events,
+            projection,
+            vulndesk_store::Effects::default(),
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn a_deadline_passed_with_nobody_acting_is_escalated_to_officers_and_admins_once() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        // FreePBX answers within 3 business days; this report is 20 days old, untouched.
+        let case = old_case(&app, "freepbx", "freepbx", 20).await;
+        let olivia = add_member(&app, "olivia@example.org", false, &[("freepbx", "officer")]).await;
+        add_member(&app, "mo@example.org", false, &[("freepbx", "member")]).await;
+        add_member(&app, "root@example.org", true, &[]).await;
+        remind(&app).await;
+        let sent = reminders(&app, case).await;
+        let escalated: Vec<_> = sent
+            .iter()
+            .filter(|(_, raw)| raw.contains("escalated"))
+            .collect();
+        let mut to: Vec<&str> = escalated
+            .iter()
+            .map(|(t, _)| t[0].as_str().unwrap())
+            .collect();
+        to.sort();
+        assert_eq!(
+            to,
+            ["olivia@example.org", "root@example.org"],
+            "on {}: {sent:?}",
+            db.label
+        );
+        let raw = &escalated[0].1;
+        assert!(
+            raw.contains("has passed unmet and nobody of the team has acted on the case"),
+            "{raw}"
+        );
+        assert!(
+            !raw.contains("Details"),
+            "no report contents in plain mail: {raw}"
+        );
+        // Recorded in the log, by Vulndesk, and marked on the dashboard.
+        let log = app.store.events(case).await.unwrap();
+        let last = log.last().unwrap();
+        assert_eq!(
+            (last.kind.as_str(), last.actor.as_str()),
+            ("escalated", "vulndesk")
+        );
+        let s = session_for(&app, olivia).await;
+        let listed: serde_json::Value = s
+            .on(app.client.get(app.url("/api/v1/cases?org=freepbx")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let row = listed["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == case)
+            .unwrap();
+        assert_eq!(row["escalated"], true, "{row}");
+        let page = app
+            .client
+            .get(app.url("/dashboard"))
+            .header("cookie", format!("vd_session={}", s.cookie))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("class=\"escalated-label\""), "{page}");
+        // Once per deadline: a second run tells nobody again.
+        remind(&app).await;
+        assert_eq!(reminders(&app, case).await.len(), sent.len());
+        assert_eq!(app.store.events(case).await.unwrap().len(), log.len());
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn an_overdue_deadline_is_mailed_to_the_cases_officer_once() {
     on_each_database(|db| async move {
@@ -108,53 +231,7 @@ async fn a_reporter_waiting_longer_than_the_policy_allows_is_a_reminder() {
         let sam = add_member(&app, "sam@example.org", false, &[("sangoma", "officer")]).await;
         // A Sangoma report from 20 days ago that nobody answered (Sangoma promises news
         // every 14 days), written as the server writes cases.
-        let org = app
-            .store
-            .organisation_by_slug("sangoma")
-            .await
-            .unwrap()
-            .unwrap();
-        let version = app.store.latest_policy(org.id).await.unwrap().unwrap();
-        let policy = vulndesk_core::policy::Policy::parse("sangoma", &version.source).unwrap();
-        let product = app
-            .store
-            .product("sangoma", "asterisk")
-            .await
-            .unwrap()
-            .unwrap();
-        let at = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 20);
-        let (events, log) = vulndesk_desk::cases::prepare(
-            vec![vulndesk_core::case::Event::Reported {
-                product: "asterisk".into(),
-                title: "Old report".into(),
-                description: "Details".into(),
-                reporter_contact: None,
-                channel: vulndesk_core::case::Channel::Api,
-                fields: Default::default(),
-                language: None,
-            }],
-            &vulndesk_core::actor::Actor::Reporter,
-            at,
-        )
-        .unwrap();
-        let projection = vulndesk_desk::cases::project(&policy, &log).unwrap();
-        let case = app
-            .store
-            .open_case(
-                vulndesk_store::NewCase {
-                    product_id: product.id,
-                    policy_version_id: version.id,
-                    reporter_token_hash: vec![7; 32],
-                    opened_at: at,
-                    reply_tag: None,
-                },
-                events,
-                projection,
-                vulndesk_store::Effects::default(),
-            )
-            .await
-            .unwrap()
-            .id;
+        let case = old_case(&app, "sangoma", "asterisk", 20).await;
         remind(&app).await;
         let sent = reminders(&app, case).await;
         let news: Vec<_> = sent

@@ -170,3 +170,110 @@ fn when_the_reporter_may_publish_is_a_permission_never_a_reminder() {
         assert!(reminders(&p, &log, today).is_empty(), "{today}");
     }
 }
+
+fn by(actor: &str, mut r: Recorded) -> Recorded {
+    r.actor = actor.into();
+    r
+}
+
+#[test]
+fn a_deadline_passed_with_nobody_acting_is_escalated_once() {
+    // FreePBX: a human answer within 3 US business days of Mon 2026-04-06: Thu 2026-04-09.
+    let p = policy("freepbx");
+    let mut log = vec![by("reporter", reported("2026-04-06T15:00:00Z"))];
+    assert!(
+        escalations(&p, &log, date(2026, 4, 9)).is_empty(),
+        "not passed yet"
+    );
+    let due = escalations(&p, &log, date(2026, 4, 10));
+    assert_eq!(due.len(), 1);
+    assert_eq!(
+        (due[0].clock, due[0].due),
+        (ClockKind::Acknowledge, date(2026, 4, 9))
+    );
+    assert_eq!(
+        due[0].text,
+        "the acknowledge deadline of Thu 2026-04-09 has passed unmet and nobody of the team has acted on the case"
+    );
+    // Recorded once, it is not escalated again.
+    log.push(by(
+        "vulndesk",
+        at(
+            "2026-04-10T08:00:00Z",
+            Event::Escalated {
+                clock: ClockKind::Acknowledge,
+                due: date(2026, 4, 9),
+                told: vec![1],
+            },
+        ),
+    ));
+    assert!(escalations(&p, &log, date(2026, 4, 11)).is_empty());
+}
+
+#[test]
+fn a_team_acting_within_the_margin_before_the_deadline_is_not_escalated() {
+    let p = policy("freepbx");
+    let note = |on: &str| {
+        at(
+            on,
+            Event::NoteAdded {
+                body: "looking".into(),
+                mentions: vec![],
+            },
+        )
+    };
+    // A note two days before the deadline: the team is on it (the default margin is 2 days).
+    let log = vec![
+        by("reporter", reported("2026-04-06T15:00:00Z")),
+        note("2026-04-07T12:00:00Z"),
+    ];
+    assert!(escalations(&p, &log, date(2026, 4, 10)).is_empty());
+    // The reporter writing again is not the team acting.
+    let log = vec![
+        by("reporter", reported("2026-04-06T15:00:00Z")),
+        by(
+            "reporter",
+            at(
+                "2026-04-08T12:00:00Z",
+                Event::ReporterReply {
+                    body: "any news?".into(),
+                    channel: crate::case::Channel::Web,
+                },
+            ),
+        ),
+    ];
+    assert_eq!(escalations(&p, &log, date(2026, 4, 10)).len(), 1);
+    let source = std::fs::read_to_string(format!(
+        "{}/../../policies/freepbx.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+    .replace(
+        "[response]",
+        "[response]\nescalation_margin = \"1 business days\"",
+    );
+    let strict = Policy::parse("freepbx.toml", &source).unwrap();
+    let log = vec![
+        by("reporter", reported("2026-04-06T15:00:00Z")),
+        note("2026-04-07T12:00:00Z"),
+    ];
+    // A one-business-day margin starts on Wed 2026-04-08: the Tuesday note is too old.
+    let due = escalations(&strict, &log, date(2026, 4, 10));
+    assert_eq!(due.len(), 1, "{due:?}");
+    assert!(
+        due[0].text.contains("since Tue 2026-04-07"),
+        "{}",
+        due[0].text
+    );
+    // A declined case escalates nothing.
+    let mut declined = log.clone();
+    declined.push(at(
+        "2026-04-07T13:00:00Z",
+        Event::Declined {
+            reason: DeclineReason::OutOfScope,
+            duplicate_of: None,
+            note: None,
+        },
+    ));
+    assert!(escalations(&strict, &declined, date(2026, 4, 10)).is_empty());
+}

@@ -109,6 +109,11 @@ fn every_event() -> Vec<Event> {
                 mission_impact: crate::ssvc::MissionImpact::High,
             },
         },
+        Event::Escalated {
+            clock: crate::clocks::ClockKind::Acknowledge,
+            due: on,
+            told: vec![3],
+        },
     ]
 }
 
@@ -144,6 +149,7 @@ fn variant_index(e: &Event) -> usize {
         Event::FixMerged { .. } => 25,
         Event::Approved { .. } => 26,
         Event::SsvcAssessed { .. } => 27,
+        Event::Escalated { .. } => 28,
     }
 }
 
@@ -196,6 +202,7 @@ const TABLE: &[(&str, [Expect; 8])] = &[
     ("fix_merged",            [Same,   Same,   Same,   No,     Same,   Same,   Same,   No]),
     ("approved",              [Same,   Same,   Same,   No,     Same,   Same,   Same,   No]),
     ("ssvc_assessed",         [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
+    ("escalated",             [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
 ];
 
 fn expected(from: State, event: &Event) -> Expect {

@@ -361,6 +361,7 @@ struct Listed {
     next_due: Option<Date>,
     next_due_kind: Option<String>,
     urgency: Option<workspace::Urgency>,
+    escalated: bool,
     opened_at: jiff::Timestamp,
 }
 
@@ -392,6 +393,7 @@ pub async fn list(
             organisation: c.org_slug,
             product: c.product_slug,
             urgency: c.projection.next_due.map(|d| urgency(d, today)),
+            escalated: c.projection.escalated,
             title: c.projection.title,
             state: c.projection.state,
             severity: c.projection.severity,

@@ -38,6 +38,8 @@ struct Row {
     due: String,
     urgency_class: &'static str,
     urgency_label: &'static str,
+    /// The next deadline passed with nobody acting and was escalated.
+    escalated: bool,
 }
 
 #[derive(Template)]
@@ -155,6 +157,7 @@ pub async fn dashboard(
             },
             urgency_class,
             urgency_label,
+            escalated: c.projection.escalated,
         });
     }
     let mut states = vec![
@@ -681,6 +684,19 @@ fn entry(view: &CaseView, seq: i64, r: &vulndesk_core::case::Recorded) -> EntryR
         },
         Event::OfficerAssigned { user_id } => {
             format!("Officer: {}", view.actor_name(&Actor::User(*user_id)))
+        }
+        Event::Escalated { clock, due, told } => {
+            e.text = format!(
+                "Told: {}.",
+                told.iter()
+                    .map(|id| view.actor_name(&Actor::User(*id)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            format!(
+                "Escalated: the {} deadline of {due} passed with nobody acting",
+                clock.as_str()
+            )
         }
         Event::SsvcAssessed { points } => {
             format!("SSVC {} ({})", points.decision(), points.vector())

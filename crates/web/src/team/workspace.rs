@@ -314,6 +314,7 @@ impl CaseView {
                 .unwrap_or_else(|| format!("user {id}")),
             Actor::Reporter => "Reporter".to_owned(),
             Actor::Anonymous => "Someone not signed in".to_owned(),
+            Actor::Desk => "Vulndesk".to_owned(),
             Actor::Other(name) => name.clone(),
         }
     }
