@@ -29,6 +29,9 @@ pub struct ExplainArgs {
     /// Active exploitation observed: on the given day, or on the report day.
     #[arg(long, value_name = "YYYY-MM-DD", num_args = 0..=1, default_missing_value = "")]
     exploited: Option<String>,
+    /// The details leaked (the embargo broke) on this day.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    leaked: Option<Date>,
     /// The vendor's announced fix release day.
     #[arg(long, value_name = "YYYY-MM-DD")]
     fix_scheduled: Option<Date>,
@@ -109,6 +112,7 @@ fn explain(args: ExplainArgs) -> Result<(), CliError> {
     let fix_scheduled = event("fix-scheduled", args.fix_scheduled)?;
     let fix_announced = event("fix-announced", args.fix_announced)?;
     let fix_released = event("fix-released", args.fix_released)?;
+    let leaked = event("leaked", args.leaked)?;
     let acknowledged = event("acknowledged", args.acknowledged)?;
     let advisory_published = event("advisory-published", args.advisory_published)?;
     let mut facts = Facts::reported_on(reported);
@@ -125,6 +129,7 @@ fn explain(args: ExplainArgs) -> Result<(), CliError> {
             reported,
         )?),
     };
+    facts.leaked = leaked;
     facts.fix_scheduled = fix_scheduled.map(|release| FixSchedule {
         release,
         announced: fix_announced.unwrap_or(reported),

@@ -191,6 +191,11 @@ pub enum Event {
     ExploitationObserved {
         on: Date,
     },
+    /// The vulnerability's details became public before disclosure: the embargo broke, and
+    /// the policy's actively-exploited clock applies from that day.
+    Leaked {
+        on: Date,
+    },
     FixScheduled {
         release: Date,
     },
@@ -315,6 +320,7 @@ impl Event {
             Event::ReporterKeySet { .. } => "reporter_key_set",
             Event::ReporterTokenReplaced => "reporter_token_replaced",
             Event::ExploitationObserved { .. } => "exploitation_observed",
+            Event::Leaked { .. } => "leaked",
             Event::FixScheduled { .. } => "fix_scheduled",
             Event::FixReleased { .. } => "fix_released",
             Event::AdvisoryPublished { .. } => "advisory_published",
@@ -426,6 +432,7 @@ impl Event {
         match self {
             Event::FixScheduled { release } => vec![("release", *release)],
             Event::ExploitationObserved { on }
+            | Event::Leaked { on }
             | Event::FixReleased { on }
             | Event::AdvisoryPublished { on } => vec![("on", *on)],
             Event::DeadlineOverridden { due, .. } => vec![("due", *due)],
@@ -546,6 +553,9 @@ pub fn facts(calendar: &Calendar, log: &[Recorded]) -> Option<Facts> {
             }
             Event::ExploitationObserved { on: seen } => {
                 facts.exploited.get_or_insert(*seen);
+            }
+            Event::Leaked { on: seen } => {
+                facts.leaked.get_or_insert(*seen);
             }
             Event::FixScheduled { release } => {
                 facts.fix_scheduled = Some(FixSchedule {

@@ -109,6 +109,9 @@ pub struct Facts {
     pub receipt_sent: Option<Date>,
     /// Active exploitation observed ("0day").
     pub exploited: Option<Date>,
+    /// The vulnerability's details became public before disclosure (a leak): like
+    /// exploitation, it breaks the embargo.
+    pub leaked: Option<Date>,
     /// The latest fix schedule announced.
     pub fix_scheduled: Option<FixSchedule>,
     pub fix_released: Option<Date>,
@@ -134,6 +137,7 @@ impl Facts {
             human_acknowledged: None,
             receipt_sent: None,
             exploited: None,
+            leaked: None,
             fix_scheduled: None,
             fix_released: None,
             advisory_published: None,
@@ -396,12 +400,20 @@ impl Compute<'_> {
             let due = self.patch_grace(due, &mut steps);
             (due, steps)
         });
+        // Exploitation or a leak breaks the embargo: the earlier starts the short clock.
+        let broken = [
+            (self.facts.exploited, "active exploitation observed"),
+            (self.facts.leaked, "the embargo broke: details leaked"),
+        ]
+        .into_iter()
+        .filter_map(|(on, what)| on.map(|on| (on, what)))
+        .min_by_key(|(on, _)| *on);
         let exploited = rules
             .actively_exploited
-            .zip(self.facts.exploited)
-            .map(|(period, on)| {
+            .zip(broken)
+            .map(|(period, (on, what))| {
                 let mut steps = Vec::new();
-                let due = self.add(on, "active exploitation observed", period, &mut steps);
+                let due = self.add(on, what, period, &mut steps);
                 (self.roll(due, &mut steps), steps)
             });
         let (mut due, mut steps) = match (normal, exploited) {

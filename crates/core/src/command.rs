@@ -46,6 +46,10 @@ pub enum Command {
     ExploitationObserved {
         on: Date,
     },
+    /// The vulnerability's details became public before disclosure.
+    Leaked {
+        on: Date,
+    },
     Close,
     Reopen {
         reason: String,
@@ -276,6 +280,7 @@ fn events_of(
         Command::ReleaseFix { on } => Event::FixReleased { on },
         Command::PublishAdvisory { on } => Event::AdvisoryPublished { on },
         Command::ExploitationObserved { on } => Event::ExploitationObserved { on },
+        Command::Leaked { on } => Event::Leaked { on },
         Command::Close => Event::Closed,
         Command::Reopen { reason } => Event::Reopened { reason },
         Command::Note { body, mentions } => Event::NoteAdded { body, mentions },

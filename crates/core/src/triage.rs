@@ -174,6 +174,7 @@ pub fn moves_state(event: &Event) -> bool {
         | Event::ReporterKeySet { .. }
         | Event::ReporterTokenReplaced
         | Event::ExploitationObserved { .. }
+        | Event::Leaked { .. }
         | Event::FixScheduled { .. }
         | Event::DeadlineOverridden { .. }
         | Event::NoteAdded { .. }

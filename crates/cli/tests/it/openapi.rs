@@ -665,6 +665,7 @@ async fn check_team_api(app: &TestApp, c: &mut Contract, reported: i64, filed: i
     let closing: Vec<Step> = vec![
         (by_token, case, "access", json!({"email": "vendor@example.net", "grant": null}), 201, "/state", json!("accepted")),
         (by_token, case, "triage", json!({"action": "exploitation-observed", "on": "2026-01-02"}), 201, "/state", json!("accepted")),
+        (by_token, case, "triage", json!({"action": "leak-observed", "on": "2026-01-03"}), 201, "/state", json!("accepted")),
         (by_token, case, "triage", json!({"action": "schedule-fix", "release": "2026-02-01"}), 201, "/state", json!("accepted")),
         (by_mo, case, "triage", json!({"action": "start-fix"}), 201, "/state", json!("fixing")),
         (by_mo, case, "triage", json!({"action": "release-fix", "on": "2026-02-01"}), 201, "/state", json!("fixed")),
@@ -732,6 +733,7 @@ async fn check_team_api(app: &TestApp, c: &mut Contract, reported: i64, filed: i
         "deadline_overridden",
         "access_changed",
         "exploitation_observed",
+        "leaked",
         "fix_scheduled",
         "fix_started",
         "fix_released",

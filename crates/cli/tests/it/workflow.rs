@@ -231,3 +231,56 @@ async fn signalen_walks_its_nine_steps_from_report_to_announcement() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_leak_breaks_the_embargo_and_moves_disclosure_for_the_team_and_the_reporter() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let (case, token) = app
+            .create_report(&report("salestim", "IDOR in the Teams export"))
+            .await;
+        let (_, s) = person(&app, "sally@salestim.test", "salestim", "officer").await;
+        let disclosure = |view: &Value| {
+            view["clocks"]["clocks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["kind"] == "disclosure")
+                .cloned()
+                .unwrap_or_else(|| panic!("no disclosure clock in {view}"))
+        };
+        let before = disclosure(&case_json(&app, &s, case).await);
+        let today = jiff::Timestamp::now().to_string()[..10].to_owned();
+        let (status, e) = triage(
+            &app,
+            &s,
+            case,
+            json!({"action": "leak-observed", "on": today}),
+        )
+        .await;
+        assert_eq!(status, 201, "on {}: {e}", db.label);
+        // SalesTim: 7 days once the embargo broke, on the next business day.
+        let after = disclosure(&case_json(&app, &s, case).await);
+        assert!(
+            after["due"].as_str() < before["due"].as_str(),
+            "{before} then {after}"
+        );
+        let steps = after["derivation"].to_string();
+        assert!(
+            steps.contains("the embargo broke: details leaked"),
+            "{steps}"
+        );
+        assert!(steps.contains("it applies"), "{steps}");
+        // The reporter's view shows the same date.
+        let theirs: Value = app
+            .get_report(&case.to_string(), Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let shown = theirs.to_string();
+        assert!(shown.contains(after["due"].as_str().unwrap()), "{shown}");
+        assert!(shown.contains("leaked"), "{shown}");
+    })
+    .await;
+}

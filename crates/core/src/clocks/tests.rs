@@ -102,6 +102,45 @@ fn a_fix_released_before_the_deadline_brings_disclosure_forward() {
 }
 
 #[test]
+fn a_leak_breaks_the_embargo_like_exploitation_and_the_earlier_counts() {
+    let mut f = reported(2026, 4, 5);
+    f.leaked = Some(date(2026, 4, 5));
+    let c = clocks(&policy("salestim"), &f);
+    let d = c
+        .deadlines
+        .iter()
+        .find(|d| d.kind == ClockKind::Disclosure)
+        .unwrap();
+    assert_eq!(d.due, date(2026, 4, 13), "04-12 is a Sunday");
+    assert!(
+        d.derivation
+            .iter()
+            .any(|s| s.contains("the embargo broke: details leaked")),
+        "{:?}",
+        d.derivation
+    );
+    // Exploitation seen later does not move it; seen earlier, it starts the clock.
+    f.exploited = Some(date(2026, 4, 20));
+    assert_eq!(
+        due(&clocks(&policy("salestim"), &f), ClockKind::Disclosure),
+        date(2026, 4, 13)
+    );
+    f.exploited = Some(date(2026, 4, 1));
+    let c = clocks(&policy("salestim"), &f);
+    let d = c
+        .deadlines
+        .iter()
+        .find(|d| d.kind == ClockKind::Disclosure)
+        .unwrap();
+    assert_eq!(d.due, date(2026, 4, 8));
+    assert!(
+        d.derivation
+            .iter()
+            .any(|s| s.contains("active exploitation observed"))
+    );
+}
+
+#[test]
 fn active_exploitation_gives_seven_days_from_the_observation() {
     let mut f = reported(2026, 4, 5);
     f.exploited = Some(date(2026, 4, 5));

@@ -114,6 +114,7 @@ fn every_event() -> Vec<Event> {
             due: on,
             told: vec![3],
         },
+        Event::Leaked { on },
     ]
 }
 
@@ -150,6 +151,7 @@ fn variant_index(e: &Event) -> usize {
         Event::Approved { .. } => 26,
         Event::SsvcAssessed { .. } => 27,
         Event::Escalated { .. } => 28,
+        Event::Leaked { .. } => 29,
     }
 }
 
@@ -203,6 +205,7 @@ const TABLE: &[(&str, [Expect; 8])] = &[
     ("approved",              [Same,   Same,   Same,   No,     Same,   Same,   Same,   No]),
     ("ssvc_assessed",         [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
     ("escalated",             [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
+    ("leaked",                [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
 ];
 
 fn expected(from: State, event: &Event) -> Expect {

@@ -79,7 +79,7 @@ struct Access {
 
 const ACTIONS: &str = "request-info, accept, decline, start-fix, complete-stage, propose-fix, \
                        merge-fix, schedule-fix, release-fix, publish-advisory, \
-                       exploitation-observed, close, reopen";
+                       exploitation-observed, leak-observed, close, reopen";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -269,11 +269,12 @@ pub(crate) fn parse_triage(mut input: Input) -> Result<Command, ApiError> {
         "schedule-fix" => Command::ScheduleFix {
             release: input.fields::<ReleaseFields>("action, release")?.release,
         },
-        "release-fix" | "publish-advisory" | "exploitation-observed" => {
+        "release-fix" | "publish-advisory" | "exploitation-observed" | "leak-observed" => {
             let on = input.fields::<OnFields>("action, on")?.on;
             match action.as_str() {
                 "release-fix" => Command::ReleaseFix { on },
                 "publish-advisory" => Command::PublishAdvisory { on },
+                "leak-observed" => Command::Leaked { on },
                 _ => Command::ExploitationObserved { on },
             }
         }

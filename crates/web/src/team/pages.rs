@@ -532,6 +532,12 @@ fn triage_forms(view: &CaseView, today: jiff::civil::Date) -> Vec<TriageForm> {
         "Record exploitation in the wild",
         vec![dated("Seen on")],
     );
+    add(
+        open,
+        "leak-observed",
+        "Record a leak: the details are public",
+        vec![dated("Public since")],
+    );
     add(allowed(&Event::Closed), "close", "Close the case", vec![]);
     add(
         allowed(&Event::Reopened { reason: "x".into() }),
@@ -645,6 +651,7 @@ fn entry(view: &CaseView, seq: i64, r: &vulndesk_core::case::Recorded) -> EntryR
         }
         Event::ReporterTokenReplaced => "Reporter replaced their secret link".to_owned(),
         Event::ExploitationObserved { on } => format!("Exploitation observed on {on}"),
+        Event::Leaked { on } => format!("Embargo broken: the details leaked on {on}"),
         Event::FixScheduled { release } => format!("Fix release scheduled for {release}"),
         Event::FixReleased { on } => format!("Fix released on {on}"),
         Event::AdvisoryPublished { on } => format!("Advisory published on {on}"),
