@@ -298,6 +298,11 @@ pub enum Event {
         due: Date,
         told: Vec<i64>,
     },
+    /// The fix of one release line of the case's product moved on (see [`crate::fixes`]).
+    LineUpdated {
+        line: String,
+        update: crate::fixes::LineUpdate,
+    },
     /// A person approved a gated step, as a member of these groups.
     Approved {
         step: String,
@@ -321,6 +326,7 @@ impl Event {
             Event::ReporterTokenReplaced => "reporter_token_replaced",
             Event::ExploitationObserved { .. } => "exploitation_observed",
             Event::Leaked { .. } => "leaked",
+            Event::LineUpdated { .. } => "line_updated",
             Event::FixScheduled { .. } => "fix_scheduled",
             Event::FixReleased { .. } => "fix_released",
             Event::AdvisoryPublished { .. } => "advisory_published",
@@ -362,6 +368,7 @@ impl Event {
             Event::StageCompleted { .. }
             | Event::FixProposed { .. }
             | Event::FixMerged { .. }
+            | Event::LineUpdated { .. }
             | Event::Approved { .. } => Audience::Readers,
             _ => Audience::Reporter,
         }
@@ -411,6 +418,10 @@ impl Event {
             | Event::Approved {
                 note: Some(text), ..
             } => text.clone(),
+            Event::LineUpdated { line, update } => match update.text() {
+                Some(text) => format!("{line}: {text}"),
+                None => return None,
+            },
             // Everyone on the case reads that a deadline moved and why; the reporter only
             // the date and the note written for them.
             Event::DeadlineOverridden {
@@ -436,6 +447,7 @@ impl Event {
             | Event::FixReleased { on }
             | Event::AdvisoryPublished { on } => vec![("on", *on)],
             Event::DeadlineOverridden { due, .. } => vec![("due", *due)],
+            Event::LineUpdated { update, .. } => update.given_dates(),
             _ => Vec::new(),
         }
     }
@@ -535,7 +547,8 @@ pub fn facts(calendar: &Calendar, log: &[Recorded]) -> Option<Facts> {
             | Event::FixMerged { .. }
             | Event::Approved { .. }
             | Event::SsvcAssessed { .. }
-            | Event::Escalated { .. } => {}
+            | Event::Escalated { .. }
+            | Event::LineUpdated { .. } => {}
             // Asking for more information is a person's reply to the report (FreePBX,
             // seed 001: the "non-automated response ... may request additional information").
             Event::InfoRequested { .. } => {

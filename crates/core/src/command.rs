@@ -113,6 +113,11 @@ pub enum Command {
     MergeFix {
         reference: Option<String>,
     },
+    /// Move the fix of one release line on.
+    UpdateLine {
+        line: String,
+        update: crate::fixes::LineUpdate,
+    },
     /// Approve a gated step as a member of the groups it needs.
     Approve {
         step: String,
@@ -380,6 +385,14 @@ fn events_of(
         }
         Command::ProposeFix { reference } => Event::FixProposed { reference },
         Command::Prioritise { points } => Event::SsvcAssessed { points },
+        Command::UpdateLine { line, update } => {
+            crate::fixes::check(policy, log, &line, &update)
+                .map_err(|(field, why)| invalid(field, why))?;
+            let follow = crate::fixes::follow_up(policy, log, &line, &update);
+            return Ok(std::iter::once(Event::LineUpdated { line, update })
+                .chain(follow)
+                .collect());
+        }
         Command::MergeFix { reference } => Event::FixMerged {
             reference: reference.filter(|r| !r.trim().is_empty()),
         },

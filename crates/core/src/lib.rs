@@ -11,6 +11,7 @@ pub mod clocks;
 pub mod command;
 pub mod duration;
 pub mod email;
+pub mod fixes;
 pub mod participant;
 pub mod plausible;
 pub mod policy;

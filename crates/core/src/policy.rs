@@ -110,6 +110,31 @@ pub struct Product {
     /// Free text for the supported-versions table when ranges cannot say it
     /// (FreePBX: "current stable, unreleased future versions, and one major release behind").
     pub support_statement: Option<String>,
+    /// The product's release lines: each case tracks its fix per line (see
+    /// [`crate::fixes`]), and a line's versions count as supported or unsupported like the
+    /// ranges above.
+    #[serde(default, rename = "line")]
+    pub lines: Vec<ReleaseLine>,
+}
+
+/// A release line of a product (FreePBX's current stable, next and previous majors;
+/// SalesTim's 2.x).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseLine {
+    /// Its name, as the team says it: `17`, `2.x`.
+    pub name: String,
+    /// Its versions, a semver requirement: `">=17.0.0, <18.0.0"`.
+    pub versions: String,
+    /// Whether it receives security fixes (default true).
+    #[serde(default = "yes")]
+    pub supported: bool,
+    /// What the line is, in the policy's words: "current stable", "one major release behind".
+    pub note: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -716,9 +741,35 @@ impl Policy {
                     format!("duplicate product slug {:?}", p.slug.as_str()),
                 ));
             }
+            for (j, line) in p.lines.iter().enumerate() {
+                let name = line.name.trim();
+                let ok = !name.is_empty()
+                    && name.len() <= 32
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+                if !ok || name != line.name {
+                    return Some((
+                        format!("product[{i}].line[{j}].name"),
+                        format!(
+                            "{:?} is not a release line name: letters, digits, '.', '-' or '_', at most 32 (such as \"17\" or \"2.x\")",
+                            line.name
+                        ),
+                    ));
+                }
+                if p.lines[..j].iter().any(|l| l.name == line.name) {
+                    return Some((
+                        format!("product[{i}].line[{j}].name"),
+                        format!("duplicate release line {:?}", line.name),
+                    ));
+                }
+            }
             if let Some(bad) = crate::versions::range_problems(p).into_iter().next() {
                 return Some((
-                    format!("product[{i}].{}[{}]", bad.list, bad.index),
+                    match bad.list {
+                        "line" => format!("product[{i}].line[{}].versions", bad.index),
+                        list => format!("product[{i}].{list}[{}]", bad.index),
+                    },
                     format!("{:?}: {}", bad.text, bad.reason),
                 ));
             }
@@ -854,13 +905,17 @@ fn line_column(source: &str, offset: usize) -> (usize, usize) {
 fn key_span(source: &str, key: &str) -> Option<std::ops::Range<usize>> {
     let (parent, leaf) = key.rsplit_once('.').unwrap_or((key, key));
     let leaf = leaf.split('[').next()?;
-    // `product[1]` is the second `[[product]]` table; `workflow.gate[0]` the first
-    // `[[workflow.gate]]`.
-    let (table, index) = match parent.strip_suffix(']').and_then(|p| p.rsplit_once('[')) {
-        Some((table, i)) => (table, i.parse::<usize>().ok()),
-        None => (parent, None),
-    };
-    let mut seen = 0;
+    // The table path with the index of each array table: `product[1].line[0]` is the first
+    // `[[product.line]]` of the second `[[product]]`.
+    let path: Vec<(&str, Option<usize>)> = parent
+        .split('.')
+        .map(|c| match c.split_once('[') {
+            Some((name, i)) => (name, i.trim_end_matches(']').parse().ok()),
+            None => (c, None),
+        })
+        .collect();
+    let table = path.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(".");
+    let mut seen = vec![0usize; path.len()];
     let mut offset = 0;
     let mut in_table = !key.contains('.');
     for line in source.split_inclusive('\n') {
@@ -872,11 +927,23 @@ fn key_span(source: &str, key: &str) -> Option<std::ops::Range<usize>> {
                 .next()
                 .unwrap_or("")
                 .trim();
-            in_table = name == table;
-            if in_table {
-                seen += 1;
-                in_table = index.is_none_or(|i| seen == i + 1);
+            let depth = name.split('.').count();
+            let prefix = path[..depth.min(path.len())]
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(".");
+            if depth <= path.len() && name == prefix {
+                seen[depth - 1] += 1;
+                for deeper in &mut seen[depth..] {
+                    *deeper = 0;
+                }
             }
+            in_table = name == table
+                && path
+                    .iter()
+                    .zip(&seen)
+                    .all(|((_, index), n)| index.is_none_or(|i| *n == i + 1));
             if in_table && leaf == table {
                 return Some(offset..offset);
             }

@@ -187,6 +187,7 @@ pub fn moves_state(event: &Event) -> bool {
         Event::StageCompleted { .. }
         | Event::FixProposed { .. }
         | Event::FixMerged { .. }
+        | Event::LineUpdated { .. }
         | Event::Approved { .. } => true,
     }
 }

@@ -36,11 +36,12 @@ pub fn support(product: &Product, reported: &str) -> Support {
         Ok(version) => version,
         Err(why) => return Support::Unknown { why },
     };
-    let unsupported = match parse_list(&product.unsupported) {
+    let (supported_ranges, unsupported_ranges) = ranges(product);
+    let unsupported = match parse_list(&unsupported_ranges) {
         Ok(reqs) => reqs,
         Err(why) => return Support::Unknown { why },
     };
-    let supported = match parse_list(&product.supported) {
+    let supported = match parse_list(&supported_ranges) {
         Ok(reqs) => reqs,
         Err(why) => return Support::Unknown { why },
     };
@@ -72,6 +73,41 @@ pub fn support(product: &Product, reported: &str) -> Support {
     }
 }
 
+/// The product's supported and unsupported ranges: those it lists, then its release
+/// lines' versions by whether the line is supported.
+fn ranges(product: &Product) -> (Vec<&str>, Vec<&str>) {
+    let mut supported: Vec<&str> = product.supported.iter().map(String::as_str).collect();
+    let mut unsupported: Vec<&str> = product.unsupported.iter().map(String::as_str).collect();
+    for line in &product.lines {
+        if line.supported {
+            supported.push(&line.versions);
+        } else {
+            unsupported.push(&line.versions);
+        }
+    }
+    (supported, unsupported)
+}
+
+/// Whether `version` (as a release names it) belongs to `line`; `Err` says why not.
+pub fn in_line(line: &crate::policy::ReleaseLine, version: &str) -> Result<(), String> {
+    let parsed = parse_reported(version)?;
+    let release = Version {
+        pre: Prerelease::EMPTY,
+        build: BuildMetadata::EMPTY,
+        ..parsed
+    };
+    let req = VersionReq::parse(&line.versions)
+        .map_err(|e| format!("the line's versions {:?} are invalid: {e}", line.versions))?;
+    if req.matches(&release) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{version:?} is not a version of the {} line ({})",
+            line.name, line.versions
+        ))
+    }
+}
+
 /// One message per range of `product` that is not a valid semver requirement,
 /// and per range listed both as supported and unsupported, e.g.
 /// `product "teams-app": supported[0] ">=2.0.0 <3": expected comma after patch version number, found '<'`.
@@ -95,7 +131,7 @@ pub fn check_ranges(product: &Product) -> Vec<String> {
 /// the product by its position in the file rather than by slug.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RangeProblem {
-    /// `supported` or `unsupported`.
+    /// `supported`, `unsupported` or `line` (a release line's `versions`).
     pub list: &'static str,
     pub index: usize,
     pub text: String,
@@ -105,9 +141,11 @@ pub(crate) struct RangeProblem {
 pub(crate) fn range_problems(product: &Product) -> Vec<RangeProblem> {
     let mut problems = Vec::new();
     let mut valid = Vec::new();
+    let lines: Vec<String> = product.lines.iter().map(|l| l.versions.clone()).collect();
     for (list, ranges) in [
         ("supported", &product.supported),
         ("unsupported", &product.unsupported),
+        ("line", &lines),
     ] {
         for (index, text) in ranges.iter().enumerate() {
             match VersionReq::parse(text) {
@@ -141,12 +179,12 @@ pub(crate) fn range_problems(product: &Product) -> Vec<RangeProblem> {
 
 /// The ranges of one list, parsed. A policy that loaded has only valid ranges;
 /// a hand-built [`Product`] may not, and then no answer is safer than a wrong one.
-fn parse_list(ranges: &[String]) -> Result<Vec<(&str, VersionReq)>, String> {
+fn parse_list<'a>(ranges: &[&'a str]) -> Result<Vec<(&'a str, VersionReq)>, String> {
     ranges
         .iter()
         .map(|text| {
             VersionReq::parse(text)
-                .map(|req| (text.as_str(), req))
+                .map(|req| (*text, req))
                 .map_err(|e| format!("the policy's version range {text:?} is invalid: {e}"))
         })
         .collect()

@@ -287,6 +287,12 @@ fn routes() -> authz::Routes {
         )
         .add(
             M::POST,
+            "/cases/{id}/lines",
+            WorkCase,
+            post(team::pages::lines),
+        )
+        .add(
+            M::POST,
             "/cases/{id}/officer",
             ManageCase,
             post(team::pages::officer),
@@ -340,6 +346,12 @@ fn routes() -> authz::Routes {
             "/api/v1/cases/{id}/ssvc",
             WorkCase,
             post(team::api::ssvc),
+        )
+        .add(
+            M::POST,
+            "/api/v1/cases/{id}/lines",
+            WorkCase,
+            post(team::api::lines),
         )
         .add(
             M::POST,

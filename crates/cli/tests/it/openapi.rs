@@ -368,7 +368,7 @@ const JSON: &str = "application/json";
 const CASES: &str = "/api/v1/cases";
 const CASE: &str = "/api/v1/cases/{id}";
 /// The team's actions, each `POST /api/v1/cases/{id}/<action>`.
-const ACTIONS: [&str; 9] = [
+const ACTIONS: [&str; 10] = [
     "triage",
     "notes",
     "messages",
@@ -378,6 +378,7 @@ const ACTIONS: [&str; 9] = [
     "access",
     "approvals",
     "ssvc",
+    "lines",
 ];
 const CRITICAL: &str = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N";
 
@@ -426,6 +427,7 @@ fn valid_body(action: &str, officer: i64) -> Value {
         "ssvc" => {
             json!({"exploitation": "active", "automatable": "yes", "technical_impact": "total", "mission_impact": "high"})
         }
+        "lines" => json!({"action": "affected", "line": "2.x"}),
         other => unreachable!("{other}"),
     }
 }
@@ -574,7 +576,7 @@ async fn check_team_api(app: &TestApp, c: &mut Contract, reported: i64, filed: i
             let e = c.expect(&template, "post", r, status).await;
             assert_eq!(e["error"]["code"], code, "{action} {status}");
         }
-        let code = if action == "triage" {
+        let code = if matches!(action, "triage" | "lines") {
             "missing_field"
         } else {
             "unknown_field"
@@ -647,6 +649,12 @@ async fn check_team_api(app: &TestApp, c: &mut Contract, reported: i64, filed: i
         (by_mo, case, "notes", json!({"body": "No mention."}), 201, "/state", json!("accepted")),
         (by_token, case, "messages", json!({"text": "x"}), 422, "/error/code", json!("unknown_field")),
         (by_token, case, "messages", json!({"body": "We are on it."}), 201, "/state", json!("accepted")),
+        (by_mo, case, "lines", json!({"action": "affected", "line": "2.x"}), 201, "/state", json!("accepted")),
+        (by_mo, case, "lines", json!({"action": "reference", "line": "2.x", "reference": "private-fork#3"}), 201, "/state", json!("accepted")),
+        (by_mo, case, "lines", json!({"action": "planned", "line": "2.x", "version": "2.4.3", "on": "2026-02-01"}), 201, "/state", json!("accepted")),
+        (by_mo, case, "lines", json!({"action": "released", "line": "1.x", "version": "2.4.3", "on": "2026-02-01"}), 422, "/error/field", json!("version")),
+        (by_mo, case, "lines", json!({"action": "tested", "line": "9.x"}), 422, "/error/field", json!("line")),
+        (by_mo, case, "lines", json!({"action": "teleported", "line": "2.x"}), 422, "/error/field", json!("action")),
         (by_boss, case, "deadlines", json!({"clock": "someday", "due": "2027-01-15", "reason": "x"}), 422, "/error/field", json!("clock")),
         (by_boss, case, "deadlines", json!({"clock": "disclosure", "due": "2027-01-15", "reason": "The vendor needs time."}), 201, "/state", json!("accepted")),
         (by_boss, case, "access", json!({"email": "nobody@example.org", "grant": "external"}), 422, "/error/field", json!("email")),
@@ -709,6 +717,7 @@ async fn check_team_api(app: &TestApp, c: &mut Contract, reported: i64, filed: i
     let view = get_case(c, app, Auth::Session(&boss), &case.to_string(), 200).await;
     assert_eq!(view["severity"]["rating"], "critical");
     assert_eq!(view["ssvc"]["decision"], "attend");
+    assert_eq!(view["lines"][0]["planned"]["version"], "2.4.3", "{view}");
     assert_eq!(view["ssvc"]["vector"], "E:P/A:Y/T:T/M:H");
     assert_eq!(view["officer_id"], officer);
     assert_eq!(view["support"]["suggest_decline"], true);
@@ -734,6 +743,7 @@ async fn check_team_api(app: &TestApp, c: &mut Contract, reported: i64, filed: i
         "access_changed",
         "exploitation_observed",
         "leaked",
+        "line_updated",
         "fix_scheduled",
         "fix_started",
         "fix_released",

@@ -117,7 +117,7 @@ async fn kamailio_releases_no_patch_without_the_security_teams_clearance() {
 }
 
 #[tokio::test]
-async fn freepbx_refuses_an_advisory_before_the_fix() {
+async fn freepbx_refuses_an_advisory_before_the_fix_released_on_every_supported_line() {
     on_each_database(|db| async move {
         let app = spawn_app(&db).await;
         let (case, _) = app
@@ -125,35 +125,46 @@ async fn freepbx_refuses_an_advisory_before_the_fix() {
             .await;
         let (_, s) = person(&app, "fran@freepbx.test", "freepbx", "officer").await;
         let today = jiff::Timestamp::now().to_string()[..10].to_owned();
+        let publish = json!({"action": "publish-advisory", "on": today});
         let (status, e) = triage(&app, &s, case, json!({"action": "accept"})).await;
         assert_eq!(status, 201, "on {}: {e}", db.label);
-        let (status, e) = triage(
-            &app,
-            &s,
-            case,
-            json!({"action": "publish-advisory", "on": today}),
-        )
-        .await;
+        let (status, e) = triage(&app, &s, case, publish.clone()).await;
         assert_eq!(status, 409, "{e}");
         assert!(
             message(&e).contains("only once the issue is verified and fixed"),
             "{e}"
         );
-        let (status, e) = triage(
-            &app,
-            &s,
-            case,
-            json!({"action": "release-fix", "on": today}),
-        )
-        .await;
-        assert_eq!(status, 201, "{e}");
-        let (status, e) = triage(
-            &app,
-            &s,
-            case,
-            json!({"action": "publish-advisory", "on": today}),
-        )
-        .await;
+        // Current stable and one major back are affected; the next major is not.
+        for (line, update) in [
+            ("17", json!({"action": "affected"})),
+            ("16", json!({"action": "affected"})),
+            ("18", json!({"action": "not-affected"})),
+            (
+                "17",
+                json!({"action": "released", "version": "17.0.4", "on": today}),
+            ),
+        ] {
+            let mut body = update.clone();
+            body["line"] = json!(line);
+            let (status, e) = act(&app, &s, case, "lines", body).await;
+            assert_eq!(status, 201, "{line} {update}: {e}");
+        }
+        // One supported line still waits for its release: still no advisory.
+        let (status, e) = triage(&app, &s, case, publish.clone()).await;
+        assert_eq!(status, 409, "{e}");
+        let body = json!({"action": "released", "line": "16", "version": "16.0.41", "on": today});
+        let (status, e) = act(&app, &s, case, "lines", body).await;
+        assert_eq!((status, e["state"].as_str()), (201, Some("fixed")), "{e}");
+        let view = case_json(&app, &s, case).await;
+        let released: Vec<&Value> = view["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| &l["released"])
+            .collect();
+        assert_eq!(released[1], &Value::Null, "18 is not affected: {view}");
+        assert_eq!(released[2]["version"], "16.0.41");
+        let (status, e) = triage(&app, &s, case, publish).await;
         assert_eq!(status, 201, "{e}");
     })
     .await;

@@ -115,6 +115,10 @@ fn every_event() -> Vec<Event> {
             told: vec![3],
         },
         Event::Leaked { on },
+        Event::LineUpdated {
+            line: "17".into(),
+            update: crate::fixes::LineUpdate::Tested { note: None },
+        },
     ]
 }
 
@@ -152,6 +156,7 @@ fn variant_index(e: &Event) -> usize {
         Event::SsvcAssessed { .. } => 27,
         Event::Escalated { .. } => 28,
         Event::Leaked { .. } => 29,
+        Event::LineUpdated { .. } => 30,
     }
 }
 
@@ -206,6 +211,7 @@ const TABLE: &[(&str, [Expect; 8])] = &[
     ("ssvc_assessed",         [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
     ("escalated",             [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
     ("leaked",                [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
+    ("line_updated",          [Same,   Same,   Same,   No,     Same,   Same,   Same,   No]),
 ];
 
 fn expected(from: State, event: &Event) -> Expect {

@@ -11,6 +11,7 @@ fn product(slug: &str, supported: &[&str], unsupported: &[&str]) -> Product {
         supported: supported.iter().map(|s| s.to_string()).collect(),
         unsupported: unsupported.iter().map(|s| s.to_string()).collect(),
         support_statement: None,
+        lines: Vec::new(),
     }
 }
 
@@ -26,9 +27,14 @@ fn salestim() -> Product {
     let source = std::fs::read_to_string(&path).unwrap();
     let policy = Policy::parse(&path, &source).unwrap_or_else(|e| panic!("{e}"));
     let p = policy.product("salestim").unwrap().clone();
+    let lines: Vec<(&str, &str, bool)> = p
+        .lines
+        .iter()
+        .map(|l| (l.name.as_str(), l.versions.as_str(), l.supported))
+        .collect();
     assert_eq!(
-        (p.supported.as_slice(), p.unsupported.as_slice()),
-        (&[SUPPORTED.to_string()][..], &[UNSUPPORTED.to_string()][..])
+        lines,
+        [("2.x", SUPPORTED, true), ("1.x", UNSUPPORTED, false)]
     );
     p
 }

@@ -17,6 +17,7 @@ use vulndesk_core::actor::Actor;
 use vulndesk_core::case;
 use vulndesk_core::clocks::ClockKind;
 use vulndesk_core::command::Command;
+use vulndesk_core::fixes::{self, LineUpdate};
 use vulndesk_core::severity::Cvss;
 use vulndesk_core::ssvc::Ssvc;
 use vulndesk_core::triage::DeclineReason;
@@ -40,6 +41,7 @@ pub(crate) enum Kind {
     Access,
     Approval,
     Ssvc,
+    Line,
 }
 
 #[derive(Deserialize)]
@@ -100,6 +102,105 @@ struct ReferenceFields {
 struct MergeFields {
     #[serde(default)]
     reference: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LineOnly {
+    line: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LineReference {
+    line: String,
+    reference: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LineNote {
+    line: String,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinePlan {
+    line: String,
+    #[serde(default)]
+    version: Option<String>,
+    on: Date,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LineRelease {
+    line: String,
+    version: String,
+    on: Date,
+}
+
+const LINE_ACTIONS: &str = "affected, not-affected, reference, reviewed, tested, planned, released";
+
+/// An update of one release line's fix: `action` picks it, with `line` and its own fields.
+fn parse_line(mut input: Input) -> Result<Command, ApiError> {
+    let action = input.take_action()?;
+    let (line, update) = match action.as_str() {
+        "affected" | "not-affected" => (
+            input.fields::<LineOnly>("action, line")?.line,
+            LineUpdate::Affected {
+                affected: action == "affected",
+            },
+        ),
+        "reference" => {
+            let f = input.fields::<LineReference>("action, line, reference")?;
+            (
+                f.line,
+                LineUpdate::Reference {
+                    reference: f.reference,
+                },
+            )
+        }
+        "reviewed" | "tested" => {
+            let f = input.fields::<LineNote>("action, line, note")?;
+            let note = f.note.filter(|n| !n.trim().is_empty());
+            let update = if action == "reviewed" {
+                LineUpdate::Reviewed { note }
+            } else {
+                LineUpdate::Tested { note }
+            };
+            (f.line, update)
+        }
+        "planned" => {
+            let f = input.fields::<LinePlan>("action, line, version, on")?;
+            (
+                f.line,
+                LineUpdate::Planned {
+                    version: f.version,
+                    on: f.on,
+                },
+            )
+        }
+        "released" => {
+            let f = input.fields::<LineRelease>("action, line, version, on")?;
+            (
+                f.line,
+                LineUpdate::Released {
+                    version: f.version,
+                    on: f.on,
+                },
+            )
+        }
+        other => {
+            return Err(ApiError::InvalidField {
+                field: "action".into(),
+                message: format!("unknown line action {other:?}; actions are {LINE_ACTIONS}"),
+            });
+        }
+    };
+    Ok(Command::UpdateLine { line, update })
 }
 
 #[derive(Deserialize)]
@@ -327,6 +428,7 @@ pub(crate) fn parse_action(kind: Kind, input: Input) -> Result<Action, ApiError>
                 reporter_note: d.reporter_note,
             })
         }
+        Kind::Line => Action::Command(parse_line(input)?),
         Kind::Ssvc => Action::Command(Command::Prioritise {
             points: input
                 .fields::<Ssvc>("exploitation, automatable, technical_impact, mission_impact")?,
@@ -479,6 +581,18 @@ pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Respo
         "duplicates": view.duplicates.iter().map(|(id, reporter)| json!({"case": id, "reporter": reporter})).collect::<Vec<_>>(),
         "participants": view.participants.iter().map(|p| json!({"role": p.role, "user_id": p.user_id, "joined_at": p.joined_at})).collect::<Vec<_>>(),
         "workflow": process,
+        "lines": fixes::lines(view.policy(), &view.log).into_iter().map(|l| json!({
+            "line": l.line,
+            "versions": l.versions,
+            "supported": l.supported,
+            "note": l.note,
+            "affected": l.affected,
+            "references": l.references,
+            "reviewed": l.reviewed,
+            "tested": l.tested,
+            "planned": l.planned.map(|(version, on)| json!({"version": version, "on": on})),
+            "released": l.released.map(|(version, on)| json!({"version": version, "on": on})),
+        })).collect::<Vec<_>>(),
     }))
     .into_response())
 }
@@ -565,6 +679,7 @@ action_handlers! {
     access => Kind::Access,
     approval => Kind::Approval,
     ssvc => Kind::Ssvc,
+    lines => Kind::Line,
 }
 
 #[cfg(test)]

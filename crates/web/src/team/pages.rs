@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use vulndesk_core::access::{OrgRole, Standing};
 use vulndesk_core::case::{self, Event, State as CaseState};
 use vulndesk_core::clocks::ClockKind;
+use vulndesk_core::fixes;
 use vulndesk_core::severity::Cvss;
 use vulndesk_core::ssvc::{Decision, Ssvc};
 use vulndesk_core::triage::{self, DeclineReason};
@@ -252,6 +253,18 @@ struct StageRow {
     action: Option<&'static str>,
 }
 
+/// A release line's fix, in words.
+struct LineRow {
+    line: String,
+    versions: String,
+    support: String,
+    affected: &'static str,
+    references: String,
+    checks: String,
+    planned: String,
+    released: String,
+}
+
 /// A gate, with whether it holds.
 struct GateRow {
     before: String,
@@ -316,6 +329,8 @@ struct CasePage {
     /// The gated steps this viewer may approve now (from a browser session).
     approvable: Vec<String>,
     typed_approval: String,
+    /// Fix tracking per release line of the product.
+    lines: Vec<LineRow>,
 }
 
 fn clock_label(kind: ClockKind) -> &'static str {
@@ -708,6 +723,33 @@ fn entry(view: &CaseView, seq: i64, r: &vulndesk_core::case::Recorded) -> EntryR
         Event::SsvcAssessed { points } => {
             format!("SSVC {} ({})", points.decision(), points.vector())
         }
+        Event::LineUpdated { line, update } => {
+            use vulndesk_core::fixes::LineUpdate as U;
+            match update {
+                U::Affected { affected: true } => format!("Line {line}: affected"),
+                U::Affected { affected: false } => format!("Line {line}: not affected"),
+                U::Reference { reference } => {
+                    e.text = reference.clone();
+                    format!("Line {line}: fix reference")
+                }
+                U::Reviewed { note } | U::Tested { note } => {
+                    e.text = note.clone().unwrap_or_default();
+                    let what = if matches!(update, U::Reviewed { .. }) {
+                        "reviewed"
+                    } else {
+                        "tested"
+                    };
+                    format!("Line {line}: fix {what}")
+                }
+                U::Planned { version, on } => match version {
+                    Some(v) => format!("Line {line}: fix planned in {v} on {on}"),
+                    None => format!("Line {line}: fix planned on {on}"),
+                },
+                U::Released { version, on } => {
+                    format!("Line {line}: fix released in {version} on {on}")
+                }
+            }
+        }
         Event::StageCompleted { stage, evidence } => {
             e.text = evidence.clone().unwrap_or_default();
             format!("Stage {stage} completed")
@@ -961,6 +1003,40 @@ async fn case_page(
             Vec::new()
         },
         typed_approval: typed.get(Kind::Approval, "note").unwrap_or_default(),
+        lines: fixes::lines(policy, &view.log)
+            .into_iter()
+            .map(|l| LineRow {
+                support: match (&l.note, l.supported) {
+                    (Some(note), true) => format!("supported ({note})"),
+                    (None, true) => "supported".to_owned(),
+                    (Some(note), false) => format!("not supported ({note})"),
+                    (None, false) => "not supported".to_owned(),
+                },
+                affected: match l.affected {
+                    Some(true) => "affected",
+                    Some(false) => "not affected",
+                    None => "not yet known",
+                },
+                references: l.references.join(", "),
+                checks: match (l.reviewed, l.tested) {
+                    (true, true) => "reviewed, tested",
+                    (true, false) => "reviewed",
+                    (false, true) => "tested",
+                    (false, false) => "",
+                }
+                .to_owned(),
+                planned: l
+                    .planned
+                    .map(|(v, on)| match v {
+                        Some(v) => format!("{v} on {on}"),
+                        None => format!("on {on}"),
+                    })
+                    .unwrap_or_default(),
+                released: l.released.map(|(v, on)| format!("{v} on {on}")).unwrap_or_default(),
+                line: l.line,
+                versions: l.versions,
+            })
+            .collect(),
     })
 }
 
@@ -1073,4 +1149,5 @@ form_handlers! {
     access => Kind::Access,
     approval => Kind::Approval,
     ssvc => Kind::Ssvc,
+    lines => Kind::Line,
 }
