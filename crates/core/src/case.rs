@@ -303,6 +303,31 @@ pub enum Event {
         line: String,
         update: crate::fixes::LineUpdate,
     },
+    /// An award was proposed; the proposer attests the reporter followed the policy.
+    BountyProposed {
+        amount: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// An approver approved the proposed award.
+    BountyApproved {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// No bounty is awarded, for a reason.
+    BountyDeclined {
+        reason: String,
+    },
+    /// The award was paid: by which method, to which address (a crypto-currency payment),
+    /// with which transaction reference.
+    BountyPaid {
+        method: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        on: Date,
+    },
     /// A person approved a gated step, as a member of these groups.
     Approved {
         step: String,
@@ -327,6 +352,10 @@ impl Event {
             Event::ExploitationObserved { .. } => "exploitation_observed",
             Event::Leaked { .. } => "leaked",
             Event::LineUpdated { .. } => "line_updated",
+            Event::BountyProposed { .. } => "bounty_proposed",
+            Event::BountyApproved { .. } => "bounty_approved",
+            Event::BountyDeclined { .. } => "bounty_declined",
+            Event::BountyPaid { .. } => "bounty_paid",
             Event::FixScheduled { .. } => "fix_scheduled",
             Event::FixReleased { .. } => "fix_released",
             Event::AdvisoryPublished { .. } => "advisory_published",
@@ -358,6 +387,11 @@ impl Event {
             | Event::MailReceived { .. }
             | Event::AccessChanged { .. }
             | Event::Escalated { .. }
+            // Awards and payout details are the team's; the reporter is told in a message.
+            | Event::BountyProposed { .. }
+            | Event::BountyApproved { .. }
+            | Event::BountyDeclined { .. }
+            | Event::BountyPaid { .. }
             | Event::Declined { note: Some(_), .. } => Audience::Workers,
             // The team's scoring and who manages the case or else may see it are the team's
             // business until it publishes.
@@ -448,6 +482,7 @@ impl Event {
             | Event::AdvisoryPublished { on } => vec![("on", *on)],
             Event::DeadlineOverridden { due, .. } => vec![("due", *due)],
             Event::LineUpdated { update, .. } => update.given_dates(),
+            Event::BountyPaid { on, .. } => vec![("on", *on)],
             _ => Vec::new(),
         }
     }
@@ -548,7 +583,11 @@ pub fn facts(calendar: &Calendar, log: &[Recorded]) -> Option<Facts> {
             | Event::Approved { .. }
             | Event::SsvcAssessed { .. }
             | Event::Escalated { .. }
-            | Event::LineUpdated { .. } => {}
+            | Event::LineUpdated { .. }
+            | Event::BountyProposed { .. }
+            | Event::BountyApproved { .. }
+            | Event::BountyDeclined { .. }
+            | Event::BountyPaid { .. } => {}
             // Asking for more information is a person's reply to the report (FreePBX,
             // seed 001: the "non-automated response ... may request additional information").
             Event::InfoRequested { .. } => {

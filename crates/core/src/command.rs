@@ -118,6 +118,8 @@ pub enum Command {
         line: String,
         update: crate::fixes::LineUpdate,
     },
+    /// Propose, approve, decline or pay a bounty.
+    Bounty(crate::bounty::BountyCommand),
     /// Approve a gated step as a member of the groups it needs.
     Approve {
         step: String,
@@ -385,6 +387,17 @@ fn events_of(
         }
         Command::ProposeFix { reference } => Event::FixProposed { reference },
         Command::Prioritise { points } => Event::SsvcAssessed { points },
+        Command::Bounty(command) => {
+            use crate::bounty::Refused as R;
+            let member = ctx.member.as_ref().ok_or_else(|| Refusal::Forbidden {
+                why: "only a signed-in person decides on bounties".into(),
+            })?;
+            return crate::bounty::decide(policy, log, member, command).map_err(|r| match r {
+                R::Field(field, why) => invalid(field, why),
+                R::NotApprover(why) => Refusal::Forbidden { why },
+                R::Conflict(why) => Refusal::Conflict(why),
+            });
+        }
         Command::UpdateLine { line, update } => {
             crate::fixes::check(policy, log, &line, &update)
                 .map_err(|(field, why)| invalid(field, why))?;

@@ -493,6 +493,9 @@ pub struct Bounty {
     pub payout_methods: Vec<String>,
     /// How the bounty is arranged, e.g. `email`.
     pub communicated_by: Option<String>,
+    /// The group whose members approve an award (default `officers`); see
+    /// [`crate::workflow::group_roles`].
+    pub approvers: Option<String>,
 }
 
 /// The automatic receipt's text: `receipt = "..."` (the organisation's first preferred
@@ -845,6 +848,17 @@ impl Policy {
                     "a group needs at least one role: officer, member or reviewer".into(),
                 ));
             }
+        }
+        if let Some(group) = self.bounty.as_ref().and_then(|b| b.approvers.as_deref())
+            && workflow::group_roles(self, group).is_none()
+        {
+            return Some((
+                "bounty.approvers".into(),
+                format!(
+                    "no group is named {group:?}: define it under [roles.groups] or use one of {}",
+                    workflow::group_names(self).join(", ")
+                ),
+            ));
         }
         for (i, g) in self.workflow.gates.iter().enumerate() {
             let step = g.before.as_str();

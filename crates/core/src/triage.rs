@@ -175,6 +175,10 @@ pub fn moves_state(event: &Event) -> bool {
         | Event::ReporterTokenReplaced
         | Event::ExploitationObserved { .. }
         | Event::Leaked { .. }
+        | Event::BountyProposed { .. }
+        | Event::BountyApproved { .. }
+        | Event::BountyDeclined { .. }
+        | Event::BountyPaid { .. }
         | Event::FixScheduled { .. }
         | Event::DeadlineOverridden { .. }
         | Event::NoteAdded { .. }

@@ -73,6 +73,23 @@ pub fn support(product: &Product, reported: &str) -> Support {
     }
 }
 
+/// The version the case's report names (its `version` field) with its support under
+/// `policy`; `None` when the report names none.
+pub fn reported_support(
+    policy: &crate::policy::Policy,
+    log: &[crate::case::Recorded],
+) -> Option<(String, Support)> {
+    let Some(crate::case::Event::Reported {
+        fields, product, ..
+    }) = log.first().map(|r| &r.event)
+    else {
+        return None;
+    };
+    let version = fields.get("version")?;
+    let product = policy.product(product)?;
+    Some((version.clone(), support(product, version)))
+}
+
 /// The product's supported and unsupported ranges: those it lists, then its release
 /// lines' versions by whether the line is supported.
 fn ranges(product: &Product) -> (Vec<&str>, Vec<&str>) {

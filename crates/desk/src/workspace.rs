@@ -165,6 +165,15 @@ impl Desk {
             org_cases: &org_cases,
             member: Some(member),
         };
+        // A bounty awarded or paid is told to the reporter: the decision writes the message,
+        // and its mail goes with the write.
+        if matches!(command, Command::Bounty(_))
+            && let Ok(events) = command::decide(command.clone(), &read, &pinned.policy, &ctx)
+            && let Some(text) = vulndesk_core::bounty::reporter_message(&events)
+        {
+            self.queue_to_reporter(case, &pinned, &read, text, &mut effects, at)
+                .await?;
+        }
         let actor = Actor::User(by.user.id);
         let written = self
             .decide_and_append(case, &pinned, &actor, &ctx, command, effects, at)

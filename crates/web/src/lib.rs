@@ -293,6 +293,12 @@ fn routes() -> authz::Routes {
         )
         .add(
             M::POST,
+            "/cases/{id}/bounty",
+            WorkCase,
+            post(team::pages::bounty),
+        )
+        .add(
+            M::POST,
             "/cases/{id}/officer",
             ManageCase,
             post(team::pages::officer),
@@ -352,6 +358,12 @@ fn routes() -> authz::Routes {
             "/api/v1/cases/{id}/lines",
             WorkCase,
             post(team::api::lines),
+        )
+        .add(
+            M::POST,
+            "/api/v1/cases/{id}/bounty",
+            WorkCase,
+            post(team::api::bounty),
         )
         .add(
             M::POST,

@@ -368,7 +368,7 @@ const JSON: &str = "application/json";
 const CASES: &str = "/api/v1/cases";
 const CASE: &str = "/api/v1/cases/{id}";
 /// The team's actions, each `POST /api/v1/cases/{id}/<action>`.
-const ACTIONS: [&str; 10] = [
+const ACTIONS: [&str; 11] = [
     "triage",
     "notes",
     "messages",
@@ -379,6 +379,7 @@ const ACTIONS: [&str; 10] = [
     "approvals",
     "ssvc",
     "lines",
+    "bounty",
 ];
 const CRITICAL: &str = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N";
 
@@ -428,6 +429,7 @@ fn valid_body(action: &str, officer: i64) -> Value {
             json!({"exploitation": "active", "automatable": "yes", "technical_impact": "total", "mission_impact": "high"})
         }
         "lines" => json!({"action": "affected", "line": "2.x"}),
+        "bounty" => json!({"action": "approve"}),
         other => unreachable!("{other}"),
     }
 }
@@ -576,7 +578,7 @@ async fn check_team_api(app: &TestApp, c: &mut Contract, reported: i64, filed: i
             let e = c.expect(&template, "post", r, status).await;
             assert_eq!(e["error"]["code"], code, "{action} {status}");
         }
-        let code = if matches!(action, "triage" | "lines") {
+        let code = if matches!(action, "triage" | "lines" | "bounty") {
             "missing_field"
         } else {
             "unknown_field"
@@ -704,6 +706,35 @@ async fn check_team_api(app: &TestApp, c: &mut Contract, reported: i64, filed: i
         (by_mo, gated, "triage", json!({"action": "merge-fix", "reference": "abc123"}), 201, "/state", json!("accepted")),
     ];
     run(c, app, gates).await;
+    // FreePBX's bounty: not offered by SalesTim (409); proposed, refused to its own proposer
+    // (403), approved by a second officer, paid in bitcoin to an address (422 without one).
+    let (bounty_case, _) = app.create_report(&report("freepbx", "Bounty case")).await;
+    let fran = session_for(
+        app,
+        add_member(app, "fran@example.org", false, &[("freepbx", "officer")]).await,
+    )
+    .await;
+    let fred = session_for(
+        app,
+        add_member(app, "fred@example.org", false, &[("freepbx", "officer")]).await,
+    )
+    .await;
+    let (by_fran, by_fred) = (Auth::Session(&fran), Auth::Session(&fred));
+    let propose = json!({"action": "propose", "amount": "0.01 BTC", "policy_followed": true});
+    #[rustfmt::skip]
+    let bounty: Vec<Step> = vec![
+        (by_mo, fresh, "bounty", propose.clone(), 409, "/error/code", json!("conflict")),
+        (by_fran, bounty_case, "triage", json!({"action": "accept"}), 201, "/state", json!("accepted")),
+        (by_fran, bounty_case, "bounty", json!({"action": "propose", "amount": "0.01 BTC"}), 422, "/error/field", json!("policy_followed")),
+        (by_fran, bounty_case, "bounty", propose, 201, "/state", json!("accepted")),
+        (by_fran, bounty_case, "bounty", json!({"action": "approve"}), 403, "/error/code", json!("forbidden")),
+        (by_fred, bounty_case, "bounty", json!({"action": "approve", "note": "Well reported."}), 201, "/state", json!("accepted")),
+        (by_fred, bounty_case, "bounty", json!({"action": "pay", "method": "bitcoin", "on": "2026-11-29"}), 422, "/error/field", json!("address")),
+        (by_fred, bounty_case, "bounty", json!({"action": "pay", "method": "bitcoin", "address": "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh", "on": "2026-11-29"}), 201, "/state", json!("accepted")),
+    ];
+    run(c, app, bounty).await;
+    let paid = get_case(c, app, Auth::Session(&fran), &bounty_case.to_string(), 200).await;
+    assert_eq!(paid["bounty"]["stage"]["stage"], "paid", "{paid}");
     let view = get_case(c, app, Auth::Session(&mo), &gated.to_string(), 200).await;
     assert_eq!(view["officer_id"], officer);
     assert_eq!(view["workflow"]["gates"][0]["holds"], true, "{view}");

@@ -295,3 +295,49 @@ async fn a_leak_breaks_the_embargo_and_moves_disclosure_for_the_team_and_the_rep
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_freepbx_bounty_is_proposed_approved_by_another_officer_paid_and_told_to_the_reporter() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let mut body = report("freepbx", "Auth bypass in the UCP");
+        body["fields"] = json!({"version": "17.0.2"});
+        let (case, token) = app.create_report(&body).await;
+        let (_, fran) = person(&app, "fran@freepbx.test", "freepbx", "officer").await;
+        let (_, fred) = person(&app, "fred@freepbx.test", "freepbx", "officer").await;
+        let (status, e) = triage(&app, &fran, case, json!({"action": "accept"})).await;
+        assert_eq!(status, 201, "on {}: {e}", db.label);
+        let view = case_json(&app, &fran, case).await;
+        let checks = &view["bounty"]["checks"];
+        assert_eq!(checks[3]["met"], true, "17.x is supported: {checks}");
+        assert_eq!(checks[4]["met"], Value::Null, "compliance is the team's to attest");
+        let propose = json!({"action": "propose", "amount": "0.01 BTC", "policy_followed": true});
+        let (status, e) = act(&app, &fran, case, "bounty", propose).await;
+        assert_eq!(status, 201, "{e}");
+        let (status, e) = act(&app, &fran, case, "bounty", json!({"action": "approve"})).await;
+        assert_eq!(status, 403, "{e}");
+        assert!(message(&e).contains("you proposed this award"), "{e}");
+        // The second officer approves on the page; the reporter is told in the portal and by mail.
+        let page = page(&app, &fred.cookie, &format!("/cases/{case}")).await.text().await.unwrap();
+        assert!(page.contains("id=\"bounty-approve\""), "the approval is offered");
+        let approved = post_form(&app, &fred.cookie, &format!("/cases/{case}/bounty"), &[("csrf", &fred.csrf), ("action", "approve")]).await;
+        assert_eq!(approved.status().as_u16(), 303);
+        let portal = format!("/r/{case}/{token}");
+        let theirs = app.get(&portal).await.text().await.unwrap();
+        assert!(theirs.contains("FreePBX awards you a bounty of 0.01 BTC"), "{theirs}");
+        assert!(theirs.contains("To stay anonymous"), "{theirs}");
+        assert!(!theirs.contains("bounty_proposed"), "the team's deliberation stays internal: {theirs}");
+        let jobs = app.store.jobs_for_case(case).await.unwrap();
+        assert!(
+            jobs.iter().any(|j| j.payload["to"] == json!(["finder@example.org"]) && j.kind == "mail" && j.payload["raw"].as_str().is_some_and(|r| r.contains("bounty"))),
+            "the award is mailed to the reporter"
+        );
+        let pay = json!({"action": "pay", "method": "bitcoin", "address": "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh", "reference": "tx 4a5e", "on": jiff::Timestamp::now().to_string()[..10]});
+        let (status, e) = act(&app, &fred, case, "bounty", pay).await;
+        assert_eq!(status, 201, "{e}");
+        let theirs = app.get(&portal).await.text().await.unwrap();
+        assert!(theirs.contains("FreePBX paid your bounty of 0.01 BTC by bitcoin"), "{theirs}");
+        assert!(!theirs.contains("bc1qxy2"), "the address stays with the team: {theirs}");
+    })
+    .await;
+}

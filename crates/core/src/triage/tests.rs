@@ -119,6 +119,20 @@ fn every_event() -> Vec<Event> {
             line: "17".into(),
             update: crate::fixes::LineUpdate::Tested { note: None },
         },
+        Event::BountyProposed {
+            amount: "500 USD".into(),
+            note: None,
+        },
+        Event::BountyApproved { note: None },
+        Event::BountyDeclined {
+            reason: "out of scope".into(),
+        },
+        Event::BountyPaid {
+            method: "bitcoin".into(),
+            address: Some("bc1q".into()),
+            reference: None,
+            on,
+        },
     ]
 }
 
@@ -157,6 +171,10 @@ fn variant_index(e: &Event) -> usize {
         Event::Escalated { .. } => 28,
         Event::Leaked { .. } => 29,
         Event::LineUpdated { .. } => 30,
+        Event::BountyProposed { .. } => 31,
+        Event::BountyApproved { .. } => 32,
+        Event::BountyDeclined { .. } => 33,
+        Event::BountyPaid { .. } => 34,
     }
 }
 
@@ -212,6 +230,10 @@ const TABLE: &[(&str, [Expect; 8])] = &[
     ("escalated",             [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
     ("leaked",                [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
     ("line_updated",          [Same,   Same,   Same,   No,     Same,   Same,   Same,   No]),
+    ("bounty_proposed",       [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
+    ("bounty_approved",       [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
+    ("bounty_declined",       [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
+    ("bounty_paid",           [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
 ];
 
 fn expected(from: State, event: &Event) -> Expect {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use vulndesk_core::access::CaseGrant;
 use vulndesk_core::actor::Actor;
+use vulndesk_core::bounty::{self, BountyCommand, Stage};
 use vulndesk_core::case;
 use vulndesk_core::clocks::ClockKind;
 use vulndesk_core::command::Command;
@@ -42,6 +43,7 @@ pub(crate) enum Kind {
     Approval,
     Ssvc,
     Line,
+    Bounty,
 }
 
 #[derive(Deserialize)]
@@ -140,6 +142,74 @@ struct LineRelease {
     line: String,
     version: String,
     on: Date,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Proposal {
+    amount: String,
+    #[serde(default)]
+    policy_followed: bool,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteOnly {
+    #[serde(default)]
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Payment {
+    method: String,
+    #[serde(default)]
+    address: Option<String>,
+    #[serde(default)]
+    reference: Option<String>,
+    on: Date,
+}
+
+const BOUNTY_ACTIONS: &str = "propose, approve, decline, pay";
+
+/// A bounty decision: `action` picks it, with its own fields.
+fn parse_bounty(mut input: Input) -> Result<Command, ApiError> {
+    let action = input.take_action()?;
+    let blank = |t: Option<String>| t.filter(|t| !t.trim().is_empty());
+    let command = match action.as_str() {
+        "propose" => {
+            let p = input.fields::<Proposal>("action, amount, policy_followed, note")?;
+            BountyCommand::Propose {
+                amount: p.amount,
+                policy_followed: p.policy_followed,
+                note: blank(p.note),
+            }
+        }
+        "approve" => BountyCommand::Approve {
+            note: blank(input.fields::<NoteOnly>("action, note")?.note),
+        },
+        "decline" => BountyCommand::Decline {
+            reason: input.fields::<ReasonFields>("action, reason")?.reason,
+        },
+        "pay" => {
+            let p = input.fields::<Payment>("action, method, address, reference, on")?;
+            BountyCommand::Pay {
+                method: p.method,
+                address: blank(p.address),
+                reference: blank(p.reference),
+                on: p.on,
+            }
+        }
+        other => {
+            return Err(ApiError::InvalidField {
+                field: "action".into(),
+                message: format!("unknown bounty action {other:?}; actions are {BOUNTY_ACTIONS}"),
+            });
+        }
+    };
+    Ok(Command::Bounty(command))
 }
 
 const LINE_ACTIONS: &str = "affected, not-affected, reference, reviewed, tested, planned, released";
@@ -429,6 +499,7 @@ pub(crate) fn parse_action(kind: Kind, input: Input) -> Result<Action, ApiError>
             })
         }
         Kind::Line => Action::Command(parse_line(input)?),
+        Kind::Bounty => Action::Command(parse_bounty(input)?),
         Kind::Ssvc => Action::Command(Command::Prioritise {
             points: input
                 .fields::<Ssvc>("exploitation, automatable, technical_impact, mission_impact")?,
@@ -581,6 +652,18 @@ pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Respo
         "duplicates": view.duplicates.iter().map(|(id, reporter)| json!({"case": id, "reporter": reporter})).collect::<Vec<_>>(),
         "participants": view.participants.iter().map(|p| json!({"role": p.role, "user_id": p.user_id, "joined_at": p.joined_at})).collect::<Vec<_>>(),
         "workflow": process,
+        "bounty": bounty::eligibility(view.policy(), &view.log).map(|e| json!({
+            "discretionary": e.discretionary,
+            "possible": e.possible(),
+            "checks": e.checks.iter().map(|c| json!({"condition": c.condition, "met": c.met, "why": c.why})).collect::<Vec<_>>(),
+            "stage": match &e.stage {
+                Stage::None => json!({"stage": "none"}),
+                Stage::Proposed { amount, .. } => json!({"stage": "proposed", "amount": amount}),
+                Stage::Approved { amount } => json!({"stage": "approved", "amount": amount}),
+                Stage::Declined { reason } => json!({"stage": "declined", "reason": reason}),
+                Stage::Paid { amount, method, on } => json!({"stage": "paid", "amount": amount, "method": method, "on": on}),
+            },
+        })),
         "lines": fixes::lines(view.policy(), &view.log).into_iter().map(|l| json!({
             "line": l.line,
             "versions": l.versions,
@@ -680,6 +763,7 @@ action_handlers! {
     approval => Kind::Approval,
     ssvc => Kind::Ssvc,
     lines => Kind::Line,
+    bounty => Kind::Bounty,
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use vulndesk_core::access::{OrgRole, Standing};
+use vulndesk_core::bounty::{self, Stage};
 use vulndesk_core::case::{self, Event, State as CaseState};
 use vulndesk_core::clocks::ClockKind;
 use vulndesk_core::fixes;
@@ -265,6 +266,18 @@ struct LineRow {
     released: String,
 }
 
+/// The case's bounty, as the page shows it.
+struct BountyView {
+    /// `(condition, met in words, why)`.
+    checks: Vec<(&'static str, &'static str, String)>,
+    discretionary: bool,
+    /// How far the award went, in words.
+    stage: String,
+    /// Which form the page offers: `propose`, `decide` or `pay`.
+    next: &'static str,
+    methods: Vec<String>,
+}
+
 /// A gate, with whether it holds.
 struct GateRow {
     before: String,
@@ -331,6 +344,7 @@ struct CasePage {
     typed_approval: String,
     /// Fix tracking per release line of the product.
     lines: Vec<LineRow>,
+    bounty: Option<BountyView>,
 }
 
 fn clock_label(kind: ClockKind) -> &'static str {
@@ -750,6 +764,31 @@ fn entry(view: &CaseView, seq: i64, r: &vulndesk_core::case::Recorded) -> EntryR
                 }
             }
         }
+        Event::BountyProposed { amount, note } => {
+            e.text = note.clone().unwrap_or_default();
+            format!("Bounty of {amount} proposed (the reporter followed the policy)")
+        }
+        Event::BountyApproved { note } => {
+            e.text = note.clone().unwrap_or_default();
+            "Bounty approved".to_owned()
+        }
+        Event::BountyDeclined { reason } => {
+            e.text = reason.clone();
+            "No bounty awarded".to_owned()
+        }
+        Event::BountyPaid {
+            method,
+            address,
+            reference,
+            on,
+        } => {
+            e.text = [address.as_deref(), reference.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("\n");
+            format!("Bounty paid by {method} on {on}")
+        }
         Event::StageCompleted { stage, evidence } => {
             e.text = evidence.clone().unwrap_or_default();
             format!("Stage {stage} completed")
@@ -1003,6 +1042,41 @@ async fn case_page(
             Vec::new()
         },
         typed_approval: typed.get(Kind::Approval, "note").unwrap_or_default(),
+        bounty: bounty::eligibility(policy, &view.log).map(|e| BountyView {
+            checks: e
+                .checks
+                .iter()
+                .map(|c| {
+                    let met = match c.met {
+                        Some(true) => "yes",
+                        Some(false) => "no",
+                        None => "for the team to judge",
+                    };
+                    (c.condition, met, c.why.clone())
+                })
+                .collect(),
+            discretionary: e.discretionary,
+            next: match &e.stage {
+                Stage::None | Stage::Declined { .. } if e.possible() => "propose",
+                Stage::Proposed { .. } => "decide",
+                Stage::Approved { .. } => "pay",
+                _ => "",
+            },
+            stage: match &e.stage {
+                Stage::None => "no award proposed".to_owned(),
+                Stage::Proposed { amount, by } => {
+                    format!("{amount} proposed by {}, awaiting approval", view.actor_name(&Actor::parse(by)))
+                }
+                Stage::Approved { amount } => format!("{amount} approved; the reporter was told"),
+                Stage::Declined { reason } => format!("no bounty: {reason}"),
+                Stage::Paid { amount, method, on } => format!("{amount} paid by {method} on {on}"),
+            },
+            methods: policy
+                .bounty
+                .as_ref()
+                .map(|b| b.payout_methods.clone())
+                .unwrap_or_default(),
+        }),
         lines: fixes::lines(policy, &view.log)
             .into_iter()
             .map(|l| LineRow {
@@ -1150,4 +1224,5 @@ form_handlers! {
     approval => Kind::Approval,
     ssvc => Kind::Ssvc,
     lines => Kind::Line,
+    bounty => Kind::Bounty,
 }

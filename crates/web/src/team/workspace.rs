@@ -296,12 +296,7 @@ impl CaseView {
 
     /// Whether the reported version is supported, when the report names one.
     pub fn support(&self) -> Option<(String, Support)> {
-        let Some(Event::Reported { fields, .. }) = self.log.first().map(|r| &r.event) else {
-            return None;
-        };
-        let version = fields.get("version")?;
-        let product = self.policy().product(self.product_slug())?;
-        Some((version.clone(), versions::support(product, version)))
+        versions::reported_support(self.policy(), &self.log)
     }
 
     /// A display name for who acted.
