@@ -507,6 +507,7 @@ impl Intake {
                 reporter_token_hash: unguessable_token_hash()?,
                 reply_tag,
                 at,
+                actor: Actor::Reporter,
                 events,
                 effects,
             })
@@ -572,6 +573,7 @@ impl Intake {
                 reporter_token_hash: unguessable_token_hash()?,
                 reply_tag: new_reply_tag()?,
                 at,
+                actor: Actor::Reporter,
                 events,
                 effects,
             })

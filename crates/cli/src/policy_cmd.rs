@@ -32,6 +32,9 @@ pub struct ExplainArgs {
     /// The details leaked (the embargo broke) on this day.
     #[arg(long, value_name = "YYYY-MM-DD")]
     leaked: Option<Date>,
+    /// An outbound case: our report to a vendor, on `--reported`; only the disclosure clock.
+    #[arg(long)]
+    outbound: bool,
     /// The vendor's announced fix release day.
     #[arg(long, value_name = "YYYY-MM-DD")]
     fix_scheduled: Option<Date>,
@@ -130,6 +133,7 @@ fn explain(args: ExplainArgs) -> Result<(), CliError> {
         )?),
     };
     facts.leaked = leaked;
+    facts.outbound = args.outbound;
     facts.fix_scheduled = fix_scheduled.map(|release| FixSchedule {
         release,
         announced: fix_announced.unwrap_or(reported),

@@ -148,6 +148,9 @@ pub enum Need {
     Reporter,
     /// Any signed-in person; what they then see is narrowed by [`can_see`].
     SignedIn,
+    /// Any signed-in person who may write (a token with `cases:write`): opening a case in an
+    /// organisation, which the use case checks they belong to (an outbound report).
+    SignedInWrite,
     /// A person at a browser session, never an API token: their own account (password,
     /// second factor, tokens) and signing out. A token that could reach these could mint
     /// a stronger token or outlive a password change, so scopes do not apply here at all.
@@ -171,6 +174,7 @@ impl Need {
     fn scope(self) -> Option<Scope> {
         match self {
             Need::SignedIn | Need::ReadCase => Some(Scope::CasesRead),
+            Need::SignedInWrite => Some(Scope::CasesWrite),
             Need::WorkCase | Need::ManageCase | Need::ReviewCase => Some(Scope::CasesWrite),
             Need::Public | Need::Reporter | Need::BrowserSession | Need::Admin => None,
         }
@@ -257,7 +261,7 @@ pub fn decide(principal: &Principal, need: Need, case: Option<CaseRef>) -> Resul
     }
     let required = match need {
         Need::Public | Need::Reporter => unreachable!("answered above"),
-        Need::SignedIn => return Ok(()),
+        Need::SignedIn | Need::SignedInWrite => return Ok(()),
         Need::BrowserSession if person.scopes.is_none() => return Ok(()),
         Need::BrowserSession => return Err(Denial::Forbidden),
         // Administration is never done with an API token.

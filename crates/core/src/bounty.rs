@@ -68,6 +68,10 @@ pub enum Stage {
 /// The case's eligibility under `policy`, or `None` when the policy offers no bounty.
 pub fn eligibility(policy: &Policy, log: &[Recorded]) -> Option<Eligibility> {
     let bounty = policy.bounty.as_ref()?;
+    if crate::case::is_outbound(log) {
+        // Our own report to a vendor: any bounty is the vendor's to give.
+        return None;
+    }
     let support = crate::versions::reported_support(policy, log).map(|(_, s)| s);
     let mut checks = Vec::new();
     let channel = log.iter().find_map(|r| match &r.event {
@@ -76,11 +80,13 @@ pub fn eligibility(policy: &Policy, log: &[Recorded]) -> Option<Eligibility> {
     });
     checks.push(Check {
         condition: "reported privately, through the policy's channels",
-        met: Some(channel.is_some()),
+        met: Some(matches!(
+            channel,
+            Some(Channel::Web | Channel::Api | Channel::Email)
+        )),
         why: match channel {
-            Some(c @ (Channel::Web | Channel::Api | Channel::Email)) => {
-                format!("reported through the {}", c.words())
-            }
+            Some(Channel::Outbound) => "our own report to a vendor: no bounty of ours".to_owned(),
+            Some(c) => format!("reported through the {}", c.words()),
             None => "no report in the case".to_owned(),
         },
     });
@@ -225,7 +231,7 @@ pub fn decide(
     let eligibility = eligibility(policy, log);
     let (Some(bounty), Some(eligibility)) = (policy.bounty.as_ref(), eligibility.as_ref()) else {
         return Err(Refused::Conflict(format!(
-            "{}'s policy offers no bounty",
+            "{}'s policy offers no bounty for this case",
             policy.organisation.name
         )));
     };

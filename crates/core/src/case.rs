@@ -104,6 +104,9 @@ pub enum Channel {
     Api,
     /// Mail, by pipe from an MTA or polled over IMAP.
     Email,
+    /// Not a report to us: our own report to a third-party vendor (an outbound case), whose
+    /// `reporter_contact` is the vendor's address.
+    Outbound,
 }
 
 impl Channel {
@@ -113,6 +116,7 @@ impl Channel {
             Channel::Web => "web",
             Channel::Api => "api",
             Channel::Email => "email",
+            Channel::Outbound => "outbound",
         }
     }
 
@@ -122,6 +126,7 @@ impl Channel {
             Channel::Web => "report form",
             Channel::Api => "API",
             Channel::Email => "mail",
+            Channel::Outbound => "outbound report to a vendor",
         }
     }
 }
@@ -559,6 +564,7 @@ pub struct Recorded {
 pub fn facts(calendar: &Calendar, log: &[Recorded]) -> Option<Facts> {
     let first = log.first()?;
     let mut facts = Facts::reported_on(calendar.local_date(first.at));
+    facts.outbound = is_outbound(log);
     for r in log {
         let on = calendar.local_date(r.at);
         match &r.event {
@@ -641,6 +647,17 @@ pub fn facts(calendar: &Calendar, log: &[Recorded]) -> Option<Facts> {
         }
     }
     Some(facts)
+}
+
+/// Whether the case is our report to a third-party vendor.
+pub fn is_outbound(log: &[Recorded]) -> bool {
+    matches!(
+        log.first().map(|r| &r.event),
+        Some(Event::Reported {
+            channel: Channel::Outbound,
+            ..
+        })
+    )
 }
 
 /// What the dashboard shows of a case besides its state and clocks, read from its log.

@@ -118,6 +118,8 @@ pub struct Facts {
     pub advisory_published: Option<Date>,
     /// In order of recording; a later override of the same clock replaces an earlier one.
     pub overrides: Vec<Override>,
+    /// The case is our report to a third-party vendor: only the disclosure clock runs.
+    pub outbound: bool,
 }
 
 impl Facts {
@@ -142,6 +144,7 @@ impl Facts {
             fix_released: None,
             advisory_published: None,
             overrides: Vec::new(),
+            outbound: false,
         }
     }
 }
@@ -223,6 +226,24 @@ pub fn clocks(policy: &Policy, facts: &Facts) -> Clocks {
         facts,
     };
     let disclosure = c.disclosure().map(|d| c.overridden(d));
+    if facts.outbound {
+        // We are the reporter: only our disclosure to the vendor's users runs, on the same
+        // rules as for every inbound report (SalesTim, seed 003: "SalesTim expects to be
+        // held to the same standard").
+        return Clocks {
+            deadlines: disclosure
+                .map(|mut d| {
+                    d.derivation.insert(
+                        0,
+                        "an outbound report to a vendor: this policy's disclosure rules apply to it as to every vendor".to_owned(),
+                    );
+                    d
+                })
+                .into_iter()
+                .collect(),
+            pending: Vec::new(),
+        };
+    }
     let reporter = c.reporter_disclosure(disclosure.as_ref());
     let mut out = Clocks {
         deadlines: [c.acknowledge(), c.resolve(), c.target()]

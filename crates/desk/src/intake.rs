@@ -53,7 +53,10 @@ pub struct Opening {
     pub reply_tag: String,
     /// When the report arrived.
     pub at: Timestamp,
-    /// The first events, `reported` first, all recorded as the reporter's.
+    /// Who the first events are recorded as: the reporter, or the team member who opened
+    /// an outbound case.
+    pub actor: Actor,
+    /// The first events, `reported` first.
     pub events: Vec<Event>,
     /// What they cause: files, the raw mail, the receipt, ...
     pub effects: Effects,
@@ -69,6 +72,7 @@ impl Desk {
             reporter_token_hash,
             reply_tag,
             at,
+            actor,
             events,
             mut effects,
         } = opening;
@@ -77,7 +81,7 @@ impl Desk {
                 "a case opens with its reported event".to_owned(),
             ));
         }
-        let (stored, log) = prepare(events, &Actor::Reporter, at)?;
+        let (stored, log) = prepare(events, &actor, at)?;
         effects.search = search_texts(&log);
         let projection = project(&policy.policy, &log)?;
         Ok(self
@@ -552,6 +556,7 @@ impl Desk {
                 reporter_token_hash: token.hash(),
                 reply_tag,
                 at,
+                actor: Actor::Reporter,
                 events,
                 effects,
             })

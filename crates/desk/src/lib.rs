@@ -13,6 +13,7 @@ pub mod cases;
 mod error;
 pub mod followup;
 pub mod intake;
+pub mod outbound;
 mod policies;
 mod reminders;
 pub mod reporter_token;

@@ -248,6 +248,13 @@ fn routes() -> authz::Routes {
             post(account::revoke_token),
         )
         .add(M::GET, "/dashboard", SignedIn, get(team::pages::dashboard))
+        .add(M::GET, "/outbound/new", SignedIn, get(team::outbound::show))
+        .add(
+            M::POST,
+            "/outbound/new",
+            SignedInWrite,
+            post(team::outbound::submit),
+        )
         .add(M::GET, "/cases/{id}", ReadCase, get(team::pages::show))
         .add(
             M::GET,
@@ -322,6 +329,12 @@ fn routes() -> authz::Routes {
             post(team::pages::approval),
         )
         .add(M::GET, "/api/v1/cases", SignedIn, get(team::api::list))
+        .add(
+            M::POST,
+            "/api/v1/outbound",
+            SignedInWrite,
+            post(team::outbound::create),
+        )
         .add(M::GET, "/api/v1/cases/{id}", ReadCase, get(team::api::show))
         .add(
             M::POST,

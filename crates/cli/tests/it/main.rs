@@ -23,6 +23,7 @@ mod mail_keys;
 mod mail_scenarios;
 mod mail_support;
 mod openapi;
+mod outbound;
 mod policy_cli;
 mod portal;
 mod products;

@@ -734,6 +734,31 @@ async fn check_team_api(app: &TestApp, c: &mut Contract, reported: i64, filed: i
     ];
     run(c, app, bounty).await;
     let paid = get_case(c, app, Auth::Session(&fran), &bounty_case.to_string(), 200).await;
+    // An outbound report by SalesTim's officer; refused to a member of no team of SalesTim.
+    let outbound = json!({"organisation": "salestim", "vendor": "Acme", "vendor_product": "libcsv 2.1", "contact": "security@vendor.example", "title": "Overflow", "description": "Details."});
+    for (auth, status) in [
+        (Auth::Session(&fran), 403),
+        (Auth::Token(&read), 403),
+        (Auth::Session(&boss), 201),
+    ] {
+        let r = team(
+            app,
+            Method::POST,
+            "/api/v1/outbound",
+            auth,
+            Some((JSON, outbound.to_string())),
+        )
+        .await;
+        let answer = c.expect("/api/v1/outbound", "post", r, status).await;
+        if status == 201 {
+            let view = get_case(c, app, Auth::Session(&boss), &answer["id"].to_string(), 200).await;
+            assert_eq!(
+                view["clocks"]["clocks"].as_array().unwrap().len(),
+                1,
+                "{view}"
+            );
+        }
+    }
     assert_eq!(paid["bounty"]["stage"]["stage"], "paid", "{paid}");
     let view = get_case(c, app, Auth::Session(&mo), &gated.to_string(), 200).await;
     assert_eq!(view["officer_id"], officer);

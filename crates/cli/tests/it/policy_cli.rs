@@ -149,6 +149,25 @@ fn explain_text_applies_exploitation_and_fix_flags() {
 }
 
 #[test]
+fn explain_shows_an_outbound_report_and_a_leak_as_the_case_page_does() {
+    let out = vulndesk(&[
+        "policy",
+        "explain",
+        "policies/salestim.toml",
+        "--reported",
+        "2026-04-05",
+        "--outbound",
+        "--leaked",
+        "2026-04-05",
+    ]);
+    let shown = text(&out.stdout);
+    assert!(shown.starts_with("disclosure due 2026-04-13 (Mon)\n"), "{shown}");
+    assert!(shown.contains("an outbound report to a vendor"), "{shown}");
+    assert!(shown.contains("the embargo broke: details leaked"), "{shown}");
+    assert!(!shown.contains("reporter_disclosure"), "we are the reporter: {shown}");
+}
+
+#[test]
 fn explain_rejects_a_bad_date_with_usage_exit_code() {
     let out = vulndesk(&[
         "policy",

@@ -91,10 +91,11 @@ fn principals() -> Vec<(&'static str, Principal)> {
     ]
 }
 
-const NEEDS: [Need; 9] = [
+const NEEDS: [Need; 10] = [
     Need::Public,
     Need::Reporter,
     Need::SignedIn,
+    Need::SignedInWrite,
     Need::BrowserSession,
     Need::ReadCase,
     Need::WorkCase,
@@ -106,66 +107,66 @@ const NEEDS: [Need; 9] = [
 /// The whole model as a table: one row per principal, one column per need, for the case
 /// named by the route. `.` allow, `s` sign in, `h` hidden (404), `f` forbidden (403).
 const EXPECTED: [(&str, &str); 15] = [
-    //                           Pub Rep Sig Brw Read Work Mgr Rev Adm
+    //                           Pub Rep Sig SgW Brw Read Work Mgr Rev Adm
     (
         "anonymous",
-        "             .   h   s   s   s    s    s   s   s",
+        "             .   h   s   s   s   s    s    s   s   s",
     ),
     (
         "reporter",
-        "              .   .   s   s   s    s    s   s   s",
+        "              .   .   s   s   s   s    s    s   s   s",
     ),
     (
         "other reporter",
-        "        .   h   s   s   s    s    s   s   s",
+        "        .   h   s   s   s   s    s    s   s   s",
     ),
     (
         "other org member",
-        "      .   h   .   .   h    h    h   h   f",
+        "      .   h   .   .   .   h    h    h   h   f",
     ),
     (
         "member",
-        "                .   h   .   .   .    .    f   .   f",
+        "                .   h   .   .   .   .    .    f   .   f",
     ),
     (
         "officer",
-        "               .   h   .   .   .    .    .   .   f",
+        "               .   h   .   .   .   .    .    .   .   f",
     ),
     (
         "reviewer",
-        "              .   h   .   .   .    f    f   .   f",
+        "              .   h   .   .   .   .    f    f   .   f",
     ),
     (
         "admin",
-        "                 .   h   .   .   .    .    .   .   .",
+        "                 .   h   .   .   .   .    .    .   .   .",
     ),
     (
         "external",
-        "              .   h   .   .   .    f    f   f   f",
+        "              .   h   .   .   .   .    f    f   f   f",
     ),
     (
         "external elsewhere",
-        "    .   h   .   .   h    h    h   h   f",
+        "    .   h   .   .   .   h    h    h   h   f",
     ),
     (
         "added member",
-        "          .   h   .   .   .    .    f   .   f",
+        "          .   h   .   .   .   .    .    f   .   f",
     ),
     (
         "reviewer added as member",
-        ".  h   .   .   .    .    f   .   f",
+        ".   h   .   .   .   .    .    f   .   f",
     ),
     (
         "officer's read token",
-        "  .   h   .   f   .    f    f   f   f",
+        "  .   h   .   f   f   .    f    f   f   f",
     ),
     (
         "officer's write token",
-        " .   h   .   f   .    .    .   .   f",
+        " .   h   .   .   f   .    .    .   .   f",
     ),
     (
         "admin's full token",
-        "    .   h   .   f   .    .    .   .   f",
+        "    .   h   .   .   f   .    .    .   .   f",
     ),
 ];
 

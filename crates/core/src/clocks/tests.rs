@@ -403,3 +403,44 @@ fn explain_golden_for_every_reference_policy() {
         .collect();
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn an_outbound_report_runs_only_the_disclosure_clock_on_the_same_rules() {
+    // SalesTim, seed 003: "SalesTim expects to be held to the same standard".
+    let mut f = reported(2026, 4, 5);
+    f.outbound = true;
+    let c = clocks(&policy("salestim"), &f);
+    assert_eq!(
+        c.deadlines.iter().map(|d| d.kind).collect::<Vec<_>>(),
+        [ClockKind::Disclosure]
+    );
+    assert!(
+        c.pending.is_empty(),
+        "we are the reporter: no permission to wait for"
+    );
+    let d = c.get(ClockKind::Disclosure).unwrap();
+    assert_eq!(d.due, date(2026, 7, 6), "day 90 is Saturday 4 July: Monday");
+    assert!(
+        d.derivation[0].starts_with("an outbound report to a vendor"),
+        "{:?}",
+        d.derivation
+    );
+    // A vendor that announced a release before the deadline, within the 14-day grace: the
+    // release day; one that did not: day 90 stands.
+    f.fix_scheduled = Some(FixSchedule {
+        release: date(2026, 7, 15),
+        announced: date(2026, 6, 1),
+    });
+    assert_eq!(
+        due(&clocks(&policy("salestim"), &f), ClockKind::Disclosure),
+        date(2026, 7, 15)
+    );
+    f.fix_scheduled = Some(FixSchedule {
+        release: date(2026, 7, 15),
+        announced: date(2026, 7, 10),
+    });
+    assert_eq!(
+        due(&clocks(&policy("salestim"), &f), ClockKind::Disclosure),
+        date(2026, 7, 6)
+    );
+}

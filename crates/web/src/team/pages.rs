@@ -345,6 +345,8 @@ struct CasePage {
     /// Fix tracking per release line of the product.
     lines: Vec<LineRow>,
     bounty: Option<BountyView>,
+    /// For an outbound case: "Our report to <vendor> about <product>".
+    outbound: Option<String>,
 }
 
 fn clock_label(kind: ClockKind) -> &'static str {
@@ -1042,6 +1044,12 @@ async fn case_page(
             Vec::new()
         },
         typed_approval: typed.get(Kind::Approval, "note").unwrap_or_default(),
+        outbound: view.outbound().map(|(vendor, product)| {
+            format!(
+                "Our report to {vendor} about {product}: the reporter here is the vendor, messages go to them, and {}'s disclosure rules run the date.",
+                policy.organisation.name
+            )
+        }),
         bounty: bounty::eligibility(policy, &view.log).map(|e| BountyView {
             checks: e
                 .checks

@@ -307,11 +307,27 @@ impl CaseView {
                 .get(id)
                 .cloned()
                 .unwrap_or_else(|| format!("user {id}")),
+            Actor::Reporter if case::is_outbound(&self.log) => "Vendor".to_owned(),
             Actor::Reporter => "Reporter".to_owned(),
             Actor::Anonymous => "Someone not signed in".to_owned(),
             Actor::Desk => "Vulndesk".to_owned(),
             Actor::Other(name) => name.clone(),
         }
+    }
+
+    /// For an outbound case, the vendor and their product.
+    pub fn outbound(&self) -> Option<(String, String)> {
+        if !case::is_outbound(&self.log) {
+            return None;
+        }
+        let Some(Event::Reported { fields, .. }) = self.log.first().map(|r| &r.event) else {
+            return None;
+        };
+        let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
+        Some((
+            get(vulndesk_desk::outbound::VENDOR_FIELD),
+            get(vulndesk_desk::outbound::VENDOR_PRODUCT_FIELD),
+        ))
     }
 
     /// `user_id` as the policy's groups see them on this case: their role in the
