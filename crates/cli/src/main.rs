@@ -5,6 +5,7 @@ mod audit_cmd;
 mod bench;
 mod bench_dashboard;
 mod bench_intake;
+mod case_cmd;
 mod demo;
 mod imap;
 mod ingest;
@@ -47,6 +48,9 @@ enum Command {
     /// Manage the security team's accounts and API tokens.
     #[command(subcommand)]
     User(user_cmd::UserCommand),
+    /// A case's process: show it, take or approve its gated steps as a team member.
+    #[command(subcommand)]
+    Case(case_cmd::CaseCommand),
     /// Maintain a database.
     #[command(subcommand)]
     Admin(admin_cmd::AdminCommand),
@@ -56,8 +60,8 @@ enum Command {
 }
 
 /// What went wrong, by exit code: 1 for invalid input (a policy that does not
-/// load), 2 for usage, 3 for the environment (files, database, network), 75 for
-/// "try again later" (mail ingest).
+/// load), 2 for usage, 3 for the environment (files, database, network), 4 for an action
+/// the case's state or policy refuses (a gate), 75 for "try again later" (mail ingest).
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error("{0}")]
@@ -71,6 +75,10 @@ pub enum CliError {
     },
     #[error("{0}")]
     Environment(String),
+    /// The case's state, its policy or the person's standing refuses the action: a gate
+    /// that does not hold names what is missing.
+    #[error("{0}")]
+    Refused(String),
     /// Could not be done now, may work later: sysexits' EX_TEMPFAIL, which an MTA
     /// answers by keeping the message and delivering it again.
     #[error("{0}")]
@@ -91,11 +99,10 @@ impl From<vulndesk_desk::DeskError> for CliError {
             | D::ChannelNotOffered { .. }
             | D::AttachmentTooLarge { .. }
             | D::TooManyAttachments { .. }
-            | D::Conflict { .. }
             | D::Duplicate(_)
             | D::Unstorable(_)
-            | D::Forbidden(_)
             | D::NotFound => CliError::Invalid(e.to_string()),
+            D::Conflict { .. } | D::Forbidden(_) => CliError::Refused(e.to_string()),
         }
     }
 }
@@ -106,6 +113,7 @@ impl CliError {
             CliError::Invalid(_) => 1,
             CliError::Usage(_) => 2,
             CliError::Io { .. } | CliError::Environment(_) => 3,
+            CliError::Refused(_) => 4,
             CliError::TempFail(_) => 75,
         }
     }
@@ -121,6 +129,7 @@ fn main() -> ExitCode {
         Command::Audit(cmd) => audit_cmd::run(cmd),
         Command::Admin(cmd) => admin_cmd::run(cmd),
         Command::User(cmd) => user_cmd::run(cmd),
+        Command::Case(cmd) => case_cmd::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
     };
     match result {

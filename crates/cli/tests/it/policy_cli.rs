@@ -161,10 +161,19 @@ fn explain_shows_an_outbound_report_and_a_leak_as_the_case_page_does() {
         "2026-04-05",
     ]);
     let shown = text(&out.stdout);
-    assert!(shown.starts_with("disclosure due 2026-04-13 (Mon)\n"), "{shown}");
+    assert!(
+        shown.starts_with("disclosure due 2026-04-13 (Mon)\n"),
+        "{shown}"
+    );
     assert!(shown.contains("an outbound report to a vendor"), "{shown}");
-    assert!(shown.contains("the embargo broke: details leaked"), "{shown}");
-    assert!(!shown.contains("reporter_disclosure"), "we are the reporter: {shown}");
+    assert!(
+        shown.contains("the embargo broke: details leaked"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("reporter_disclosure"),
+        "we are the reporter: {shown}"
+    );
 }
 
 #[test]

@@ -8,6 +8,12 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, on_each_database, report, spawn_app};
 use crate::team_support::{Session, act, add_member, case_json, page, post_form, session_for};
 
+/// `vulndesk ARGS --db URL`.
+async fn cli(db: &str, args: &[&str]) -> crate::mail_support::Run {
+    let args: Vec<&str> = args.iter().copied().chain(["--db", db]).collect();
+    crate::mail_support::run(&args, b"", &[]).await
+}
+
 /// `POST /api/v1/cases/{case}/triage` as `s`.
 async fn triage(app: &TestApp, s: &Session, case: i64, body: Value) -> (u16, Value) {
     act(app, s, case, "triage", body).await
@@ -57,6 +63,17 @@ async fn kamailio_releases_no_patch_without_the_security_teams_clearance() {
         let html = refused.text().await.unwrap();
         assert!(html.contains("merge-fix is gated by this policy"), "{html}");
         assert!(html.contains("needs approval by 1 member of security-team (0 so far)"), "{html}");
+
+        // The same refusal from the command line, exit code 4, and where the case stands.
+        let id = case.to_string();
+        let run = cli(&db.url, &["case", "step", &id, "merge-fix", "--as", "dave@kamailio.test"]).await;
+        assert_eq!(run.code, 4, "{}", run.stderr);
+        assert!(run.stderr.contains("merge-fix is gated by this policy: it needs approval by 1 member of security-team (0 so far) first"), "{}", run.stderr);
+        let run = cli(&db.url, &["case", "show", &id]).await;
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(run.stdout.contains("gate before merge-fix (approval:security-team): needs approval by 1 member"), "{}", run.stdout);
+        let run = cli(&db.url, &["case", "approve", &id, "merge-fix", "--as", "nobody@kamailio.test"]).await;
+        assert_eq!(run.code, 2, "{}", run.stderr);
 
         // The security team is Kamailio's officers: a developer's approval is refused.
         let (status, e) = act(&app, &dev, case, "approvals", json!({"step": "merge-fix"})).await;
