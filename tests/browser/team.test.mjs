@@ -275,6 +275,9 @@ test('the security team signs in with a second factor and works cases', async (t
       await submit(page, page.getByRole('button', { name: 'Record the fix\u2019s merge' }));
       assert.equal(await page.locator('#action-error').count(), 0, await where(page));
       await page.locator('.timeline').getByText('Fix merged').waitFor();
+      // The security release is the team's to clear as well.
+      await submit(page, page.getByRole('button', { name: 'Approve release' }));
+      assert.match(await page.locator('#gate-1').textContent(), /Before release, approval:security-team: holds/, await where(page));
       await submit(page, page.getByRole('button', { name: 'Record the fix release' }));
       assert.equal(await page.locator('#action-error').count(), 0, await where(page));
       assert.equal((await page.locator('#case-state').textContent()).trim(), 'fixed');

@@ -97,7 +97,14 @@ async fn kamailio_releases_no_patch_without_the_security_teams_clearance() {
         let (status, e) = triage(&app, &dev, case, json!({"action": "merge-fix", "reference": "5f3e2a1"})).await;
         assert_eq!(status, 201, "{e}");
         let today = jiff::Timestamp::now().to_string()[..10].to_owned();
-        let (status, e) = triage(&app, &officer, case, json!({"action": "release-fix", "on": today})).await;
+        // The security release is cleared too: refused, approved, then recorded.
+        let release = json!({"action": "release-fix", "on": today});
+        let (status, e) = triage(&app, &officer, case, release.clone()).await;
+        assert_eq!(status, 409, "{e}");
+        assert!(message(&e).starts_with("release is gated by this policy: it needs approval by 1 member of security-team"), "{e}");
+        let (status, e) = act(&app, &second, case, "approvals", json!({"step": "release"})).await;
+        assert_eq!(status, 201, "{e}");
+        let (status, e) = triage(&app, &officer, case, release).await;
         assert_eq!(status, 201, "{e}");
         // The advisory text is reviewed by the security team before it is published.
         let (status, e) = triage(&app, &officer, case, json!({"action": "publish-advisory", "on": today})).await;

@@ -138,10 +138,17 @@ fn kamailio_merges_no_patch_without_the_security_teams_clearance() {
     case.by(OTHER_OFFICER, approve("merge-fix")).unwrap();
     assert!(conflict(case.by(OTHER_OFFICER, approve("merge-fix"))).contains("already approved"));
     case.by(MEMBER, merge).unwrap();
+    // The release is cleared by the security team too ("coordinated with the release").
+    let release = Command::ReleaseFix { on: TODAY };
+    assert!(
+        conflict(case.by(OFFICER, release.clone())).starts_with("release is gated by this policy")
+    );
+    case.by(OTHER_OFFICER, approve("release")).unwrap();
+    case.by(OFFICER, release).unwrap();
     // Approving what no gate asks for is a wrong field, with the steps that do.
     assert!(matches!(
-        case.by(OFFICER, approve("release")),
-        Err(Refusal::Invalid { field: "step", message }) if message.contains("merge-fix, publish-advisory")
+        case.by(OFFICER, approve("announce")),
+        Err(Refusal::Invalid { field: "step", message }) if message.contains("merge-fix, publish-advisory, release")
     ));
 }
 
