@@ -138,6 +138,8 @@ pub(crate) struct Demo {
     pub cases: Vec<(i64, String, String)>,
     /// `(role, address, password)`.
     pub accounts: Vec<(&'static str, String, String)>,
+    /// The sample cases taken some way through their process: `(case id, what was done)`.
+    pub walked: Vec<(i64, String)>,
 }
 
 /// The demo team: one account per role, in every demo organisation.
@@ -262,6 +264,176 @@ pub(crate) fn welcome(base: &str, demo: &Demo) -> Vec<String> {
             lines.push(format!("    case {id:<3} {what:<20} {base}/r/{id}/{token}"));
         }
     }
+    if !demo.walked.is_empty() {
+        lines.push(
+            "  worked by the demo team (sign in to see the process and its gates):".to_owned(),
+        );
+        for (id, what) in &demo.walked {
+            lines.push(format!("    case {id:<3} {base}/cases/{id}  {what}"));
+        }
+    }
     lines.push(String::new());
     lines
+}
+
+/// Takes a few fresh sample cases some way through their policy's process, as the demo
+/// team, through the same use cases as the pages: so the process, its gates, fix tracking
+/// per release line, SSVC and an outbound report have something to show. Returns a line
+/// per case walked, for the welcome.
+pub(crate) async fn walk(store: &Store, demo: &Demo) -> Result<Vec<(i64, String)>, CliError> {
+    use vulndesk_core::access::Standing;
+    use vulndesk_core::command::Command;
+    use vulndesk_core::fixes::LineUpdate;
+    use vulndesk_core::ssvc::{Automatable, Exploitation, MissionImpact, Ssvc, TechnicalImpact};
+    use vulndesk_desk::{Acting, Action};
+
+    if demo.cases.is_empty() {
+        return Ok(Vec::new());
+    }
+    let user = |email: &'static str| async move {
+        store
+            .user_by_email(email)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| CliError::Environment(format!("demo account {email} is missing")))
+    };
+    let officer = user("officer@demo.example").await?;
+    let member = user("member@demo.example").await?;
+    let desk = Desk::new(store.clone());
+    let now = Timestamp::now();
+    let today = jiff::tz::TimeZone::UTC.to_datetime(now).date();
+    let case_of = |what: &str| {
+        demo.cases
+            .iter()
+            .find(|(_, w, _)| w.as_str() == what)
+            .map(|(id, _, _)| *id)
+    };
+    let mut walked = Vec::new();
+    let act = |id: i64, by: &'static str, command: Command| {
+        let desk = &desk;
+        let (who, standing) = if by == "officer" {
+            (&officer, Standing::Manager)
+        } else {
+            (&member, Standing::Worker)
+        };
+        async move {
+            let row = desk
+                .store()
+                .case(id)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(|| CliError::Environment(format!("demo case {id} is missing")))?;
+            let org = desk
+                .store()
+                .case_org(id)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(|| {
+                    CliError::Environment(format!("demo case {id} has no organisation"))
+                })?;
+            desk.act(
+                &row,
+                org,
+                Acting {
+                    user: who,
+                    standing,
+                },
+                Action::Command(command),
+            )
+            .await
+            .map_err(|e| CliError::Environment(format!("demo case {id}: {e}")))
+        }
+    };
+    if let Some(id) = case_of("kamailio/kamailio") {
+        act(id, "officer", Command::Accept).await?;
+        act(
+            id,
+            "member",
+            Command::ProposeFix {
+                reference: "https://github.com/kamailio/kamailio/pull/4242".into(),
+            },
+        )
+        .await?;
+        walked.push((
+            id,
+            "Kamailio: fix proposed; its merge waits for the security team's clearance".to_owned(),
+        ));
+    }
+    if let Some(id) = case_of("freepbx/freepbx") {
+        act(id, "officer", Command::Accept).await?;
+        for (line, update) in [
+            ("17", LineUpdate::Affected { affected: true }),
+            ("16", LineUpdate::Affected { affected: true }),
+            ("18", LineUpdate::Affected { affected: false }),
+            (
+                "17",
+                LineUpdate::Planned {
+                    version: Some("17.0.4".into()),
+                    on: today.saturating_add(10.days()),
+                },
+            ),
+        ] {
+            act(
+                id,
+                "member",
+                Command::UpdateLine {
+                    line: line.into(),
+                    update,
+                },
+            )
+            .await?;
+        }
+        act(
+            id,
+            "member",
+            Command::Prioritise {
+                points: Ssvc {
+                    exploitation: Exploitation::PublicPoc,
+                    automatable: Automatable::No,
+                    technical_impact: TechnicalImpact::Total,
+                    mission_impact: MissionImpact::High,
+                },
+            },
+        )
+        .await?;
+        walked.push((
+            id,
+            "FreePBX: fix tracked per release line, SSVC Attend".to_owned(),
+        ));
+    }
+    if let Some(id) = case_of("signalen/signalen") {
+        act(
+            id,
+            "member",
+            Command::CompleteStage {
+                stage: "validate".into(),
+                evidence: Some("reproduced on a test instance".into()),
+            },
+        )
+        .await?;
+        walked.push((id, "Signalen: first of its nine stages done".to_owned()));
+    }
+    let outbound = desk
+        .report_outbound(
+            vulndesk_desk::outbound::OutboundReport {
+                organisation: "salestim".into(),
+                product: None,
+                vendor: "Example Vendor".into(),
+                vendor_product: "example-csv 2.1".into(),
+                contact: "security@vendor.example".into(),
+                openpgp_key: None,
+                title: "Heap overflow parsing quoted fields".into(),
+                description: "A quoted field longer than 64 KiB overflows the parser's buffer."
+                    .into(),
+            },
+            &officer,
+            now,
+        )
+        .await
+        .map_err(|e| CliError::Environment(format!("demo outbound case: {e}")))?;
+    walked.push((
+        outbound.case_id,
+        "SalesTim's own report to a vendor, on SalesTim's disclosure rules".to_owned(),
+    ));
+    Ok(walked)
 }
