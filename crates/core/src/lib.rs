@@ -19,6 +19,8 @@ pub mod policy;
 pub mod reminders;
 pub mod severity;
 pub mod ssvc;
+#[cfg(test)]
+mod test_support;
 pub mod text;
 pub mod triage;
 pub mod versions;

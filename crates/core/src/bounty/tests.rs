@@ -1,35 +1,9 @@
-use std::collections::BTreeMap;
-
 use jiff::civil::date;
 
 use super::*;
 use crate::access::OrgRole;
+use crate::test_support::{policy, reported as case};
 use crate::workflow::Member;
-
-fn policy(name: &str) -> Policy {
-    let path = format!("{}/../../policies/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-    let source = std::fs::read_to_string(&path).unwrap();
-    Policy::parse(&path, &source).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn case(product: &str, version: Option<&str>) -> Vec<Recorded> {
-    let fields: BTreeMap<String, String> = version
-        .map(|v| [("version".to_owned(), v.to_owned())].into())
-        .unwrap_or_default();
-    vec![Recorded {
-        at: "2026-11-20T10:00:00Z".parse().unwrap(),
-        actor: "reporter".into(),
-        event: Event::Reported {
-            product: product.into(),
-            title: "t".into(),
-            description: "d".into(),
-            reporter_contact: None,
-            channel: Channel::Web,
-            fields,
-            language: None,
-        },
-    }]
-}
 
 fn officer(id: i64) -> Member {
     Member {

@@ -1,11 +1,7 @@
 use jiff::civil::date;
 
 use super::*;
-
-fn policy(name: &str) -> Policy {
-    let path = format!("{}/../../policies/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-    Policy::parse(&path, &std::fs::read_to_string(&path).unwrap()).unwrap()
-}
+use crate::test_support::policy;
 
 fn due(c: &Clocks, kind: ClockKind) -> Date {
     c.get(kind).unwrap_or_else(|| panic!("no {kind} clock")).due

@@ -6,16 +6,11 @@ use jiff::civil::{Date, date};
 use super::*;
 use crate::access::OrgRole;
 use crate::case::Channel;
+use crate::test_support::policy;
 
 const TODAY: Date = date(2026, 11, 30);
 const OFFICER: i64 = 3;
 const MEMBER: i64 = 4;
-
-fn policy(name: &str) -> Policy {
-    let path = format!("{}/../../policies/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-    let source = std::fs::read_to_string(&path).unwrap();
-    Policy::parse(&path, &source).unwrap_or_else(|e| panic!("{e}"))
-}
 
 fn recorded(events: Vec<Event>) -> Vec<Recorded> {
     let at: Timestamp = "2026-11-20T10:00:00Z".parse().unwrap();

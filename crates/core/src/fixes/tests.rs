@@ -1,35 +1,15 @@
-use std::collections::BTreeMap;
-
 use jiff::civil::{Date, date};
 
 use super::*;
 use crate::access::{OrgRole, Standing};
-use crate::case::Channel;
 use crate::command::{By, Command, Context, Refusal, decide};
+use crate::test_support::policy;
 use crate::workflow::Member;
 
 const TODAY: Date = date(2026, 11, 30);
 
-fn policy(name: &str) -> Policy {
-    let path = format!("{}/../../policies/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-    let source = std::fs::read_to_string(&path).unwrap();
-    Policy::parse(&path, &source).unwrap_or_else(|e| panic!("{e}"))
-}
-
 fn case(product: &str) -> Vec<Recorded> {
-    vec![Recorded {
-        at: "2026-11-20T10:00:00Z".parse().unwrap(),
-        actor: "reporter".into(),
-        event: Event::Reported {
-            product: product.into(),
-            title: "t".into(),
-            description: "d".into(),
-            reporter_contact: None,
-            channel: Channel::Web,
-            fields: BTreeMap::new(),
-            language: None,
-        },
-    }]
+    crate::test_support::reported(product, None)
 }
 
 /// Decides `line`'s `update` by an officer and records what it decided.

@@ -3,13 +3,8 @@ use std::collections::BTreeMap;
 use jiff::civil::date;
 
 use super::*;
+use crate::test_support::policy;
 use crate::triage::DeclineReason;
-
-fn policy(name: &str) -> Policy {
-    let path = format!("{}/../../policies/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-    let source = std::fs::read_to_string(&path).unwrap();
-    Policy::parse(&path, &source).unwrap()
-}
 
 fn at(ts: &str, event: Event) -> Recorded {
     Recorded {

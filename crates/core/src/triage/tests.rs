@@ -6,7 +6,6 @@ use proptest::prelude::*;
 use super::*;
 use crate::calendar::Calendar;
 use crate::case::{self, Event, Recorded, State};
-use crate::policy::Policy;
 
 const STATES: [State; 8] = State::ALL;
 
@@ -187,6 +186,7 @@ enum Expect {
     /// Refused.
     No,
 }
+use crate::test_support::policy;
 use Expect::{No, Same, To};
 use State::{
     Accepted as A, Closed as C, Declined as D, Disclosed as Di, Fixed as Fd, Fixing as Fg,
@@ -260,12 +260,6 @@ fn log(events: impl IntoIterator<Item = Event>) -> Vec<Recorded> {
         .enumerate()
         .map(|(i, e)| at(i, e))
         .collect()
-}
-
-fn policy(name: &str) -> Policy {
-    let path = format!("{}/../../policies/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-    let source = std::fs::read_to_string(&path).unwrap();
-    Policy::parse(&path, &source).unwrap_or_else(|e| panic!("{e}"))
 }
 
 const POLICIES: [&str; 6] = [

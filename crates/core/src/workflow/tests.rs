@@ -7,18 +7,13 @@ use super::*;
 use crate::access::Standing;
 use crate::case::Channel;
 use crate::command::{By, Command, Context, Refusal, decide};
+use crate::test_support::policy;
 
 const TODAY: Date = date(2026, 11, 30);
 const OFFICER: i64 = 1;
 const OTHER_OFFICER: i64 = 2;
 const MEMBER: i64 = 3;
 const REVIEWER: i64 = 4;
-
-fn policy(name: &str) -> Policy {
-    let path = format!("{}/../../policies/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-    let source = std::fs::read_to_string(&path).unwrap();
-    Policy::parse(&path, &source).unwrap_or_else(|e| panic!("{e}"))
-}
 
 fn with(name: &str, edit: impl Fn(&str) -> String) -> Result<Policy, String> {
     let path = format!("{}/../../policies/{name}.toml", env!("CARGO_MANIFEST_DIR"));
