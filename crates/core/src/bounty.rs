@@ -249,10 +249,11 @@ pub fn decide(
             },
             _,
         ) => {
-            if amount.trim().is_empty() {
+            if amount.trim().is_empty() || amount.chars().count() > 100 {
                 return Err(Refused::Field(
                     "amount",
-                    "an award names its amount, such as \"500 USD\"".into(),
+                    "an award names its amount in at most 100 characters, such as \"500 USD\""
+                        .into(),
                 ));
             }
             if bounty.requires_policy_compliance && !policy_followed {
@@ -314,6 +315,12 @@ pub fn decide(
                         "{method:?} is not a payout method of this policy; its methods are {}",
                         bounty.payout_methods.join(", ")
                     ),
+                ));
+            }
+            if address.as_deref().is_some_and(|a| a.chars().count() > 200) {
+                return Err(Refused::Field(
+                    "address",
+                    "an address is at most 200 characters".into(),
                 ));
             }
             if is_crypto(&method) && address.as_deref().is_none_or(|a| a.trim().is_empty()) {

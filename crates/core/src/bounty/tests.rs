@@ -83,6 +83,15 @@ fn freepbx_pays_a_verified_supported_report_in_bitcoin_after_a_second_approval()
         run(&p, &mut log, officer(1), propose(false)),
         Err(Refused::Field("policy_followed", _))
     ));
+    let huge = BountyCommand::Propose {
+        amount: "9".repeat(101),
+        policy_followed: true,
+        note: None,
+    };
+    assert!(matches!(
+        run(&p, &mut log, officer(1), huge),
+        Err(Refused::Field("amount", _))
+    ));
     run(&p, &mut log, officer(1), propose(true)).unwrap();
     assert_eq!(eligibility(&p, &log).unwrap().checks[4].met, Some(true));
     // Paying before the approval, approving one's own proposal, or as a member: refused.
