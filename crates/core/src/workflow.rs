@@ -245,17 +245,23 @@ pub fn authors(log: &[Recorded], step: &str) -> BTreeSet<i64> {
         .collect()
 }
 
-/// The approvals of `step` that still stand: by person, the groups they approved as.
-/// Approvals of `merge-fix` given before the latest proposed fix are stale, as a review
-/// is stale once the change it read has changed.
-pub fn approvals(log: &[Recorded], step: &str) -> Vec<(i64, Vec<String>)> {
-    let since = if step == "merge-fix" {
+/// Where what counts for `step` starts in `log`: for `merge-fix`, after the latest proposed
+/// fix (a review is stale once the change it read has changed, and that change is not yet
+/// merged); for other steps, the whole log.
+fn since_latest_fix(log: &[Recorded], step: &str) -> usize {
+    if step == "merge-fix" {
         log.iter()
             .rposition(|r| matches!(r.event, Event::FixProposed { .. }))
             .map_or(0, |i| i + 1)
     } else {
         0
-    };
+    }
+}
+
+/// The approvals of `step` that still stand: by person, the groups they approved as.
+/// Approvals of `merge-fix` given before the latest proposed fix are stale.
+pub fn approvals(log: &[Recorded], step: &str) -> Vec<(i64, Vec<String>)> {
+    let since = since_latest_fix(log, step);
     let mut standing: Vec<(i64, Vec<String>)> = Vec::new();
     for r in &log[since..] {
         if let Event::Approved {
@@ -351,13 +357,13 @@ fn judge<'a>(gate: &'a Gate, log: &[Recorded]) -> GateStatus<'a> {
 
 /// Refuses `events` when one takes a step whose gate does not hold on `log`, naming what
 /// is missing; a step taken before stays taken (a second release of a fix is not
-/// gated again).
+/// gated again), except a merge: a newly proposed fix is merged only with its own clearance.
 pub fn check(policy: &Policy, log: &[Recorded], events: &[Event]) -> Result<(), String> {
     for event in events {
         let Some(step) = step_of(event) else {
             continue;
         };
-        if taken(log, step).is_some() {
+        if taken(&log[since_latest_fix(log, step)..], step).is_some() {
             continue;
         }
         let missing: Vec<String> = policy

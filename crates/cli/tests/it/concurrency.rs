@@ -111,3 +111,117 @@ async fn racing_team_actions_and_replies_leave_the_log_and_projection_consistent
     })
     .await;
 }
+
+/// A gated step racing the approvals it waits for, and a new fix that makes them stale:
+/// whatever order the writes land in, every recorded merge passed its gate on the log
+/// before it (Kamailio, seed 002: no patch committed without the security team's clearance).
+#[tokio::test]
+async fn racing_merges_approvals_and_new_fixes_never_pass_a_gate_that_did_not_hold() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let olivia = add_member(
+            &app,
+            "olivia@example.org",
+            false,
+            &[("kamailio", "officer")],
+        )
+        .await;
+        let oscar = add_member(&app, "oscar@example.org", false, &[("kamailio", "officer")]).await;
+        let dave = add_member(&app, "dave@example.org", false, &[("kamailio", "member")]).await;
+        let (olivia, oscar, dave) = (
+            session_for(&app, olivia).await,
+            session_for(&app, oscar).await,
+            session_for(&app, dave).await,
+        );
+        let mut cases = Vec::new();
+        for i in 0..CASES {
+            let (case, _) = app
+                .create_report(&report("kamailio", &format!("Gate race {i}")))
+                .await;
+            assert_eq!(
+                act(&app, &olivia, case, "triage", json!({"action": "accept"}))
+                    .await
+                    .0,
+                201
+            );
+            let fix = json!({"action": "propose-fix", "reference": "pull/1"});
+            assert_eq!(act(&app, &dave, case, "triage", fix).await.0, 201);
+            cases.push(case);
+        }
+        let mut writes = Vec::new();
+        for &case in &cases {
+            for i in 0..EACH {
+                let steps: [(&Session, &str, Value); 4] = [
+                    (&dave, "triage", json!({"action": "merge-fix"})),
+                    (&olivia, "approvals", json!({"step": "merge-fix"})),
+                    (&oscar, "approvals", json!({"step": "merge-fix"})),
+                    (
+                        &dave,
+                        "triage",
+                        json!({"action": "propose-fix", "reference": format!("pull/{}", i + 2)}),
+                    ),
+                ];
+                for (s, what, body) in steps {
+                    let (app, s) = (&app, s.clone());
+                    writes.push(
+                        Box::pin(async move { act(app, &s, case, what, body).await.0 })
+                            as std::pin::Pin<Box<dyn Future<Output = u16> + Send + '_>>,
+                    );
+                }
+            }
+        }
+        let statuses = futures_util::future::join_all(writes).await;
+        for status in &statuses {
+            assert!(matches!(status, 201 | 409), "on {}: {statuses:?}", db.label);
+        }
+        // Then, in order, a fix cleared and merged on every case: each log holds a merge.
+        for &case in &cases {
+            let fix = json!({"action": "propose-fix", "reference": "pull/final"});
+            assert_eq!(act(&app, &dave, case, "triage", fix).await.0, 201);
+            assert_eq!(
+                act(
+                    &app,
+                    &olivia,
+                    case,
+                    "approvals",
+                    json!({"step": "merge-fix"})
+                )
+                .await
+                .0,
+                201
+            );
+            let merged = act(&app, &dave, case, "triage", json!({"action": "merge-fix"})).await;
+            assert_eq!(merged.0, 201, "on {}: {}", db.label, merged.1);
+        }
+        let policy = vulndesk_core::policy::Policy::parse(
+            "kamailio.toml",
+            &crate::helpers::reference_policy("kamailio"),
+        )
+        .unwrap();
+        let store = test_store(&db).await;
+        for &case in &cases {
+            store.verify_chain(case).await.unwrap();
+            let log = cases::log(&store.events(case).await.unwrap()).unwrap();
+            let merges = log
+                .iter()
+                .filter(|r| matches!(r.event, Event::FixMerged { .. }))
+                .count();
+            assert!(merges >= 1, "on {}: case {case} was never merged", db.label);
+            for (k, r) in log.iter().enumerate() {
+                if matches!(r.event, Event::FixMerged { .. }) {
+                    vulndesk_core::workflow::check(
+                        &policy,
+                        &log[..k],
+                        std::slice::from_ref(&r.event),
+                    )
+                    .unwrap_or_else(|why| {
+                        panic!("on {}: case {case} merged past its gate: {why}", db.label)
+                    });
+                }
+            }
+        }
+        let rebuilt = Desk::new(store).rebuild_projections().await.unwrap();
+        assert_eq!(rebuilt.corrected, 0, "on {}", db.label);
+    })
+    .await;
+}

@@ -193,6 +193,11 @@ fn the_author_of_a_fix_cannot_review_it_and_a_new_fix_needs_a_new_review() {
     case.by(MEMBER, fix(2)).unwrap();
     assert!(conflict(case.by(OFFICER, merge.clone())).contains("(0 so far)"));
     case.by(REVIEWER, approve("merge-fix")).unwrap();
+    case.by(OFFICER, merge.clone()).unwrap();
+    // A third fix, proposed after the merge, is merged only with a review of its own.
+    case.by(MEMBER, fix(3)).unwrap();
+    assert!(conflict(case.by(OFFICER, merge.clone())).contains("(0 so far)"));
+    case.by(REVIEWER, approve("merge-fix")).unwrap();
     case.by(OFFICER, merge).unwrap();
 }
 
