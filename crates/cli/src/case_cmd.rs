@@ -5,7 +5,7 @@
 
 use clap::{Args, Subcommand};
 use jiff::civil::Date;
-use vulndesk_core::access::{self, CaseRef, Person};
+use vulndesk_core::access::{self, CaseRef};
 use vulndesk_core::case;
 use vulndesk_core::command::Command;
 use vulndesk_core::workflow;
@@ -126,29 +126,7 @@ async fn act(desk: &Desk, id: i64, email: &str, command: Command) -> Result<(), 
         .await
         .map_err(|e| CliError::Environment(e.to_string()))?
         .ok_or_else(|| CliError::Usage(format!("there is no case {id}")))?;
-    let mut person = Person {
-        user_id: user.id,
-        admin: user.admin,
-        ..Person::default()
-    };
-    for (org, role) in store
-        .memberships(user.id)
-        .await
-        .map_err(|e| CliError::Environment(e.to_string()))?
-    {
-        if let Some(role) = access::OrgRole::parse(&role) {
-            person.orgs.insert(org, role);
-        }
-    }
-    for (case, grant) in store
-        .case_grants(user.id)
-        .await
-        .map_err(|e| CliError::Environment(e.to_string()))?
-    {
-        if let Some(grant) = access::CaseGrant::parse(&grant) {
-            person.cases.insert(case, grant);
-        }
-    }
+    let person = desk.person(&user).await?;
     let standing = access::standing(&person, CaseRef { id, org_id })
         .ok_or_else(|| CliError::Refused(format!("{email} has no access to case {id}")))?;
     let acted = desk

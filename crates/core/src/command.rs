@@ -389,14 +389,13 @@ fn events_of(
         Command::Prioritise { points } => Event::SsvcAssessed { points },
         Command::Bounty(command) => {
             use crate::bounty::Refused as R;
-            let member = ctx.member.as_ref().ok_or_else(|| Refusal::Forbidden {
-                why: "only a signed-in person decides on bounties".into(),
-            })?;
-            return crate::bounty::decide(policy, log, member, command).map_err(|r| match r {
-                R::Field(field, why) => invalid(field, why),
-                R::NotApprover(why) => Refusal::Forbidden { why },
-                R::Conflict(why) => Refusal::Conflict(why),
-            });
+            return crate::bounty::decide(policy, log, &member(ctx)?, command).map_err(
+                |r| match r {
+                    R::Field(field, why) => invalid(field, why),
+                    R::NotApprover(why) => Refusal::Forbidden { why },
+                    R::Conflict(why) => Refusal::Conflict(why),
+                },
+            );
         }
         Command::UpdateLine { line, update } => {
             crate::fixes::check(policy, log, &line, &update)
@@ -410,17 +409,15 @@ fn events_of(
             reference: reference.filter(|r| !r.trim().is_empty()),
         },
         Command::Approve { step, note } => {
-            let member = ctx.member.as_ref().ok_or_else(|| Refusal::Forbidden {
-                why: "only a signed-in person approves".into(),
-            })?;
-            let groups =
-                workflow::approval_groups(policy, log, member, &step).map_err(|e| match e {
+            let groups = workflow::approval_groups(policy, log, &member(ctx)?, &step).map_err(
+                |e| match e {
                     ApprovalRefused::NotGated { .. } => invalid("step", e.to_string()),
                     ApprovalRefused::NotMember { .. } => Refusal::Forbidden { why: e.to_string() },
                     ApprovalRefused::Author { .. } | ApprovalRefused::Already { .. } => {
                         Refusal::Conflict(e.to_string())
                     }
-                })?;
+                },
+            )?;
             Event::Approved {
                 step,
                 groups,
@@ -429,6 +426,13 @@ fn events_of(
         }
     };
     Ok(vec![event])
+}
+
+/// The team member asking: approvals and bounty decisions are a named person's.
+fn member(ctx: &Context<'_>) -> Result<Member, Refusal> {
+    ctx.member.ok_or_else(|| Refusal::Forbidden {
+        why: "only a signed-in team member does this".into(),
+    })
 }
 
 /// Accepting a case; where one officer manages each case (Kamailio, seed 002) and none is

@@ -6,7 +6,7 @@
 //!
 //! A step is what an event does: completing a stage of `[workflow] stages`, or one of the
 //! built-in steps ([`BUILT_IN_STEPS`]) that the team's actions take (merging the fix,
-//! releasing it, publishing the advisory, telling parties). A gate names a step and a
+//! releasing it, publishing the advisory). A gate names a step and a
 //! [`Condition`]; [`check`] is asked before every write, on the log the write follows.
 
 use std::collections::BTreeSet;

@@ -21,7 +21,7 @@ pub mod workspace;
 
 use std::sync::Arc;
 
-use vulndesk_core::access::OrgRole;
+use vulndesk_core::access::{CaseGrant, OrgRole, Person};
 use vulndesk_core::email::EmailAddress;
 use vulndesk_store::{PolicyVersion, Store};
 
@@ -108,6 +108,33 @@ impl Desk {
             .into_iter()
             .filter_map(|(user, role)| Some((user, OrgRole::parse(&role)?)))
             .collect())
+    }
+
+    /// Everything `user` holds: their role in each organisation and what they were added
+    /// to each case as (no token scopes: the caller narrows those). Roles and grants this
+    /// version does not know give nothing.
+    pub async fn person(&self, user: &vulndesk_store::UserRow) -> Result<Person, DeskError> {
+        let orgs = self
+            .store
+            .memberships(user.id)
+            .await?
+            .into_iter()
+            .filter_map(|(org, role)| Some((org, OrgRole::parse(&role)?)))
+            .collect();
+        let cases = self
+            .store
+            .case_grants(user.id)
+            .await?
+            .into_iter()
+            .filter_map(|(case, grant)| Some((case, CaseGrant::parse(&grant)?)))
+            .collect();
+        Ok(Person {
+            user_id: user.id,
+            admin: user.admin,
+            orgs,
+            cases,
+            scopes: None,
+        })
     }
 
     /// `row`, parsed (or taken from the cache).

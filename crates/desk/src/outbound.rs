@@ -74,13 +74,7 @@ impl Desk {
                 field: "organisation",
                 message: format!("no organisation {:?} here", report.organisation),
             })?;
-        let role = self
-            .team(org.id)
-            .await?
-            .into_iter()
-            .find(|(u, _)| u.id == by.id)
-            .map(|(_, role)| role);
-        let standing = match role {
+        let standing = match self.person(by).await?.orgs.get(&org.id) {
             Some(OrgRole::Officer) => Standing::Manager,
             Some(OrgRole::Member) => Standing::Worker,
             _ if by.admin => Standing::Manager,

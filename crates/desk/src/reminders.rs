@@ -134,25 +134,9 @@ impl Desk {
                     reminder.text,
                     self.link(&format!("/cases/{}", row.id))
                 );
-                let mut jobs: Vec<NewJob> = Vec::new();
-                for user in &to {
-                    let random = vulndesk_store::new_reply_tag()?;
-                    let reply_to = self.team_reply_to(policy, row.id, user.id, now).await?;
-                    let mut text = text.clone();
-                    if reply_to.is_some() {
-                        text.push_str(crate::workspace::REPLY_AS_NOTE);
-                    }
-                    let notice = Notice {
-                        to: &user.email,
-                        subject: &subject,
-                        text: &text,
-                        reply_to: reply_to.as_deref(),
-                    };
-                    match team_notice(policy, &self.notice_sender(policy), notice, now, &random) {
-                        Ok(queued) => jobs.push(queued.job),
-                        Err(e) => tracing::warn!(error = %e, "cannot address a reminder"),
-                    }
-                }
+                let jobs = self
+                    .team_mail(policy, row.id, &to, &subject, &text, true, now)
+                    .await?;
                 if jobs.is_empty() {
                     tracing::warn!(case = row.id, "a reminder is due but nobody can be mailed");
                     continue;
@@ -176,6 +160,46 @@ impl Desk {
             }
         }
         Ok(sent)
+    }
+
+    /// One notice per person in `to` about case `case_id`, each from the desk's sender; with
+    /// `reply` each carries the person's own reply address on the case (and says what an
+    /// answer becomes). A person whose address cannot be written is skipped, with a warning.
+    #[allow(clippy::too_many_arguments)]
+    async fn team_mail(
+        &self,
+        policy: &Policy,
+        case_id: i64,
+        to: &[&UserRow],
+        subject: &str,
+        text: &str,
+        reply: bool,
+        now: Timestamp,
+    ) -> Result<Vec<NewJob>, DeskError> {
+        let mut jobs = Vec::new();
+        for user in to {
+            let random = vulndesk_store::new_reply_tag()?;
+            let reply_to = if reply {
+                self.team_reply_to(policy, case_id, user.id, now).await?
+            } else {
+                None
+            };
+            let mut text = text.to_owned();
+            if reply_to.is_some() {
+                text.push_str(crate::workspace::REPLY_AS_NOTE);
+            }
+            let notice = Notice {
+                to: &user.email,
+                subject,
+                text: &text,
+                reply_to: reply_to.as_deref(),
+            };
+            match team_notice(policy, &self.notice_sender(policy), notice, now, &random) {
+                Ok(queued) => jobs.push(queued.job),
+                Err(e) => tracing::warn!(error = %e, "cannot address a team notice"),
+            }
+        }
+        Ok(jobs)
     }
 
     /// Tells `told` that a deadline passed with nobody acting, and records it in the case's
@@ -202,20 +226,11 @@ impl Desk {
             policy.organisation.name,
             self.link(&format!("/cases/{}", row.id))
         );
-        let mut jobs = Vec::new();
-        for user in told {
-            let random = vulndesk_store::new_reply_tag()?;
-            let notice = Notice {
-                to: &user.email,
-                subject: &subject,
-                text: &text,
-                reply_to: None,
-            };
-            match team_notice(policy, &self.notice_sender(policy), notice, now, &random) {
-                Ok(queued) => jobs.push(queued.job),
-                Err(e) => tracing::warn!(error = %e, "cannot address an escalation"),
-            }
-        }
+        let told_refs: Vec<&UserRow> = told.iter().collect();
+        // No reply address of their own: administrators need not take part in the case.
+        let jobs = self
+            .team_mail(policy, row.id, &told_refs, &subject, &text, false, now)
+            .await?;
         if jobs.is_empty() {
             tracing::warn!(
                 case = row.id,

@@ -6,7 +6,9 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, on_each_database, spawn_app};
-use crate::team_support::{Session, act, add_member, case_json, page, session_for};
+use crate::team_support::{
+    Session, act, add_member, case_json, location, page, post_form, session_for,
+};
 
 async fn report_to_vendor(app: &TestApp, s: &Session, vendor: &str) -> (u16, Value) {
     let response = s
@@ -136,6 +138,25 @@ async fn only_the_organisations_team_reports_in_its_name_and_only_under_a_policy
         assert_eq!(response.status().as_u16(), 422);
         let e: Value = response.json().await.unwrap();
         assert_eq!(e["error"]["field"], "contact", "{e}");
+        // The form is read with the API's fields: a blank one is named, a full one opens the case.
+        let mut fields = vec![
+            ("csrf", s.csrf.as_str()),
+            ("organisation", "salestim"),
+            ("vendor", " "),
+            ("vendor_product", "libcsv 2.1"),
+            ("contact", "security@vendor.example"),
+            ("title", "Overflow"),
+            ("description", "Details."),
+        ];
+        let refused = post_form(&app, &s.cookie, "/outbound/new", &fields).await;
+        assert_eq!(refused.status().as_u16(), 422);
+        let html = refused.text().await.unwrap();
+        assert!(html.contains("vendor"), "{html}");
+        assert!(html.contains("value=\"libcsv 2.1\""), "what was typed is kept: {html}");
+        fields[2] = ("vendor", "Acme");
+        let opened = post_form(&app, &s.cookie, "/outbound/new", &fields).await;
+        assert_eq!(opened.status().as_u16(), 303);
+        assert!(location(&opened).starts_with("/cases/"), "{}", location(&opened));
     })
     .await;
 }

@@ -20,9 +20,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::MethodRouter;
 use jiff::Timestamp;
-use vulndesk_core::access::{
-    self, CaseGrant, CaseRef, Denial, Need, OrgRole, Person, Principal, Scope,
-};
+use vulndesk_core::access::{self, CaseRef, Denial, Need, Person, Principal, Scope};
 use vulndesk_core::actor::Actor;
 use vulndesk_store::{ApiTokenUse, UserRow};
 
@@ -258,26 +256,9 @@ async fn load_person(
     if user.disabled_at.is_some() {
         return Ok(None);
     }
-    let orgs = state
-        .store
-        .memberships(user_id)
-        .await?
-        .into_iter()
-        .filter_map(|(org, role)| Some((org, OrgRole::parse(&role)?)))
-        .collect();
-    let cases = state
-        .store
-        .case_grants(user_id)
-        .await?
-        .into_iter()
-        .filter_map(|(case, grant)| Some((case, CaseGrant::parse(&grant)?)))
-        .collect();
     let person = Person {
-        user_id,
-        admin: user.admin,
-        orgs,
-        cases,
         scopes,
+        ..state.desk.person(&user).await?
     };
     Ok(Some(SignedIn {
         user,

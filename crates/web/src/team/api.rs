@@ -369,7 +369,7 @@ impl Input {
 /// A form's pairs decoded as `T` by the rules of forms: every value is text, trimmed and
 /// normalised as the JSON bodies' strings are; a blank field counts as absent (a blank
 /// `grant` means "no access", a blank note no note).
-fn form_fields<T: DeserializeOwned>(
+pub(crate) fn form_fields<T: DeserializeOwned>(
     pairs: &[(String, String)],
     expected: &str,
 ) -> Result<T, ApiError> {

@@ -15,10 +15,11 @@ use vulndesk_desk::outbound::OutboundReport;
 
 use crate::authz::{Caller, SignedIn};
 use crate::pages::{no_store, render};
+use crate::team::api::form_fields;
 use crate::{ApiError, AppState, PageError, json_body};
 
 /// The body of `POST /api/v1/outbound`, and the form's fields.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Request {
     organisation: String,
@@ -141,36 +142,18 @@ pub async fn submit(
 ) -> Result<Response, PageError> {
     let who = caller.person()?;
     let typed: Vec<(String, String)> = fields.into_iter().filter(|(k, _)| k != "csrf").collect();
-    let mut request = Request::default();
-    for (name, value) in &typed {
-        let mut value = value.trim().to_owned();
-        vulndesk_core::text::normalise_in_place(&mut value);
-        match name.as_str() {
-            "organisation" => request.organisation = value,
-            "product" => request.product = Some(value),
-            "vendor" => request.vendor = value,
-            "vendor_product" => request.vendor_product = value,
-            "contact" => request.contact = value,
-            "openpgp_key" => request.openpgp_key = Some(value),
-            "title" => request.title = value,
-            "description" => request.description = value,
-            other => {
-                let e = ApiError::UnknownField {
-                    field: other.to_owned(),
-                    expected: FIELDS.to_owned(),
-                };
-                return Err(e.into());
-            }
-        }
-    }
-    match state
-        .desk
-        .report_outbound(request.into(), &who.user, jiff::Timestamp::now())
-        .await
-    {
+    // The form's pairs are read with the API's field struct and the same normalisation.
+    let opened = match form_fields::<Request>(&typed, FIELDS) {
+        Ok(request) => state
+            .desk
+            .report_outbound(request.into(), &who.user, jiff::Timestamp::now())
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    match opened {
         Ok(opened) => Ok(Redirect::to(&format!("/cases/{}", opened.case_id)).into_response()),
         Err(e) => {
-            let e = ApiError::from(e);
             if !e.status().is_client_error() {
                 return Err(e.into());
             }
