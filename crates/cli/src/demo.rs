@@ -129,6 +129,42 @@ const SAMPLES: [Sample; 11] = [
     ),
 ];
 
+/// Sample parties: `(organisation, name, kind, contacts, products, embargo)`.
+const PARTIES: [(&str, &str, &str, &str, &str, &str); 4] = [
+    (
+        "signalen",
+        "Gemeente Amsterdam",
+        "service-provider",
+        "psirt@amsterdam.example",
+        "Signalen (managed instances)",
+        "14 days",
+    ),
+    (
+        "signalen",
+        "Signalen Hosting BV",
+        "service-provider",
+        "security@signalen-hosting.example",
+        "Signalen SaaS",
+        "30 days",
+    ),
+    (
+        "kamailio",
+        "Debian",
+        "distribution",
+        "team@security.debian.example",
+        "kamailio (Debian packages)",
+        "7 days",
+    ),
+    (
+        "kamailio",
+        "Example VoIP Appliances",
+        "vendor",
+        "psirt@voip-appliances.example",
+        "SBC 3000",
+        "90 days",
+    ),
+];
+
 /// What a demo start made that a person needs to walk in: the sample cases' portal links
 /// (only when they were created now: a token is never stored, so it cannot be shown
 /// again) and the demo accounts with their fresh passwords.
@@ -163,6 +199,24 @@ pub(crate) async fn load(store: &Store) -> Result<Demo, CliError> {
     // Through the same code as the API, so the cases are pinned and projected like real ones.
     let desk = Desk::new(store.clone());
     let now = Timestamp::now();
+    for (organisation, name, kind, contact, product, embargo) in PARTIES {
+        let org = desk.organisation(organisation).await?;
+        let entry = vulndesk_desk::coordination::PartyEntry {
+            input: vulndesk_core::coordination::PartyInput {
+                name: name.into(),
+                kind: kind.into(),
+                contacts: vec![contact.into()],
+                products: vec![product.into()],
+                embargo: Some(embargo.into()),
+                terms: Some("Your security team and the people patching your systems.".into()),
+                slug: None,
+            },
+            key: None,
+        };
+        desk.put_party(&org, &entry, vulndesk_store::IfExists::Replace, now)
+            .await
+            .map_err(|e| CliError::Environment(format!("demo party {name:?}: {e}")))?;
+    }
     for (organisation, product, title, description, days_ago) in SAMPLES {
         let report = Report::new(Some(organisation), product, title, description)
             .map_err(|e| CliError::Invalid(format!("demo report {title:?}: {e}")))?;
@@ -243,6 +297,9 @@ pub(crate) fn welcome(base: &str, demo: &Demo) -> Vec<String> {
         String::new(),
         format!("Vulndesk demo: open {base}/"),
         format!("  report forms:  {base}/o/kamailio/report (and one per organisation on {base}/)"),
+        format!(
+            "  parties:       {base}/orgs/signalen/parties (signed in: the registry of parties)"
+        ),
     ];
     if !demo.accounts.is_empty() {
         lines.push(format!(

@@ -10,6 +10,7 @@ mod demo;
 mod imap;
 mod ingest;
 mod mail_cmd;
+mod party_cmd;
 mod policy_cmd;
 mod server_cmd;
 mod user_cmd;
@@ -51,6 +52,9 @@ enum Command {
     /// A case's process: show it, take or approve its gated steps as a team member.
     #[command(subcommand)]
     Case(case_cmd::CaseCommand),
+    /// An organisation's registry of parties: vendors, distributions, service providers.
+    #[command(subcommand)]
+    Party(party_cmd::PartyCommand),
     /// Maintain a database.
     #[command(subcommand)]
     Admin(admin_cmd::AdminCommand),
@@ -130,6 +134,7 @@ fn main() -> ExitCode {
         Command::Admin(cmd) => admin_cmd::run(cmd),
         Command::User(cmd) => user_cmd::run(cmd),
         Command::Case(cmd) => case_cmd::run(cmd),
+        Command::Party(cmd) => party_cmd::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
     };
     match result {

@@ -165,6 +165,11 @@ pub enum Need {
     /// as its member or reviewer (never an external party); which gates a person's approval
     /// counts for is the workflow's decision.
     ReviewCase,
+    /// Read what the organisation the route names keeps (its registry of parties): its
+    /// officers and members, not its reviewers.
+    OrgTeam,
+    /// Change what the organisation keeps: its officers.
+    OrgOfficer,
     /// Administer the installation.
     Admin,
 }
@@ -173,9 +178,11 @@ impl Need {
     /// The scope an API token needs for a route, where tokens may be used at all.
     fn scope(self) -> Option<Scope> {
         match self {
-            Need::SignedIn | Need::ReadCase => Some(Scope::CasesRead),
+            Need::SignedIn | Need::ReadCase | Need::OrgTeam => Some(Scope::CasesRead),
             Need::SignedInWrite => Some(Scope::CasesWrite),
-            Need::WorkCase | Need::ManageCase | Need::ReviewCase => Some(Scope::CasesWrite),
+            Need::WorkCase | Need::ManageCase | Need::ReviewCase | Need::OrgOfficer => {
+                Some(Scope::CasesWrite)
+            }
             Need::Public | Need::Reporter | Need::BrowserSession | Need::Admin => None,
         }
     }
@@ -186,6 +193,14 @@ impl Need {
 pub struct CaseRef {
     pub id: i64,
     pub org_id: i64,
+}
+
+/// What the address of a request names, as far as access is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Case(CaseRef),
+    /// An organisation, by id.
+    Org(i64),
 }
 
 /// Why a request is refused; the adapter turns each into its answer.
@@ -233,10 +248,14 @@ pub fn can_see(person: &Person, case: CaseRef) -> bool {
     standing(person, case).is_some()
 }
 
-/// The decision for `principal` on a route that needs `need`, about `case` when the route
-/// names one. A route that names a case which does not exist passes `None` and is refused
-/// as [`Denial::Hidden`] for every case-scoped need.
-pub fn decide(principal: &Principal, need: Need, case: Option<CaseRef>) -> Result<(), Denial> {
+/// The decision for `principal` on a route that needs `need`, about the case or
+/// organisation the route names. A route that names one which does not exist passes `None`
+/// and is refused as [`Denial::Hidden`] for every need scoped to one.
+pub fn decide(principal: &Principal, need: Need, target: Option<Target>) -> Result<(), Denial> {
+    let case = match target {
+        Some(Target::Case(case)) => Some(case),
+        _ => None,
+    };
     match need {
         Need::Public => return Ok(()),
         Need::Reporter => {
@@ -267,6 +286,22 @@ pub fn decide(principal: &Principal, need: Need, case: Option<CaseRef>) -> Resul
         // Administration is never done with an API token.
         Need::Admin if person.admin && person.scopes.is_none() => return Ok(()),
         Need::Admin => return Err(Denial::Forbidden),
+        Need::OrgTeam | Need::OrgOfficer => {
+            let Some(Target::Org(org)) = target else {
+                return Err(Denial::Hidden);
+            };
+            let role = person.orgs.get(&org);
+            let allowed = person.admin
+                || match need {
+                    Need::OrgTeam => matches!(role, Some(OrgRole::Officer | OrgRole::Member)),
+                    _ => role == Some(&OrgRole::Officer),
+                };
+            return if allowed {
+                Ok(())
+            } else {
+                Err(Denial::Forbidden)
+            };
+        }
         Need::ReadCase => Standing::Reader,
         Need::WorkCase => Standing::Worker,
         Need::ManageCase => Standing::Manager,

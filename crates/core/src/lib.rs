@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod case;
 pub mod clocks;
 pub mod command;
+pub mod coordination;
 pub mod duration;
 pub mod email;
 pub mod fixes;

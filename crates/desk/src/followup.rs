@@ -117,23 +117,7 @@ impl Desk {
         field: &str,
         at: Timestamp,
     ) -> Result<String, DeskError> {
-        if armored.trim().is_empty() {
-            return Err(DeskError::invalid(
-                field,
-                format!("{field} must not be empty: paste your ASCII-armoured OpenPGP public key"),
-            ));
-        }
-        if armored.len() > KEY_MAX_BYTES {
-            return Err(DeskError::invalid(
-                field,
-                format!(
-                    "{field} is {} bytes long; at most {KEY_MAX_BYTES} are allowed",
-                    armored.len()
-                ),
-            ));
-        }
-        let key = PublicKey::parse(armored.trim(), at)
-            .map_err(|e| DeskError::invalid(field, e.to_string()))?;
+        let key = public_key(armored, field, at)?;
         let fingerprint = key.fingerprint();
         let effects = Effects {
             reporter_key: Some(NewReporterKey {
@@ -169,4 +153,30 @@ impl Desk {
             .await?;
         Ok(token)
     }
+}
+
+/// An armoured OpenPGP public key from outside (a reporter's, a party's), checked at `at`:
+/// within [`KEY_MAX_BYTES`], valid self-signatures, not revoked, not expired, able to
+/// encrypt. `field` names the input in errors.
+pub(crate) fn public_key(
+    armored: &str,
+    field: &str,
+    at: Timestamp,
+) -> Result<PublicKey, DeskError> {
+    if armored.trim().is_empty() {
+        return Err(DeskError::invalid(
+            field,
+            format!("{field} must not be empty: paste an ASCII-armoured OpenPGP public key"),
+        ));
+    }
+    if armored.len() > KEY_MAX_BYTES {
+        return Err(DeskError::invalid(
+            field,
+            format!(
+                "{field} is {} bytes long; at most {KEY_MAX_BYTES} are allowed",
+                armored.len()
+            ),
+        ));
+    }
+    PublicKey::parse(armored.trim(), at).map_err(|e| DeskError::invalid(field, e.to_string()))
 }

@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod attachments;
 pub mod cases;
+pub mod coordination;
 mod error;
 pub mod followup;
 pub mod intake;

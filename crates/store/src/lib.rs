@@ -43,6 +43,7 @@ pub mod account_log;
 pub mod accounts;
 mod batch;
 pub mod cases;
+pub mod coordination;
 pub mod dashboard;
 pub mod intake;
 pub mod outbox;
@@ -61,6 +62,7 @@ pub use cases::{
     CaseRow, ChainBreak, Effects, EventRow, GENESIS_HASH, NewCase, NewEvent, Projection,
     event_hash, new_reply_tag,
 };
+pub use coordination::{IfExists, NewParty, PartyRow, Put};
 pub use dashboard::{CaseListing, CaseQuery, Visible};
 pub use intake::{
     AttachmentRow, NewAttachment, NewRawMessage, NewReporterKey, OrgKeyRow, RawMessageRow,

@@ -40,7 +40,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use vulndesk_core::access::Need;
 use vulndesk_desk::Desk;
 use vulndesk_store::Store;
@@ -255,6 +255,30 @@ fn routes() -> authz::Routes {
             SignedInWrite,
             post(team::outbound::submit),
         )
+        .add(
+            M::GET,
+            "/orgs/{org}/parties",
+            OrgTeam,
+            get(team::coordination::list),
+        )
+        .add(
+            M::POST,
+            "/orgs/{org}/parties",
+            OrgOfficer,
+            post(team::coordination::add),
+        )
+        .add(
+            M::GET,
+            "/orgs/{org}/parties/{party}",
+            OrgTeam,
+            get(team::coordination::show),
+        )
+        .add(
+            M::POST,
+            "/orgs/{org}/parties/{party}",
+            OrgOfficer,
+            post(team::coordination::edit),
+        )
         .add(M::GET, "/cases/{id}", ReadCase, get(team::pages::show))
         .add(
             M::GET,
@@ -334,6 +358,30 @@ fn routes() -> authz::Routes {
             "/api/v1/outbound",
             SignedInWrite,
             post(team::outbound::create),
+        )
+        .add(
+            M::GET,
+            "/api/v1/orgs/{org}/parties",
+            OrgTeam,
+            get(team::coordination::api_list),
+        )
+        .add(
+            M::POST,
+            "/api/v1/orgs/{org}/parties",
+            OrgOfficer,
+            post(team::coordination::api_add),
+        )
+        .add(
+            M::GET,
+            "/api/v1/orgs/{org}/parties/{party}",
+            OrgTeam,
+            get(team::coordination::api_show),
+        )
+        .add(
+            M::PUT,
+            "/api/v1/orgs/{org}/parties/{party}",
+            OrgOfficer,
+            put(team::coordination::api_edit),
         )
         .add(M::GET, "/api/v1/cases/{id}", ReadCase, get(team::api::show))
         .add(

@@ -71,6 +71,10 @@ const EXPECTED: &[(&str, &str)] = &[
     ("GET /dashboard",                                "s s s . . . . . . . ."),
     ("GET /outbound/new",                             "s s s . . . . . . . ."),
     ("POST /outbound/new",                            "s s s . . . . . . f ."),
+    ("GET /orgs/{org}/parties",                       "s s s f . . f . f . ."),
+    ("POST /orgs/{org}/parties",                      "s s s f f . f . f f f"),
+    ("GET /orgs/{org}/parties/{party}",               "s s s f . . f . f . ."),
+    ("POST /orgs/{org}/parties/{party}",              "s s s f f . f . f f f"),
     ("GET /cases/{id}",                               "s s s h . . . . . . ."),
     ("GET /cases/{id}/files/{sha256}",                "s s s h . . . . . . ."),
     ("POST /cases/{id}/triage",                       "s s s h . . f . f f ."),
@@ -86,6 +90,10 @@ const EXPECTED: &[(&str, &str)] = &[
     ("POST /cases/{id}/approvals",                    "s s s h . . . . f f ."),
     ("GET /api/v1/cases",                             "s s s . . . . . . . ."),
     ("POST /api/v1/outbound",                         "s s s . . . . . . f ."),
+    ("GET /api/v1/orgs/{org}/parties",                "s s s f . . f . f . ."),
+    ("POST /api/v1/orgs/{org}/parties",               "s s s f f . f . f f f"),
+    ("GET /api/v1/orgs/{org}/parties/{party}",        "s s s f . . f . f . ."),
+    ("PUT /api/v1/orgs/{org}/parties/{party}",        "s s s f f . f . f f f"),
     ("GET /api/v1/cases/{id}",                        "s s s h . . . . . . ."),
     ("POST /api/v1/cases/{id}/triage",                "s s s h . . f . f f ."),
     ("POST /api/v1/cases/{id}/notes",                 "s s s h . . f . f f ."),
@@ -180,6 +188,31 @@ async fn fixture(app: &TestApp) -> Fixture {
         "write token",
         api_token(app, holder, &["cases:write"]).await,
     );
+    // A party in kamailio's registry, for its routes.
+    let kamailio = app
+        .store
+        .organisation_by_slug("kamailio")
+        .await
+        .unwrap()
+        .unwrap();
+    app.store
+        .put_party(
+            kamailio.id,
+            &vulndesk_store::NewParty {
+                slug: "matrix".into(),
+                name: "Matrix".into(),
+                kind: "vendor".into(),
+                contacts: vec!["psirt@matrix.example".into()],
+                products: vec![],
+                embargo: None,
+                terms: String::new(),
+                key: None,
+            },
+            vulndesk_store::IfExists::Refuse,
+            jiff::Timestamp::now(),
+        )
+        .await
+        .unwrap();
     // The external party is added to the case the way an officer adds one.
     let now = jiff::Timestamp::now();
     let (events, _) = vulndesk_desk::cases::prepare(
@@ -278,6 +311,7 @@ async fn request(
         .replace("{id}", &f.case_id.to_string())
         .replace("{token}", &token)
         .replace("{org}", "kamailio")
+        .replace("{party}", "matrix")
         .replace("{sha256}", &f.sha256)
         // Nobody holds token 999999: revoking it is refused like any other's token.
         .replace("{token_id}", "999999");
@@ -295,7 +329,7 @@ async fn request(
     if let Some(api_token) = f.api_tokens.get(role) {
         builder = builder.header(AUTHORIZATION, format!("Bearer {api_token}"));
     }
-    if *method == reqwest::Method::POST {
+    if matches!(*method, reqwest::Method::POST | reqwest::Method::PUT) {
         builder = body(app, builder, &path, session.as_ref()).await;
     }
     let response = builder.send().await.unwrap();

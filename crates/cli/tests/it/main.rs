@@ -8,6 +8,7 @@ mod audit;
 mod authz_matrix;
 mod bench;
 mod concurrency;
+mod coordination;
 mod durability;
 mod first_run;
 mod form;

@@ -415,6 +415,61 @@ async fn team(
     request.send().await.unwrap()
 }
 
+const PARTIES: &str = "/api/v1/orgs/{org}/parties";
+
+/// A registry request: who, how, where, with what body, the described route and method,
+/// and the status it must answer.
+type RegistryStep<'a> = (
+    Auth<'a>,
+    Method,
+    &'a str,
+    Option<&'a Value>,
+    &'a str,
+    &'a str,
+    u16,
+);
+const PARTY: &str = "/api/v1/orgs/{org}/parties/{party}";
+
+/// Kamailio's registry of parties: added by its officer, a taken slug and a bad field
+/// refused, read by a member and a read token, edited; refused to a member (403) and to a
+/// person of no team of Kamailio.
+async fn check_registry(
+    c: &mut Contract,
+    app: &TestApp,
+    officer: &Session,
+    member: &Session,
+    outsider: &Session,
+    read: &str,
+) {
+    let list = "/api/v1/orgs/kamailio/parties";
+    let one = "/api/v1/orgs/kamailio/parties/fedora";
+    let entry = json!({"name": "Fedora", "kind": "distribution", "contacts": ["security@fedora.example"], "products": ["kamailio"], "embargo": "14 days", "terms": "Maintainers only."});
+    let bad = json!({"name": "Fedora", "kind": "distro", "contacts": ["security@fedora.example"]});
+    #[rustfmt::skip]
+    let steps: Vec<RegistryStep> = vec![
+        (Auth::Session(officer), Method::POST, list, Some(&entry), PARTIES, "post", 201),
+        (Auth::Session(officer), Method::POST, list, Some(&entry), PARTIES, "post", 409),
+        (Auth::Session(officer), Method::POST, list, Some(&bad), PARTIES, "post", 422),
+        (Auth::Session(member), Method::POST, list, Some(&entry), PARTIES, "post", 403),
+        (Auth::Session(outsider), Method::GET, list, None, PARTIES, "get", 403),
+        (Auth::Nobody, Method::GET, list, None, PARTIES, "get", 401),
+        (Auth::Token(read), Method::GET, list, None, PARTIES, "get", 200),
+        (Auth::Session(member), Method::GET, one, None, PARTY, "get", 200),
+        (Auth::Session(member), Method::GET, "/api/v1/orgs/kamailio/parties/nobody", None, PARTY, "get", 404),
+        (Auth::Session(officer), Method::PUT, one, Some(&entry), PARTY, "put", 200),
+        (Auth::Session(officer), Method::PUT, one, Some(&bad), PARTY, "put", 422),
+        (Auth::Token(read), Method::PUT, one, Some(&entry), PARTY, "put", 403),
+    ];
+    for (auth, method, path, body, template, verb, status) in steps {
+        let body = body.map(|b| (JSON, b.to_string()));
+        let r = team(app, method, path, auth, body).await;
+        let answer = c.expect(template, verb, r, status).await;
+        if status == 201 {
+            assert_eq!(answer["slug"], "fedora", "{answer}");
+        }
+    }
+}
+
 /// A valid body for each action (for the refusals that come before the body is read).
 fn valid_body(action: &str, officer: i64) -> Value {
     match action {
@@ -759,6 +814,7 @@ async fn check_team_api(app: &TestApp, c: &mut Contract, reported: i64, filed: i
             );
         }
     }
+    check_registry(c, app, &boss, &mo, &outsider, &read).await;
     assert_eq!(paid["bounty"]["stage"]["stage"], "paid", "{paid}");
     let view = get_case(c, app, Auth::Session(&mo), &gated.to_string(), 200).await;
     assert_eq!(view["officer_id"], officer);

@@ -91,7 +91,7 @@ fn principals() -> Vec<(&'static str, Principal)> {
     ]
 }
 
-const NEEDS: [Need; 10] = [
+const NEEDS: [Need; 12] = [
     Need::Public,
     Need::Reporter,
     Need::SignedIn,
@@ -101,74 +101,64 @@ const NEEDS: [Need; 10] = [
     Need::WorkCase,
     Need::ManageCase,
     Need::ReviewCase,
+    Need::OrgTeam,
+    Need::OrgOfficer,
     Need::Admin,
 ];
 
 /// The whole model as a table: one row per principal, one column per need, for the case
 /// named by the route. `.` allow, `s` sign in, `h` hidden (404), `f` forbidden (403).
 const EXPECTED: [(&str, &str); 15] = [
-    //                           Pub Rep Sig SgW Brw Read Work Mgr Rev Adm
-    (
-        "anonymous",
-        "             .   h   s   s   s   s    s    s   s   s",
-    ),
-    (
-        "reporter",
-        "              .   .   s   s   s   s    s    s   s   s",
-    ),
+    // Pub Rep Sig SgW Brw Read Work Mgr Rev Org OrgO Adm
+    ("anonymous", ".   h   s   s   s   s   s   s   s   s   s   s"),
+    ("reporter", ".   .   s   s   s   s   s   s   s   s   s   s"),
     (
         "other reporter",
-        "        .   h   s   s   s   s    s    s   s   s",
+        ".   h   s   s   s   s   s   s   s   s   s   s",
     ),
     (
         "other org member",
-        "      .   h   .   .   .   h    h    h   h   f",
+        ".   h   .   .   .   h   h   h   h   f   f   f",
     ),
-    (
-        "member",
-        "                .   h   .   .   .   .    .    f   .   f",
-    ),
-    (
-        "officer",
-        "               .   h   .   .   .   .    .    .   .   f",
-    ),
-    (
-        "reviewer",
-        "              .   h   .   .   .   .    f    f   .   f",
-    ),
-    (
-        "admin",
-        "                 .   h   .   .   .   .    .    .   .   .",
-    ),
-    (
-        "external",
-        "              .   h   .   .   .   .    f    f   f   f",
-    ),
+    ("member", ".   h   .   .   .   .   .   f   .   .   f   f"),
+    ("officer", ".   h   .   .   .   .   .   .   .   .   .   f"),
+    ("reviewer", ".   h   .   .   .   .   f   f   .   f   f   f"),
+    ("admin", ".   h   .   .   .   .   .   .   .   .   .   ."),
+    ("external", ".   h   .   .   .   .   f   f   f   f   f   f"),
     (
         "external elsewhere",
-        "    .   h   .   .   .   h    h    h   h   f",
+        ".   h   .   .   .   h   h   h   h   f   f   f",
     ),
     (
         "added member",
-        "          .   h   .   .   .   .    .    f   .   f",
+        ".   h   .   .   .   .   .   f   .   f   f   f",
     ),
     (
         "reviewer added as member",
-        ".   h   .   .   .   .    .    f   .   f",
+        ".   h   .   .   .   .   .   f   .   f   f   f",
     ),
     (
         "officer's read token",
-        "  .   h   .   f   f   .    f    f   f   f",
+        ".   h   .   f   f   .   f   f   f   .   f   f",
     ),
     (
         "officer's write token",
-        " .   h   .   .   f   .    .    .   .   f",
+        ".   h   .   .   f   .   .   .   .   .   .   f",
     ),
     (
         "admin's full token",
-        "    .   h   .   .   f   .    .    .   .   f",
+        ".   h   .   .   f   .   .   .   .   .   .   f",
     ),
 ];
+
+/// What a route with `need` names: organisation 1 for the organisation's needs, else
+/// case 7 (of organisation 1).
+fn target(need: Need) -> Option<Target> {
+    match need {
+        Need::OrgTeam | Need::OrgOfficer => Some(Target::Org(1)),
+        _ => Some(Target::Case(CASE)),
+    }
+}
 
 fn symbol(d: Result<(), Denial>) -> char {
     match d {
@@ -188,7 +178,7 @@ fn every_principal_and_need_has_the_specified_decision() {
         let want: String = cells.split_whitespace().collect();
         let got: String = NEEDS
             .iter()
-            .map(|need| symbol(decide(principal, *need, Some(CASE))))
+            .map(|need| symbol(decide(principal, *need, target(*need))))
             .collect();
         assert_eq!(got, want, "{name}: needs {NEEDS:?}");
     }
@@ -203,6 +193,8 @@ fn a_case_that_does_not_exist_is_never_allowed_and_hidden_from_people() {
             Need::WorkCase,
             Need::ManageCase,
             Need::ReviewCase,
+            Need::OrgTeam,
+            Need::OrgOfficer,
         ] {
             let got = decide(&principal, need, None);
             assert!(got.is_err(), "{name} {need:?}");

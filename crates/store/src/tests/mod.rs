@@ -22,6 +22,7 @@ macro_rules! raw_sql {
 mod account_log;
 mod accounts;
 mod cases;
+mod coordination;
 mod dashboard;
 mod intake;
 mod migrations;

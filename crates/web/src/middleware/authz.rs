@@ -20,7 +20,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::MethodRouter;
 use jiff::Timestamp;
-use vulndesk_core::access::{self, CaseRef, Denial, Need, Person, Principal, Scope};
+use vulndesk_core::access::{self, CaseRef, Denial, Need, Person, Principal, Scope, Target};
 use vulndesk_core::actor::Actor;
 use vulndesk_store::{ApiTokenUse, UserRow};
 
@@ -144,6 +144,8 @@ pub struct Caller {
     pub signed_in: Option<SignedIn>,
     /// The case the address names, when it names one the caller may reach.
     pub case: Option<CaseRef>,
+    /// The organisation the address names (`{org}`), for the organisation's own routes.
+    pub org: Option<vulndesk_store::Organisation>,
     /// The hash of the reporter's token the request presented: the reporter's writes land
     /// only while it is still the case's token (see [`vulndesk_store::Effects`]).
     pub reporter_token: Option<Vec<u8>>,
@@ -156,6 +158,13 @@ impl Caller {
         self.signed_in
             .as_ref()
             .ok_or_else(|| ApiError::Internal("a team route ran without a person".into()))
+    }
+
+    /// The organisation the request was authorised for.
+    pub fn org(&self) -> Result<&vulndesk_store::Organisation, ApiError> {
+        self.org
+            .as_ref()
+            .ok_or_else(|| ApiError::Internal("an organisation route ran without one".into()))
     }
 
     pub fn case(&self) -> Result<CaseRef, ApiError> {
@@ -395,6 +404,22 @@ async fn decide(
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
     let (case, reporter_token) = target(state, need, &params, request.headers()).await?;
+    let org = match need {
+        Need::OrgTeam | Need::OrgOfficer => match params.get("org") {
+            Some(slug) => state
+                .store
+                .organisation_by_slug(slug)
+                .await
+                .map_err(ApiError::from)?,
+            None => None,
+        },
+        _ => None,
+    };
+    let target = match (&org, case) {
+        (Some(org), _) => Some(Target::Org(org.id)),
+        (None, Some(case)) => Some(Target::Case(case)),
+        (None, None) => None,
+    };
     let reporter_of = reporter_token.as_ref().and(case.map(|c| c.id));
     let signed_in = if need == Need::Reporter || need == Need::Public {
         // Reporter and public routes do not look at sessions: a signed-in teammate
@@ -408,7 +433,7 @@ async fn decide(
         (Some(s), None) => Principal::Person(s.person.clone()),
         (None, None) => Principal::Anonymous,
     };
-    access::decide(&principal, need, case).map_err(Refusal::Denied)?;
+    access::decide(&principal, need, target).map_err(Refusal::Denied)?;
     let mut request = request;
     if changes_state(request.method())
         && let Some(csrf) = signed_in.as_ref().and_then(|s| s.csrf.clone())
@@ -419,6 +444,7 @@ async fn decide(
         principal,
         signed_in,
         case,
+        org,
         reporter_token,
     });
     Ok(request)

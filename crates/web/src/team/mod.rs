@@ -3,6 +3,7 @@
 
 pub(crate) mod account;
 pub(crate) mod api;
+pub(crate) mod coordination;
 pub(crate) mod outbound;
 pub(crate) mod pages;
 pub(crate) mod signin;

@@ -54,6 +54,8 @@ struct DashboardPage {
     error: Option<String>,
     filters: Filters,
     orgs: Vec<(String, String)>,
+    /// `(slug, name)` of the organisations whose registry of parties the person reads.
+    registries: Vec<(String, String)>,
     states: Vec<(String, String)>,
     severities: &'static [&'static str],
     decisions: Vec<(&'static str, &'static str)>,
@@ -100,6 +102,18 @@ pub async fn dashboard(
         .map(|p| (p.org_slug.clone(), p.org_name.clone()))
         .collect();
     orgs.dedup();
+    let mut registries: Vec<(String, String)> = products
+        .iter()
+        .filter(|p| {
+            who.person.admin
+                || matches!(
+                    who.person.orgs.get(&p.org_id),
+                    Some(OrgRole::Officer | OrgRole::Member)
+                )
+        })
+        .map(|p| (p.org_slug.clone(), p.org_name.clone()))
+        .collect();
+    registries.dedup();
     let mut officers = BTreeMap::new();
     for org in products
         .iter()
@@ -186,6 +200,7 @@ pub async fn dashboard(
         error,
         filters,
         orgs,
+        registries,
         states,
         severities: &["critical", "high", "medium", "low", "none"],
         decisions: Decision::ALL
