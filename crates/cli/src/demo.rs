@@ -176,6 +176,8 @@ pub(crate) struct Demo {
     pub accounts: Vec<(&'static str, String, String)>,
     /// The sample cases taken some way through their process: `(case id, what was done)`.
     pub walked: Vec<(i64, String)>,
+    /// The demo parties' portals: `(party slug, /p/{id}/{token})`.
+    pub portals: Vec<(String, String)>,
 }
 
 /// The demo team: one account per role, in every demo organisation.
@@ -329,6 +331,12 @@ pub(crate) fn welcome(base: &str, demo: &Demo) -> Vec<String> {
             lines.push(format!("    case {id:<3} {base}/cases/{id}  {what}"));
         }
     }
+    if !demo.portals.is_empty() {
+        lines.push("  party portals of the demo's service providers (secret links):".to_owned());
+        for (party, path) in &demo.portals {
+            lines.push(format!("    {party:<20} {base}{path}"));
+        }
+    }
     lines.push(String::new());
     lines
 }
@@ -336,8 +344,8 @@ pub(crate) fn welcome(base: &str, demo: &Demo) -> Vec<String> {
 /// Takes a few fresh sample cases some way through their policy's process, as the demo
 /// team, through the same use cases as the pages: so the process, its gates, fix tracking
 /// per release line, SSVC and an outbound report have something to show. Returns a line
-/// per case walked, for the welcome.
-pub(crate) async fn walk(store: &Store, demo: &Demo) -> Result<Vec<(i64, String)>, CliError> {
+/// per case walked, and the demo parties' portal links, for the welcome.
+pub(crate) async fn walk(store: &Store, demo: &mut Demo) -> Result<(), CliError> {
     use vulndesk_core::access::Standing;
     use vulndesk_core::command::Command;
     use vulndesk_core::fixes::LineUpdate;
@@ -345,7 +353,7 @@ pub(crate) async fn walk(store: &Store, demo: &Demo) -> Result<Vec<(i64, String)
     use vulndesk_desk::{Acting, Action};
 
     if demo.cases.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
     let user = |email: &'static str| async move {
         store
@@ -366,6 +374,7 @@ pub(crate) async fn walk(store: &Store, demo: &Demo) -> Result<Vec<(i64, String)
             .map(|(id, _, _)| *id)
     };
     let mut walked = Vec::new();
+    let mut portals = Vec::new();
     let act = |id: i64, by: &'static str, command: Command| {
         let desk = &desk;
         let (who, standing) = if by == "officer" {
@@ -468,7 +477,63 @@ pub(crate) async fn walk(store: &Store, demo: &Demo) -> Result<Vec<(i64, String)
             },
         )
         .await?;
-        walked.push((id, "Signalen: first of its nine stages done".to_owned()));
+        // Its known service providers are told under embargo (stage 7 of seed 004).
+        let (who, standing) = (&officer, Standing::Manager);
+        let row = desk
+            .store()
+            .case(id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| CliError::Environment(format!("demo case {id} is missing")))?;
+        let org = desk
+            .store()
+            .case_org(id)
+            .await
+            .map_err(store_error)?
+            .unwrap_or_default();
+        let invited = desk
+            .act(
+                &row,
+                org,
+                Acting {
+                    user: who,
+                    standing,
+                },
+                Action::Invite {
+                    selection: vulndesk_desk::coordination::Selection {
+                        parties: Vec::new(),
+                        kinds: vec![vulndesk_core::coordination::PartyKind::ServiceProvider],
+                    },
+                    reply_by: today.saturating_add(7.days()),
+                    summary: "A stored cross-site scripting flaw in Signalen's report form: \
+                              a crafted description runs script in a municipal employee's \
+                              browser. Fixed in the next release; until then, restrict who \
+                              can file reports to signed-in citizens."
+                        .into(),
+                },
+            )
+            .await
+            .map_err(|e| CliError::Environment(format!("demo case {id}: {e}")))?;
+        let end = now
+            .checked_add(jiff::SignedDuration::from_hours(24 * 30))
+            .and_then(|end| end.round(jiff::Unit::Hour))
+            .map_err(|e| CliError::Environment(format!("demo embargo: {e}")))?;
+        act(
+            id,
+            "officer",
+            Command::SetEmbargo {
+                end,
+                terms: "Your security and operations teams only; nothing public before the end."
+                    .into(),
+            },
+        )
+        .await?;
+        walked.push((
+            id,
+            "Signalen: first of its nine stages done; its service providers invited under embargo"
+                .to_owned(),
+        ));
+        portals = invited.portals;
     }
     let outbound = desk
         .report_outbound(
@@ -492,5 +557,7 @@ pub(crate) async fn walk(store: &Store, demo: &Demo) -> Result<Vec<(i64, String)
         outbound.case_id,
         "SalesTim's own report to a vendor, on SalesTim's disclosure rules".to_owned(),
     ));
-    Ok(walked)
+    demo.walked = walked;
+    demo.portals = portals;
+    Ok(())
 }

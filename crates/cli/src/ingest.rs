@@ -89,6 +89,8 @@ struct Joining {
     role: Role,
     /// For a team member: their account.
     member: Option<vulndesk_store::UserRow>,
+    /// For a party: its slug.
+    party: Option<String>,
 }
 
 /// What ingesting one message did.
@@ -392,7 +394,13 @@ impl Intake {
                     Some(id) => self.store.user(id).await?,
                     None => None,
                 };
-                return Ok(Some(Joining { case, role, member }));
+                let party = participant.party.map(|(_, slug)| slug);
+                return Ok(Some(Joining {
+                    case,
+                    role,
+                    member,
+                    party,
+                }));
             }
             tracing::warn!(case = case.id, org = %self.org.slug, "reply address of another organisation's case; not joined");
         }
@@ -405,6 +413,7 @@ impl Intake {
                 case,
                 role: Role::Reporter,
                 member: None,
+                party: None,
             }));
         }
         Ok(None)
@@ -608,7 +617,8 @@ impl Intake {
                 if user.disabled_at.is_some() {
                     notes.push(format!("{}'s account is disabled", user.email));
                 }
-                (Actor::User(user.id), "team")
+                // Their words join as an internal note, and so do their files.
+                (Actor::User(user.id), "note")
             }
             (Role::Team, None) => {
                 return Err(IngestError::Setup(format!(
@@ -617,10 +627,20 @@ impl Intake {
                 )));
             }
             (Role::Reporter, _) => (Actor::Reporter, REPORTER),
+            (Role::Party, _) => match &joining.party {
+                Some(slug) => (Actor::Party(slug.clone()), "party"),
+                None => {
+                    return Err(IngestError::Setup(format!(
+                        "case {} has a party participant without its party",
+                        case.id
+                    )));
+                }
+            },
         };
+        let party = joining.party.as_deref().unwrap_or_default();
         let mut events = vec![
             mail_received(message, readable, notes),
-            joining.role.said(bounded(&readable.text)),
+            joining.role.said(party, bounded(&readable.text)),
         ];
         events.extend(files.iter().map(|f| attachment_added(f, added_by)));
         let jobs = self

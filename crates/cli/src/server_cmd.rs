@@ -259,7 +259,7 @@ pub fn serve(args: ServeArgs) -> Result<(), CliError> {
             let mut demo = crate::demo::load(&store).await?;
             if !args.no_demo_accounts {
                 crate::demo::accounts(&store, &mut demo).await?;
-                demo.walked = crate::demo::walk(&store, &demo).await?;
+                crate::demo::walk(&store, &mut demo).await?;
             }
             Some(demo)
         } else {

@@ -135,6 +135,8 @@ pub enum Principal {
     Anonymous,
     /// The holder of a case's reporter token.
     Reporter { case_id: i64 },
+    /// The holder of an invited party's portal token on a case.
+    Party { case_id: i64 },
     /// A team account.
     Person(Person),
 }
@@ -146,6 +148,8 @@ pub enum Need {
     Public,
     /// The reporter of the case the route names.
     Reporter,
+    /// A party invited to the case the route names (its portal).
+    Party,
     /// Any signed-in person; what they then see is narrowed by [`can_see`].
     SignedIn,
     /// Any signed-in person who may write (a token with `cases:write`): opening a case in an
@@ -183,7 +187,9 @@ impl Need {
             Need::WorkCase | Need::ManageCase | Need::ReviewCase | Need::OrgOfficer => {
                 Some(Scope::CasesWrite)
             }
-            Need::Public | Need::Reporter | Need::BrowserSession | Need::Admin => None,
+            Need::Public | Need::Reporter | Need::Party | Need::BrowserSession | Need::Admin => {
+                None
+            }
         }
     }
 }
@@ -265,6 +271,12 @@ pub fn decide(principal: &Principal, need: Need, target: Option<Target>) -> Resu
                 _ => Err(Denial::Hidden),
             };
         }
+        Need::Party => {
+            return match (principal, case) {
+                (Principal::Party { case_id }, Some(case)) if *case_id == case.id => Ok(()),
+                _ => Err(Denial::Hidden),
+            };
+        }
         _ => {}
     }
     let Principal::Person(person) = principal else {
@@ -279,7 +291,7 @@ pub fn decide(principal: &Principal, need: Need, target: Option<Target>) -> Resu
         }
     }
     let required = match need {
-        Need::Public | Need::Reporter => unreachable!("answered above"),
+        Need::Public | Need::Reporter | Need::Party => unreachable!("answered above"),
         Need::SignedIn | Need::SignedInWrite => return Ok(()),
         Need::BrowserSession if person.scopes.is_none() => return Ok(()),
         Need::BrowserSession => return Err(Denial::Forbidden),

@@ -15,6 +15,8 @@ pub enum Actor {
     Anonymous,
     /// Vulndesk itself, acting on a schedule (escalating a deadline nobody acted on).
     Desk,
+    /// A party coordinating on the case, by its slug in the organisation's registry.
+    Party(String),
     /// A name this version does not write, kept as stored (logs written by hand or by an
     /// older version stay readable).
     Other(String),
@@ -27,8 +29,12 @@ impl Actor {
             "reporter" => Actor::Reporter,
             "anonymous" => Actor::Anonymous,
             "vulndesk" => Actor::Desk,
-            _ => match text.strip_prefix("user:").map(str::parse) {
-                Some(Ok(id)) => Actor::User(id),
+            _ => match (
+                text.strip_prefix("user:").map(str::parse),
+                text.strip_prefix("party:"),
+            ) {
+                (Some(Ok(id)), _) => Actor::User(id),
+                (_, Some(slug)) if !slug.is_empty() => Actor::Party(slug.to_owned()),
                 _ => Actor::Other(text.to_owned()),
             },
         }
@@ -50,6 +56,7 @@ impl fmt::Display for Actor {
             Actor::User(id) => write!(f, "user:{id}"),
             Actor::Anonymous => f.write_str("anonymous"),
             Actor::Desk => f.write_str("vulndesk"),
+            Actor::Party(slug) => write!(f, "party:{slug}"),
             Actor::Other(text) => f.write_str(text),
         }
     }
@@ -66,12 +73,14 @@ mod tests {
             Actor::User(7),
             Actor::Anonymous,
             Actor::Desk,
+            Actor::Party("debian".into()),
             Actor::Other("alice".into()),
         ] {
             assert_eq!(Actor::parse(&actor.to_string()), actor);
         }
         assert_eq!(Actor::User(7).to_string(), "user:7");
         assert_eq!(Actor::parse("user:x"), Actor::Other("user:x".into()));
+        assert_eq!(Actor::parse("party:"), Actor::Other("party:".into()));
         assert_eq!(Actor::parse("user:12").user_id(), Some(12));
         assert_eq!(Actor::Reporter.user_id(), None);
     }

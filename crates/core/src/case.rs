@@ -167,7 +167,8 @@ pub enum Event {
         filename: String,
         content_type: String,
         size: u64,
-        /// `reporter` or `team`.
+        /// `reporter`, `team` (for the reporter, with a message), `note` (a team member's
+        /// mail: internal) or `party` (a party's mail: the team's).
         added_by: String,
     },
     /// An e-mail joined the case; the raw message is kept verbatim under its SHA-256.
@@ -340,6 +341,63 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
     },
+    /// Parties were brought into the case under embargo (see [`crate::coordination`]):
+    /// each is written to with `summary`, what the parties see of the case, and asked to
+    /// accept or decline by `reply_by`.
+    PartiesInvited {
+        parties: Vec<crate::coordination::Invitee>,
+        reply_by: Date,
+        summary: String,
+    },
+    /// The embargo's terms (what may be shared, with whom) and its end: the coordinated
+    /// release, an instant in UTC, shown to each viewer in their own time zone.
+    EmbargoSet {
+        end: Timestamp,
+        terms: String,
+    },
+    /// A party accepted or declined its invitation.
+    InvitationAnswered {
+        party: String,
+        accepted: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// The coordinated release agreed with the parties: the disclosure clock moves to it,
+    /// as far as the policy allows (see [`crate::clocks`]).
+    ReleaseAgreed {
+        at: Timestamp,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// A party's status for the vulnerability, in its own words; public only once an
+    /// officer approves it.
+    PartyStated {
+        party: String,
+        status: crate::coordination::VexStatus,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        justification: Option<crate::coordination::Justification>,
+        statement: String,
+    },
+    /// An officer approved a party's latest statement for publication.
+    StatementApproved {
+        party: String,
+    },
+    /// A message in one party's thread (`party`), or the team's to every party (`party`
+    /// absent); `from_party` when the party wrote it.
+    PartyMessage {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        party: Option<String>,
+        body: String,
+        from_party: bool,
+    },
+    /// The parties that had not answered were reminded.
+    PartiesReminded {
+        parties: Vec<String>,
+    },
+    /// The embargo broke (a leak or exploitation) and these parties were told: once.
+    PartiesToldOfBreak {
+        parties: Vec<String>,
+    },
 }
 
 impl Event {
@@ -381,6 +439,15 @@ impl Event {
             Event::Approved { .. } => "approved",
             Event::SsvcAssessed { .. } => "ssvc_assessed",
             Event::Escalated { .. } => "escalated",
+            Event::PartiesInvited { .. } => "parties_invited",
+            Event::EmbargoSet { .. } => "embargo_set",
+            Event::InvitationAnswered { .. } => "invitation_answered",
+            Event::ReleaseAgreed { .. } => "release_agreed",
+            Event::PartyStated { .. } => "party_stated",
+            Event::StatementApproved { .. } => "statement_approved",
+            Event::PartyMessage { .. } => "party_message",
+            Event::PartiesReminded { .. } => "parties_reminded",
+            Event::PartiesToldOfBreak { .. } => "parties_told_of_break",
         }
     }
 
@@ -398,6 +465,24 @@ impl Event {
             | Event::BountyDeclined { .. }
             | Event::BountyPaid { .. }
             | Event::Declined { note: Some(_), .. } => Audience::Workers,
+            // What parties say to the team, and the team to them, is the team's: a party
+            // reads its own thread in its portal, never through the case's timeline.
+            Event::InvitationAnswered { .. }
+            | Event::PartyStated { .. }
+            | Event::StatementApproved { .. }
+            | Event::PartyMessage { .. }
+            | Event::PartiesReminded { .. }
+            | Event::PartiesToldOfBreak { .. } => Audience::Workers,
+            // A file a party or a team member mailed is the team's, like their words (a
+            // party's thread, a member's internal note).
+            Event::AttachmentAdded { added_by, .. } if matches!(added_by.as_str(), "party" | "note") => {
+                Audience::Workers
+            }
+            // Who is coordinated with, and on which terms, is the team's and its
+            // reviewers'; the reporter sees the disclosure date the agreement moves.
+            Event::PartiesInvited { .. } | Event::EmbargoSet { .. } | Event::ReleaseAgreed { .. } => {
+                Audience::Readers
+            }
             // The team's scoring and who manages the case or else may see it are the team's
             // business until it publishes.
             Event::SeverityAssessed { .. }
@@ -456,6 +541,12 @@ impl Event {
             }
             | Event::Approved {
                 note: Some(text), ..
+            }
+            | Event::PartyMessage { body: text, .. }
+            | Event::EmbargoSet { terms: text, .. }
+            | Event::PartiesInvited { summary: text, .. }
+            | Event::PartyStated {
+                statement: text, ..
             } => text.clone(),
             Event::LineUpdated { line, update } => match update.text() {
                 Some(text) => format!("{line}: {text}"),
@@ -488,6 +579,7 @@ impl Event {
             Event::DeadlineOverridden { due, .. } => vec![("due", *due)],
             Event::LineUpdated { update, .. } => update.given_dates(),
             Event::BountyPaid { on, .. } => vec![("on", *on)],
+            Event::PartiesInvited { reply_by, .. } => vec![("reply_by", *reply_by)],
             _ => Vec::new(),
         }
     }
@@ -545,6 +637,17 @@ impl Event {
             Event::Approved { groups, .. } if groups.is_empty() => {
                 return Err("an approval is given as a member of a group".into());
             }
+            Event::PartiesInvited { parties, .. } if parties.is_empty() => {
+                return Err("name at least one party to invite".into());
+            }
+            Event::PartiesInvited { summary, .. } if summary.trim().is_empty() => {
+                return Err(
+                    "write what the parties are told of the case: they see nothing else".into(),
+                );
+            }
+            Event::PartyMessage { body, .. } if body.trim().is_empty() => {
+                return Err("a message needs some text".into());
+            }
             _ => {}
         }
         Ok(())
@@ -593,7 +696,21 @@ pub fn facts(calendar: &Calendar, log: &[Recorded]) -> Option<Facts> {
             | Event::BountyProposed { .. }
             | Event::BountyApproved { .. }
             | Event::BountyDeclined { .. }
-            | Event::BountyPaid { .. } => {}
+            | Event::BountyPaid { .. }
+            | Event::PartiesInvited { .. }
+            | Event::EmbargoSet { .. }
+            | Event::InvitationAnswered { .. }
+            | Event::PartyStated { .. }
+            | Event::StatementApproved { .. }
+            | Event::PartyMessage { .. }
+            | Event::PartiesReminded { .. }
+            | Event::PartiesToldOfBreak { .. } => {}
+            Event::ReleaseAgreed { at, .. } => {
+                facts.release_agreed = Some(crate::clocks::Agreement {
+                    release: calendar.local_date(*at),
+                    agreed: on,
+                });
+            }
             // Asking for more information is a person's reply to the report (FreePBX,
             // seed 001: the "non-automated response ... may request additional information").
             Event::InfoRequested { .. } => {

@@ -99,6 +99,14 @@ pub struct FixSchedule {
     pub announced: Date,
 }
 
+/// The coordinated release agreed with the parties under embargo: its day, and the day it
+/// was agreed (both in the policy's time zone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Agreement {
+    pub release: Date,
+    pub agreed: Date,
+}
+
 /// What happened in a case, as civil dates in the policy's time zone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Facts {
@@ -120,6 +128,8 @@ pub struct Facts {
     pub overrides: Vec<Override>,
     /// The case is our report to a third-party vendor: only the disclosure clock runs.
     pub outbound: bool,
+    /// The latest coordinated release agreed with the parties.
+    pub release_agreed: Option<Agreement>,
 }
 
 impl Facts {
@@ -145,6 +155,7 @@ impl Facts {
             advisory_published: None,
             overrides: Vec::new(),
             outbound: false,
+            release_agreed: None,
         }
     }
 }
@@ -414,13 +425,29 @@ impl Compute<'_> {
 
     fn disclosure(&self) -> Option<Deadline> {
         let rules = &self.policy.disclosure;
-        let normal = rules.deadline.map(|period| {
-            let mut steps = Vec::new();
-            let due = self.add(self.facts.reported, "reported", period, &mut steps);
-            let due = self.roll(due, &mut steps);
-            let due = self.patch_grace(due, &mut steps);
-            (due, steps)
-        });
+        let normal = match (rules.deadline, self.facts.release_agreed) {
+            (Some(period), agreement) => {
+                let mut steps = Vec::new();
+                let due = self.add(self.facts.reported, "reported", period, &mut steps);
+                let due = self.roll(due, &mut steps);
+                let due = match agreement {
+                    Some(agreement) => self.agreed_release(due, agreement, &mut steps),
+                    None => self.patch_grace(due, &mut steps),
+                };
+                Some((due, steps))
+            }
+            // Without a deadline of its own (Signalen, seed 004: "coordinate the release
+            // date"), the policy discloses when the parties agreed.
+            (None, Some(agreement)) => Some((
+                agreement.release,
+                vec![format!(
+                    "coordinated release agreed with the parties on {} for {}: disclosure on the agreed release",
+                    day(agreement.agreed),
+                    day(agreement.release)
+                )],
+            )),
+            (None, None) => None,
+        };
         // Exploitation or a leak breaks the embargo: the earlier starts the short clock.
         let broken = [
             (self.facts.exploited, "active exploitation observed"),
@@ -485,6 +512,57 @@ impl Compute<'_> {
             self.facts.advisory_published,
             "advisory published",
         ))
+    }
+
+    /// A coordinated release agreed with the parties sets disclosure to the release, as far
+    /// as the policy allows: on or before the deadline always; after it only within the
+    /// patch grace, and only when agreed before the deadline passed (SalesTim, seed 003);
+    /// otherwise the deadline stands and only an officer's override, with its reason,
+    /// moves it.
+    fn agreed_release(
+        &self,
+        deadline: Date,
+        agreement: Agreement,
+        steps: &mut Vec<String>,
+    ) -> Date {
+        let agreed = format!(
+            "coordinated release agreed with the parties on {} for {}",
+            day(agreement.agreed),
+            day(agreement.release)
+        );
+        if agreement.release <= deadline {
+            steps.push(format!(
+                "{agreed}, on or before the deadline: disclosure on the agreed release"
+            ));
+            return agreement.release;
+        }
+        let Some(grace) = self.policy.disclosure.patch_grace else {
+            steps.push(format!(
+                "{agreed}, after the deadline, and the policy gives no grace: the deadline stands"
+            ));
+            return deadline;
+        };
+        if agreement.agreed > deadline {
+            steps.push(format!(
+                "{agreed}, after the deadline had passed: no grace, the deadline stands"
+            ));
+            return deadline;
+        }
+        let mut scratch = Vec::new();
+        let limit = self.add(deadline, "deadline", grace, &mut scratch);
+        if agreement.release <= limit {
+            steps.push(format!(
+                "{agreed}, within the {grace} grace after the deadline (until {}): disclosure on the agreed release",
+                day(limit)
+            ));
+            agreement.release
+        } else {
+            steps.push(format!(
+                "{agreed}, later than the {grace} grace allows (until {}): the deadline stands",
+                day(limit)
+            ));
+            deadline
+        }
     }
 
     /// 003: a fix scheduled, before the deadline, for a day within the grace after it

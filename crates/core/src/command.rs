@@ -125,6 +125,48 @@ pub enum Command {
         step: String,
         note: Option<String>,
     },
+    /// Bring parties (resolved from the registry where the request entered) into the case
+    /// under embargo, telling them `summary` and asking for an answer by `reply_by`.
+    InviteParties {
+        parties: Vec<crate::coordination::Invitee>,
+        reply_by: Date,
+        summary: String,
+    },
+    /// Set the embargo's terms and its end (the coordinated release).
+    SetEmbargo {
+        end: jiff::Timestamp,
+        terms: String,
+    },
+    /// Record the coordinated release agreed with the parties.
+    AgreeRelease {
+        at: jiff::Timestamp,
+        note: Option<String>,
+    },
+    /// Approve a party's latest statement for publication.
+    ApproveStatement {
+        party: String,
+    },
+    /// Write to one party's thread, or (`party` absent) to every party.
+    MessageParties {
+        party: Option<String>,
+        body: String,
+    },
+    /// A party accepts or declines its invitation.
+    AnswerInvitation {
+        party: String,
+        accepted: bool,
+        note: Option<String>,
+    },
+    /// A party's status (by the party, or by the team from what the party wrote).
+    State {
+        party: String,
+        statement: crate::coordination::Statement,
+    },
+    /// A party writes in its own thread.
+    PartyWrite {
+        party: String,
+        body: String,
+    },
 }
 
 /// Who asks.
@@ -132,6 +174,8 @@ pub enum Command {
 pub enum By {
     /// The holder of the case's reporter token.
     Reporter,
+    /// A party invited to the case (the command names which).
+    Party,
     /// A team member with this standing on the case.
     Team(Standing),
 }
@@ -167,6 +211,12 @@ impl Command {
             Command::AssignOfficer { .. }
             | Command::MoveDeadline { .. }
             | Command::ChangeAccess { .. } => By::Team(Standing::Manager),
+            // The embargo's terms, the release agreed and what becomes public of a party's
+            // word are the officer's (one officer per incident, seed 002).
+            Command::SetEmbargo { .. }
+            | Command::AgreeRelease { .. }
+            | Command::ApproveStatement { .. } => By::Team(Standing::Manager),
+            Command::AnswerInvitation { .. } | Command::PartyWrite { .. } => By::Party,
             // Reviewers change nothing else, but their approval is what gates wait for;
             // whether they are in the group a gate names is the decision's to judge.
             Command::Approve { .. } => By::Team(Standing::Reader),
@@ -177,7 +227,9 @@ impl Command {
     /// Whether `by` may ask this.
     pub fn allows(&self, by: By) -> bool {
         match (self.needs(), by) {
-            (By::Reporter, By::Reporter) => true,
+            (By::Reporter, By::Reporter) | (By::Party, By::Party) => true,
+            // A party states its own status; the team may record one it sent by mail.
+            (By::Team(_), By::Party) => matches!(self, Command::State { .. }),
             (By::Team(needs), By::Team(has)) => has >= needs,
             _ => false,
         }
@@ -234,6 +286,7 @@ pub fn decide(
     if !command.allows(ctx.by) {
         let why = match command.needs() {
             By::Reporter => "only the case's reporter does this".to_owned(),
+            By::Party => "only an invited party does this".to_owned(),
             By::Team(s) => format!("this needs {s:?} standing on the case").to_lowercase(),
         };
         return Err(Refusal::Forbidden { why });
@@ -286,8 +339,134 @@ fn events_of(
         Command::ScheduleFix { release } => Event::FixScheduled { release },
         Command::ReleaseFix { on } => Event::FixReleased { on },
         Command::PublishAdvisory { on } => Event::AdvisoryPublished { on },
-        Command::ExploitationObserved { on } => Event::ExploitationObserved { on },
-        Command::Leaked { on } => Event::Leaked { on },
+        Command::ExploitationObserved { on } => {
+            return Ok(with_break_notice(log, Event::ExploitationObserved { on }));
+        }
+        Command::Leaked { on } => return Ok(with_break_notice(log, Event::Leaked { on })),
+        Command::InviteParties {
+            parties,
+            reply_by,
+            summary,
+        } => {
+            if reply_by < ctx.today {
+                return Err(invalid(
+                    "reply_by",
+                    format!("reply_by {reply_by} has passed: give the parties a day from today on"),
+                ));
+            }
+            let known = crate::coordination::state(log);
+            let again: Vec<&str> = parties
+                .iter()
+                .filter(|p| known.party(&p.party).is_some())
+                .map(|p| p.party.as_str())
+                .collect();
+            if !again.is_empty() && again.len() == parties.len() {
+                return Err(Refusal::Conflict(format!(
+                    "already invited: {}",
+                    again.join(", ")
+                )));
+            }
+            let parties = parties
+                .into_iter()
+                .filter(|p| known.party(&p.party).is_none())
+                .collect();
+            Event::PartiesInvited {
+                parties,
+                reply_by,
+                summary,
+            }
+        }
+        Command::SetEmbargo { end, terms } => {
+            crate::plausible::check("end", end_day(end), ctx.today)
+                .map_err(|e| invalid("end", e.to_string()))?;
+            if end_day(end) < ctx.today {
+                return Err(invalid(
+                    "end",
+                    format!("the embargo's end {end} has passed: give an instant to come"),
+                ));
+            }
+            Event::EmbargoSet { end, terms }
+        }
+        Command::AgreeRelease { at, note } => {
+            crate::plausible::check("at", end_day(at), ctx.today)
+                .map_err(|e| invalid("at", e.to_string()))?;
+            if crate::coordination::state(log).parties.is_empty() {
+                return Err(Refusal::Conflict(
+                    "a coordinated release is agreed with parties: invite them first".into(),
+                ));
+            }
+            Event::ReleaseAgreed {
+                at,
+                note: note.filter(|n| !n.trim().is_empty()),
+            }
+        }
+        Command::ApproveStatement { party } => {
+            let state = crate::coordination::state(log);
+            let p = invited(&state, &party)?;
+            match (&p.statement, p.approved) {
+                (None, _) => {
+                    return Err(Refusal::Conflict(format!(
+                        "{} has given no status yet: nothing to approve",
+                        p.invitee.name
+                    )));
+                }
+                (Some(_), true) => {
+                    return Err(Refusal::Conflict(format!(
+                        "{}'s latest statement is approved already",
+                        p.invitee.name
+                    )));
+                }
+                (Some(_), false) => Event::StatementApproved { party },
+            }
+        }
+        Command::MessageParties { party, body } => {
+            let state = crate::coordination::state(log);
+            match &party {
+                Some(slug) => {
+                    invited(&state, slug)?;
+                }
+                None if state.parties.is_empty() => {
+                    return Err(Refusal::Conflict(
+                        "no party is invited to this case yet".into(),
+                    ));
+                }
+                None => {}
+            }
+            Event::PartyMessage {
+                party,
+                body,
+                from_party: false,
+            }
+        }
+        Command::AnswerInvitation {
+            party,
+            accepted,
+            note,
+        } => {
+            invited(&crate::coordination::state(log), &party)?;
+            Event::InvitationAnswered {
+                party,
+                accepted,
+                note: note.filter(|n| !n.trim().is_empty()),
+            }
+        }
+        Command::State { party, statement } => {
+            invited(&crate::coordination::state(log), &party)?;
+            Event::PartyStated {
+                party,
+                status: statement.status,
+                justification: statement.justification,
+                statement: statement.statement,
+            }
+        }
+        Command::PartyWrite { party, body } => {
+            invited(&crate::coordination::state(log), &party)?;
+            Event::PartyMessage {
+                party: Some(party),
+                body,
+                from_party: true,
+            }
+        }
         Command::Close => Event::Closed,
         Command::Reopen { reason } => Event::Reopened { reason },
         Command::Note { body, mentions } => Event::NoteAdded { body, mentions },
@@ -428,6 +607,38 @@ fn events_of(
     Ok(vec![event])
 }
 
+/// The day (in UTC) of an instant a person gave, for the plausibility window.
+fn end_day(at: jiff::Timestamp) -> Date {
+    jiff::tz::TimeZone::UTC.to_datetime(at).date()
+}
+
+/// The party `slug` of the case, or the refusal naming it.
+fn invited<'a>(
+    state: &'a crate::coordination::Coordination,
+    slug: &str,
+) -> Result<&'a crate::coordination::PartyState, Refusal> {
+    state
+        .party(slug)
+        .ok_or_else(|| invalid("party", format!("{slug:?} is not a party of this case")))
+}
+
+/// `event` (a leak or exploitation: the embargo broke), and the notice to every party the
+/// first time the embargo breaks with parties invited.
+fn with_break_notice(log: &[Recorded], event: Event) -> Vec<Event> {
+    let state = crate::coordination::state(log);
+    let mut events = vec![event];
+    if !state.told_of_break && !state.parties.is_empty() {
+        events.push(Event::PartiesToldOfBreak {
+            parties: state
+                .parties
+                .iter()
+                .map(|p| p.invitee.party.clone())
+                .collect(),
+        });
+    }
+    events
+}
+
 /// The team member asking: approvals and bounty decisions are a named person's.
 fn member(ctx: &Context<'_>) -> Result<Member, Refusal> {
     ctx.member.ok_or_else(|| Refusal::Forbidden {
@@ -468,6 +679,9 @@ fn field_of(event: &Event) -> &'static str {
         Event::SeverityAssessed { .. } => "vector",
         Event::FixProposed { .. } => "reference",
         Event::Approved { .. } => "step",
+        Event::PartiesInvited { parties, .. } if parties.is_empty() => "parties",
+        Event::PartiesInvited { .. } => "summary",
+        Event::PartyMessage { .. } => "body",
         _ => "action",
     }
 }
@@ -478,6 +692,7 @@ fn given_field(field: &str) -> &'static str {
         "release" => "release",
         "on" => "on",
         "due" => "due",
+        "reply_by" => "reply_by",
         _ => "date",
     }
 }

@@ -303,3 +303,374 @@ fn slug_of(name: &str) -> Option<String> {
     let slug = slug.trim_end_matches('-').to_owned();
     is_slug(&slug).then_some(slug)
 }
+
+/// A party as a case names it: the registry entry's slug, name and kind when it was
+/// invited (the registry may change later; the log keeps what the party was told as).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Invitee {
+    pub party: String,
+    pub name: String,
+    pub kind: PartyKind,
+}
+
+/// A party's status for the case's vulnerability, VEX-style (CSAF 2.0 product status,
+/// OpenVEX). "No answer yet" is the absence of a status, never a status of its own, so it
+/// cannot be mistaken for a party's word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VexStatus {
+    Affected,
+    NotAffected,
+    Fixed,
+    UnderInvestigation,
+}
+
+impl VexStatus {
+    pub const ALL: [VexStatus; 4] = [
+        VexStatus::Affected,
+        VexStatus::NotAffected,
+        VexStatus::Fixed,
+        VexStatus::UnderInvestigation,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VexStatus::Affected => "affected",
+            VexStatus::NotAffected => "not_affected",
+            VexStatus::Fixed => "fixed",
+            VexStatus::UnderInvestigation => "under_investigation",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            VexStatus::Affected => "Affected",
+            VexStatus::NotAffected => "Not affected",
+            VexStatus::Fixed => "Fixed",
+            VexStatus::UnderInvestigation => "Under investigation",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<VexStatus> {
+        let text = text.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+        VexStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// Why a party is not affected: the CSAF 2.0 flag labels (the VEX justifications).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Justification {
+    ComponentNotPresent,
+    VulnerableCodeNotPresent,
+    VulnerableCodeCannotBeControlledByAdversary,
+    VulnerableCodeNotInExecutePath,
+    InlineMitigationsAlreadyExist,
+}
+
+impl Justification {
+    pub const ALL: [Justification; 5] = [
+        Justification::ComponentNotPresent,
+        Justification::VulnerableCodeNotPresent,
+        Justification::VulnerableCodeCannotBeControlledByAdversary,
+        Justification::VulnerableCodeNotInExecutePath,
+        Justification::InlineMitigationsAlreadyExist,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Justification::ComponentNotPresent => "component_not_present",
+            Justification::VulnerableCodeNotPresent => "vulnerable_code_not_present",
+            Justification::VulnerableCodeCannotBeControlledByAdversary => {
+                "vulnerable_code_cannot_be_controlled_by_adversary"
+            }
+            Justification::VulnerableCodeNotInExecutePath => "vulnerable_code_not_in_execute_path",
+            Justification::InlineMitigationsAlreadyExist => "inline_mitigations_already_exist",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Justification::ComponentNotPresent => "The component is not present",
+            Justification::VulnerableCodeNotPresent => "The vulnerable code is not present",
+            Justification::VulnerableCodeCannotBeControlledByAdversary => {
+                "The vulnerable code cannot be controlled by an adversary"
+            }
+            Justification::VulnerableCodeNotInExecutePath => {
+                "The vulnerable code is not in the execute path"
+            }
+            Justification::InlineMitigationsAlreadyExist => "Inline mitigations already exist",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Justification> {
+        let text = text.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+        Justification::ALL.into_iter().find(|j| j.as_str() == text)
+    }
+}
+
+/// A party's statement: its status, why it is not affected (required then, and only
+/// then), and what it says, in its own words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub status: VexStatus,
+    pub justification: Option<Justification>,
+    pub statement: String,
+}
+
+/// The longest statement a party writes.
+pub const MAX_STATEMENT_CHARS: usize = 4_000;
+
+/// Checks a statement as given (`status`, `justification` as text), naming the field at
+/// fault.
+pub fn statement(
+    status: &str,
+    justification: Option<&str>,
+    text: &str,
+) -> Result<Statement, EntryError> {
+    let status = VexStatus::parse(status).ok_or_else(|| EntryError {
+        field: "status",
+        message: format!(
+            "status {:?} is not one of: {}",
+            one_line(status),
+            VexStatus::ALL.map(VexStatus::as_str).join(", ")
+        ),
+    })?;
+    let justification = match justification.map(str::trim).filter(|j| !j.is_empty()) {
+        None => None,
+        Some(j) => Some(Justification::parse(j).ok_or_else(|| EntryError {
+            field: "justification",
+            message: format!(
+                "justification {:?} is not one of: {}",
+                one_line(j),
+                Justification::ALL.map(Justification::as_str).join(", ")
+            ),
+        })?),
+    };
+    match (status, justification) {
+        (VexStatus::NotAffected, None) => {
+            return refuse(
+                "justification",
+                "a party that is not affected says why: give a justification",
+            );
+        }
+        (VexStatus::NotAffected, Some(_)) | (_, None) => {}
+        (_, Some(_)) => {
+            return refuse(
+                "justification",
+                "only a party that is not affected gives a justification",
+            );
+        }
+    }
+    let text = normalise_untrusted(text).trim().to_owned();
+    if text.chars().count() > MAX_STATEMENT_CHARS {
+        return refuse(
+            "statement",
+            format!("statement is longer than {MAX_STATEMENT_CHARS} characters"),
+        );
+    }
+    Ok(Statement {
+        status,
+        justification,
+        statement: text,
+    })
+}
+
+/// A party's answer to its invitation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub accepted: bool,
+    pub at: jiff::Timestamp,
+    pub note: Option<String>,
+}
+
+/// Where one invited party stands on a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartyState {
+    pub invitee: Invitee,
+    pub invited_at: jiff::Timestamp,
+    pub reply_by: jiff::civil::Date,
+    pub answer: Option<Answer>,
+    /// Its latest statement, when it made one, and when.
+    pub statement: Option<(Statement, jiff::Timestamp)>,
+    /// Whether an officer approved that statement for publication.
+    pub approved: bool,
+    /// Messages in its thread, the team's to every party included.
+    pub messages: usize,
+    /// The last time the party wrote (a message, an answer, a statement).
+    pub last_heard: Option<jiff::Timestamp>,
+    pub reminded: Vec<jiff::Timestamp>,
+}
+
+impl PartyState {
+    /// Whether the party has given no status yet: shown as "no answer yet", never as a
+    /// status.
+    pub fn silent(&self) -> bool {
+        self.statement.is_none()
+    }
+}
+
+/// The embargo of a case as last set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Embargo {
+    /// The coordinated release: an instant, stored and compared in UTC.
+    pub end: jiff::Timestamp,
+    pub terms: String,
+    pub set_at: jiff::Timestamp,
+}
+
+/// Everything about a case's coordination, read from its log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Coordination {
+    /// What the parties are told of the case (the latest invitation's words).
+    pub summary: Option<String>,
+    pub embargo: Option<Embargo>,
+    /// The agreed coordinated release, and when it was agreed.
+    pub agreed: Option<(jiff::Timestamp, jiff::Timestamp)>,
+    /// In the order they were invited.
+    pub parties: Vec<PartyState>,
+    /// The parties were told the embargo broke.
+    pub told_of_break: bool,
+}
+
+impl Coordination {
+    pub fn party(&self, slug: &str) -> Option<&PartyState> {
+        self.parties.iter().find(|p| p.invitee.party == slug)
+    }
+
+    fn party_mut(&mut self, slug: &str) -> Option<&mut PartyState> {
+        self.parties.iter_mut().find(|p| p.invitee.party == slug)
+    }
+
+    /// The parties that gave no status yet, by slug.
+    pub fn silent(&self) -> Vec<&str> {
+        self.parties
+            .iter()
+            .filter(|p| p.silent())
+            .map(|p| p.invitee.party.as_str())
+            .collect()
+    }
+}
+
+/// A case's coordination, folded from its log.
+pub fn state(log: &[crate::case::Recorded]) -> Coordination {
+    use crate::case::Event;
+    let mut c = Coordination::default();
+    for r in log {
+        match &r.event {
+            Event::PartiesInvited {
+                parties,
+                reply_by,
+                summary,
+            } => {
+                c.summary = Some(summary.clone());
+                for invitee in parties {
+                    match c.party_mut(&invitee.party) {
+                        // Invited again (a new reply-by): the party keeps what it said.
+                        Some(p) => p.reply_by = *reply_by,
+                        None => c.parties.push(PartyState {
+                            invitee: invitee.clone(),
+                            invited_at: r.at,
+                            reply_by: *reply_by,
+                            answer: None,
+                            statement: None,
+                            approved: false,
+                            messages: 0,
+                            last_heard: None,
+                            reminded: Vec::new(),
+                        }),
+                    }
+                }
+            }
+            Event::EmbargoSet { end, terms } => {
+                c.embargo = Some(Embargo {
+                    end: *end,
+                    terms: terms.clone(),
+                    set_at: r.at,
+                });
+            }
+            Event::ReleaseAgreed { at, .. } => c.agreed = Some((*at, r.at)),
+            Event::InvitationAnswered {
+                party,
+                accepted,
+                note,
+            } => {
+                if let Some(p) = c.party_mut(party) {
+                    p.answer = Some(Answer {
+                        accepted: *accepted,
+                        at: r.at,
+                        note: note.clone(),
+                    });
+                    p.last_heard = Some(r.at);
+                }
+            }
+            Event::PartyStated {
+                party,
+                status,
+                justification,
+                statement,
+            } => {
+                let by_party = r.actor.starts_with("party:");
+                if let Some(p) = c.party_mut(party) {
+                    p.statement = Some((
+                        Statement {
+                            status: *status,
+                            justification: *justification,
+                            statement: statement.clone(),
+                        },
+                        r.at,
+                    ));
+                    p.approved = false;
+                    if by_party {
+                        p.last_heard = Some(r.at);
+                    }
+                }
+            }
+            Event::StatementApproved { party } => {
+                if let Some(p) = c.party_mut(party) {
+                    p.approved = p.statement.is_some();
+                }
+            }
+            Event::PartyMessage {
+                party: Some(party),
+                from_party,
+                ..
+            } => {
+                if let Some(p) = c.party_mut(party) {
+                    p.messages += 1;
+                    if *from_party {
+                        p.last_heard = Some(r.at);
+                    }
+                }
+            }
+            Event::PartyMessage { party: None, .. } => {
+                for p in &mut c.parties {
+                    p.messages += 1;
+                }
+            }
+            Event::PartiesReminded { parties } => {
+                for slug in parties {
+                    if let Some(p) = c.party_mut(slug) {
+                        p.reminded.push(r.at);
+                    }
+                }
+            }
+            Event::PartiesToldOfBreak { .. } => c.told_of_break = true,
+            _ => {}
+        }
+    }
+    c
+}
+
+/// The messages one party reads: its own thread and the team's messages to every party,
+/// in order. Never another party's.
+pub fn thread<'a>(
+    log: &'a [crate::case::Recorded],
+    party: &str,
+) -> impl Iterator<Item = &'a crate::case::Recorded> {
+    log.iter().filter(move |r| {
+        matches!(&r.event, crate::case::Event::PartyMessage { party: p, .. }
+            if p.as_deref().is_none_or(|p| p == party))
+    })
+}

@@ -3,8 +3,9 @@
 //! Each participant has a reply address of their own, so mail to it is known to be theirs
 //! (the address is a secret only mail to them carried) and joins the case as them, seen by
 //! whom their role allows: the reporter's words are a reply the reporter reads again in
-//! their portal; a team member's are an internal note. Vendors and service providers join
-//! here when coordination lands.
+//! their portal; a team member's are an internal note; a party's (a vendor, distribution
+//! or service provider coordinating under embargo) join that party's own thread, which
+//! no other party reads.
 
 use crate::case::{Audience, Channel, Event};
 
@@ -15,15 +16,18 @@ pub enum Role {
     Reporter,
     /// A member of the security team, written to about the case (a mention).
     Team,
+    /// A party invited to the case from the organisation's registry.
+    Party,
 }
 
 impl Role {
-    pub const ALL: [Role; 2] = [Role::Reporter, Role::Team];
+    pub const ALL: [Role; 3] = [Role::Reporter, Role::Team, Role::Party];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Reporter => "reporter",
             Role::Team => "team",
+            Role::Party => "party",
         }
     }
 
@@ -33,13 +37,19 @@ impl Role {
 
     /// The widest circle that reads what this participant writes.
     pub fn audience(self) -> Audience {
-        self.said(String::new()).audience()
+        self.said("", String::new()).audience()
     }
 
     /// The event recording the words of a mail from this participant (after the
-    /// `mail_received` event every joined mail gets).
-    pub fn said(self, body: String) -> Event {
+    /// `mail_received` event every joined mail gets); `party` is the party's slug, for a
+    /// party.
+    pub fn said(self, party: &str, body: String) -> Event {
         match self {
+            Role::Party => Event::PartyMessage {
+                party: Some(party.to_owned()),
+                body,
+                from_party: true,
+            },
             Role::Reporter => Event::ReporterReply {
                 body,
                 channel: Channel::Email,
@@ -60,6 +70,11 @@ mod tests {
     fn a_team_members_mail_stays_with_the_team_and_the_reporters_reaches_the_reporter() {
         assert_eq!(Role::Team.audience(), Audience::Workers);
         assert_eq!(Role::Reporter.audience(), Audience::Reporter);
+        assert_eq!(Role::Party.audience(), Audience::Workers);
+        assert!(matches!(
+            Role::Party.said("debian", "b".into()),
+            Event::PartyMessage { party: Some(p), from_party: true, .. } if p == "debian"
+        ));
         for role in Role::ALL {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }

@@ -186,13 +186,24 @@ pub fn moves_state(event: &Event) -> bool {
         | Event::SsvcAssessed { .. }
         | Event::Escalated { .. }
         | Event::OfficerAssigned { .. }
-        | Event::AccessChanged { .. } => false,
+        | Event::AccessChanged { .. }
+        // What parties say is recorded whatever the case's state: nothing they send is lost.
+        | Event::InvitationAnswered { .. }
+        | Event::PartyStated { .. }
+        | Event::PartiesReminded { .. }
+        | Event::PartiesToldOfBreak { .. } => false,
+        // A message from a party is kept in any state; the team writes only on a live case.
+        Event::PartyMessage { from_party, .. } => !from_party,
         // The workflow's steps keep the state, but not on a case that is over.
         Event::StageCompleted { .. }
         | Event::FixProposed { .. }
         | Event::FixMerged { .. }
         | Event::LineUpdated { .. }
-        | Event::Approved { .. } => true,
+        | Event::Approved { .. }
+        | Event::PartiesInvited { .. }
+        | Event::EmbargoSet { .. }
+        | Event::ReleaseAgreed { .. }
+        | Event::StatementApproved { .. } => true,
     }
 }
 

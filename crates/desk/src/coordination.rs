@@ -3,10 +3,21 @@
 //! ([`vulndesk_core::coordination::check`]), the key here, where the mail crate can read it.
 
 use jiff::Timestamp;
-use vulndesk_core::coordination::{self, PartyInput};
-use vulndesk_store::{IfExists, NewParty, Organisation, PartyRow, Put, StoreError};
+use vulndesk_core::actor::Actor;
+use vulndesk_core::case::Event;
+use vulndesk_core::command::{self, Command, Context};
+use vulndesk_core::coordination::{self, PartyInput, PartyKind};
+use vulndesk_core::policy::Policy;
+use vulndesk_mail::openpgp::PublicKey;
+use vulndesk_mail::parse::Mailbox;
+use vulndesk_mail::receipt;
+use vulndesk_store::{
+    CaseRow, Effects, IfExists, NewParty, NewPartyParticipant, Organisation, PartyRow, Put,
+    StoreError,
+};
 
 use crate::followup::public_key;
+use crate::reporter_token::ReporterToken;
 use crate::{Desk, DeskError};
 
 /// A registry entry to write: what was typed, and the party's key when one was given.
@@ -235,4 +246,393 @@ fn checked(entry: &PartyEntry, at: Timestamp) -> Result<NewParty, DeskError> {
         terms: party.terms,
         key,
     })
+}
+
+/// What a party is written to as: its slug and name, its contacts, its key, its reply
+/// address's tag, and (only while it is being invited) its new portal token.
+#[derive(Clone)]
+struct Addressee {
+    slug: String,
+    name: String,
+    contacts: Vec<String>,
+    key: Option<PublicKey>,
+    reply_tag: String,
+    token: Option<String>,
+    party_id: i64,
+}
+
+/// Everything the mail to a case's parties needs, looked up before the write, so that the
+/// mail is built from the events the write actually records (decided again after a lost
+/// race), inside the write.
+pub(crate) struct PartyMail {
+    case_id: i64,
+    org: String,
+    addressees: Vec<Addressee>,
+    portal_base: String,
+}
+
+impl PartyMail {
+    /// The mail `events` cause: invitations, the team's messages, news of a broken
+    /// embargo; and the new parties' participant rows.
+    pub(crate) fn effects(
+        &self,
+        policy: &Policy,
+        events: &[Event],
+        at: Timestamp,
+    ) -> Result<Effects, DeskError> {
+        let mut effects = Effects::default();
+        let state_embargo = events.iter().find_map(|e| match e {
+            Event::EmbargoSet { end, terms } => Some((*end, terms.clone())),
+            _ => None,
+        });
+        for event in events {
+            let (to, text): (Vec<&Addressee>, String) = match event {
+                Event::PartiesInvited {
+                    parties,
+                    reply_by,
+                    summary,
+                } => {
+                    for invitee in parties {
+                        let Some(a) = self.addressee(&invitee.party) else {
+                            continue;
+                        };
+                        let (Some(token), true) = (&a.token, a.party_id > 0) else {
+                            continue;
+                        };
+                        effects.parties.push(NewPartyParticipant {
+                            party_id: a.party_id,
+                            reply_tag: a.reply_tag.clone(),
+                            token_hash: crate::reporter_token::token_hash(token),
+                        });
+                        let link = format!("{}/p/{}/{token}", self.portal_base, self.case_id);
+                        let mut text = format!(
+                            "{org} invites {name} to coordinate on a vulnerability under embargo (case {id}).\n\n{summary}\n\n",
+                            org = self.org,
+                            name = a.name,
+                            id = self.case_id,
+                        );
+                        if let Some((end, terms)) = &state_embargo {
+                            text.push_str(&embargo_lines(*end, terms));
+                        }
+                        text.push_str(&format!(
+                            "Please accept or decline the invitation by {reply_by} in your portal:\n{link}\n\n\
+                             There you see the embargo's end in your own time zone, give your status \
+                             (affected, not affected, fixed, under investigation) and write to the team. \
+                             The link is a secret: keep it, and replace it there if it leaks. \
+                             Replying to this mail also reaches the team; only your organisation and \
+                             the team read your thread.\n"
+                        ));
+                        self.queue(policy, a, &text, at, &mut effects)?;
+                    }
+                    continue;
+                }
+                Event::PartyMessage {
+                    party,
+                    body,
+                    from_party: false,
+                } => {
+                    let to = match party {
+                        Some(slug) => self.addressee(slug).into_iter().collect(),
+                        None => self.addressees.iter().collect(),
+                    };
+                    let text = format!(
+                        "{org}'s security team writes about case {id}{all}:\n\n{body}\n\n\
+                         Answer by replying to this mail, or in your portal (the link in the invitation).\n",
+                        org = self.org,
+                        id = self.case_id,
+                        all = if party.is_none() {
+                            ", to every party"
+                        } else {
+                            ""
+                        },
+                    );
+                    (to, text)
+                }
+                Event::PartiesToldOfBreak { parties } => {
+                    let why = events
+                        .iter()
+                        .find_map(|e| match e {
+                            Event::Leaked { on } => Some(format!("its details leaked on {on}")),
+                            Event::ExploitationObserved { on } => {
+                                Some(format!("active exploitation was observed on {on}"))
+                            }
+                            _ => None,
+                        })
+                        .unwrap_or_else(|| "it broke".to_owned());
+                    let text = format!(
+                        "The embargo on case {id} with {org} is broken: {why}.\n\n\
+                         The details may be public now. Protect your users without waiting for the \
+                         coordinated release; {org}'s team will write with the new timeline. \
+                         Your portal (the link in the invitation) has the latest.\n",
+                        id = self.case_id,
+                        org = self.org,
+                    );
+                    let to = parties.iter().filter_map(|p| self.addressee(p)).collect();
+                    (to, text)
+                }
+                _ => continue,
+            };
+            for a in to {
+                self.queue(policy, a, &text, at, &mut effects)?;
+            }
+        }
+        Ok(effects)
+    }
+
+    /// The portal addresses of the parties `written` invited.
+    pub(crate) fn portals(&self, written: &crate::Appended) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for row in &written.rows {
+            let Ok(Event::PartiesInvited { parties, .. }) = serde_json::from_str(&row.payload)
+            else {
+                continue;
+            };
+            for invitee in parties {
+                if let Some(Addressee {
+                    token: Some(token), ..
+                }) = self.addressee(&invitee.party)
+                {
+                    let link = format!("/p/{}/{token}", self.case_id);
+                    out.push((invitee.party, link));
+                }
+            }
+        }
+        out
+    }
+
+    fn addressee(&self, slug: &str) -> Option<&Addressee> {
+        self.addressees.iter().find(|a| a.slug == slug)
+    }
+
+    /// One message to each of the party's contacts, from its own reply address, encrypted
+    /// to its key when it has one.
+    fn queue(
+        &self,
+        policy: &Policy,
+        a: &Addressee,
+        text: &str,
+        at: Timestamp,
+        effects: &mut Effects,
+    ) -> Result<(), DeskError> {
+        let subject = format!(
+            "[{} embargo] Coordination on case {}",
+            self.org, self.case_id
+        );
+        for contact in &a.contacts {
+            let random = ReporterToken::generate()?;
+            let answering = receipt::Answering {
+                reply_tag: &a.reply_tag,
+                to: Mailbox {
+                    name: Some(a.name.clone()),
+                    email: contact.clone(),
+                },
+                languages: &[],
+                subject: &subject,
+                in_reply_to: None,
+                references: Vec::new(),
+                at,
+                random_hex: &random.as_str()[..32],
+            };
+            match receipt::message(policy, answering, text, a.key.as_ref()) {
+                Some(queued) => {
+                    let queued =
+                        queued.map_err(|e| DeskError::Internal(format!("mail to a party: {e}")))?;
+                    effects.jobs.push(queued.job);
+                    effects.thread_ids.push(queued.message_id);
+                }
+                None => tracing::warn!(
+                    case = self.case_id,
+                    "the policy has no mailto: contact to write to parties from; see their portal"
+                ),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The embargo's end and terms, as mail states them: the end in UTC, named as such.
+fn embargo_lines(end: Timestamp, terms: &str) -> String {
+    let mut text = format!(
+        "Embargo until {} (UTC); your portal shows it in your own time zone.\n",
+        end.strftime("%Y-%m-%d %H:%M")
+    );
+    if !terms.trim().is_empty() {
+        text.push_str(&format!("Terms: {}\n", terms.trim()));
+    }
+    text.push('\n');
+    text
+}
+
+/// Which parties to invite: by slug, and by kind ("every service provider").
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub parties: Vec<String>,
+    pub kinds: Vec<PartyKind>,
+}
+
+impl Desk {
+    /// The mail context for `case`'s parties: those already on it, and `inviting` (registry
+    /// entries about to be invited, each given a reply tag and a portal token).
+    pub(crate) async fn party_mail(
+        &self,
+        case: &CaseRow,
+        org: &str,
+        inviting: &[PartyRow],
+        at: Timestamp,
+    ) -> Result<PartyMail, DeskError> {
+        let registry: Vec<PartyRow> = match self.store().case_org(case.id).await? {
+            Some(org_id) => self.store().parties(org_id).await?,
+            None => Vec::new(),
+        };
+        let key = |row: &PartyRow| -> Option<PublicKey> {
+            let (_, armored) = row.party.key.as_ref()?;
+            PublicKey::parse(armored, at)
+                .inspect_err(|e| {
+                    tracing::warn!(party = %row.party.slug, error = %e, "party key unusable; mail to it is not encrypted")
+                })
+                .ok()
+        };
+        let mut addressees = Vec::new();
+        for participant in self.store().participants(case.id).await? {
+            let Some((party_id, slug)) = participant.party else {
+                continue;
+            };
+            let Some(row) = registry.iter().find(|r| r.id == party_id) else {
+                continue;
+            };
+            addressees.push(Addressee {
+                slug,
+                name: row.party.name.clone(),
+                contacts: row.party.contacts.clone(),
+                key: key(row),
+                reply_tag: participant.reply_tag,
+                token: None,
+                party_id: 0,
+            });
+        }
+        for row in inviting {
+            if addressees.iter().any(|a| a.slug == row.party.slug) {
+                continue;
+            }
+            addressees.push(Addressee {
+                slug: row.party.slug.clone(),
+                name: row.party.name.clone(),
+                contacts: row.party.contacts.clone(),
+                key: key(row),
+                reply_tag: vulndesk_store::new_reply_tag()?,
+                token: Some(ReporterToken::generate()?.as_str().to_owned()),
+                party_id: row.id,
+            });
+        }
+        Ok(PartyMail {
+            case_id: case.id,
+            org: org.to_owned(),
+            addressees,
+            portal_base: self.link(""),
+        })
+    }
+
+    /// The registry entries `selection` names in `org_id`'s registry, or the error naming
+    /// what is not there.
+    pub async fn select_parties(
+        &self,
+        org_id: i64,
+        selection: &Selection,
+    ) -> Result<Vec<PartyRow>, DeskError> {
+        let registry = self.store().parties(org_id).await?;
+        let mut chosen: Vec<PartyRow> = Vec::new();
+        for slug in &selection.parties {
+            let row = registry
+                .iter()
+                .find(|r| r.party.slug == *slug)
+                .ok_or_else(|| {
+                    DeskError::invalid(
+                        "parties",
+                        format!("no party {slug:?} in the registry: add it there first"),
+                    )
+                })?;
+            if !chosen.iter().any(|c| c.id == row.id) {
+                chosen.push(row.clone());
+            }
+        }
+        for kind in &selection.kinds {
+            let of_kind: Vec<&PartyRow> = registry
+                .iter()
+                .filter(|r| PartyKind::parse(&r.party.kind) == Some(*kind))
+                .collect();
+            if of_kind.is_empty() {
+                return Err(DeskError::invalid(
+                    "kinds",
+                    format!("the registry holds no {}", kind.plural()),
+                ));
+            }
+            for row in of_kind {
+                if !chosen.iter().any(|c| c.id == row.id) {
+                    chosen.push(row.clone());
+                }
+            }
+        }
+        if chosen.is_empty() {
+            return Err(DeskError::invalid(
+                "parties",
+                "choose at least one party, or a kind of party",
+            ));
+        }
+        Ok(chosen)
+    }
+}
+
+impl Desk {
+    /// Records what an invited party asks (`command`: an answer, a status, a message in its
+    /// thread), as that party, decided on the log the write follows.
+    pub async fn as_party(
+        &self,
+        case: &CaseRow,
+        participant: &vulndesk_store::ParticipantRow,
+        command: Command,
+        at: Timestamp,
+    ) -> Result<crate::Appended, DeskError> {
+        let Some((_, slug)) = &participant.party else {
+            return Err(DeskError::NotFound);
+        };
+        let pinned = self.policy(case.policy_version_id).await?;
+        let ctx = Context {
+            by: command::By::Party,
+            today: pinned.policy.calendar().local_date(at),
+            officers: &[],
+            member: None,
+            org_cases: &[],
+        };
+        let actor = Actor::Party(slug.clone());
+        self.decide_and_append(
+            case,
+            &pinned,
+            &actor,
+            &ctx,
+            command,
+            Effects::default(),
+            at,
+            None,
+        )
+        .await
+    }
+
+    /// Gives a party a new portal link; the presented one (`old_hash`) stops working at
+    /// once. Another replacement that got there first wins, and this one is refused.
+    pub async fn replace_party_token(
+        &self,
+        participant: &vulndesk_store::ParticipantRow,
+        old_hash: &[u8],
+    ) -> Result<ReporterToken, DeskError> {
+        let token = ReporterToken::generate()?;
+        if self
+            .store()
+            .replace_party_token(participant.id, old_hash, &token.hash())
+            .await?
+        {
+            Ok(token)
+        } else {
+            Err(DeskError::NotFound)
+        }
+    }
 }

@@ -66,8 +66,17 @@ impl Desk {
             reporter_token: presented,
             ..effects
         };
-        self.decide_and_append(case, &pinned, &Actor::Reporter, &ctx, command, effects, at)
-            .await
+        self.decide_and_append(
+            case,
+            &pinned,
+            &Actor::Reporter,
+            &ctx,
+            command,
+            effects,
+            at,
+            None,
+        )
+        .await
     }
 
     /// Appends the reply (`reporter_reply`, unless only files were sent) and one

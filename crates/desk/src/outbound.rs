@@ -47,7 +47,7 @@ pub struct OutboundReport {
 }
 
 /// An outbound case just opened, with its first message to the vendor.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Opened {
     pub case_id: i64,
     pub sent: Acted,

@@ -42,6 +42,12 @@ pub enum Action {
         email: String,
         grant: Option<CaseGrant>,
     },
+    /// Bring parties of the organisation's registry into the case under embargo.
+    Invite {
+        selection: crate::coordination::Selection,
+        reply_by: jiff::civil::Date,
+        summary: String,
+    },
 }
 
 /// Who acts, and how far their access to the case goes.
@@ -51,10 +57,14 @@ pub struct Acting<'a> {
 }
 
 /// What an action did: the first new event's position and the case's state after it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Acted {
     pub seq: i64,
     pub state: case::State,
+    /// For an invitation: each new party's slug and portal address (`/p/{id}/{token}`).
+    /// The party is sent it by mail; the desk keeps only the token's hash. Only the demo
+    /// prints these (its parties are fictional); the pages and the API never show them.
+    pub portals: Vec<(String, String)>,
 }
 
 impl From<Refusal> for DeskError {
@@ -81,7 +91,28 @@ impl Desk {
         let team = self.team(org_id).await?;
         let read = log(&self.store.events(case.id).await?)?;
         let mut effects = Effects::default();
+        let mut inviting = Vec::new();
         let command = match action {
+            Action::Invite {
+                selection,
+                reply_by,
+                summary,
+            } => {
+                inviting = self.select_parties(org_id, &selection).await?;
+                Command::InviteParties {
+                    parties: inviting
+                        .iter()
+                        .map(|row| vulndesk_core::coordination::Invitee {
+                            party: row.party.slug.clone(),
+                            name: row.party.name.clone(),
+                            kind: vulndesk_core::coordination::PartyKind::parse(&row.party.kind)
+                                .unwrap_or(vulndesk_core::coordination::PartyKind::Vendor),
+                        })
+                        .collect(),
+                    reply_by,
+                    summary,
+                }
+            }
             Action::Command(command) => command,
             Action::Note { body } => Command::Note {
                 mentions: mentions(&body, &team),
@@ -175,17 +206,47 @@ impl Desk {
                 .await?;
         }
         let actor = Actor::User(by.user.id);
-        let written = self
-            .decide_and_append(case, &pinned, &actor, &ctx, command, effects, at)
-            .await?;
+        // What parties are told goes with the write that records it.
+        let mails_parties = matches!(
+            command,
+            Command::InviteParties { .. }
+                | Command::MessageParties { .. }
+                | Command::Leaked { .. }
+                | Command::ExploitationObserved { .. }
+        );
+        let mut portals = Vec::new();
+        let written = if mails_parties {
+            let org = pinned.policy.organisation.name.clone();
+            let mail = self.party_mail(case, &org, &inviting, at).await?;
+            let written = self
+                .decide_and_append(
+                    case,
+                    &pinned,
+                    &actor,
+                    &ctx,
+                    command,
+                    effects,
+                    at,
+                    Some(&mail),
+                )
+                .await?;
+            portals = mail.portals(&written);
+            written
+        } else {
+            self.decide_and_append(case, &pinned, &actor, &ctx, command, effects, at, None)
+                .await?
+        };
         Ok(Acted {
             seq: written.rows.first().map_or(0, |e| e.seq),
             state: written.state,
+            portals,
         })
     }
 
     /// Appends what `command` decides (see [`command::decide`]) on the case's log as it is
-    /// when the write lands: after a lost race it is decided again on the fresher log.
+    /// when the write lands: after a lost race it is decided again on the fresher log. The
+    /// mail to the case's parties (`mail`) is built from the events decided, inside the
+    /// write, so what they are told is what the log records.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn decide_and_append(
         &self,
@@ -196,12 +257,18 @@ impl Desk {
         command: Command,
         effects: Effects,
         at: Timestamp,
+        mail: Option<&crate::coordination::PartyMail>,
     ) -> Result<Appended, DeskError> {
         self.append(case, actor, at, |log| {
-            Ok(Write {
-                events: command::decide(command.clone(), log, &pinned.policy, ctx)?,
-                effects: effects.clone(),
-            })
+            let events = command::decide(command.clone(), log, &pinned.policy, ctx)?;
+            let mut effects = effects.clone();
+            if let Some(mail) = mail {
+                let told = mail.effects(&pinned.policy, &events, at)?;
+                effects.jobs.extend(told.jobs);
+                effects.thread_ids.extend(told.thread_ids);
+                effects.parties.extend(told.parties);
+            }
+            Ok(Write { events, effects })
         })
         .await
     }

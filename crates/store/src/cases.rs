@@ -138,6 +138,8 @@ pub struct Effects {
     pub search: Vec<SearchText>,
     /// The case this one is declined as a duplicate of.
     pub duplicate_of: Option<i64>,
+    /// Parties joining the case (invited), each with its reply tag and portal token hash.
+    pub parties: Vec<crate::NewPartyParticipant>,
 }
 
 impl Effects {
@@ -155,6 +157,7 @@ impl Effects {
             grants,
             search,
             duplicate_of,
+            parties,
         } = self;
         (
             IntakeWrites::new(
@@ -170,6 +173,8 @@ impl Effects {
                 grants,
                 search,
                 duplicate_of,
+                parties,
+                at,
             },
         )
     }

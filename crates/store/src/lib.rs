@@ -69,7 +69,7 @@ pub use intake::{
     ReporterKeyRow,
 };
 pub use outbox::{JobRow, JobStatus, NewJob};
-pub use participants::ParticipantRow;
+pub use participants::{NewPartyParticipant, ParticipantRow};
 pub use policies::{Organisation, PolicyVersion, ProductRow};
 pub use search::SearchText;
 pub use sessions::{ApiTokenRow, ApiTokenUse, NewSession, SessionRow};

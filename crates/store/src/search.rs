@@ -20,6 +20,8 @@ pub(crate) struct TeamWrites {
     pub(crate) grants: Vec<(i64, Option<String>)>,
     pub(crate) search: Vec<SearchText>,
     pub(crate) duplicate_of: Option<i64>,
+    pub(crate) parties: Vec<crate::NewPartyParticipant>,
+    pub(crate) at: jiff::Timestamp,
 }
 
 /// Adds the statements writing [`TeamWrites`] for the events just inserted (`seqs[i]` is
@@ -59,6 +61,23 @@ pub(crate) fn team_rows(
              ON CONFLICT DO NOTHING"
         ));
     }
+    b.insert_rows(
+        "participants",
+        "case_id, role, party_id, reply_tag, token_hash, joined_at",
+        w.parties.iter(),
+        "",
+        |b, p| {
+            [
+                b.arg(case_id),
+                b.arg("party".to_owned()),
+                b.arg(p.party_id),
+                b.arg(p.reply_tag.clone()),
+                b.arg(p.token_hash.clone()),
+                b.arg(crate::ts_text(w.at)),
+            ]
+            .join(", ")
+        },
+    );
     let mut rows = Vec::with_capacity(w.search.len());
     for t in &w.search {
         let seq = *seqs
@@ -107,6 +126,8 @@ impl Store {
                 })
                 .collect(),
             duplicate_of,
+            parties: Vec::new(),
+            at: jiff::Timestamp::now(),
         };
         let mut batch = Batch::default();
         team_rows(&mut batch, case_id, &seqs, &writes)?;

@@ -21,6 +21,7 @@ pub mod markdown;
 mod middleware;
 mod multipart;
 mod pages;
+mod party;
 mod reporter;
 mod team;
 
@@ -124,6 +125,37 @@ fn routes() -> authz::Routes {
             "/static/vulndesk.css",
             Public,
             get(pages::stylesheet),
+        )
+        .add(
+            M::GET,
+            "/static/localtime.js",
+            Public,
+            get(pages::localtime),
+        )
+        .add(M::GET, "/p/{id}/{token}", Party, get(party::portal::show))
+        .add(
+            M::POST,
+            "/p/{id}/{token}/answer",
+            Party,
+            post(party::portal::answer),
+        )
+        .add(
+            M::POST,
+            "/p/{id}/{token}/status",
+            Party,
+            post(party::portal::status),
+        )
+        .add(
+            M::POST,
+            "/p/{id}/{token}/messages",
+            Party,
+            post(party::portal::message),
+        )
+        .add(
+            M::POST,
+            "/p/{id}/{token}/token",
+            Party,
+            post(party::portal::replace_token),
         )
         .add(
             M::GET,
@@ -352,6 +384,30 @@ fn routes() -> authz::Routes {
             ReviewCase,
             post(team::pages::approval),
         )
+        .add(
+            M::POST,
+            "/cases/{id}/parties",
+            WorkCase,
+            post(team::pages::parties),
+        )
+        .add(
+            M::POST,
+            "/cases/{id}/embargo",
+            ManageCase,
+            post(team::pages::embargo),
+        )
+        .add(
+            M::POST,
+            "/cases/{id}/party-messages",
+            WorkCase,
+            post(team::pages::party_messages),
+        )
+        .add(
+            M::POST,
+            "/cases/{id}/statements",
+            WorkCase,
+            post(team::pages::statements),
+        )
         .add(M::GET, "/api/v1/cases", SignedIn, get(team::api::list))
         .add(
             M::POST,
@@ -449,6 +505,30 @@ fn routes() -> authz::Routes {
             "/api/v1/cases/{id}/approvals",
             ReviewCase,
             post(team::api::approval),
+        )
+        .add(
+            M::POST,
+            "/api/v1/cases/{id}/parties",
+            WorkCase,
+            post(team::api::parties),
+        )
+        .add(
+            M::POST,
+            "/api/v1/cases/{id}/embargo",
+            ManageCase,
+            post(team::api::embargo),
+        )
+        .add(
+            M::POST,
+            "/api/v1/cases/{id}/party-messages",
+            WorkCase,
+            post(team::api::party_messages),
+        )
+        .add(
+            M::POST,
+            "/api/v1/cases/{id}/statements",
+            WorkCase,
+            post(team::api::statements),
         )
 }
 

@@ -2,7 +2,8 @@
 //! pieces of a form, and the stylesheet.
 //!
 //! Pages are rendered on the server and work without JavaScript; they load nothing but
-//! `/static/vulndesk.css` (see [`crate::security_headers`] for the policy that enforces it).
+//! `/static/vulndesk.css` and, where an instant is shown in the reader's time zone,
+//! `/static/localtime.js` (see [`crate::security_headers`] for the policy that enforces it).
 
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -229,6 +230,25 @@ pub async fn stylesheet() -> Response {
             ),
         ],
         include_str!("../static/vulndesk.css"),
+    )
+        .into_response()
+}
+
+/// `GET /static/localtime.js`: the one script, compiled in: it shows instants (an
+/// embargo's end) in the reader's own time zone, naming the zone.
+pub async fn localtime() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/javascript; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        include_str!("../static/localtime.js"),
     )
         .into_response()
 }

@@ -15,10 +15,12 @@ use crate::team_support::{
     PASSWORD, Session, add_member, api_token, hidden, location, session_for, set_cookie,
 };
 
-/// The callers, in the order of the table's columns. The last two are API tokens of a
-/// kamailio member, sent as `Authorization: Bearer`: account management and signing out
-/// must refuse them whatever their scope.
-const ROLES: [&str; 11] = [
+/// The callers, in the order of the table's columns. "read token" and "write token" are API
+/// tokens of a kamailio member, sent as `Authorization: Bearer`: account management and
+/// signing out must refuse them whatever their scope. "party" holds the portal token of a
+/// party invited to the case, in the address of portal routes and as a bearer token
+/// elsewhere: it opens its portal and nothing else.
+const ROLES: [&str; 12] = [
     "anonymous",
     "reporter",
     "other reporter",
@@ -30,6 +32,7 @@ const ROLES: [&str; 11] = [
     "external",
     "read token",
     "write token",
+    "party",
 ];
 
 /// For each route, what each caller gets: `.` allowed (the handler ran), `s` sign in
@@ -37,75 +40,89 @@ const ROLES: [&str; 11] = [
 /// the same answer as for something that does not exist), `f` forbidden (403).
 #[rustfmt::skip]
 const EXPECTED: &[(&str, &str)] = &[
-    //                                              anon rep orep oorg mem off rev adm ext rtk wtk
-    ("GET /",                                         ". . . . . . . . . . ."),
-    ("GET /healthz",                                  ". . . . . . . . . . ."),
-    ("GET /static/vulndesk.css",                      ". . . . . . . . . . ."),
-    ("GET /api/v1/openapi.json",                      ". . . . . . . . . . ."),
-    ("GET /api/v1/products",                          ". . . . . . . . . . ."),
-    ("POST /api/v1/reports",                          ". . . . . . . . . . ."),
-    ("GET /api/v1/reports/{id}",                      "h . h h h h h h h h h"),
-    ("POST /api/v1/reports/{id}/replies",             "h . h h h h h h h h h"),
-    ("POST /api/v1/reports/{id}/token",               "h . h h h h h h h h h"),
-    ("GET /api/v1/reports/{id}/files/{sha256}",      "h . h h h h h h h h h"),
-    ("GET /o/{org}/report",                           ". . . . . . . . . . ."),
-    ("POST /o/{org}/report",                          ". . . . . . . . . . ."),
-    ("GET /r/{id}/{token}",                           "h . h h h h h h h h h"),
-    ("POST /r/{id}/{token}/replies",                  "h . h h h h h h h h h"),
-    ("POST /r/{id}/{token}/key",                      "h . h h h h h h h h h"),
-    ("POST /r/{id}/{token}/token",                    "h . h h h h h h h h h"),
-    ("GET /r/{id}/{token}/files/{sha256}",            "h . h h h h h h h h h"),
-    ("GET /signin",                                   ". . . . . . . . . . ."),
-    ("POST /signin",                                  ". . . . . . . . . . ."),
-    ("GET /signin/second-factor",                     ". . . . . . . . . . ."),
-    ("POST /signin/second-factor",                    ". . . . . . . . . . ."),
-    ("GET /signin/enrol",                             ". . . . . . . . . . ."),
-    ("POST /signin/enrol",                            ". . . . . . . . . . ."),
-    ("POST /signout",                                 "s s s . . . . . . f f"),
-    ("POST /signout/everywhere",                      "s s s . . . . . . f f"),
-    ("GET /account",                                  "s s s . . . . . . f f"),
-    ("POST /account/password",                        "s s s . . . . . . f f"),
-    ("POST /account/tokens",                          "s s s . . . . . . f f"),
-    ("POST /account/recovery-codes",                  "s s s . . . . . . f f"),
-    ("POST /account/tokens/{token_id}/revoke",        "s s s h h h h h h f f"),
-    ("GET /dashboard",                                "s s s . . . . . . . ."),
-    ("GET /outbound/new",                             "s s s . . . . . . . ."),
-    ("POST /outbound/new",                            "s s s . . . . . . f ."),
-    ("GET /orgs/{org}/parties",                       "s s s f . . f . f . ."),
-    ("POST /orgs/{org}/parties",                      "s s s f f . f . f f f"),
-    ("GET /orgs/{org}/parties/{party}",               "s s s f . . f . f . ."),
-    ("POST /orgs/{org}/parties/{party}",              "s s s f f . f . f f f"),
-    ("GET /cases/{id}",                               "s s s h . . . . . . ."),
-    ("GET /cases/{id}/files/{sha256}",                "s s s h . . . . . . ."),
-    ("POST /cases/{id}/triage",                       "s s s h . . f . f f ."),
-    ("POST /cases/{id}/notes",                        "s s s h . . f . f f ."),
-    ("POST /cases/{id}/messages",                     "s s s h . . f . f f ."),
-    ("POST /cases/{id}/severity",                     "s s s h . . f . f f ."),
-    ("POST /cases/{id}/ssvc",                         "s s s h . . f . f f ."),
-    ("POST /cases/{id}/lines",                        "s s s h . . f . f f ."),
-    ("POST /cases/{id}/bounty",                       "s s s h . . f . f f ."),
-    ("POST /cases/{id}/officer",                      "s s s h f . f . f f f"),
-    ("POST /cases/{id}/deadlines",                    "s s s h f . f . f f f"),
-    ("POST /cases/{id}/access",                       "s s s h f . f . f f f"),
-    ("POST /cases/{id}/approvals",                    "s s s h . . . . f f ."),
-    ("GET /api/v1/cases",                             "s s s . . . . . . . ."),
-    ("POST /api/v1/outbound",                         "s s s . . . . . . f ."),
-    ("GET /api/v1/orgs/{org}/parties",                "s s s f . . f . f . ."),
-    ("POST /api/v1/orgs/{org}/parties",               "s s s f f . f . f f f"),
-    ("GET /api/v1/orgs/{org}/parties/{party}",        "s s s f . . f . f . ."),
-    ("PUT /api/v1/orgs/{org}/parties/{party}",        "s s s f f . f . f f f"),
-    ("GET /api/v1/cases/{id}",                        "s s s h . . . . . . ."),
-    ("POST /api/v1/cases/{id}/triage",                "s s s h . . f . f f ."),
-    ("POST /api/v1/cases/{id}/notes",                 "s s s h . . f . f f ."),
-    ("POST /api/v1/cases/{id}/messages",              "s s s h . . f . f f ."),
-    ("POST /api/v1/cases/{id}/severity",              "s s s h . . f . f f ."),
-    ("POST /api/v1/cases/{id}/ssvc",                  "s s s h . . f . f f ."),
-    ("POST /api/v1/cases/{id}/lines",                 "s s s h . . f . f f ."),
-    ("POST /api/v1/cases/{id}/bounty",                "s s s h . . f . f f ."),
-    ("POST /api/v1/cases/{id}/officer",               "s s s h f . f . f f f"),
-    ("POST /api/v1/cases/{id}/deadlines",             "s s s h f . f . f f f"),
-    ("POST /api/v1/cases/{id}/access",                "s s s h f . f . f f f"),
-    ("POST /api/v1/cases/{id}/approvals",             "s s s h . . . . f f ."),
+    //                                              anon rep orep oorg mem off rev adm ext rtk wtk pty
+    ("GET /",                                         ". . . . . . . . . . . ."),
+    ("GET /healthz",                                  ". . . . . . . . . . . ."),
+    ("GET /static/vulndesk.css",                      ". . . . . . . . . . . ."),
+    ("GET /static/localtime.js",                      ". . . . . . . . . . . ."),
+    ("GET /p/{id}/{token}",                           "h h h h h h h h h h h ."),
+    ("POST /p/{id}/{token}/answer",                   "h h h h h h h h h h h ."),
+    ("POST /p/{id}/{token}/status",                   "h h h h h h h h h h h ."),
+    ("POST /p/{id}/{token}/messages",                 "h h h h h h h h h h h ."),
+    ("POST /p/{id}/{token}/token",                    "h h h h h h h h h h h ."),
+    ("GET /api/v1/openapi.json",                      ". . . . . . . . . . . ."),
+    ("GET /api/v1/products",                          ". . . . . . . . . . . ."),
+    ("POST /api/v1/reports",                          ". . . . . . . . . . . ."),
+    ("GET /api/v1/reports/{id}",                      "h . h h h h h h h h h h"),
+    ("POST /api/v1/reports/{id}/replies",             "h . h h h h h h h h h h"),
+    ("POST /api/v1/reports/{id}/token",               "h . h h h h h h h h h h"),
+    ("GET /api/v1/reports/{id}/files/{sha256}",      "h . h h h h h h h h h h"),
+    ("GET /o/{org}/report",                           ". . . . . . . . . . . ."),
+    ("POST /o/{org}/report",                          ". . . . . . . . . . . ."),
+    ("GET /r/{id}/{token}",                           "h . h h h h h h h h h h"),
+    ("POST /r/{id}/{token}/replies",                  "h . h h h h h h h h h h"),
+    ("POST /r/{id}/{token}/key",                      "h . h h h h h h h h h h"),
+    ("POST /r/{id}/{token}/token",                    "h . h h h h h h h h h h"),
+    ("GET /r/{id}/{token}/files/{sha256}",            "h . h h h h h h h h h h"),
+    ("GET /signin",                                   ". . . . . . . . . . . ."),
+    ("POST /signin",                                  ". . . . . . . . . . . ."),
+    ("GET /signin/second-factor",                     ". . . . . . . . . . . ."),
+    ("POST /signin/second-factor",                    ". . . . . . . . . . . ."),
+    ("GET /signin/enrol",                             ". . . . . . . . . . . ."),
+    ("POST /signin/enrol",                            ". . . . . . . . . . . ."),
+    ("POST /signout",                                 "s s s . . . . . . f f s"),
+    ("POST /signout/everywhere",                      "s s s . . . . . . f f s"),
+    ("GET /account",                                  "s s s . . . . . . f f s"),
+    ("POST /account/password",                        "s s s . . . . . . f f s"),
+    ("POST /account/tokens",                          "s s s . . . . . . f f s"),
+    ("POST /account/recovery-codes",                  "s s s . . . . . . f f s"),
+    ("POST /account/tokens/{token_id}/revoke",        "s s s h h h h h h f f s"),
+    ("GET /dashboard",                                "s s s . . . . . . . . s"),
+    ("GET /outbound/new",                             "s s s . . . . . . . . s"),
+    ("POST /outbound/new",                            "s s s . . . . . . f . s"),
+    ("GET /orgs/{org}/parties",                       "s s s f . . f . f . . s"),
+    ("POST /orgs/{org}/parties",                      "s s s f f . f . f f f s"),
+    ("GET /orgs/{org}/parties/{party}",               "s s s f . . f . f . . s"),
+    ("POST /orgs/{org}/parties/{party}",              "s s s f f . f . f f f s"),
+    ("GET /cases/{id}",                               "s s s h . . . . . . . s"),
+    ("GET /cases/{id}/files/{sha256}",                "s s s h . . . . . . . s"),
+    ("POST /cases/{id}/triage",                       "s s s h . . f . f f . s"),
+    ("POST /cases/{id}/notes",                        "s s s h . . f . f f . s"),
+    ("POST /cases/{id}/messages",                     "s s s h . . f . f f . s"),
+    ("POST /cases/{id}/severity",                     "s s s h . . f . f f . s"),
+    ("POST /cases/{id}/ssvc",                         "s s s h . . f . f f . s"),
+    ("POST /cases/{id}/lines",                        "s s s h . . f . f f . s"),
+    ("POST /cases/{id}/bounty",                       "s s s h . . f . f f . s"),
+    ("POST /cases/{id}/officer",                      "s s s h f . f . f f f s"),
+    ("POST /cases/{id}/deadlines",                    "s s s h f . f . f f f s"),
+    ("POST /cases/{id}/access",                       "s s s h f . f . f f f s"),
+    ("POST /cases/{id}/approvals",                    "s s s h . . . . f f . s"),
+    ("POST /cases/{id}/parties",                      "s s s h . . f . f f . s"),
+    ("POST /cases/{id}/embargo",                      "s s s h f . f . f f f s"),
+    ("POST /cases/{id}/party-messages",               "s s s h . . f . f f . s"),
+    ("POST /cases/{id}/statements",                   "s s s h . . f . f f . s"),
+    ("GET /api/v1/cases",                             "s s s . . . . . . . . s"),
+    ("POST /api/v1/outbound",                         "s s s . . . . . . f . s"),
+    ("GET /api/v1/orgs/{org}/parties",                "s s s f . . f . f . . s"),
+    ("POST /api/v1/orgs/{org}/parties",               "s s s f f . f . f f f s"),
+    ("GET /api/v1/orgs/{org}/parties/{party}",        "s s s f . . f . f . . s"),
+    ("PUT /api/v1/orgs/{org}/parties/{party}",        "s s s f f . f . f f f s"),
+    ("GET /api/v1/cases/{id}",                        "s s s h . . . . . . . s"),
+    ("POST /api/v1/cases/{id}/triage",                "s s s h . . f . f f . s"),
+    ("POST /api/v1/cases/{id}/notes",                 "s s s h . . f . f f . s"),
+    ("POST /api/v1/cases/{id}/messages",              "s s s h . . f . f f . s"),
+    ("POST /api/v1/cases/{id}/severity",              "s s s h . . f . f f . s"),
+    ("POST /api/v1/cases/{id}/ssvc",                  "s s s h . . f . f f . s"),
+    ("POST /api/v1/cases/{id}/lines",                 "s s s h . . f . f f . s"),
+    ("POST /api/v1/cases/{id}/bounty",                "s s s h . . f . f f . s"),
+    ("POST /api/v1/cases/{id}/officer",               "s s s h f . f . f f f s"),
+    ("POST /api/v1/cases/{id}/deadlines",             "s s s h f . f . f f f s"),
+    ("POST /api/v1/cases/{id}/access",                "s s s h f . f . f f f s"),
+    ("POST /api/v1/cases/{id}/approvals",             "s s s h . . . . f f . s"),
+    ("POST /api/v1/cases/{id}/parties",               "s s s h . . f . f f . s"),
+    ("POST /api/v1/cases/{id}/embargo",               "s s s h f . f . f f f s"),
+    ("POST /api/v1/cases/{id}/party-messages",        "s s s h . . f . f f . s"),
+    ("POST /api/v1/cases/{id}/statements",            "s s s h . . f . f f . s"),
 ];
 
 /// What one request showed about the decision.
@@ -130,6 +147,8 @@ struct Fixture {
     case_id: i64,
     token: String,
     other_token: String,
+    /// The portal token of the party invited to the case.
+    party_token: String,
     sha256: String,
     sessions: BTreeMap<&'static str, i64>,
     /// The API tokens of the token callers.
@@ -237,10 +256,38 @@ async fn fixture(app: &TestApp) -> Fixture {
         )
         .await
         .unwrap();
+    // A party of kamailio's registry invited to the case, by its officer; its portal token
+    // comes from the invitation mail.
+    let officer = session_for(app, sessions["officer"]).await;
+    let reply_by = jiff::Timestamp::now().to_string()[..10].to_owned();
+    let invited = officer
+        .on(app.client.post(app.url(&format!("/api/v1/cases/{case_id}/parties"))))
+        .json(&serde_json::json!({"parties": ["matrix"], "reply_by": reply_by, "summary": "A crash."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        invited.status().as_u16(),
+        201,
+        "{}",
+        invited.text().await.unwrap()
+    );
+    let jobs = app.store.jobs_for_case(case_id).await.unwrap();
+    let raw = jobs
+        .iter()
+        .find(|j| j.payload["to"] == serde_json::json!(["psirt@matrix.example"]))
+        .expect("the invitation")
+        .payload["raw"]
+        .as_str()
+        .unwrap()
+        .replace("=\r\n", "");
+    let link = regex::Regex::new(&format!(r"/p/{case_id}/([0-9a-f]{{64}})")).unwrap();
+    let party_token = link.captures(&raw).expect("a portal link")[1].to_owned();
     Fixture {
         case_id,
         token,
         other_token,
+        party_token,
         sha256,
         sessions,
         api_tokens,
@@ -305,6 +352,7 @@ async fn request(
     let token = match role {
         "reporter" => f.token.clone(),
         "other reporter" => f.other_token.clone(),
+        "party" => f.party_token.clone(),
         _ => "0".repeat(64),
     };
     let path = pattern
@@ -323,7 +371,10 @@ async fn request(
     if let Some(s) = &session {
         builder = s.on(builder);
     }
-    if matches!(role, "reporter" | "other reporter") && !path.starts_with("/r/") {
+    if matches!(role, "reporter" | "other reporter" | "party")
+        && !path.starts_with("/r/")
+        && !path.starts_with("/p/")
+    {
         builder = builder.header(AUTHORIZATION, format!("Bearer {token}"));
     }
     if let Some(api_token) = f.api_tokens.get(role) {
@@ -339,6 +390,9 @@ async fn request(
     // A replaced token must be the one used from now on.
     if role == "reporter" && path.ends_with("/token") && status < 400 {
         f.token = new_token(&location, &text);
+    }
+    if role == "party" && path.ends_with("/token") && status < 400 {
+        f.party_token = new_token(&location, &text);
     }
     outcome(&path, status, &location, &text)
 }
@@ -384,6 +438,9 @@ async fn body(
     }
     if path.starts_with("/api/") {
         return builder.json(&serde_json::json!({}));
+    }
+    if path.starts_with("/p/") {
+        return builder.form(&[("body", "")]);
     }
     if path.starts_with("/r/") || path.starts_with("/o/") {
         return builder.multipart(Form::new().text("body", ""));

@@ -356,3 +356,246 @@ async fn a_spreadsheet_imports_whole_or_not_at_all_and_names_each_bad_line() {
     })
     .await;
 }
+
+/// The portal link in the invitation queued to `contact` on `case` (decrypted with `gpg`
+/// when the party has a key), and the reply address it came from.
+async fn invitation(
+    app: &TestApp,
+    case: i64,
+    contact: &str,
+    gpg: Option<&Gpg>,
+) -> (String, String) {
+    let jobs = app.store.jobs_for_case(case).await.unwrap();
+    let job = jobs
+        .iter()
+        .find(|j| {
+            j.payload["to"] == json!([contact])
+                && j.payload["raw"]
+                    .as_str()
+                    .unwrap()
+                    .contains("embargo] Coordination")
+        })
+        .unwrap_or_else(|| panic!("no invitation to {contact}"));
+    let raw = job.payload["raw"].as_str().unwrap().replace("=\r\n", "");
+    let from = regex::Regex::new(r"From: .*<(security\+[0-9a-f]{32}@[a-z.]+)>").unwrap();
+    let from = from.captures(&raw).unwrap_or_else(|| panic!("{raw}"))[1].to_owned();
+    let text = match gpg {
+        None => raw,
+        Some(gpg) => {
+            let start = raw
+                .find("-----BEGIN PGP MESSAGE-----")
+                .expect("encrypted to the party's key");
+            let end =
+                raw.find("-----END PGP MESSAGE-----").unwrap() + "-----END PGP MESSAGE-----".len();
+            let clear = gpg.ok(
+                &["--decrypt"],
+                raw[start..end].replace("\r\n", "\n").as_bytes(),
+            );
+            String::from_utf8_lossy(&clear)
+                .replace("=\r\n", "")
+                .replace("=\n", "")
+        }
+    };
+    let link = regex::Regex::new(&format!(r"/p/{case}/[0-9a-f]{{64}}")).unwrap();
+    let link = link
+        .find(&text)
+        .unwrap_or_else(|| panic!("no portal link in {text}"))
+        .as_str()
+        .to_owned();
+    (link, from)
+}
+
+fn clock(view: &Value, kind: &str) -> Value {
+    view["clocks"]["clocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == kind)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {kind} clock in {view}"))
+}
+
+async fn party_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// How many messages were queued to each of `contacts` on `case`.
+async fn mail_to(app: &TestApp, case: i64, contacts: &[&str]) -> Vec<usize> {
+    let jobs = app.store.jobs_for_case(case).await.unwrap();
+    contacts
+        .iter()
+        .map(|c| {
+            jobs.iter()
+                .filter(|j| j.payload["to"] == json!([c]))
+                .count()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn parties_coordinate_through_their_portals_and_mail_each_in_its_own_thread() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let on = &db.label;
+        let officer = add_member(&app, "sally@salestim.test", false, &[("salestim", "officer")]).await;
+        let o = session_for(&app, officer).await;
+        let gpg = Gpg::new();
+        let fpr = gpg.reporter_key("Debian Security <team@security.debian.example>");
+        let parties = "/api/v1/orgs/salestim/parties";
+        for entry in [
+            json!({"name": "Debian", "kind": "distribution", "contacts": ["team@security.debian.example"], "key": gpg.export(&fpr)}),
+            json!({"name": "Acme Hosting", "kind": "service-provider", "contacts": ["psirt@acme.example"]}),
+        ] {
+            let (status, body) = send(&app, &o, reqwest::Method::POST, parties, Some(entry)).await;
+            assert_eq!(status, 201, "on {on}: {body}");
+        }
+        let (case, reporter_token) = app.create_report(&crate::helpers::report("salestim", "Heap overflow in CSV import")).await;
+        let act = |what: &'static str, body: Value| {
+            let (app, o) = (&app, &o);
+            async move { send(app, o, reqwest::Method::POST, &format!("/api/v1/cases/{case}/{what}"), Some(body)).await }
+        };
+        let (status, body) = act("triage", json!({"action": "accept"})).await;
+        assert_eq!(status, 201, "on {on}: {body}");
+        let deadline: jiff::civil::Date = clock(&crate::team_support::case_json(&app, &o, case).await, "disclosure")["due"].as_str().unwrap().parse().unwrap();
+
+        // An invitation by name and by kind; a party not in the registry is named.
+        let today: jiff::civil::Date = jiff::Timestamp::now().to_string()[..10].parse().unwrap();
+        let reply_by = today.checked_add(jiff::Span::new().days(7)).unwrap().to_string();
+        let (status, body) = act("parties", json!({"parties": ["nobody"], "reply_by": reply_by, "summary": "x"})).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (422, Some("parties")), "on {on}: {body}");
+        let summary = "A heap overflow in the SalesTim CSV import (versions 2.0 to 2.4.2); fixed in 2.4.3.";
+        let (status, body) = act("parties", json!({"parties": ["debian"], "kinds": ["service-provider"], "reply_by": reply_by, "summary": summary})).await;
+        assert_eq!(status, 201, "on {on}: {body}");
+        let (debian, debian_from) = invitation(&app, case, "team@security.debian.example", Some(&gpg)).await;
+        let (acme, _) = invitation(&app, case, "psirt@acme.example", None).await;
+        assert_ne!(debian, acme, "on {on}: a link per party");
+
+        // The embargo: its end is stored in UTC and shown with the zone named.
+        let (status, body) = act("embargo", json!({"action": "set", "end": "2027-03-05T14:00", "zone": "Europe/Amsterdam", "terms": "Your security and operations teams only."})).await;
+        assert_eq!(status, 201, "on {on}: {body}");
+        let view = crate::team_support::case_json(&app, &o, case).await;
+        assert_eq!(view["coordination"]["embargo"]["end"], "2027-03-05T13:00:00Z", "on {on}");
+
+        // Debian reads its portal: the summary and the embargo, never the report or the
+        // reporter; it accepts and states it is not affected.
+        let html = app.get(&debian).await.text().await.unwrap();
+        assert!(html.contains(summary) && html.contains("2027-03-05 13:00 UTC"), "on {on}: {html}");
+        assert!(html.contains("datetime=\"2027-03-05T13:00:00Z\""), "on {on}");
+        for secret in ["finder@example.org", "Steps: send the crafted request", "Heap overflow in CSV import"] {
+            assert!(!html.contains(secret), "on {on}: the portal shows {secret:?}");
+        }
+        assert!(html.contains("No answer yet"), "on {on}");
+        let r = party_form(&app, &format!("{debian}/answer"), &[("answer", "accept"), ("note", "Thanks.")]).await;
+        assert_eq!(r.status(), 303, "on {on}");
+        let r = party_form(&app, &format!("{debian}/status"), &[("status", "not_affected"), ("justification", "")]).await;
+        assert_eq!(r.status(), 422, "on {on}: not affected needs its justification");
+        assert!(r.text().await.unwrap().contains("says why"), "on {on}");
+        let r = party_form(&app, &format!("{debian}/status"), &[("status", "not_affected"), ("justification", "vulnerable_code_not_present"), ("statement", "Debian ships 1.9, without the importer.")]).await;
+        assert_eq!(r.status(), 303, "on {on}");
+        let html = app.get(&debian).await.text().await.unwrap();
+        assert!(html.contains("You accepted the invitation") && html.contains("Not affected"), "on {on}: {html}");
+
+        // Threads: each party reads its own and the team's messages to all, never another's.
+        let r = party_form(&app, &format!("{acme}/messages"), &[("body", "Acme is checking its fleet.")]).await;
+        assert_eq!(r.status(), 303, "on {on}");
+        let (status, body) = act("party-messages", json!({"party": "acme-hosting", "body": "Acme: please patch by Friday."})).await;
+        assert_eq!(status, 201, "on {on}: {body}");
+        let (status, body) = act("party-messages", json!({"body": "The release moves to Thursday."})).await;
+        assert_eq!(status, 201, "on {on}: {body}");
+        let html = app.get(&debian).await.text().await.unwrap();
+        assert!(html.contains("The release moves to Thursday."), "on {on}");
+        for other in ["Acme is checking its fleet.", "please patch by Friday"] {
+            assert!(!html.contains(other), "on {on}: Debian reads Acme's thread: {other:?}");
+        }
+        let html = app.get(&acme).await.text().await.unwrap();
+        assert!(html.contains("please patch by Friday") && html.contains("1 new") || html.contains("2 new"), "on {on}: unread markers: {html}");
+        assert!(!html.contains("Debian ships 1.9"), "on {on}");
+
+        // Debian's mail to its own reply address joins its thread, as Debian's.
+        let mail = format!(
+            "From: Debian Security <team@security.debian.example>\r\nTo: {debian_from}\r\n\
+             Message-ID: <debian-1@security.debian.example>\r\nDate: Mon, 30 Nov 2026 10:00:00 +0000\r\n\
+             Subject: Re: coordination\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+             We will publish DSA-9999 at the embargo's end.\r\n"
+        );
+        let args = ["mail", "ingest", "--org", "salestim", "--db", &db.url];
+        let run = crate::mail_support::run(&args, mail.as_bytes(), &[]).await;
+        assert_eq!((run.code, run.stdout.trim()), (0, format!("joined case {case}").as_str()), "on {on}: {}", run.stderr);
+        let html = app.get(&debian).await.text().await.unwrap();
+        assert!(html.contains("We will publish DSA-9999"), "on {on}: the mail joins Debian's thread");
+        // A file Debian mails is the team's: the reporter cannot fetch it, even by its hash.
+        let mail = format!(
+            "From: Debian Security <team@security.debian.example>\r\nTo: {debian_from}\r\n\
+             Message-ID: <debian-2@security.debian.example>\r\nDate: Mon, 30 Nov 2026 11:00:00 +0000\r\n\
+             Subject: Re: coordination\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\r\nOur draft DSA.\r\n--b1\r\n\
+             Content-Type: text/plain; name=dsa.txt\r\nContent-Disposition: attachment; filename=dsa.txt\r\n\r\n\
+             DSA-9999 draft text\r\n--b1--\r\n"
+        );
+        let run = crate::mail_support::run(&args, mail.as_bytes(), &[]).await;
+        assert_eq!(run.code, 0, "on {on}: {}", run.stderr);
+        let file = app.store.attachments(case).await.unwrap().into_iter().find(|a| a.filename == "dsa.txt").expect("the file is stored");
+        let r = app.client.get(app.url(&format!("/api/v1/reports/{case}/files/{}", file.sha256))).bearer_auth(&reporter_token).send().await.unwrap();
+        assert_eq!(r.status(), 404, "on {on}: the reporter fetched a party's file");
+        let r = app.get(&format!("/r/{case}/{reporter_token}/files/{}", file.sha256)).await;
+        assert_eq!(r.status(), 404, "on {on}");
+        let r = o.on(app.client.get(app.url(&format!("/cases/{case}/files/{}", file.sha256)))).send().await.unwrap();
+        assert_eq!(r.status(), 200, "on {on}: the team reads it");
+        assert!(!app.get(&acme).await.text().await.unwrap().contains("DSA-9999"), "on {on}");
+        let reporter_view = app.store.events(case).await.unwrap();
+        let message = reporter_view.iter().find(|e| e.payload.to_string().contains("DSA-9999")).unwrap();
+        assert_eq!((message.kind.as_str(), message.actor.as_str()), ("party_message", "party:debian"), "on {on}");
+
+        // The team sees who is silent: Acme gave no status ("no answer yet", never "unknown").
+        let view = crate::team_support::case_json(&app, &o, case).await;
+        let co = &view["coordination"];
+        assert_eq!(co["silent"], json!(["acme-hosting"]), "on {on}: {co}");
+        let statuses: Vec<(&str, &str)> = co["parties"].as_array().unwrap().iter().map(|p| (p["party"].as_str().unwrap(), p["status"].as_str().unwrap())).collect();
+        assert_eq!(statuses, [("debian", "not_affected"), ("acme-hosting", "no_answer_yet")], "on {on}");
+        let page = crate::team_support::page(&app, &o.cookie, &format!("/cases/{case}")).await.text().await.unwrap();
+        assert!(page.contains("No status yet from: Acme Hosting") && page.contains("1 new"), "on {on}: {page}");
+        // Statements become public only once the officer approves them.
+        assert_eq!(co["parties"][0]["approved"], false);
+        let (status, body) = act("statements", json!({"action": "approve", "party": "debian"})).await;
+        assert_eq!(status, 201, "on {on}: {body}");
+
+        // A release agreed inside SalesTim's 14-day grace after the deadline moves disclosure.
+        let release = deadline.checked_add(jiff::Span::new().days(10)).unwrap();
+        let (status, body) = act("embargo", json!({"action": "agree-release", "at": format!("{release}T15:00:00Z"), "note": "Debian and Acme agreed."})).await;
+        assert_eq!(status, 201, "on {on}: {body}");
+        let disclosure = clock(&crate::team_support::case_json(&app, &o, case).await, "disclosure");
+        assert_eq!(disclosure["due"], release.to_string(), "on {on}: {disclosure}");
+        assert!(disclosure["derivation"].to_string().contains("coordinated release agreed with the parties"), "on {on}: {disclosure}");
+
+        // The embargo breaks: every party is told, once (Acme's mail is plain, Debian's
+        // encrypted to its key).
+        let contacts = ["team@security.debian.example", "psirt@acme.example"];
+        let before = mail_to(&app, case, &contacts).await;
+        let today = today.checked_sub(jiff::Span::new().days(1)).unwrap().to_string();
+        let (status, body) = act("triage", json!({"action": "leak-observed", "on": today})).await;
+        assert_eq!(status, 201, "on {on}: {body}");
+        let after: Vec<usize> = mail_to(&app, case, &contacts).await;
+        assert_eq!(after, before.iter().map(|n| n + 1).collect::<Vec<_>>(), "on {on}: one mail per party");
+        let jobs = app.store.jobs_for_case(case).await.unwrap();
+        let last_to_acme = jobs.iter().rev().find(|j| j.payload["to"] == json!(["psirt@acme.example"])).unwrap();
+        assert!(last_to_acme.payload["raw"].as_str().unwrap().replace("=\r\n", "").contains("is broken"), "on {on}");
+        let (status, body) = act("triage", json!({"action": "exploitation-observed", "on": today})).await;
+        assert_eq!(status, 201, "on {on}: {body}");
+        assert_eq!(mail_to(&app, case, &contacts).await, after, "on {on}: told once");
+
+        // A replaced link stops working at once.
+        let r = party_form(&app, &format!("{acme}/token"), &[]).await;
+        assert_eq!(r.status(), 303, "on {on}");
+        let fresh = location(&r);
+        assert_eq!(app.get(&acme).await.status(), 404, "on {on}");
+        assert_eq!(app.get(fresh.split('#').next().unwrap()).await.status(), 200, "on {on}");
+        app.kill().await;
+    })
+    .await;
+}

@@ -368,7 +368,7 @@ const JSON: &str = "application/json";
 const CASES: &str = "/api/v1/cases";
 const CASE: &str = "/api/v1/cases/{id}";
 /// The team's actions, each `POST /api/v1/cases/{id}/<action>`.
-const ACTIONS: [&str; 11] = [
+const ACTIONS: [&str; 15] = [
     "triage",
     "notes",
     "messages",
@@ -380,6 +380,10 @@ const ACTIONS: [&str; 11] = [
     "ssvc",
     "lines",
     "bounty",
+    "parties",
+    "embargo",
+    "party-messages",
+    "statements",
 ];
 const CRITICAL: &str = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N";
 
@@ -485,6 +489,12 @@ fn valid_body(action: &str, officer: i64) -> Value {
         }
         "lines" => json!({"action": "affected", "line": "2.x"}),
         "bounty" => json!({"action": "approve"}),
+        "parties" => {
+            json!({"parties": ["debian"], "reply_by": "2027-06-30", "summary": "A crash."})
+        }
+        "embargo" => json!({"action": "set", "end": "2027-06-30T12:00:00Z"}),
+        "party-messages" => json!({"body": "Hello."}),
+        "statements" => json!({"action": "approve", "party": "debian"}),
         other => unreachable!("{other}"),
     }
 }
@@ -633,7 +643,11 @@ async fn check_team_api(app: &TestApp, c: &mut Contract, reported: i64, filed: i
             let e = c.expect(&template, "post", r, status).await;
             assert_eq!(e["error"]["code"], code, "{action} {status}");
         }
-        let code = if matches!(action, "triage" | "lines" | "bounty") {
+        // Actions picked by an `action` field miss it first.
+        let code = if matches!(
+            action,
+            "triage" | "lines" | "bounty" | "embargo" | "statements"
+        ) {
             "missing_field"
         } else {
             "unknown_field"
@@ -815,6 +829,43 @@ async fn check_team_api(app: &TestApp, c: &mut Contract, reported: i64, filed: i
         }
     }
     check_registry(c, app, &boss, &mo, &outsider, &read).await;
+    // Coordination on a Kamailio case: Debian (of the demo registry) and every vendor
+    // invited, the embargo set and a release agreed by the officer, a message, a status
+    // recorded by a member and approved by the officer.
+    let (coordinated, _) = app
+        .create_report(&report("kamailio", "Coordinated case"))
+        .await;
+    let invite = json!({"parties": ["debian"], "kinds": ["vendor"], "reply_by": "2027-06-30", "summary": "A crash in the SIP parser."});
+    #[rustfmt::skip]
+    let coordination: Vec<Step> = vec![
+        (by_boss, coordinated, "parties", json!({"parties": ["nobody"], "reply_by": "2027-06-30", "summary": "x"}), 422, "/error/field", json!("parties")),
+        (by_boss, coordinated, "parties", invite.clone(), 201, "/state", json!("new")),
+        (by_boss, coordinated, "parties", invite, 409, "/error/code", json!("conflict")),
+        (by_mo, coordinated, "embargo", json!({"action": "set", "end": "2027-06-30T12:00:00Z"}), 403, "/error/code", json!("forbidden")),
+        (by_boss, coordinated, "embargo", json!({"action": "set", "end": "tomorrow"}), 422, "/error/field", json!("end")),
+        (by_boss, coordinated, "embargo", json!({"action": "set", "end": "2027-06-30T12:00", "zone": "Europe/Berlin", "terms": "Maintainers only."}), 201, "/state", json!("new")),
+        (by_boss, coordinated, "embargo", json!({"action": "agree-release", "at": "2027-06-30T12:00:00Z"}), 201, "/state", json!("new")),
+        (by_mo, coordinated, "party-messages", json!({"party": "debian", "body": "Hello."}), 201, "/state", json!("new")),
+        (by_mo, coordinated, "statements", json!({"action": "record", "party": "debian", "status": "not_affected"}), 422, "/error/field", json!("justification")),
+        (by_mo, coordinated, "statements", json!({"action": "record", "party": "debian", "status": "not_affected", "justification": "component_not_present", "statement": "No."}), 201, "/state", json!("new")),
+        (by_mo, coordinated, "statements", json!({"action": "approve", "party": "debian"}), 403, "/error/code", json!("forbidden")),
+        (by_boss, coordinated, "statements", json!({"action": "approve", "party": "debian"}), 201, "/state", json!("new")),
+        (by_boss, coordinated, "statements", json!({"action": "approve", "party": "debian"}), 409, "/error/code", json!("conflict")),
+    ];
+    run(c, app, coordination).await;
+    let view = get_case(c, app, by_mo, &coordinated.to_string(), 200).await;
+    assert_eq!(
+        view["coordination"]["parties"][0]["status"], "not_affected",
+        "{view}"
+    );
+    assert_eq!(
+        view["coordination"]["parties"][1]["status"], "no_answer_yet",
+        "{view}"
+    );
+    assert_eq!(
+        view["coordination"]["embargo"]["end"], "2027-06-30T10:00:00Z",
+        "{view}"
+    );
     assert_eq!(paid["bounty"]["stage"]["stage"], "paid", "{paid}");
     let view = get_case(c, app, Auth::Session(&mo), &gated.to_string(), 200).await;
     assert_eq!(view["officer_id"], officer);

@@ -11,7 +11,8 @@ use crate::helpers::{TestApp, on_each_database, report, spawn_app};
 use crate::html::{attr, decode, summary_targets, tag, text};
 
 const PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
-                           form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+                           script-src 'self'; form-action 'self'; \
+                           frame-ancestors 'none'; base-uri 'none'";
 
 fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))

@@ -17,6 +17,8 @@ fn principals() -> Vec<(&'static str, Principal)> {
         ("anonymous", Principal::Anonymous),
         ("reporter", Principal::Reporter { case_id: 7 }),
         ("other reporter", Principal::Reporter { case_id: 8 }),
+        ("party", Principal::Party { case_id: 7 }),
+        ("other case's party", Principal::Party { case_id: 8 }),
         (
             "other org member",
             person(|p| {
@@ -91,9 +93,10 @@ fn principals() -> Vec<(&'static str, Principal)> {
     ]
 }
 
-const NEEDS: [Need; 12] = [
+const NEEDS: [Need; 13] = [
     Need::Public,
     Need::Reporter,
+    Need::Party,
     Need::SignedIn,
     Need::SignedInWrite,
     Need::BrowserSession,
@@ -108,46 +111,69 @@ const NEEDS: [Need; 12] = [
 
 /// The whole model as a table: one row per principal, one column per need, for the case
 /// named by the route. `.` allow, `s` sign in, `h` hidden (404), `f` forbidden (403).
-const EXPECTED: [(&str, &str); 15] = [
-    // Pub Rep Sig SgW Brw Read Work Mgr Rev Org OrgO Adm
-    ("anonymous", ".   h   s   s   s   s   s   s   s   s   s   s"),
-    ("reporter", ".   .   s   s   s   s   s   s   s   s   s   s"),
+const EXPECTED: [(&str, &str); 17] = [
+    // Pub Rep Pty Sig SgW Brw Read Work Mgr Rev Org OrgO Adm
+    (
+        "anonymous",
+        ".   h   h   s   s   s   s   s   s   s   s   s   s",
+    ),
+    (
+        "reporter",
+        ".   .   h   s   s   s   s   s   s   s   s   s   s",
+    ),
     (
         "other reporter",
-        ".   h   s   s   s   s   s   s   s   s   s   s",
+        ".   h   h   s   s   s   s   s   s   s   s   s   s",
+    ),
+    ("party", ".   h   .   s   s   s   s   s   s   s   s   s   s"),
+    (
+        "other case's party",
+        ".   h   h   s   s   s   s   s   s   s   s   s   s",
     ),
     (
         "other org member",
-        ".   h   .   .   .   h   h   h   h   f   f   f",
+        ".   h   h   .   .   .   h   h   h   h   f   f   f",
     ),
-    ("member", ".   h   .   .   .   .   .   f   .   .   f   f"),
-    ("officer", ".   h   .   .   .   .   .   .   .   .   .   f"),
-    ("reviewer", ".   h   .   .   .   .   f   f   .   f   f   f"),
-    ("admin", ".   h   .   .   .   .   .   .   .   .   .   ."),
-    ("external", ".   h   .   .   .   .   f   f   f   f   f   f"),
+    (
+        "member",
+        ".   h   h   .   .   .   .   .   f   .   .   f   f",
+    ),
+    (
+        "officer",
+        ".   h   h   .   .   .   .   .   .   .   .   .   f",
+    ),
+    (
+        "reviewer",
+        ".   h   h   .   .   .   .   f   f   .   f   f   f",
+    ),
+    ("admin", ".   h   h   .   .   .   .   .   .   .   .   .   ."),
+    (
+        "external",
+        ".   h   h   .   .   .   .   f   f   f   f   f   f",
+    ),
     (
         "external elsewhere",
-        ".   h   .   .   .   h   h   h   h   f   f   f",
+        ".   h   h   .   .   .   h   h   h   h   f   f   f",
     ),
     (
         "added member",
-        ".   h   .   .   .   .   .   f   .   f   f   f",
+        ".   h   h   .   .   .   .   .   f   .   f   f   f",
     ),
     (
         "reviewer added as member",
-        ".   h   .   .   .   .   .   f   .   f   f   f",
+        ".   h   h   .   .   .   .   .   f   .   f   f   f",
     ),
     (
         "officer's read token",
-        ".   h   .   f   f   .   f   f   f   .   f   f",
+        ".   h   h   .   f   f   .   f   f   f   .   f   f",
     ),
     (
         "officer's write token",
-        ".   h   .   .   f   .   .   .   .   .   .   f",
+        ".   h   h   .   .   f   .   .   .   .   .   .   f",
     ),
     (
         "admin's full token",
-        ".   h   .   .   f   .   .   .   .   .   .   f",
+        ".   h   h   .   .   f   .   .   .   .   .   .   f",
     ),
 ];
 
@@ -189,6 +215,7 @@ fn a_case_that_does_not_exist_is_never_allowed_and_hidden_from_people() {
     for (name, principal) in principals() {
         for need in [
             Need::Reporter,
+            Need::Party,
             Need::ReadCase,
             Need::WorkCase,
             Need::ManageCase,

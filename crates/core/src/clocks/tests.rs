@@ -440,3 +440,75 @@ fn an_outbound_report_runs_only_the_disclosure_clock_on_the_same_rules() {
         date(2026, 7, 6)
     );
 }
+
+/// SalesTim reported 2026-04-05: day 90 rolls to Mon 2026-07-06; its grace runs 14 days to
+/// 2026-07-20.
+fn agreed(release: Date, agreed: Date) -> Date {
+    let mut f = reported(2026, 4, 5);
+    f.release_agreed = Some(Agreement { release, agreed });
+    due(&clocks(&policy("salestim"), &f), ClockKind::Disclosure)
+}
+
+#[test]
+fn a_coordinated_release_moves_disclosure_as_far_as_the_policy_allows() {
+    // Before the deadline: disclosure on the agreed release.
+    assert_eq!(
+        agreed(date(2026, 6, 30), date(2026, 6, 1)),
+        date(2026, 6, 30)
+    );
+    // Within the grace, agreed before the deadline: moved to the release.
+    assert_eq!(
+        agreed(date(2026, 7, 15), date(2026, 6, 1)),
+        date(2026, 7, 15)
+    );
+    assert_eq!(
+        agreed(date(2026, 7, 20), date(2026, 6, 1)),
+        date(2026, 7, 20)
+    );
+    // Past the grace, or agreed after the deadline passed: the deadline stands.
+    assert_eq!(
+        agreed(date(2026, 7, 21), date(2026, 6, 1)),
+        date(2026, 7, 6)
+    );
+    assert_eq!(
+        agreed(date(2026, 7, 15), date(2026, 7, 7)),
+        date(2026, 7, 6)
+    );
+
+    let mut f = reported(2026, 4, 5);
+    f.release_agreed = Some(Agreement {
+        release: date(2026, 7, 15),
+        agreed: date(2026, 6, 1),
+    });
+    let c = clocks(&policy("salestim"), &f);
+    let steps = c.get(ClockKind::Disclosure).unwrap().derivation.join("\n");
+    assert!(
+        steps.contains("coordinated release agreed with the parties on 2026-06-01 (Mon) for 2026-07-15 (Wed), within the 14 days grace"),
+        "{steps}"
+    );
+    // An embargo break still shortens it.
+    f.leaked = Some(date(2026, 6, 2));
+    assert_eq!(
+        due(&clocks(&policy("salestim"), &f), ClockKind::Disclosure),
+        date(2026, 6, 9)
+    );
+}
+
+#[test]
+fn without_a_deadline_of_its_own_the_policy_discloses_on_the_agreed_release() {
+    let signalen = policy("signalen");
+    let mut f = reported(2026, 4, 5);
+    assert!(clocks(&signalen, &f).get(ClockKind::Disclosure).is_none());
+    f.release_agreed = Some(Agreement {
+        release: date(2026, 9, 1),
+        agreed: date(2026, 8, 1),
+    });
+    let c = clocks(&signalen, &f);
+    assert_eq!(due(&c, ClockKind::Disclosure), date(2026, 9, 1));
+    assert!(
+        c.get(ClockKind::Disclosure).unwrap().derivation[0]
+            .contains("coordinated release agreed with the parties on 2026-08-01"),
+        "{:?}",
+        c.get(ClockKind::Disclosure)
+    );
+}

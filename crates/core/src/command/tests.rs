@@ -43,7 +43,7 @@ fn by(by: By) -> Context<'static> {
         officers: &[OFFICER],
         org_cases: &[7],
         member: match by {
-            By::Reporter => None,
+            By::Reporter | By::Party => None,
             By::Team(_) => Some(Member {
                 user_id: OFFICER,
                 role: Some(OrgRole::Officer),

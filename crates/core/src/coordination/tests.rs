@@ -201,3 +201,491 @@ fn an_unknown_json_field_is_refused() {
     .unwrap_err();
     assert!(e.to_string().contains("unknown field `contact`"), "{e}");
 }
+
+mod case {
+    use jiff::Timestamp;
+    use jiff::civil::{Date, date};
+
+    use crate::access::Standing;
+    use crate::case::{Event, Recorded};
+    use crate::command::{By, Command, Context, Refusal, decide};
+    use crate::coordination::*;
+    use crate::test_support::{policy, reported};
+
+    const TODAY: Date = date(2026, 11, 30);
+
+    fn ctx(by: By) -> Context<'static> {
+        Context {
+            by,
+            today: TODAY,
+            officers: &[3],
+            member: None,
+            org_cases: &[],
+        }
+    }
+
+    fn invitee(slug: &str, kind: PartyKind) -> Invitee {
+        Invitee {
+            party: slug.into(),
+            name: slug.to_uppercase(),
+            kind,
+        }
+    }
+
+    /// Records `command` by `by` on `log` (the actor a party's slug when a party asks).
+    fn act(log: &mut Vec<Recorded>, by: By, command: Command) -> Result<(), Refusal> {
+        let actor = match (&command, by) {
+            (Command::AnswerInvitation { party, .. }, By::Party)
+            | (Command::State { party, .. }, By::Party)
+            | (Command::PartyWrite { party, .. }, By::Party) => format!("party:{party}"),
+            _ => "user:3".into(),
+        };
+        let events = decide(command, log, &policy("salestim"), &ctx(by))?;
+        let at: Timestamp = "2026-11-30T12:00:00Z".parse().unwrap();
+        log.extend(events.into_iter().map(|event| Recorded {
+            at,
+            actor: actor.clone(),
+            event,
+        }));
+        Ok(())
+    }
+
+    fn invited() -> Vec<Recorded> {
+        let mut log = reported("salestim", None);
+        act(&mut log, By::Team(Standing::Worker), Command::Accept).unwrap();
+        act(
+            &mut log,
+            By::Team(Standing::Worker),
+            Command::InviteParties {
+                parties: vec![
+                    invitee("debian", PartyKind::Distribution),
+                    invitee("acme", PartyKind::Vendor),
+                ],
+                reply_by: date(2026, 12, 7),
+                summary: "A heap overflow in the CSV importer.".into(),
+            },
+        )
+        .unwrap();
+        log
+    }
+
+    #[test]
+    fn a_party_answers_states_and_writes_and_no_one_else_reads_its_thread() {
+        let mut log = invited();
+        let party = By::Party;
+        act(
+            &mut log,
+            party,
+            Command::AnswerInvitation {
+                party: "debian".into(),
+                accepted: true,
+                note: Some(" ".into()),
+            },
+        )
+        .unwrap();
+        let not_affected = statement(
+            "not affected",
+            Some("vulnerable_code_not_present"),
+            "We ship 1.x.",
+        )
+        .unwrap();
+        act(
+            &mut log,
+            party,
+            Command::State {
+                party: "debian".into(),
+                statement: not_affected.clone(),
+            },
+        )
+        .unwrap();
+        act(
+            &mut log,
+            party,
+            Command::PartyWrite {
+                party: "debian".into(),
+                body: "Thanks.".into(),
+            },
+        )
+        .unwrap();
+        act(
+            &mut log,
+            party,
+            Command::PartyWrite {
+                party: "acme".into(),
+                body: "Looking.".into(),
+            },
+        )
+        .unwrap();
+        act(
+            &mut log,
+            By::Team(Standing::Worker),
+            Command::MessageParties {
+                party: None,
+                body: "Release moves to Friday.".into(),
+            },
+        )
+        .unwrap();
+
+        let c = state(&log);
+        let debian = c.party("debian").unwrap();
+        assert_eq!(
+            debian.answer.as_ref().map(|a| (a.accepted, a.note.clone())),
+            Some((true, None))
+        );
+        assert_eq!(debian.statement.as_ref().map(|s| &s.0), Some(&not_affected));
+        assert!(!debian.approved);
+        assert_eq!(debian.messages, 2, "its own and the message to all");
+        assert_eq!(c.silent(), ["acme"], "acme gave no status: no answer yet");
+        let bodies = |slug| {
+            thread(&log, slug)
+                .map(|r| match &r.event {
+                    Event::PartyMessage { body, .. } => body.clone(),
+                    _ => unreachable!(),
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(bodies("debian"), ["Thanks.", "Release moves to Friday."]);
+        assert_eq!(bodies("acme"), ["Looking.", "Release moves to Friday."]);
+
+        // Approval is the officer's, once per statement.
+        let approve = || Command::ApproveStatement {
+            party: "debian".into(),
+        };
+        assert!(matches!(
+            act(&mut log, By::Team(Standing::Worker), approve()),
+            Err(Refusal::Forbidden { .. })
+        ));
+        act(&mut log, By::Team(Standing::Manager), approve()).unwrap();
+        assert!(state(&log).party("debian").unwrap().approved);
+        assert!(matches!(
+            act(&mut log, By::Team(Standing::Manager), approve()),
+            Err(Refusal::Conflict(_))
+        ));
+        let e = act(
+            &mut log,
+            By::Team(Standing::Manager),
+            Command::ApproveStatement {
+                party: "acme".into(),
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("no status yet"), "{e}");
+        // A new statement needs approving again.
+        let fixed = statement("fixed", None, "Fixed in 1.2-3.").unwrap();
+        act(
+            &mut log,
+            party,
+            Command::State {
+                party: "debian".into(),
+                statement: fixed,
+            },
+        )
+        .unwrap();
+        assert!(!state(&log).party("debian").unwrap().approved);
+    }
+
+    #[test]
+    fn who_may_do_what() {
+        let mut log = invited();
+        // A party cannot act as the team, nor for a party not on the case.
+        let e = act(
+            &mut log,
+            By::Party,
+            Command::MessageParties {
+                party: None,
+                body: "x".into(),
+            },
+        );
+        assert!(matches!(e, Err(Refusal::Forbidden { .. })), "{e:?}");
+        let e = act(
+            &mut log,
+            By::Party,
+            Command::PartyWrite {
+                party: "suse".into(),
+                body: "x".into(),
+            },
+        );
+        assert!(
+            matches!(&e, Err(Refusal::Invalid { field: "party", .. })),
+            "{e:?}"
+        );
+        // The team answers no invitation, but records a status a party sent by mail.
+        let e = act(
+            &mut log,
+            By::Team(Standing::Manager),
+            Command::AnswerInvitation {
+                party: "acme".into(),
+                accepted: true,
+                note: None,
+            },
+        );
+        assert!(matches!(e, Err(Refusal::Forbidden { .. })), "{e:?}");
+        let affected = statement("affected", None, "").unwrap();
+        act(
+            &mut log,
+            By::Team(Standing::Worker),
+            Command::State {
+                party: "acme".into(),
+                statement: affected,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            state(&log).party("acme").unwrap().last_heard,
+            None,
+            "the team's record is not the party's word"
+        );
+        // A reader changes nothing; embargo terms and the release are the officer's.
+        let end: Timestamp = "2027-01-15T14:00:00Z".parse().unwrap();
+        let set = || Command::SetEmbargo {
+            end,
+            terms: "Maintainers only.".into(),
+        };
+        assert!(matches!(
+            act(&mut log, By::Team(Standing::Worker), set()),
+            Err(Refusal::Forbidden { .. })
+        ));
+        act(&mut log, By::Team(Standing::Manager), set()).unwrap();
+        assert_eq!(state(&log).embargo.map(|e| e.end), Some(end));
+        let past: Timestamp = "2026-11-01T00:00:00Z".parse().unwrap();
+        let e = act(
+            &mut log,
+            By::Team(Standing::Manager),
+            Command::SetEmbargo {
+                end: past,
+                terms: String::new(),
+            },
+        );
+        assert!(
+            matches!(&e, Err(Refusal::Invalid { field: "end", .. })),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn invitations_are_checked_and_a_party_is_invited_once() {
+        let mut log = invited();
+        let invite = |parties, reply_by| Command::InviteParties {
+            parties,
+            reply_by,
+            summary: "s".into(),
+        };
+        let worker = By::Team(Standing::Worker);
+        let e = act(
+            &mut log,
+            worker,
+            invite(vec![invitee("debian", PartyKind::Distribution)], TODAY),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("already invited: debian"), "{e}");
+        let e = act(
+            &mut log,
+            worker,
+            invite(
+                vec![invitee("suse", PartyKind::Distribution)],
+                date(2026, 11, 29),
+            ),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                Refusal::Invalid {
+                    field: "reply_by",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let e = act(&mut log, worker, invite(vec![], TODAY)).unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                Refusal::Invalid {
+                    field: "parties",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let e = act(
+            &mut log,
+            worker,
+            Command::InviteParties {
+                parties: vec![invitee("suse", PartyKind::Distribution)],
+                reply_by: TODAY,
+                summary: " ".into(),
+            },
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                Refusal::Invalid {
+                    field: "summary",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        // Those already invited are left out of a group invitation.
+        act(
+            &mut log,
+            worker,
+            invite(
+                vec![
+                    invitee("debian", PartyKind::Distribution),
+                    invitee("suse", PartyKind::Distribution),
+                ],
+                TODAY,
+            ),
+        )
+        .unwrap();
+        let last = &log.last().unwrap().event;
+        assert!(
+            matches!(last, Event::PartiesInvited { parties, .. } if parties.len() == 1 && parties[0].party == "suse"),
+            "{last:?}"
+        );
+        assert_eq!(state(&log).parties.len(), 3);
+        // Nothing new is coordinated on a declined case, but what a party sends is kept.
+        let declined = crate::triage::DeclineReason::NotAVulnerability;
+        act(
+            &mut log,
+            worker,
+            Command::Decline {
+                reason: declined,
+                duplicate_of: None,
+                note: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(crate::triage::fold(&log), crate::case::State::Declined);
+        let e = act(
+            &mut log,
+            worker,
+            invite(vec![invitee("sles", PartyKind::Distribution)], TODAY),
+        )
+        .unwrap_err();
+        assert!(matches!(e, Refusal::Conflict(_)), "{e:?}");
+        act(
+            &mut log,
+            By::Party,
+            Command::PartyWrite {
+                party: "suse".into(),
+                body: "Late, sorry.".into(),
+            },
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn the_embargo_breaking_tells_every_party_once() {
+        let mut log = invited();
+        let worker = By::Team(Standing::Worker);
+        act(
+            &mut log,
+            worker,
+            Command::Leaked {
+                on: date(2026, 11, 29),
+            },
+        )
+        .unwrap();
+        let told: Vec<_> = log
+            .iter()
+            .filter_map(|r| match &r.event {
+                Event::PartiesToldOfBreak { parties } => Some(parties.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(told, [vec!["debian".to_owned(), "acme".to_owned()]]);
+        act(
+            &mut log,
+            worker,
+            Command::ExploitationObserved {
+                on: date(2026, 11, 30),
+            },
+        )
+        .unwrap();
+        let count = log
+            .iter()
+            .filter(|r| matches!(r.event, Event::PartiesToldOfBreak { .. }))
+            .count();
+        assert_eq!(count, 1, "told once");
+        // Without parties nobody is told.
+        let mut alone = reported("salestim", None);
+        act(
+            &mut alone,
+            worker,
+            Command::Leaked {
+                on: date(2026, 11, 29),
+            },
+        )
+        .unwrap();
+        assert!(
+            !alone
+                .iter()
+                .any(|r| matches!(r.event, Event::PartiesToldOfBreak { .. }))
+        );
+    }
+
+    #[test]
+    fn a_release_is_agreed_with_parties_and_moves_the_clock() {
+        let mut log = reported("salestim", None);
+        let officer = By::Team(Standing::Manager);
+        let at: Timestamp = "2027-02-25T15:00:00Z".parse().unwrap();
+        let e = act(&mut log, officer, Command::AgreeRelease { at, note: None }).unwrap_err();
+        assert!(e.to_string().contains("invite them first"), "{e}");
+        let mut log = invited();
+        act(
+            &mut log,
+            officer,
+            Command::AgreeRelease {
+                at,
+                note: Some("All accepted.".into()),
+            },
+        )
+        .unwrap();
+        let salestim = policy("salestim");
+        let facts = crate::case::facts(salestim.calendar(), &log).unwrap();
+        assert_eq!(
+            facts.release_agreed,
+            Some(crate::clocks::Agreement {
+                release: date(2027, 2, 25),
+                agreed: TODAY
+            })
+        );
+    }
+
+    #[test]
+    fn statements_are_checked_by_field() {
+        for (status, justification, field) in [
+            ("unknown", None, "status"),
+            ("not_affected", None, "justification"),
+            ("affected", Some("component_not_present"), "justification"),
+            ("not_affected", Some("because"), "justification"),
+        ] {
+            assert_eq!(
+                statement(status, justification, "").unwrap_err().field,
+                field,
+                "{status}"
+            );
+        }
+        let long = "x".repeat(MAX_STATEMENT_CHARS + 1);
+        assert_eq!(
+            statement("fixed", None, &long).unwrap_err().field,
+            "statement"
+        );
+        assert_eq!(
+            statement("Under investigation", Some(""), " a ")
+                .unwrap()
+                .status,
+            VexStatus::UnderInvestigation
+        );
+        for s in VexStatus::ALL {
+            assert_eq!(VexStatus::parse(s.as_str()), Some(s));
+        }
+        for j in Justification::ALL {
+            assert_eq!(Justification::parse(j.as_str()), Some(j));
+        }
+    }
+}

@@ -132,6 +132,49 @@ fn every_event() -> Vec<Event> {
             reference: None,
             on,
         },
+        Event::PartiesInvited {
+            parties: vec![crate::coordination::Invitee {
+                party: "debian".into(),
+                name: "Debian".into(),
+                kind: crate::coordination::PartyKind::Distribution,
+            }],
+            reply_by: on,
+            summary: "s".into(),
+        },
+        Event::EmbargoSet {
+            end: "2026-05-01T12:00:00Z".parse().unwrap(),
+            terms: "t".into(),
+        },
+        Event::InvitationAnswered {
+            party: "debian".into(),
+            accepted: true,
+            note: None,
+        },
+        Event::ReleaseAgreed {
+            at: "2026-05-01T12:00:00Z".parse().unwrap(),
+            note: None,
+        },
+        Event::PartyStated {
+            party: "debian".into(),
+            status: crate::coordination::VexStatus::Affected,
+            justification: None,
+            statement: String::new(),
+        },
+        Event::StatementApproved {
+            party: "debian".into(),
+        },
+        // The team's message; a party's is kept in every state (tested in coordination).
+        Event::PartyMessage {
+            party: None,
+            body: "b".into(),
+            from_party: false,
+        },
+        Event::PartiesReminded {
+            parties: vec!["debian".into()],
+        },
+        Event::PartiesToldOfBreak {
+            parties: vec!["debian".into()],
+        },
     ]
 }
 
@@ -174,6 +217,15 @@ fn variant_index(e: &Event) -> usize {
         Event::BountyApproved { .. } => 32,
         Event::BountyDeclined { .. } => 33,
         Event::BountyPaid { .. } => 34,
+        Event::PartiesInvited { .. } => 35,
+        Event::EmbargoSet { .. } => 36,
+        Event::InvitationAnswered { .. } => 37,
+        Event::ReleaseAgreed { .. } => 38,
+        Event::PartyStated { .. } => 39,
+        Event::StatementApproved { .. } => 40,
+        Event::PartyMessage { .. } => 41,
+        Event::PartiesReminded { .. } => 42,
+        Event::PartiesToldOfBreak { .. } => 43,
     }
 }
 
@@ -234,6 +286,15 @@ const TABLE: &[(&str, [Expect; 8])] = &[
     ("bounty_approved",       [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
     ("bounty_declined",       [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
     ("bounty_paid",           [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
+    ("parties_invited",       [Same,   Same,   Same,   No,     Same,   Same,   Same,   No]),
+    ("embargo_set",           [Same,   Same,   Same,   No,     Same,   Same,   Same,   No]),
+    ("invitation_answered",   [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
+    ("release_agreed",        [Same,   Same,   Same,   No,     Same,   Same,   Same,   No]),
+    ("party_stated",          [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
+    ("statement_approved",    [Same,   Same,   Same,   No,     Same,   Same,   Same,   No]),
+    ("party_message",         [Same,   Same,   Same,   No,     Same,   Same,   Same,   No]),
+    ("parties_reminded",      [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
+    ("parties_told_of_break", [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
 ];
 
 fn expected(from: State, event: &Event) -> Expect {

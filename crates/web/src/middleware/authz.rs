@@ -149,6 +149,11 @@ pub struct Caller {
     /// The hash of the reporter's token the request presented: the reporter's writes land
     /// only while it is still the case's token (see [`vulndesk_store::Effects`]).
     pub reporter_token: Option<Vec<u8>>,
+    /// The invited party whose portal token the request presented, with that token's hash.
+    pub party: Option<(vulndesk_store::ParticipantRow, Vec<u8>)>,
+    /// The party's portal address as requested (`/p/{id}/{token}`): its links are built from
+    /// it, since the token itself is never stored.
+    pub party_path: Option<String>,
 }
 
 impl Caller {
@@ -192,6 +197,10 @@ impl Caller {
         match (&self.principal, &self.signed_in) {
             (_, Some(s)) => Actor::User(s.user.id),
             (Principal::Reporter { .. }, None) => Actor::Reporter,
+            (Principal::Party { .. }, None) => match &self.party {
+                Some((p, _)) => Actor::Party(p.party.clone().map(|(_, s)| s).unwrap_or_default()),
+                None => Actor::Anonymous,
+            },
             _ => Actor::Anonymous,
         }
     }
@@ -315,6 +324,34 @@ async fn target(
     Ok((org.map(|org_id| CaseRef { id, org_id }), None))
 }
 
+/// The case a party's portal address names and the party whose token it carries; a wrong
+/// token or case looks like nothing at all.
+async fn party_target(
+    state: &AppState,
+    params: &HashMap<String, String>,
+) -> Result<
+    (
+        Option<CaseRef>,
+        Option<(vulndesk_store::ParticipantRow, Vec<u8>)>,
+    ),
+    ApiError,
+> {
+    let (Some(id), Some(token)) = (params.get("id"), params.get("token")) else {
+        return Ok((None, None));
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return Ok((None, None));
+    };
+    let hash = vulndesk_desk::reporter_token::token_hash(token);
+    let Some(participant) = state.store.party_by_token(id, &hash).await? else {
+        return Ok((None, None));
+    };
+    let Some(org_id) = state.store.case_org(id).await? else {
+        return Ok((None, None));
+    };
+    Ok((Some(CaseRef { id, org_id }), Some((participant, hash))))
+}
+
 fn changes_state(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -403,7 +440,13 @@ async fn decide(
         .iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-    let (case, reporter_token) = target(state, need, &params, request.headers()).await?;
+    let (case, reporter_token, party) = if need == Need::Party {
+        let (case, party) = party_target(state, &params).await?;
+        (case, None, party)
+    } else {
+        let (case, token) = target(state, need, &params, request.headers()).await?;
+        (case, token, None)
+    };
     let org = match need {
         Need::OrgTeam | Need::OrgOfficer => match params.get("org") {
             Some(slug) => state
@@ -421,7 +464,7 @@ async fn decide(
         (None, None) => None,
     };
     let reporter_of = reporter_token.as_ref().and(case.map(|c| c.id));
-    let signed_in = if need == Need::Reporter || need == Need::Public {
+    let signed_in = if matches!(need, Need::Reporter | Need::Party | Need::Public) {
         // Reporter and public routes do not look at sessions: a signed-in teammate
         // reading a portal link is a reporter there, nothing more.
         None
@@ -429,6 +472,9 @@ async fn decide(
         signed_in(state, request.headers()).await?
     };
     let principal = match (&signed_in, reporter_of) {
+        _ if party.is_some() => Principal::Party {
+            case_id: case.map_or(0, |c| c.id),
+        },
         (_, Some(case_id)) => Principal::Reporter { case_id },
         (Some(s), None) => Principal::Person(s.person.clone()),
         (None, None) => Principal::Anonymous,
@@ -446,6 +492,11 @@ async fn decide(
         case,
         org,
         reporter_token,
+        party_path: party.as_ref().and_then(|_| {
+            let (id, token) = (params.get("id")?, params.get("token")?);
+            Some(format!("/p/{id}/{token}"))
+        }),
+        party,
     });
     Ok(request)
 }

@@ -1,8 +1,9 @@
 //! Headers every response carries, set in one place so no handler can forget them.
 //!
-//! Pages get a Content-Security-Policy that allows nothing but our own stylesheet and
-//! images and form posts to ourselves: no script at all, inline or not, so markup that
-//! slipped through escaping still cannot run. A handler that sets its own policy keeps it
+//! Pages get a Content-Security-Policy that allows nothing but our own stylesheet, images,
+//! our one script file (it shows instants in the reader's time zone) and form posts to
+//! ourselves: no inline script, no script from elsewhere, so markup that slipped through
+//! escaping still cannot run. A handler that sets its own policy keeps it
 //! (file downloads use `sandbox`).
 //!
 //! When the desk's public address is `https://`, every response also carries
@@ -18,7 +19,8 @@ use axum::response::Response;
 
 /// The policy of every HTML page.
 pub const PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
-                               form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+                               script-src 'self'; form-action 'self'; \
+                               frame-ancestors 'none'; base-uri 'none'";
 /// The policy of everything else (JSON, the stylesheet): load nothing, embed nowhere.
 const OTHER_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
 

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::json;
-use vulndesk_core::case::Channel;
+use vulndesk_core::case::{Audience, Channel, Event};
 use vulndesk_store::CaseRow;
 
 use crate::attachments;
@@ -44,17 +44,28 @@ pub async fn api_replace_token(
         .into_response())
 }
 
-/// A file of the case as a download; anything but a stored file's SHA-256 is a 404.
+/// A file of the case as a download, for a viewer who reads `reads`'s circle: a file that
+/// joined the case only for a narrower circle (a party's, the team's) is a 404, as is
+/// anything but a stored file's SHA-256.
 pub(crate) async fn file(
     state: &AppState,
     case: &CaseRow,
     sha256: &str,
+    reads: Audience,
 ) -> Result<Response, ApiError> {
     let is_hash = sha256.len() == 64
         && sha256
             .bytes()
             .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
     if !is_hash {
+        return Err(ApiError::NotFound);
+    }
+    let log = vulndesk_desk::cases::log(&state.store.events(case.id).await?)?;
+    let visible = log.iter().any(|r| {
+        matches!(&r.event, Event::AttachmentAdded { sha256: s, .. } if s == sha256)
+            && reads.reads(r.event.audience())
+    });
+    if !visible {
         return Err(ApiError::NotFound);
     }
     let (row, data) = state
@@ -104,5 +115,5 @@ pub async fn api_file(
     Path((_, sha256)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let case = caller.case_row(&state).await?;
-    file(&state, &case, &sha256).await
+    file(&state, &case, &sha256, Audience::Reporter).await
 }

@@ -503,7 +503,13 @@ pub async fn file(
     Path((_, _, sha256)): Path<(String, String, String)>,
 ) -> Result<Response, PageError> {
     let case = caller.case_row(&state).await?;
-    Ok(followup::file(&state, &case, &sha256).await?)
+    Ok(followup::file(
+        &state,
+        &case,
+        &sha256,
+        vulndesk_core::case::Audience::Reporter,
+    )
+    .await?)
 }
 
 #[cfg(test)]

@@ -18,12 +18,14 @@ use vulndesk_core::bounty::{self, BountyCommand, Stage};
 use vulndesk_core::case;
 use vulndesk_core::clocks::ClockKind;
 use vulndesk_core::command::Command;
+use vulndesk_core::coordination::PartyKind;
 use vulndesk_core::fixes::{self, LineUpdate};
 use vulndesk_core::severity::Cvss;
 use vulndesk_core::ssvc::Ssvc;
 use vulndesk_core::triage::DeclineReason;
 use vulndesk_core::workflow;
 use vulndesk_desk::Action;
+use vulndesk_desk::coordination::Selection;
 
 use crate::authz::Caller;
 use crate::workspace::{self, Filters, urgency};
@@ -44,6 +46,14 @@ pub(crate) enum Kind {
     Ssvc,
     Line,
     Bounty,
+    /// Bring parties into the case.
+    Parties,
+    /// The embargo's terms and end, or the release agreed.
+    Embargo,
+    /// A message to one party, or to every party.
+    PartyMessage,
+    /// A party's status recorded by the team, or approved for publication.
+    Statement,
 }
 
 #[derive(Deserialize)]
@@ -173,6 +183,204 @@ struct Payment {
 }
 
 const BOUNTY_ACTIONS: &str = "propose, approve, decline, pay";
+
+/// An invitation: parties by slug, kinds standing for every party of that kind; either
+/// a JSON list or (from a form's checkboxes) one comma-separated text.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Invite {
+    #[serde(default, deserialize_with = "comma_list")]
+    parties: Vec<String>,
+    #[serde(default, deserialize_with = "comma_list")]
+    kinds: Vec<String>,
+    reply_by: Date,
+    summary: String,
+}
+
+fn comma_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        One(String),
+        Many(Vec<String>),
+    }
+    let items = match Given::deserialize(d)? {
+        Given::One(text) => text.split(',').map(str::to_owned).collect(),
+        Given::Many(items) => items,
+    };
+    Ok(items
+        .into_iter()
+        .map(|i| i.trim().to_owned())
+        .filter(|i| !i.is_empty())
+        .collect())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmbargoFields {
+    /// An instant: RFC 3339 with its offset, or a civil date and time read in `zone`.
+    end: String,
+    #[serde(default)]
+    zone: Option<String>,
+    #[serde(default)]
+    terms: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgreeFields {
+    at: String,
+    #[serde(default)]
+    zone: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartyMessageFields {
+    #[serde(default)]
+    party: Option<String>,
+    body: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartyOnly {
+    party: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatementFields {
+    party: String,
+    status: String,
+    #[serde(default)]
+    justification: Option<String>,
+    #[serde(default)]
+    statement: Option<String>,
+}
+
+/// An instant as a person gave it: RFC 3339 with an offset (`2027-01-15T14:00:00Z`), or
+/// a civil date and time (`2027-01-15T14:00`, as a browser's `datetime-local` sends it) in
+/// the IANA time zone `zone` (UTC when absent).
+pub(crate) fn instant(
+    field: &str,
+    text: &str,
+    zone: Option<&str>,
+) -> Result<jiff::Timestamp, ApiError> {
+    let text = text.trim();
+    if let Ok(at) = text.parse::<jiff::Timestamp>() {
+        return Ok(at);
+    }
+    let invalid = |message: String| ApiError::InvalidField {
+        field: field.to_owned(),
+        message,
+    };
+    let civil: jiff::civil::DateTime = text.parse().map_err(|_| {
+        invalid(format!(
+            "{field} {text:?} is not a date and time: write 2027-01-15T14:00:00Z, or \
+             2027-01-15T14:00 with a zone"
+        ))
+    })?;
+    let zone = zone
+        .map(str::trim)
+        .filter(|z| !z.is_empty())
+        .unwrap_or("UTC");
+    let tz = jiff::tz::TimeZone::get(zone).map_err(|_| ApiError::InvalidField {
+        field: "zone".into(),
+        message: format!("zone {zone:?} is not an IANA time zone such as Europe/Amsterdam"),
+    })?;
+    tz.to_timestamp(civil)
+        .map_err(|e| invalid(format!("{field}: {e}")))
+}
+
+fn parse_embargo(mut input: Input) -> Result<Command, ApiError> {
+    let action = input.take_action()?;
+    Ok(match action.as_str() {
+        "set" => {
+            let f = input.fields::<EmbargoFields>("action, end, zone, terms")?;
+            Command::SetEmbargo {
+                end: instant("end", &f.end, f.zone.as_deref())?,
+                terms: f.terms.unwrap_or_default(),
+            }
+        }
+        "agree-release" => {
+            let f = input.fields::<AgreeFields>("action, at, zone, note")?;
+            Command::AgreeRelease {
+                at: instant("at", &f.at, f.zone.as_deref())?,
+                note: f.note,
+            }
+        }
+        other => {
+            return Err(ApiError::InvalidField {
+                field: "action".into(),
+                message: format!("unknown action {other:?}; actions are set, agree-release"),
+            });
+        }
+    })
+}
+
+fn parse_statement(mut input: Input) -> Result<Command, ApiError> {
+    let action = input.take_action()?;
+    Ok(match action.as_str() {
+        "approve" => Command::ApproveStatement {
+            party: input.fields::<PartyOnly>("action, party")?.party,
+        },
+        "record" => {
+            let f = input
+                .fields::<StatementFields>("action, party, status, justification, statement")?;
+            Command::State {
+                party: f.party,
+                statement: statement(
+                    &f.status,
+                    f.justification.as_deref(),
+                    f.statement.as_deref(),
+                )?,
+            }
+        }
+        other => {
+            return Err(ApiError::InvalidField {
+                field: "action".into(),
+                message: format!("unknown action {other:?}; actions are record, approve"),
+            });
+        }
+    })
+}
+
+/// A party's statement from its fields, the field at fault named.
+pub(crate) fn statement(
+    status: &str,
+    justification: Option<&str>,
+    text: Option<&str>,
+) -> Result<vulndesk_core::coordination::Statement, ApiError> {
+    vulndesk_core::coordination::statement(status, justification, text.unwrap_or_default()).map_err(
+        |e| ApiError::InvalidField {
+            field: e.field.into(),
+            message: e.message,
+        },
+    )
+}
+
+/// A form's checkboxes named `name` (repeated), as one comma-separated field.
+fn joined(input: Input, names: &[&str]) -> Input {
+    match input {
+        Input::Form(pairs) => {
+            let mut out: Vec<(String, String)> = Vec::new();
+            for (name, value) in pairs {
+                match out.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, v)) if names.contains(&name.as_str()) => {
+                        v.push(',');
+                        v.push_str(&value);
+                    }
+                    _ => out.push((name, value)),
+                }
+            }
+            Input::Form(out)
+        }
+        json => json,
+    }
+}
 
 /// A bounty decision: `action` picks it, with its own fields.
 fn parse_bounty(mut input: Input) -> Result<Command, ApiError> {
@@ -518,6 +726,37 @@ pub(crate) fn parse_action(kind: Kind, input: Input) -> Result<Action, ApiError>
                 grant: a.grant,
             }
         }
+        Kind::Parties => {
+            let input = joined(input, &["parties", "kinds"]);
+            let f = input.fields::<Invite>("parties, kinds, reply_by, summary")?;
+            let mut kinds = Vec::new();
+            for k in &f.kinds {
+                kinds.push(PartyKind::parse(k).ok_or_else(|| ApiError::InvalidField {
+                    field: "kinds".into(),
+                    message: format!(
+                        "kind {k:?} is not one of: {}",
+                        PartyKind::ALL.map(PartyKind::as_str).join(", ")
+                    ),
+                })?);
+            }
+            Action::Invite {
+                selection: Selection {
+                    parties: f.parties,
+                    kinds,
+                },
+                reply_by: f.reply_by,
+                summary: f.summary,
+            }
+        }
+        Kind::Embargo => Action::Command(parse_embargo(input)?),
+        Kind::PartyMessage => {
+            let f = input.fields::<PartyMessageFields>("party, body")?;
+            Action::Command(Command::MessageParties {
+                party: f.party,
+                body: f.body,
+            })
+        }
+        Kind::Statement => Action::Command(parse_statement(input)?),
     })
 }
 
@@ -630,7 +869,10 @@ pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Respo
         json!({ "version": version, "support": support, "suggest_decline": support.suggests_decline() })
     });
     let process = process(&view, &caller)?;
+    let coordination = (view.standing >= vulndesk_core::access::Standing::Worker)
+        .then(|| coordination_json(&view.coordination));
     Ok(Json(json!({
+        "coordination": coordination,
         "id": view.case.id,
         "organisation": view.policy().organisation.slug.as_str(),
         "product": view.product_slug(),
@@ -650,7 +892,7 @@ pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Respo
         "mail": jobs,
         "support": support,
         "duplicates": view.duplicates.iter().map(|(id, reporter)| json!({"case": id, "reporter": reporter})).collect::<Vec<_>>(),
-        "participants": view.participants.iter().map(|p| json!({"role": p.role, "user_id": p.user_id, "joined_at": p.joined_at})).collect::<Vec<_>>(),
+        "participants": view.participants.iter().map(|p| json!({"role": p.role, "user_id": p.user_id, "party": p.party.as_ref().map(|(_, slug)| slug), "joined_at": p.joined_at})).collect::<Vec<_>>(),
         "workflow": process,
         "bounty": bounty::eligibility(view.policy(), &view.log).map(|e| json!({
             "discretionary": e.discretionary,
@@ -678,6 +920,33 @@ pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Respo
         })).collect::<Vec<_>>(),
     }))
     .into_response())
+}
+
+/// A case's coordination for those who work it: a party that gave no status is
+/// `no_answer_yet`, never a status of its own.
+fn coordination_json(c: &vulndesk_core::coordination::Coordination) -> Value {
+    json!({
+        "summary": c.summary,
+        "embargo": c.embargo.as_ref().map(|e| json!({"end": e.end, "terms": e.terms, "set_at": e.set_at})),
+        "agreed_release": c.agreed.map(|(at, _)| at),
+        "told_of_break": c.told_of_break,
+        "silent": c.silent(),
+        "parties": c.parties.iter().map(|p| json!({
+            "party": p.invitee.party,
+            "name": p.invitee.name,
+            "kind": p.invitee.kind,
+            "invited_at": p.invited_at,
+            "reply_by": p.reply_by,
+            "answer": p.answer.as_ref().map(|a| json!({"accepted": a.accepted, "at": a.at, "note": a.note})),
+            "status": p.statement.as_ref().map_or("no_answer_yet", |(s, _)| s.status.as_str()),
+            "justification": p.statement.as_ref().and_then(|(s, _)| s.justification),
+            "statement": p.statement.as_ref().map(|(s, _)| s.statement.clone()),
+            "approved": p.approved,
+            "messages": p.messages,
+            "last_heard": p.last_heard,
+            "reminded": p.reminded.len(),
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// The policy's process on this case: its stages with who completed each, its gates with
@@ -764,6 +1033,10 @@ action_handlers! {
     ssvc => Kind::Ssvc,
     lines => Kind::Line,
     bounty => Kind::Bounty,
+    parties => Kind::Parties,
+    embargo => Kind::Embargo,
+    party_messages => Kind::PartyMessage,
+    statements => Kind::Statement,
 }
 
 #[cfg(test)]

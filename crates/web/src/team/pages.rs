@@ -14,6 +14,7 @@ use vulndesk_core::access::{OrgRole, Standing};
 use vulndesk_core::bounty::{self, Stage};
 use vulndesk_core::case::{self, Event, State as CaseState};
 use vulndesk_core::clocks::ClockKind;
+use vulndesk_core::coordination::{Justification, PartyKind, VexStatus};
 use vulndesk_core::fixes;
 use vulndesk_core::severity::Cvss;
 use vulndesk_core::ssvc::{Decision, Ssvc};
@@ -362,6 +363,160 @@ struct CasePage {
     bounty: Option<BountyView>,
     /// For an outbound case: "Our report to <vendor> about <product>".
     outbound: Option<String>,
+    /// Coordination with parties, for those who work the case.
+    coordination: Option<CoordinationView>,
+    /// The policy's time zone: where an instant typed without one is read.
+    policy_zone: String,
+}
+
+/// The case's coordination as the team reads it.
+struct CoordinationView {
+    /// The embargo's end (RFC 3339 UTC, and as text in UTC) and terms.
+    embargo: Option<(String, String, String)>,
+    agreed: Option<(String, String)>,
+    parties: Vec<PartyLine>,
+    /// Names of the invited parties that gave no status yet.
+    silent: Vec<String>,
+    /// The registry's parties not yet invited: `(slug, name, kind)`.
+    invitable: Vec<(String, String, &'static str)>,
+    kinds: Vec<(&'static str, &'static str)>,
+    statuses: Vec<(&'static str, &'static str)>,
+    justifications: Vec<(&'static str, &'static str)>,
+    reply_by: String,
+    registry_link: String,
+    /// `(participant id, seq)`: how far the team has now read each party's thread.
+    read_marks: Vec<(i64, i64)>,
+}
+
+struct PartyLine {
+    slug: String,
+    name: String,
+    kind: &'static str,
+    answer: String,
+    status: String,
+    statement: String,
+    approvable: bool,
+    approved: bool,
+    unread: usize,
+    reminded: usize,
+}
+
+fn kind_label(kind: PartyKind) -> &'static str {
+    match kind {
+        PartyKind::Vendor => "Vendor",
+        PartyKind::Distribution => "Distribution",
+        PartyKind::ServiceProvider => "Service provider",
+    }
+}
+
+/// The coordination section: parties with their answers and statuses (or "no answer
+/// yet"), unread messages by party, the embargo, and what may still be invited.
+async fn coordination_view(
+    state: &AppState,
+    view: &workspace::CaseView,
+    today: jiff::civil::Date,
+) -> Result<CoordinationView, ApiError> {
+    let c = &view.coordination;
+    let read_upto = |slug: &str| {
+        view.participants
+            .iter()
+            .find(|p| p.party.as_ref().is_some_and(|(_, s)| s == slug))
+            .map_or(0, |p| p.team_read_seq)
+    };
+    let mut unread: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut last: BTreeMap<&str, i64> = BTreeMap::new();
+    for (seq, r) in view.timeline() {
+        if let Event::PartyMessage {
+            party: Some(p),
+            from_party: true,
+            ..
+        } = &r.event
+        {
+            last.insert(p.as_str(), seq);
+            if seq > read_upto(p) {
+                *unread.entry(p.as_str()).or_default() += 1;
+            }
+        }
+    }
+    let read_marks = view
+        .participants
+        .iter()
+        .filter_map(|p| {
+            let (_, slug) = p.party.as_ref()?;
+            Some((p.id, *last.get(slug.as_str())?))
+        })
+        .collect();
+    let parties = c
+        .parties
+        .iter()
+        .map(|p| PartyLine {
+            slug: p.invitee.party.clone(),
+            name: p.invitee.name.clone(),
+            kind: kind_label(p.invitee.kind),
+            answer: match &p.answer {
+                None => format!("no answer yet (by {})", p.reply_by),
+                Some(a) if a.accepted => "accepted".to_owned(),
+                Some(_) => "declined".to_owned(),
+            },
+            status: match &p.statement {
+                None => "No answer yet".to_owned(),
+                Some((s, _)) => match s.justification {
+                    Some(j) => format!("{} ({})", s.status.label(), j.label()),
+                    None => s.status.label().to_owned(),
+                },
+            },
+            statement: p
+                .statement
+                .as_ref()
+                .map(|(s, _)| s.statement.clone())
+                .unwrap_or_default(),
+            approvable: p.statement.is_some() && !p.approved,
+            approved: p.approved,
+            unread: unread.get(p.invitee.party.as_str()).copied().unwrap_or(0),
+            reminded: p.reminded.len(),
+        })
+        .collect();
+    let invitable = state
+        .store
+        .parties(view.org_id)
+        .await?
+        .into_iter()
+        .filter(|row| c.party(&row.party.slug).is_none())
+        .map(|row| {
+            let kind = PartyKind::parse(&row.party.kind).map_or("", kind_label);
+            (row.party.slug, row.party.name, kind)
+        })
+        .collect();
+    Ok(CoordinationView {
+        embargo: c
+            .embargo
+            .as_ref()
+            .map(|e| (e.end.to_string(), when(e.end), e.terms.clone())),
+        agreed: c.agreed.map(|(at, _)| (at.to_string(), when(at))),
+        silent: c
+            .parties
+            .iter()
+            .filter(|p| p.silent())
+            .map(|p| p.invitee.name.clone())
+            .collect(),
+        parties,
+        invitable,
+        kinds: PartyKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), k.plural()))
+            .collect(),
+        statuses: VexStatus::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.label()))
+            .collect(),
+        justifications: Justification::ALL
+            .iter()
+            .map(|j| (j.as_str(), j.label()))
+            .collect(),
+        reply_by: (today + jiff::ToSpan::days(7)).to_string(),
+        registry_link: format!("/orgs/{}/parties", view.policy().organisation.slug.as_str()),
+        read_marks,
+    })
 }
 
 fn clock_label(kind: ClockKind) -> &'static str {
@@ -822,6 +977,80 @@ fn entry(view: &CaseView, seq: i64, r: &vulndesk_core::case::Recorded) -> EntryR
             e.text = note.clone().unwrap_or_default();
             format!("Approved {step} (as {})", groups.join(", "))
         }
+        Event::PartiesInvited {
+            parties,
+            reply_by,
+            summary,
+        } => {
+            e.text = summary.clone();
+            let names: Vec<&str> = parties.iter().map(|p| p.name.as_str()).collect();
+            format!(
+                "Invited under embargo: {} (answer by {reply_by})",
+                names.join(", ")
+            )
+        }
+        Event::EmbargoSet { end, terms } => {
+            e.text = terms.clone();
+            format!("Embargo set until {} UTC", end.strftime("%Y-%m-%d %H:%M"))
+        }
+        Event::InvitationAnswered {
+            party,
+            accepted,
+            note,
+        } => {
+            e.text = note.clone().unwrap_or_default();
+            let what = if *accepted { "accepted" } else { "declined" };
+            format!("{} {what} the invitation", view.party_name(party))
+        }
+        Event::ReleaseAgreed { at, note } => {
+            e.text = note.clone().unwrap_or_default();
+            format!(
+                "Coordinated release agreed for {} UTC",
+                at.strftime("%Y-%m-%d %H:%M")
+            )
+        }
+        Event::PartyStated {
+            party,
+            status,
+            justification,
+            statement,
+        } => {
+            e.text = statement.clone();
+            match justification {
+                Some(j) => format!(
+                    "{}: {} ({})",
+                    view.party_name(party),
+                    status.label(),
+                    j.label()
+                ),
+                None => format!("{}: {}", view.party_name(party), status.label()),
+            }
+        }
+        Event::StatementApproved { party } => {
+            format!(
+                "{}'s statement approved for publication",
+                view.party_name(party)
+            )
+        }
+        Event::PartyMessage {
+            party,
+            body,
+            from_party,
+        } => {
+            e.html = markdown::render(body);
+            match (party, from_party) {
+                (Some(p), true) => format!("Message from {}", view.party_name(p)),
+                (Some(p), false) => format!("Message to {}", view.party_name(p)),
+                (None, _) => "Message to every party".to_owned(),
+            }
+        }
+        Event::PartiesReminded { parties } => {
+            let names: Vec<String> = parties.iter().map(|p| view.party_name(p)).collect();
+            format!("Reminded to answer: {}", names.join(", "))
+        }
+        Event::PartiesToldOfBreak { parties } => {
+            format!("The {} parties were told the embargo broke", parties.len())
+        }
         Event::AccessChanged { user_id, grant } => {
             let name = view.actor_name(&Actor::User(*user_id));
             match grant {
@@ -907,7 +1136,14 @@ async fn case_page(
             dead: j.status.as_str() == "dead",
         })
         .collect();
+    let coordination = if view.standing >= Standing::Worker {
+        Some(coordination_view(state, &view, today).await?)
+    } else {
+        None
+    };
     Ok(CasePage {
+        coordination,
+        policy_zone: policy.calendar.timezone.name.clone(),
         me: who.user.name.clone(),
         demo: who.user.demo,
         csrf: who.csrf.clone().unwrap_or_default(),
@@ -1140,7 +1376,16 @@ async fn case_page(
 /// `GET /cases/{id}`.
 pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Response, PageError> {
     let page = case_page(&state, &caller, None, Typed::default()).await?;
-    Ok(no_store(render(StatusCode::OK, &page)?))
+    let rendered = no_store(render(StatusCode::OK, &page)?);
+    // The parties' new messages were shown: the team has read them.
+    for (participant, seq) in page.coordination.iter().flat_map(|c| &c.read_marks) {
+        state
+            .store
+            .mark_read(*participant, false, *seq)
+            .await
+            .map_err(ApiError::from)?;
+    }
+    Ok(rendered)
 }
 
 /// `GET /cases/{id}/files/{sha256}`: a file of the case, as a download only.
@@ -1154,7 +1399,11 @@ pub async fn file(
         .case(caller.case()?.id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(followup::file(&state, &case, &sha256).await?)
+    let reads = caller
+        .standing()
+        .map(vulndesk_core::case::Audience::of)
+        .ok_or(ApiError::NotFound)?;
+    Ok(followup::file(&state, &case, &sha256, reads).await?)
 }
 
 /// `POST /cases/{id}/messages` (multipart/form-data): a message to the reporter with
@@ -1248,4 +1497,8 @@ form_handlers! {
     ssvc => Kind::Ssvc,
     lines => Kind::Line,
     bounty => Kind::Bounty,
+    parties => Kind::Parties,
+    embargo => Kind::Embargo,
+    party_messages => Kind::PartyMessage,
+    statements => Kind::Statement,
 }

@@ -227,6 +227,8 @@ pub struct CaseView {
     /// Who takes part by mail, each with a reply address of their own (never shown): for
     /// those who work the case.
     pub participants: Vec<ParticipantRow>,
+    /// The case's coordination with parties, folded from its log.
+    pub coordination: vulndesk_core::coordination::Coordination,
 }
 
 impl CaseView {
@@ -236,6 +238,10 @@ impl CaseView {
             .iter()
             .map(|p| match (p.role.as_str(), p.user_id) {
                 ("reporter", _) => "the reporter".to_owned(),
+                ("party", _) => match &p.party {
+                    Some((_, slug)) => format!("{} (party)", self.party_name(slug)),
+                    None => "a party".to_owned(),
+                },
                 (_, Some(id)) => format!("{} (team)", self.actor_name(&Actor::User(id))),
                 (role, None) => role.to_owned(),
             })
@@ -311,8 +317,16 @@ impl CaseView {
             Actor::Reporter => "Reporter".to_owned(),
             Actor::Anonymous => "Someone not signed in".to_owned(),
             Actor::Desk => "Vulndesk".to_owned(),
+            Actor::Party(slug) => self.party_name(slug),
             Actor::Other(name) => name.clone(),
         }
+    }
+
+    /// A party's name as it was invited, else its slug.
+    pub fn party_name(&self, slug: &str) -> String {
+        self.coordination
+            .party(slug)
+            .map_or_else(|| slug.to_owned(), |p| p.invitee.name.clone())
     }
 
     /// For an outbound case, the vendor and their product.
@@ -441,6 +455,7 @@ async fn essentials(state: &AppState, caller: &Caller) -> Result<CaseView, ApiEr
         case,
         org_id: at.org_id,
         policy,
+        coordination: vulndesk_core::coordination::state(&log),
         log,
         standing,
         team,
