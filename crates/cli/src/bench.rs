@@ -31,6 +31,9 @@ pub enum BenchCommand {
     /// Post reports to the JSON API from concurrent clients, against bare one-row
     /// transactions on the same kind of database.
     Intake(crate::bench_intake::IntakeArgs),
+    /// Render the team's case page and a party's portal for a case with many parties and a
+    /// long conversation, against a case with one party.
+    Coordination(crate::bench_coordination::CoordinationArgs),
 }
 
 pub(crate) const POLICIES: [(&str, &str); 5] = [
@@ -46,6 +49,7 @@ pub fn run(cmd: BenchCommand) -> Result<(), CliError> {
         BenchCommand::Clocks { cases } => bench_clocks(cases),
         BenchCommand::Dashboard { cases, db } => crate::bench_dashboard::run(cases, db),
         BenchCommand::Intake(args) => crate::bench_intake::run(args),
+        BenchCommand::Coordination(args) => crate::bench_coordination::run(args),
     }
 }
 

@@ -67,7 +67,7 @@ pub fn run(args: IntakeArgs) -> Result<(), CliError> {
 
 /// Where the two runs write. Both are on the same disk or server with the same durability,
 /// or the ratio would compare two machines.
-enum Scratch {
+pub(crate) enum Scratch {
     /// The server's database file, and a file of the baseline's own in the same directory.
     Sqlite {
         url: String,
@@ -84,7 +84,7 @@ enum Scratch {
 }
 
 impl Scratch {
-    async fn create(db: Option<&str>) -> Result<Scratch, CliError> {
+    pub(crate) async fn create(db: Option<&str>) -> Result<Scratch, CliError> {
         let pid = std::process::id();
         match db {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
@@ -133,7 +133,7 @@ impl Scratch {
     }
 
     /// The server's database.
-    fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         match self {
             Scratch::Sqlite { url, .. } | Scratch::Postgres { url, .. } => url,
         }
@@ -147,7 +147,7 @@ impl Scratch {
     }
 
     /// Best effort: what is left behind is named on stderr.
-    async fn remove(self) {
+    pub(crate) async fn remove(self) {
         match self {
             Scratch::Sqlite {
                 temp_dir: Some(dir),
@@ -484,7 +484,7 @@ impl Reporter {
     }
 }
 
-async fn connect(addr: SocketAddr) -> std::io::Result<BufReader<TcpStream>> {
+pub(crate) async fn connect(addr: SocketAddr) -> std::io::Result<BufReader<TcpStream>> {
     let stream = TcpStream::connect(addr).await?;
     // A request is one write; without this, Nagle's algorithm can hold it back until the
     // previous answer's delayed ACK.
@@ -493,16 +493,19 @@ async fn connect(addr: SocketAddr) -> std::io::Result<BufReader<TcpStream>> {
 }
 
 /// An HTTP answer, as much of it as the benchmark reads.
-struct Answer {
-    status: u16,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
     /// The server will close the connection after this answer.
-    close: bool,
-    body: Vec<u8>,
+    pub(crate) close: bool,
+    pub(crate) body: Vec<u8>,
 }
 
 /// Writes `request` and reads the answer: status line, headers, and a body of
 /// `Content-Length` bytes (the server answers JSON with a length, never chunked).
-async fn exchange(conn: &mut BufReader<TcpStream>, request: &[u8]) -> std::io::Result<Answer> {
+pub(crate) async fn exchange(
+    conn: &mut BufReader<TcpStream>,
+    request: &[u8],
+) -> std::io::Result<Answer> {
     use std::io::{Error, ErrorKind};
     conn.get_mut().write_all(request).await?;
     let mut line = String::new();

@@ -3,6 +3,7 @@
 mod admin_cmd;
 mod audit_cmd;
 mod bench;
+mod bench_coordination;
 mod bench_dashboard;
 mod bench_intake;
 mod case_cmd;

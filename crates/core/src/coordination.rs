@@ -674,3 +674,40 @@ pub fn thread<'a>(
             if p.as_deref().is_none_or(|p| p == party))
     })
 }
+
+/// How often silent parties are reminded when the policy does not say.
+pub const DEFAULT_REMINDER: crate::duration::Period = crate::duration::Period {
+    count: 7,
+    unit: crate::duration::Unit::Days,
+};
+
+/// The parties of a case due a reminder on `today` (in the policy's calendar): invited,
+/// no status given yet, not declined, and the policy's `coordination.remind_parties`
+/// passed since they were invited or last reminded.
+pub fn due_reminders(
+    policy: &crate::policy::Policy,
+    log: &[crate::case::Recorded],
+    today: jiff::civil::Date,
+) -> Vec<String> {
+    use crate::duration::Unit;
+    let every = policy
+        .coordination
+        .remind_parties
+        .unwrap_or(DEFAULT_REMINDER);
+    let calendar = policy.calendar();
+    let after = |from: jiff::civil::Date| match every.unit {
+        Unit::BusinessDays => calendar.add_business_days(from, every.count),
+        Unit::Days => from.saturating_add(jiff::Span::new().days(i64::from(every.count))),
+        Unit::Weeks => from.saturating_add(jiff::Span::new().weeks(i64::from(every.count))),
+    };
+    state(log)
+        .parties
+        .iter()
+        .filter(|p| p.silent() && p.answer.as_ref().is_none_or(|a| a.accepted))
+        .filter(|p| {
+            let last = p.reminded.last().copied().unwrap_or(p.invited_at);
+            after(calendar.local_date(last)) <= today
+        })
+        .map(|p| p.invitee.party.clone())
+        .collect()
+}

@@ -479,6 +479,10 @@ pub struct Coordination {
     /// Outbound reports to other vendors follow this same policy, every vendor alike.
     #[serde(default)]
     pub outbound_same_policy: bool,
+    /// How often a party invited to a case that gave no status yet is reminded (default
+    /// "7 days").
+    #[serde(default)]
+    pub remind_parties: Option<crate::duration::Period>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -348,6 +348,18 @@ impl PartyMail {
                     );
                     (to, text)
                 }
+                Event::PartiesReminded { parties } => {
+                    let text = format!(
+                        "{org} is waiting for your status on case {id}: are your products \
+                         affected, not affected, fixed, or still under investigation?\n\n\
+                         Answer in your portal (the link in the invitation), or by replying to \
+                         this mail.\n",
+                        org = self.org,
+                        id = self.case_id,
+                    );
+                    let to = parties.iter().filter_map(|p| self.addressee(p)).collect();
+                    (to, text)
+                }
                 Event::PartiesToldOfBreak { parties } => {
                     let why = events
                         .iter()
@@ -634,5 +646,53 @@ impl Desk {
         } else {
             Err(DeskError::NotFound)
         }
+    }
+}
+
+impl Desk {
+    /// Reminds the silent parties of every open case that are due a reminder at `now` (see
+    /// [`coordination::due_reminders`]), each reminder recorded with its mail and decided
+    /// on the log the write follows, so two runs at once remind once. Returns how many
+    /// cases had parties reminded.
+    pub async fn remind_parties(&self, now: Timestamp) -> Result<usize, DeskError> {
+        let mut reminded = 0;
+        for case_id in self.store().cases_with_parties().await? {
+            let Some(row) = self.store().case(case_id).await? else {
+                continue;
+            };
+            let pinned = self.policy(row.policy_version_id).await?;
+            let policy = &pinned.policy;
+            let log = crate::cases::log(&self.store().events(case_id).await?)?;
+            let state = vulndesk_core::case::state(&log);
+            if matches!(
+                state,
+                vulndesk_core::case::State::Declined | vulndesk_core::case::State::Closed
+            ) {
+                continue;
+            }
+            let today = policy.calendar().local_date(now);
+            if coordination::due_reminders(policy, &log, today).is_empty() {
+                continue;
+            }
+            let mail = self
+                .party_mail(&row, &policy.organisation.name, &[], now)
+                .await?;
+            let written = self
+                .append(&row, &Actor::Desk, now, |log| {
+                    let due = coordination::due_reminders(policy, log, today);
+                    let events = if due.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![Event::PartiesReminded { parties: due }]
+                    };
+                    let effects = mail.effects(policy, &events, now)?;
+                    Ok(crate::cases::Write { events, effects })
+                })
+                .await?;
+            if !written.rows.is_empty() {
+                reminded += 1;
+            }
+        }
+        Ok(reminded)
     }
 }

@@ -76,8 +76,14 @@ async fn candidates(state: &Desk, now: Timestamp) -> Result<Vec<CaseListing>, De
 }
 
 impl Desk {
-    /// Sends what is due at `now`; returns how many reminders were new.
+    /// Sends what is due at `now` (the team's reminders and escalations, and reminders to
+    /// parties that gave no status yet); returns how many reminders were new.
     pub async fn remind(&self, now: Timestamp) -> Result<usize, DeskError> {
+        let parties = self.remind_parties(now).await?;
+        Ok(parties + self.remind_team(now).await?)
+    }
+
+    async fn remind_team(&self, now: Timestamp) -> Result<usize, DeskError> {
         let open = candidates(self, now).await?;
         let mut teams: HashMap<i64, Vec<(UserRow, OrgRole)>> = HashMap::new();
         let mut sent = 0;

@@ -193,4 +193,13 @@ impl Store {
             .map(drop)?);
         Ok(())
     }
+
+    /// The cases any party takes part in.
+    pub async fn cases_with_parties(&self) -> Result<Vec<i64>, StoreError> {
+        Ok(on_pool!(self, p => sqlx::query_scalar(
+            "SELECT DISTINCT case_id FROM participants WHERE role = 'party' ORDER BY case_id",
+        )
+        .fetch_all(p)
+        .await?))
+    }
 }

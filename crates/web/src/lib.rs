@@ -397,6 +397,12 @@ fn routes() -> authz::Routes {
             post(team::pages::embargo),
         )
         .add(
+            M::GET,
+            "/cases/{id}/parties/{party}",
+            WorkCase,
+            get(team::pages::party_thread),
+        )
+        .add(
             M::POST,
             "/cases/{id}/party-messages",
             WorkCase,

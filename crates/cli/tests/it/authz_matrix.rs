@@ -99,6 +99,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("POST /cases/{id}/approvals",                    "s s s h . . . . f f . s"),
     ("POST /cases/{id}/parties",                      "s s s h . . f . f f . s"),
     ("POST /cases/{id}/embargo",                      "s s s h f . f . f f f s"),
+    ("GET /cases/{id}/parties/{party}",               "s s s h . . f . f f . s"),
     ("POST /cases/{id}/party-messages",               "s s s h . . f . f f . s"),
     ("POST /cases/{id}/statements",                   "s s s h . . f . f f . s"),
     ("GET /api/v1/cases",                             "s s s . . . . . . . . s"),

@@ -5,6 +5,7 @@
 use std::process::Command;
 
 use serde_json::{Value, json};
+use vulndesk_core::case::Event;
 use vulndesk_mail::testing::Gpg;
 
 use crate::helpers::{BIN, TestApp, on_each_database, spawn_app};
@@ -595,6 +596,108 @@ async fn parties_coordinate_through_their_portals_and_mail_each_in_its_own_threa
         let fresh = location(&r);
         assert_eq!(app.get(&acme).await.status(), 404, "on {on}");
         assert_eq!(app.get(fresh.split('#').next().unwrap()).await.status(), 200, "on {on}");
+        app.kill().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_silent_party_is_reminded_once_per_cadence_whatever_the_number_of_runs() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let on = &db.label;
+        let org = app
+            .store
+            .organisation_by_slug("salestim")
+            .await
+            .unwrap()
+            .unwrap();
+        let (party, _) = app
+            .store
+            .put_party(
+                org.id,
+                &vulndesk_store::NewParty {
+                    slug: "quiet".into(),
+                    name: "Quiet Hosting".into(),
+                    kind: "service-provider".into(),
+                    contacts: vec!["psirt@quiet.example".into()],
+                    products: vec![],
+                    embargo: None,
+                    terms: String::new(),
+                    key: None,
+                },
+                vulndesk_store::IfExists::Refuse,
+                jiff::Timestamp::now(),
+            )
+            .await
+            .unwrap();
+        // Invited eight days ago (SalesTim reminds after the default week), never answered.
+        let case = crate::reminders::old_case(&app, "salestim", "salestim", 10).await;
+        let at = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 8);
+        let (events, _) = vulndesk_desk::cases::prepare(
+            vec![Event::PartiesInvited {
+                parties: vec![vulndesk_core::coordination::Invitee {
+                    party: "quiet".into(),
+                    name: "Quiet Hosting".into(),
+                    kind: vulndesk_core::coordination::PartyKind::ServiceProvider,
+                }],
+                reply_by: jiff::civil::date(2030, 1, 1),
+                summary: "A flaw.".into(),
+            }],
+            &vulndesk_core::actor::Actor::User(1),
+            at,
+        )
+        .unwrap();
+        app.store
+            .append_events(
+                case,
+                app.store.head(case).await.unwrap(),
+                events,
+                None,
+                vulndesk_store::Effects {
+                    parties: vec![vulndesk_store::NewPartyParticipant {
+                        party_id: party.id,
+                        reply_tag: vulndesk_store::new_reply_tag().unwrap(),
+                        token_hash: vec![9; 32],
+                    }],
+                    ..vulndesk_store::Effects::default()
+                },
+            )
+            .await
+            .unwrap();
+        let before = mail_to(&app, case, &["psirt@quiet.example"]).await;
+        tokio::join!(
+            crate::reminders::remind(&app),
+            crate::reminders::remind(&app),
+            crate::reminders::remind(&app)
+        );
+        let reminded = app
+            .store
+            .events(case)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == "parties_reminded")
+            .count();
+        assert_eq!(reminded, 1, "on {on}: reminded once");
+        assert_eq!(
+            mail_to(&app, case, &["psirt@quiet.example"]).await,
+            [before[0] + 1],
+            "on {on}"
+        );
+        let jobs = app.store.jobs_for_case(case).await.unwrap();
+        let raw = jobs.last().unwrap().payload["raw"]
+            .as_str()
+            .unwrap()
+            .replace("=\r\n", "");
+        assert!(raw.contains("is waiting for your status"), "on {on}: {raw}");
+        // Not again before another week.
+        crate::reminders::remind(&app).await;
+        assert_eq!(
+            mail_to(&app, case, &["psirt@quiet.example"]).await,
+            [before[0] + 1],
+            "on {on}"
+        );
         app.kill().await;
     })
     .await;

@@ -7,7 +7,7 @@ use tokio::process::Command;
 use crate::helpers::{BIN, TestApp, on_each_database, report, spawn_app};
 use crate::team_support::{add_member, session_for};
 
-async fn remind(app: &TestApp) -> String {
+pub(crate) async fn remind(app: &TestApp) -> String {
     let out = Command::new(BIN)
         .args(["admin", "remind", "--db", &app.db.url])
         .env_remove("VULNDESK_DB")
@@ -43,7 +43,7 @@ async fn reminders(app: &TestApp, case: i64) -> Vec<(serde_json::Value, String)>
 
 /// A report to `org`'s `product` filed `days` ago that nobody answered, written as the server
 /// writes cases.
-async fn old_case(app: &TestApp, org: &str, product: &str, days: i64) -> i64 {
+pub(crate) async fn old_case(app: &TestApp, org: &str, product: &str, days: i64) -> i64 {
     let org = app.store.organisation_by_slug(org).await.unwrap().unwrap();
     let version = app.store.latest_policy(org.id).await.unwrap().unwrap();
     let policy = vulndesk_core::policy::Policy::parse(&org.slug, &version.source).unwrap();

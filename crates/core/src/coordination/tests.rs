@@ -688,4 +688,48 @@ mod case {
             assert_eq!(Justification::parse(j.as_str()), Some(j));
         }
     }
+
+    #[test]
+    fn silent_parties_are_reminded_on_the_policys_cadence() {
+        let mut log = invited();
+        let salestim = policy("salestim");
+        // Invited 2026-11-30: due a week later, not before.
+        assert!(due_reminders(&salestim, &log, date(2026, 12, 6)).is_empty());
+        assert_eq!(
+            due_reminders(&salestim, &log, date(2026, 12, 7)),
+            ["debian", "acme"]
+        );
+        // A party that answered with a status, or declined, is not reminded.
+        let fixed = statement("fixed", None, "").unwrap();
+        act(
+            &mut log,
+            By::Party,
+            Command::State {
+                party: "debian".into(),
+                statement: fixed,
+            },
+        )
+        .unwrap();
+        assert_eq!(due_reminders(&salestim, &log, date(2026, 12, 7)), ["acme"]);
+        log.push(Recorded {
+            at: "2026-12-07T09:00:00Z".parse().unwrap(),
+            actor: "vulndesk".into(),
+            event: Event::PartiesReminded {
+                parties: vec!["acme".into()],
+            },
+        });
+        assert!(due_reminders(&salestim, &log, date(2026, 12, 13)).is_empty());
+        assert_eq!(due_reminders(&salestim, &log, date(2026, 12, 14)), ["acme"]);
+        act(
+            &mut log,
+            By::Party,
+            Command::AnswerInvitation {
+                party: "acme".into(),
+                accepted: false,
+                note: None,
+            },
+        )
+        .unwrap();
+        assert!(due_reminders(&salestim, &log, date(2026, 12, 30)).is_empty());
+    }
 }

@@ -384,8 +384,6 @@ struct CoordinationView {
     justifications: Vec<(&'static str, &'static str)>,
     reply_by: String,
     registry_link: String,
-    /// `(participant id, seq)`: how far the team has now read each party's thread.
-    read_marks: Vec<(i64, i64)>,
 }
 
 struct PartyLine {
@@ -398,6 +396,7 @@ struct PartyLine {
     approvable: bool,
     approved: bool,
     unread: usize,
+    messages: usize,
     reminded: usize,
 }
 
@@ -424,28 +423,17 @@ async fn coordination_view(
             .map_or(0, |p| p.team_read_seq)
     };
     let mut unread: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut last: BTreeMap<&str, i64> = BTreeMap::new();
     for (seq, r) in view.timeline() {
         if let Event::PartyMessage {
             party: Some(p),
             from_party: true,
             ..
         } = &r.event
+            && seq > read_upto(p)
         {
-            last.insert(p.as_str(), seq);
-            if seq > read_upto(p) {
-                *unread.entry(p.as_str()).or_default() += 1;
-            }
+            *unread.entry(p.as_str()).or_default() += 1;
         }
     }
-    let read_marks = view
-        .participants
-        .iter()
-        .filter_map(|p| {
-            let (_, slug) = p.party.as_ref()?;
-            Some((p.id, *last.get(slug.as_str())?))
-        })
-        .collect();
     let parties = c
         .parties
         .iter()
@@ -473,6 +461,7 @@ async fn coordination_view(
             approvable: p.statement.is_some() && !p.approved,
             approved: p.approved,
             unread: unread.get(p.invitee.party.as_str()).copied().unwrap_or(0),
+            messages: p.messages,
             reminded: p.reminded.len(),
         })
         .collect();
@@ -515,7 +504,6 @@ async fn coordination_view(
             .collect(),
         reply_by: (today + jiff::ToSpan::days(7)).to_string(),
         registry_link: format!("/orgs/{}/parties", view.policy().organisation.slug.as_str()),
-        read_marks,
     })
 }
 
@@ -1111,8 +1099,11 @@ async fn case_page(
     });
     let case_state = case::state(&view.log);
     let settled = matches!(case_state, CaseState::Declined | CaseState::Closed);
+    // Each party's messages are read in its own thread, not in one shared forum that grows
+    // with every party (VINCE's complaint); the timeline keeps everything else.
     let entries = view
         .timeline()
+        .filter(|(_, r)| !matches!(r.event, Event::PartyMessage { .. }))
         .map(|(seq, r)| entry(&view, seq, r))
         .collect();
     let mail = view
@@ -1376,16 +1367,7 @@ async fn case_page(
 /// `GET /cases/{id}`.
 pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Response, PageError> {
     let page = case_page(&state, &caller, None, Typed::default()).await?;
-    let rendered = no_store(render(StatusCode::OK, &page)?);
-    // The parties' new messages were shown: the team has read them.
-    for (participant, seq) in page.coordination.iter().flat_map(|c| &c.read_marks) {
-        state
-            .store
-            .mark_read(*participant, false, *seq)
-            .await
-            .map_err(ApiError::from)?;
-    }
-    Ok(rendered)
+    Ok(no_store(render(StatusCode::OK, &page)?))
 }
 
 /// `GET /cases/{id}/files/{sha256}`: a file of the case, as a download only.
@@ -1459,8 +1441,18 @@ async fn answer(
     result: Result<i64, ApiError>,
 ) -> Result<Response, PageError> {
     let id = caller.case()?.id;
+    // A message to one party is read in that party's thread.
+    let thread = fields
+        .iter()
+        .find(|(name, value)| name == "party" && !value.trim().is_empty())
+        .filter(|_| kind == Kind::PartyMessage)
+        .map(|(_, party)| format!("/parties/{}", party.trim()));
     match result {
-        Ok(seq) => Ok(Redirect::to(&format!("/cases/{id}#e-{seq}")).into_response()),
+        Ok(seq) => Ok(Redirect::to(&format!(
+            "/cases/{id}{}#e-{seq}",
+            thread.unwrap_or_default()
+        ))
+        .into_response()),
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
             let status = e.status();
             let typed = Typed {
@@ -1501,4 +1493,92 @@ form_handlers! {
     embargo => Kind::Embargo,
     party_messages => Kind::PartyMessage,
     statements => Kind::Statement,
+}
+
+#[derive(Template)]
+#[template(path = "team/party_thread.html")]
+struct ThreadPage {
+    me: String,
+    demo: bool,
+    csrf: String,
+    id: i64,
+    title: String,
+    slug: String,
+    name: String,
+    status: String,
+    messages: Vec<ThreadMessage>,
+}
+
+struct ThreadMessage {
+    seq: i64,
+    who: String,
+    at: String,
+    html: String,
+    new: bool,
+}
+
+/// `GET /cases/{id}/parties/{party}`: one party's thread as the team reads it (its
+/// messages, the team's to it and to every party), with what is new since the team last
+/// looked; reading it marks it read.
+pub async fn party_thread(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, slug)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let who = caller.person()?;
+    let view = workspace::view(&state, &caller).await?;
+    let party = view.coordination.party(&slug).ok_or(ApiError::NotFound)?;
+    let participant = view
+        .participants
+        .iter()
+        .find(|p| p.party.as_ref().is_some_and(|(_, s)| *s == slug));
+    let read_upto = participant.map_or(0, |p| p.team_read_seq);
+    let mut messages = Vec::new();
+    for (seq, r) in view.timeline() {
+        if let Event::PartyMessage {
+            party: to,
+            body,
+            from_party,
+        } = &r.event
+            && to.as_deref().is_none_or(|p| p == slug)
+        {
+            messages.push(ThreadMessage {
+                seq,
+                who: match (from_party, to) {
+                    (true, _) => party.invitee.name.clone(),
+                    (false, Some(_)) => view.actor_name(&Actor::parse(&r.actor)),
+                    (false, None) => format!(
+                        "{} (to every party)",
+                        view.actor_name(&Actor::parse(&r.actor))
+                    ),
+                },
+                at: when(r.at),
+                html: markdown::render(body),
+                new: *from_party && seq > read_upto,
+            });
+        }
+    }
+    let page = ThreadPage {
+        me: who.user.name.clone(),
+        demo: who.user.demo,
+        csrf: who.csrf.clone().unwrap_or_default(),
+        id: view.case.id,
+        title: case::summary(&view.log).title,
+        slug: slug.clone(),
+        name: party.invitee.name.clone(),
+        status: match &party.statement {
+            None => "No answer yet".to_owned(),
+            Some((s, _)) => s.status.label().to_owned(),
+        },
+        messages,
+    };
+    let rendered = no_store(render(StatusCode::OK, &page)?);
+    if let (Some(p), Some(last)) = (participant, page.messages.last()) {
+        state
+            .store
+            .mark_read(p.id, false, last.seq)
+            .await
+            .map_err(ApiError::from)?;
+    }
+    Ok(rendered)
 }
