@@ -222,37 +222,35 @@ async fn seed(
             },
         )
         .await?;
-    // Straight into the log in batches: seeding is not what is measured, and a message per
-    // write would read the growing log each time.
+    // Straight into the log, a write per party and side: seeding is not what is measured,
+    // and a message per write would read the growing log each time. Message i goes to party
+    // i mod n, so every thread is as long as the others.
     let store = desk.store();
-    let mut n = 0;
-    while n < messages {
-        let batch = (messages - n).min(250);
-        let party = &parties[(n as usize / 2) % parties.len()];
+    for (index, party) in parties.iter().enumerate() {
         let mut from_team = Vec::new();
         let mut from_party = Vec::new();
-        for i in n..n + batch {
+        for i in (index as u32..messages).step_by(parties.len()) {
             let body = format!(
                 "Message {i}: the patch applies cleanly to our **2.3** branch; rollout planned for Thursday."
             );
-            if i % 2 == 0 {
-                from_party.push(Event::PartyMessage {
-                    party: Some(party.clone()),
-                    body,
-                    from_party: true,
-                });
+            let side = if i % 2 == 0 {
+                &mut from_party
             } else {
-                from_team.push(Event::PartyMessage {
-                    party: Some(party.clone()),
-                    body,
-                    from_party: false,
-                });
-            }
+                &mut from_team
+            };
+            side.push(Event::PartyMessage {
+                party: Some(party.clone()),
+                body,
+                from_party: i % 2 == 0,
+            });
         }
         for (events, actor) in [
             (from_party, Actor::Party(party.clone())),
             (from_team, Actor::User(user.id)),
         ] {
+            if events.is_empty() {
+                continue;
+            }
             let (events, _) = cases::prepare(events, &actor, Timestamp::now())?;
             let head = store.head(case.id).await.map_err(env_err)?;
             store
@@ -260,7 +258,6 @@ async fn seed(
                 .await
                 .map_err(env_err)?;
         }
-        n += batch;
     }
     let portal = invited
         .portals

@@ -878,6 +878,49 @@ impl Store {
         .await?))
     }
 
+    /// A case's events ordered by seq, without the messages of party threads other than
+    /// `party`'s (and the team's messages to every party); with `party` absent, without
+    /// any party message. What a page about one thread, or about the case around its
+    /// threads, reads: a case with hundreds of parties holds thousands of messages.
+    ///
+    /// Payloads are stored as serde writes them (compact, a thread's party as
+    /// `"party":"<slug>"`, slugs needing no escaping, and a body's quotes escaped), so the
+    /// patterns below match a message's own party and nothing in its text.
+    pub async fn events_around_threads(
+        &self,
+        case_id: i64,
+        party: Option<&str>,
+    ) -> Result<Vec<EventRow>, StoreError> {
+        let rows: Vec<RawEvent> = on_pool!(self, p => sqlx::query_as(
+            "SELECT case_id, seq, kind, actor, occurred_at, payload, prev_hash, hash \
+             FROM events WHERE case_id = $1 AND (kind <> 'party_message' \
+             OR ($2 IS NOT NULL AND (payload LIKE $2 OR payload NOT LIKE '%\"party\":\"%'))) \
+             ORDER BY seq",
+        )
+        .bind(case_id)
+        .bind(party.map(|slug| format!("%\"party\":\"{slug}\"%")))
+        .fetch_all(p)
+        .await?);
+        rows.into_iter().map(RawEvent::decode).collect()
+    }
+
+    /// The position of every message a party wrote on a case, with the party's slug: what
+    /// the case page counts (what each party wrote, and what the team has not read) without
+    /// reading the messages.
+    pub async fn party_message_seqs(&self, case_id: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT actor, seq FROM events WHERE case_id = $1 AND kind = 'party_message' \
+             AND actor LIKE 'party:%' ORDER BY seq",
+        )
+        .bind(case_id)
+        .fetch_all(p)
+        .await?);
+        Ok(rows
+            .into_iter()
+            .filter_map(|(actor, seq)| Some((actor.strip_prefix("party:")?.to_owned(), seq)))
+            .collect())
+    }
+
     /// A case's events ordered by seq (empty if the case does not exist).
     pub async fn events(&self, case_id: i64) -> Result<Vec<EventRow>, StoreError> {
         self.raw_events(case_id)

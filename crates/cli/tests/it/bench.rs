@@ -49,3 +49,46 @@ fn intake_ends_with_a_json_line_of_its_figures() {
     assert!(figures["rps"].as_f64().is_some_and(|r| r > 0.0), "{last}");
     assert!(figures["reports"].as_u64().is_some_and(|n| n > 0), "{last}");
 }
+
+#[test]
+fn coordination_renders_both_pages_for_a_large_and_a_one_party_case() {
+    let out = Command::new(BIN)
+        .args([
+            "bench",
+            "coordination",
+            "--parties",
+            "6",
+            "--messages",
+            "40",
+            "--rounds",
+            "2",
+            "--json",
+        ])
+        .output()
+        .expect("run vulndesk bench coordination");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = stdout.lines().last().unwrap_or_default();
+    let figures: Value =
+        serde_json::from_str(last).unwrap_or_else(|e| panic!("last line not JSON ({e}): {last}"));
+    assert_eq!(figures["parties"], 6, "{figures}");
+    let pages: Vec<&str> = figures["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["page"].as_str().unwrap())
+        .collect();
+    assert_eq!(pages, ["team case page", "party portal"], "{figures}");
+    for page in figures["pages"].as_array().unwrap() {
+        for field in ["mean_ms", "p95_ms", "one_party_mean_ms", "ratio"] {
+            assert!(
+                page[field].as_f64().is_some_and(|v| v > 0.0),
+                "{field}: {figures}"
+            );
+        }
+    }
+}

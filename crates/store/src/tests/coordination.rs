@@ -141,3 +141,99 @@ async fn writers_racing_for_one_slug_add_it_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_threads_page_reads_its_own_messages_and_never_another_partys() {
+    each_backend(async |label, store| {
+        let case = open(&store, b"token").await;
+        let message = |party: Option<&str>, body: &str, from_party: bool| {
+            let mut payload =
+                json!({"type": "party_message", "body": body, "from_party": from_party});
+            if let Some(p) = party {
+                payload["party"] = json!(p);
+            }
+            NewEvent {
+                kind: "party_message".into(),
+                actor: if from_party {
+                    format!("party:{}", party.unwrap())
+                } else {
+                    "user:1".into()
+                },
+                at: ts(NOW),
+                payload,
+            }
+        };
+        let events = vec![
+            message(Some("debian"), "to debian", false),
+            message(Some("debian-lts"), "to debian-lts", false),
+            // A body quoting another party's key is still debian-lts's message.
+            message(
+                Some("debian-lts"),
+                r#"about "party":"debian" in a body"#,
+                true,
+            ),
+            message(None, "to every party", false),
+            message(Some("debian"), "from debian", true),
+            event("note_added", json!({"body": "a note"})),
+        ];
+        let head = store.head(case).await.unwrap();
+        store
+            .append_events(case, head, events, None, Effects::default())
+            .await
+            .unwrap();
+        let bodies = |rows: Vec<crate::EventRow>| -> Vec<String> {
+            rows.iter()
+                .map(|r| {
+                    let v: serde_json::Value = serde_json::from_str(&r.payload).unwrap();
+                    v["body"]
+                        .as_str()
+                        .map_or_else(|| r.kind.clone(), str::to_owned)
+                })
+                .collect()
+        };
+        let debian = bodies(
+            store
+                .events_around_threads(case, Some("debian"))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(
+            debian,
+            [
+                "reported",
+                "to debian",
+                "to every party",
+                "from debian",
+                "a note"
+            ],
+            "{label}"
+        );
+        let lts = bodies(
+            store
+                .events_around_threads(case, Some("debian-lts"))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(
+            lts,
+            [
+                "reported",
+                "to debian-lts",
+                r#"about "party":"debian" in a body"#,
+                "to every party",
+                "a note"
+            ],
+            "{label}"
+        );
+        let around = bodies(store.events_around_threads(case, None).await.unwrap());
+        assert_eq!(around, ["reported", "a note"], "{label}");
+        let seqs = store.party_message_seqs(case).await.unwrap();
+        let who: Vec<&str> = seqs.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            who,
+            ["debian-lts", "debian"],
+            "{label}: what each party wrote, in order"
+        );
+    })
+    .await;
+}

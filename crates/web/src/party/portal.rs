@@ -103,7 +103,10 @@ async fn page(
 ) -> Result<PartyPage, ApiError> {
     let slug = slug(participant)?;
     let pinned = state.desk.policy(case.policy_version_id).await?;
-    let rows = state.store.events(case.id).await?;
+    let rows = state
+        .store
+        .events_around_threads(case.id, Some(slug))
+        .await?;
     let log: Vec<Recorded> = cases::log(&rows)?;
     let c = coordination::state(&log);
     let me = c.party(slug).ok_or(ApiError::NotFound)?;

@@ -416,24 +416,22 @@ async fn coordination_view(
     today: jiff::civil::Date,
 ) -> Result<CoordinationView, ApiError> {
     let c = &view.coordination;
+    // The page's log leaves the threads out: what each party wrote, and what of it the team
+    // has not read, is counted by the store.
     let read_upto = |slug: &str| {
         view.participants
             .iter()
             .find(|p| p.party.as_ref().is_some_and(|(_, s)| s == slug))
             .map_or(0, |p| p.team_read_seq)
     };
-    let mut unread: BTreeMap<&str, usize> = BTreeMap::new();
-    for (seq, r) in view.timeline() {
-        if let Event::PartyMessage {
-            party: Some(p),
-            from_party: true,
-            ..
-        } = &r.event
-            && seq > read_upto(p)
-        {
-            *unread.entry(p.as_str()).or_default() += 1;
-        }
+    let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for (slug, seq) in state.store.party_message_seqs(view.case.id).await? {
+        let unread = seq > read_upto(&slug);
+        let entry = counts.entry(slug).or_default();
+        entry.0 += 1;
+        entry.1 += usize::from(unread);
     }
+    let count = |slug: &str| counts.get(slug).copied().unwrap_or_default();
     let parties = c
         .parties
         .iter()
@@ -460,8 +458,8 @@ async fn coordination_view(
                 .unwrap_or_default(),
             approvable: p.statement.is_some() && !p.approved,
             approved: p.approved,
-            unread: unread.get(p.invitee.party.as_str()).copied().unwrap_or(0),
-            messages: p.messages,
+            unread: count(&p.invitee.party).1,
+            messages: count(&p.invitee.party).0,
             reminded: p.reminded.len(),
         })
         .collect();
@@ -1077,7 +1075,7 @@ async fn case_page(
     typed: Typed,
 ) -> Result<CasePage, ApiError> {
     let who = caller.person()?;
-    let view = workspace::view(state, caller).await?;
+    let view = workspace::view_of(state, caller, workspace::Threads::Around).await?;
     let policy = view.policy();
     let clocks = cases::clocks_of(policy, &view.log)?;
     let summary = case::summary(&view.log);
@@ -1526,7 +1524,7 @@ pub async fn party_thread(
     Path((_, slug)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
     let who = caller.person()?;
-    let view = workspace::view(&state, &caller).await?;
+    let view = workspace::view_of(&state, &caller, workspace::Threads::Of(&slug)).await?;
     let party = view.coordination.party(&slug).ok_or(ApiError::NotFound)?;
     let participant = view
         .participants

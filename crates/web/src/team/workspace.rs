@@ -229,6 +229,9 @@ pub struct CaseView {
     pub participants: Vec<ParticipantRow>,
     /// The case's coordination with parties, folded from its log.
     pub coordination: vulndesk_core::coordination::Coordination,
+    /// The position in the case's log of each event of `log` (the page's log leaves the
+    /// parties' threads out).
+    pub seqs: Vec<i64>,
 }
 
 impl CaseView {
@@ -377,7 +380,9 @@ impl CaseView {
     /// The entries of the timeline this viewer may read, with their log position.
     pub fn timeline(&self) -> impl Iterator<Item = (i64, &Recorded)> {
         let notes = self.sees_notes();
-        (1..)
+        self.seqs
+            .iter()
+            .copied()
             .zip(&self.log)
             .filter(move |(_, r)| notes || !is_internal(&r.event))
     }
@@ -398,9 +403,29 @@ pub fn is_internal(event: &Event) -> bool {
     event.audience() == Audience::Workers
 }
 
+/// What of a case's log a view reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threads<'a> {
+    /// Every event, every party's thread included (the API's case).
+    All,
+    /// Everything but the parties' threads (the case page: threads have pages of their own).
+    Around,
+    /// Everything but the threads of parties other than this one.
+    Of(&'a str),
+}
+
 /// Loads the case the caller was authorised for.
 pub async fn view(state: &AppState, caller: &Caller) -> Result<CaseView, ApiError> {
-    let mut view = essentials(state, caller).await?;
+    view_of(state, caller, Threads::All).await
+}
+
+/// Loads the case the caller was authorised for, with `threads` of its log.
+pub async fn view_of(
+    state: &AppState,
+    caller: &Caller,
+    threads: Threads<'_>,
+) -> Result<CaseView, ApiError> {
+    let mut view = essentials(state, caller, threads).await?;
     let case_id = view.case.id;
     if view.standing >= Standing::Worker {
         view.jobs = state.store.jobs_for_case(case_id).await?;
@@ -444,12 +469,27 @@ pub async fn view(state: &AppState, caller: &Caller) -> Result<CaseView, ApiErro
 
 /// The case with what acting on it needs (its log, policy and team), without what only
 /// the page shows (mail, names, duplicates).
-async fn essentials(state: &AppState, caller: &Caller) -> Result<CaseView, ApiError> {
+async fn essentials(
+    state: &AppState,
+    caller: &Caller,
+    threads: Threads<'_>,
+) -> Result<CaseView, ApiError> {
     let at = caller.case()?;
     let standing = caller.standing().ok_or(ApiError::NotFound)?;
     let case = state.store.case(at.id).await?.ok_or(ApiError::NotFound)?;
     let policy = state.desk.policy(case.policy_version_id).await?;
-    let log = cases::log(&state.store.events(case.id).await?)?;
+    let rows = match threads {
+        Threads::All => state.store.events(case.id).await?,
+        Threads::Around => state.store.events_around_threads(case.id, None).await?,
+        Threads::Of(party) => {
+            state
+                .store
+                .events_around_threads(case.id, Some(party))
+                .await?
+        }
+    };
+    let seqs = rows.iter().map(|r| r.seq).collect();
+    let log = cases::log(&rows)?;
     let team = state.desk.team(at.org_id).await?;
     Ok(CaseView {
         case,
@@ -457,6 +497,7 @@ async fn essentials(state: &AppState, caller: &Caller) -> Result<CaseView, ApiEr
         policy,
         coordination: vulndesk_core::coordination::state(&log),
         log,
+        seqs,
         standing,
         team,
         jobs: Vec::new(),
