@@ -648,6 +648,30 @@ impl Event {
             Event::PartyMessage { body, .. } if body.trim().is_empty() => {
                 return Err("a message needs some text".into());
             }
+            Event::PartyMessage { body, .. }
+                if body.chars().count() > crate::coordination::MAX_MESSAGE_CHARS =>
+            {
+                return Err(format!(
+                    "a message is at most {} characters; attach longer texts as files",
+                    crate::coordination::MAX_MESSAGE_CHARS
+                ));
+            }
+            Event::PartiesInvited { summary, .. }
+                if summary.chars().count() > crate::coordination::MAX_SUMMARY_CHARS =>
+            {
+                return Err(format!(
+                    "what the parties are told is at most {} characters",
+                    crate::coordination::MAX_SUMMARY_CHARS
+                ));
+            }
+            Event::EmbargoSet { terms, .. }
+                if terms.chars().count() > crate::coordination::MAX_SUMMARY_CHARS =>
+            {
+                return Err(format!(
+                    "the embargo's terms are at most {} characters",
+                    crate::coordination::MAX_SUMMARY_CHARS
+                ));
+            }
             _ => {}
         }
         Ok(())

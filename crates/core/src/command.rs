@@ -682,6 +682,7 @@ fn field_of(event: &Event) -> &'static str {
         Event::PartiesInvited { parties, .. } if parties.is_empty() => "parties",
         Event::PartiesInvited { .. } => "summary",
         Event::PartyMessage { .. } => "body",
+        Event::EmbargoSet { .. } => "terms",
         _ => "action",
     }
 }

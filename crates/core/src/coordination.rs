@@ -421,6 +421,10 @@ pub struct Statement {
 
 /// The longest statement a party writes.
 pub const MAX_STATEMENT_CHARS: usize = 4_000;
+/// The longest message in a party's thread.
+pub const MAX_MESSAGE_CHARS: usize = 64_000;
+/// The longest summary the parties are told, and the longest embargo terms.
+pub const MAX_SUMMARY_CHARS: usize = 8_000;
 
 /// Checks a statement as given (`status`, `justification` as text), naming the field at
 /// fault.

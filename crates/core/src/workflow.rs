@@ -51,13 +51,17 @@ pub enum Condition {
     /// `stage:<stage>`: that stage of the checklist is complete (Signalen's
     /// `notify-providers` before its release).
     Stage(Slug),
+    /// `coordinated:<kind>`: parties of that kind were invited to the case under embargo
+    /// and a coordinated release was agreed (Signalen, seed 004, step 7: "known service
+    /// providers are contacted ... and coordinate the release date").
+    Coordinated(crate::coordination::PartyKind),
 }
 
 impl TryFrom<String> for Condition {
     type Error = String;
 
     fn try_from(text: String) -> Result<Condition, String> {
-        let expected = "expected approval:<group>, review:<group> or stage:<stage>";
+        let expected = "expected approval:<group>, review:<group>, stage:<stage> or coordinated:<kind of party>";
         let Some((kind, name)) = text.split_once(':') else {
             return Err(format!("{text:?} is not a condition; {expected}"));
         };
@@ -66,6 +70,17 @@ impl TryFrom<String> for Condition {
             "approval" => Ok(Condition::Approval(name)),
             "review" => Ok(Condition::Review(name)),
             "stage" => Ok(Condition::Stage(name)),
+            "coordinated" => {
+                let kind = name.as_str();
+                crate::coordination::PartyKind::parse(kind)
+                    .or_else(|| crate::coordination::PartyKind::parse(kind.strip_suffix('s')?))
+                    .map(Condition::Coordinated)
+                    .ok_or_else(|| {
+                        format!(
+                            "{kind:?} is not a kind of party; kinds are vendor, distribution, service-provider"
+                        )
+                    })
+            }
             other => Err(format!("{other:?} is not a kind of condition; {expected}")),
         }
     }
@@ -77,6 +92,7 @@ impl fmt::Display for Condition {
             Condition::Approval(g) => write!(f, "approval:{g}"),
             Condition::Review(g) => write!(f, "review:{g}"),
             Condition::Stage(s) => write!(f, "stage:{s}"),
+            Condition::Coordinated(kind) => write!(f, "coordinated:{kind}"),
         }
     }
 }
@@ -86,7 +102,7 @@ impl Condition {
     pub fn group(&self) -> Option<&Slug> {
         match self {
             Condition::Approval(g) | Condition::Review(g) => Some(g),
-            Condition::Stage(_) => None,
+            Condition::Stage(_) | Condition::Coordinated(_) => None,
         }
     }
 }
@@ -352,6 +368,24 @@ fn judge<'a>(gate: &'a Gate, log: &[Recorded]) -> GateStatus<'a> {
                 .is_none()
                 .then(|| format!("the stage {stage} completed")),
         },
+        Condition::Coordinated(kind) => {
+            let c = crate::coordination::state(log);
+            let missing = if !c.parties.iter().any(|p| p.invitee.kind == *kind) {
+                Some(format!("{} invited under embargo", kind.plural()))
+            } else if c.agreed.is_none() {
+                Some(format!(
+                    "a coordinated release agreed with the {}",
+                    kind.plural()
+                ))
+            } else {
+                None
+            };
+            GateStatus {
+                gate,
+                approved_by: Vec::new(),
+                missing,
+            }
+        }
     }
 }
 

@@ -239,6 +239,19 @@ async fn signalen_walks_its_nine_steps_from_report_to_announcement() {
         assert_eq!(status, 201, "{e}");
         let (status, e) = triage(&app, &lead, case, stage("notify-providers", "release date agreed with the three known providers")).await;
         assert_eq!(status, 201, "{e}");
+        // The stage alone is not enough: the known service providers (the demo registry's)
+        // are told through the desk and the release date agreed with them.
+        let (status, e) = triage(&app, &lead, case, json!({"action": "merge-fix"})).await;
+        assert_eq!(status, 409, "{e}");
+        assert!(message(&e).contains("service providers invited under embargo"), "{e}");
+        let reply_by = jiff::Timestamp::now().to_string()[..10].to_owned();
+        let (status, e) = act(&app, &lead, case, "parties", json!({"kinds": ["service-provider"], "reply_by": reply_by, "summary": "A stored XSS in the map view; fixed in the next release."})).await;
+        assert_eq!(status, 201, "{e}");
+        let (status, e) = triage(&app, &lead, case, json!({"action": "merge-fix"})).await;
+        assert_eq!(status, 409, "{e}");
+        assert!(message(&e).contains("a coordinated release agreed with the service providers"), "{e}");
+        let (status, e) = act(&app, &lead, case, "embargo", json!({"action": "agree-release", "at": format!("{today}T23:00:00Z")})).await;
+        assert_eq!(status, 201, "{e}");
         for action in [json!({"action": "merge-fix"}), json!({"action": "release-fix", "on": today}), json!({"action": "publish-advisory", "on": today})] {
             let (status, e) = triage(&app, &lead, case, action.clone()).await;
             assert_eq!(status, 201, "{action}: {e}");

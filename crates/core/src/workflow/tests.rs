@@ -74,6 +74,32 @@ impl Case {
         });
     }
 
+    /// Signalen's step 7 through the desk: a known service provider invited under embargo
+    /// and the release date agreed with it.
+    fn coordinate(&mut self) {
+        self.by(
+            OFFICER,
+            Command::InviteParties {
+                parties: vec![crate::coordination::Invitee {
+                    party: "gemeente".into(),
+                    name: "Gemeente".into(),
+                    kind: crate::coordination::PartyKind::ServiceProvider,
+                }],
+                reply_by: TODAY,
+                summary: "A flaw in the report form.".into(),
+            },
+        )
+        .unwrap();
+        self.by(
+            OFFICER,
+            Command::AgreeRelease {
+                at: "2026-12-15T12:00:00Z".parse().unwrap(),
+                note: None,
+            },
+        )
+        .unwrap();
+    }
+
     /// Decides `command` by `user` and records what it decided.
     fn by(&mut self, user: i64, command: Command) -> Result<(), Refusal> {
         let standing = match member(user).role {
@@ -175,6 +201,7 @@ fn the_author_of_a_fix_cannot_review_it_and_a_new_fix_needs_a_new_review() {
         },
     )
     .unwrap();
+    case.coordinate();
     let fix = |n: u32| Command::ProposeFix {
         reference: format!("private-fork@fix-{n}"),
     };
@@ -218,6 +245,12 @@ fn signalen_releases_only_after_the_service_providers_were_told() {
         },
     )
     .unwrap();
+    // The providers are told through the desk, and the release date agreed with them.
+    assert!(
+        conflict(case.by(OFFICER, release.clone()))
+            .contains("service providers invited under embargo")
+    );
+    case.coordinate();
     case.by(OFFICER, release.clone()).unwrap();
     // The checklist shows the built-in stage as done by the release itself.
     let list = checklist(&case.policy, &case.log);
@@ -437,8 +470,14 @@ fn conditions_read_back_as_written() {
         "approval:security-team",
         "review:reviewers",
         "stage:notify-providers",
+        "coordinated:service-provider",
     ] {
         let c = Condition::try_from(text.to_owned()).unwrap();
         assert_eq!(c.to_string(), text);
     }
+    // The plural reads as policies write it.
+    let c = Condition::try_from("coordinated:distributions".to_owned()).unwrap();
+    assert_eq!(c.to_string(), "coordinated:distribution");
+    let e = Condition::try_from("coordinated:resellers".to_owned()).unwrap_err();
+    assert!(e.contains("\"resellers\" is not a kind of party"), "{e}");
 }
