@@ -398,6 +398,16 @@ pub enum Event {
     PartiesToldOfBreak {
         parties: Vec<String>,
     },
+    /// The reporter said, in their portal, whether the parties coordinating on the case may
+    /// be told who they are.
+    ReporterConsented {
+        share_identity: bool,
+    },
+    /// The officer chose whether the parties are told who reported the case (only with the
+    /// reporter's consent).
+    IdentityShared {
+        share: bool,
+    },
 }
 
 impl Event {
@@ -448,6 +458,8 @@ impl Event {
             Event::PartyMessage { .. } => "party_message",
             Event::PartiesReminded { .. } => "parties_reminded",
             Event::PartiesToldOfBreak { .. } => "parties_told_of_break",
+            Event::ReporterConsented { .. } => "reporter_consented",
+            Event::IdentityShared { .. } => "identity_shared",
         }
     }
 
@@ -480,9 +492,10 @@ impl Event {
             }
             // Who is coordinated with, and on which terms, is the team's and its
             // reviewers'; the reporter sees the disclosure date the agreement moves.
-            Event::PartiesInvited { .. } | Event::EmbargoSet { .. } | Event::ReleaseAgreed { .. } => {
-                Audience::Readers
-            }
+            Event::PartiesInvited { .. }
+            | Event::EmbargoSet { .. }
+            | Event::ReleaseAgreed { .. }
+            | Event::IdentityShared { .. } => Audience::Readers,
             // The team's scoring and who manages the case or else may see it are the team's
             // business until it publishes.
             Event::SeverityAssessed { .. }
@@ -728,7 +741,9 @@ pub fn facts(calendar: &Calendar, log: &[Recorded]) -> Option<Facts> {
             | Event::StatementApproved { .. }
             | Event::PartyMessage { .. }
             | Event::PartiesReminded { .. }
-            | Event::PartiesToldOfBreak { .. } => {}
+            | Event::PartiesToldOfBreak { .. }
+            | Event::ReporterConsented { .. }
+            | Event::IdentityShared { .. } => {}
             Event::ReleaseAgreed { at, .. } => {
                 facts.release_agreed = Some(crate::clocks::Agreement {
                     release: calendar.local_date(*at),

@@ -167,6 +167,14 @@ pub enum Command {
         party: String,
         body: String,
     },
+    /// The reporter says whether the parties may be told who they are.
+    Consent {
+        share_identity: bool,
+    },
+    /// Tell the parties who reported the case (with the reporter's consent), or stop.
+    ShareReporter {
+        share: bool,
+    },
 }
 
 /// Who asks.
@@ -207,7 +215,10 @@ impl Command {
     /// managing the case (its officer, its clocks, who may see it) or working it.
     pub fn needs(&self) -> By {
         match self {
-            Command::Reply { .. } | Command::SetKey { .. } | Command::ReplaceToken => By::Reporter,
+            Command::Reply { .. }
+            | Command::SetKey { .. }
+            | Command::ReplaceToken
+            | Command::Consent { .. } => By::Reporter,
             Command::AssignOfficer { .. }
             | Command::MoveDeadline { .. }
             | Command::ChangeAccess { .. } => By::Team(Standing::Manager),
@@ -215,7 +226,8 @@ impl Command {
             // word are the officer's (one officer per incident, seed 002).
             Command::SetEmbargo { .. }
             | Command::AgreeRelease { .. }
-            | Command::ApproveStatement { .. } => By::Team(Standing::Manager),
+            | Command::ApproveStatement { .. }
+            | Command::ShareReporter { .. } => By::Team(Standing::Manager),
             Command::AnswerInvitation { .. } | Command::PartyWrite { .. } => By::Party,
             // Reviewers change nothing else, but their approval is what gates wait for;
             // whether they are in the group a gate names is the decision's to judge.
@@ -458,6 +470,17 @@ fn events_of(
                 justification: statement.justification,
                 statement: statement.statement,
             }
+        }
+        Command::Consent { share_identity } => Event::ReporterConsented { share_identity },
+        Command::ShareReporter { share } => {
+            if share && !crate::coordination::state(log).reporter_consents {
+                return Err(Refusal::Conflict(
+                    "the reporter has not consented to the parties being told who they are: \
+                     they choose in their portal"
+                        .into(),
+                ));
+            }
+            Event::IdentityShared { share }
         }
         Command::PartyWrite { party, body } => {
             invited(&crate::coordination::state(log), &party)?;

@@ -536,9 +536,19 @@ pub struct Coordination {
     pub parties: Vec<PartyState>,
     /// The parties were told the embargo broke.
     pub told_of_break: bool,
+    /// The reporter's latest word: the parties may be told who they are.
+    pub reporter_consents: bool,
+    /// The officer's latest choice to tell the parties who reported the case.
+    pub identity_shared: bool,
 }
 
 impl Coordination {
+    /// Whether the parties are told who reported the case: only while the reporter
+    /// consents and the officer chose to; withdrawing consent ends it at once.
+    pub fn shows_reporter(&self) -> bool {
+        self.reporter_consents && self.identity_shared
+    }
+
     pub fn party(&self, slug: &str) -> Option<&PartyState> {
         self.parties.iter().find(|p| p.invitee.party == slug)
     }
@@ -661,6 +671,8 @@ pub fn state(log: &[crate::case::Recorded]) -> Coordination {
                 }
             }
             Event::PartiesToldOfBreak { .. } => c.told_of_break = true,
+            Event::ReporterConsented { share_identity } => c.reporter_consents = *share_identity,
+            Event::IdentityShared { share } => c.identity_shared = *share,
             _ => {}
         }
     }

@@ -191,7 +191,8 @@ pub fn moves_state(event: &Event) -> bool {
         | Event::InvitationAnswered { .. }
         | Event::PartyStated { .. }
         | Event::PartiesReminded { .. }
-        | Event::PartiesToldOfBreak { .. } => false,
+        | Event::PartiesToldOfBreak { .. }
+        | Event::ReporterConsented { .. } => false,
         // A message from a party is kept in any state; the team writes only on a live case.
         Event::PartyMessage { from_party, .. } => !from_party,
         // The workflow's steps keep the state, but not on a case that is over.
@@ -203,7 +204,8 @@ pub fn moves_state(event: &Event) -> bool {
         | Event::PartiesInvited { .. }
         | Event::EmbargoSet { .. }
         | Event::ReleaseAgreed { .. }
-        | Event::StatementApproved { .. } => true,
+        | Event::StatementApproved { .. }
+        | Event::IdentityShared { .. } => true,
     }
 }
 

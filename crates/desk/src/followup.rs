@@ -114,6 +114,26 @@ impl Desk {
             .rows)
     }
 
+    /// Records whether the parties coordinating on `case` may be told who the reporter is,
+    /// if the token they `presented` is still the case's.
+    pub async fn consent(
+        &self,
+        case: &CaseRow,
+        presented: Option<Vec<u8>>,
+        share_identity: bool,
+        at: Timestamp,
+    ) -> Result<(), DeskError> {
+        self.as_reporter(
+            case,
+            presented,
+            Command::Consent { share_identity },
+            Effects::default(),
+            at,
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Checks an armoured public key (valid self-signatures, not revoked, not expired at
     /// `at`, able to encrypt) and records it: a `reporter_key_set` event naming its
     /// fingerprint, with the key stored in the same transaction. `field` names the input for

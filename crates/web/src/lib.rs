@@ -221,6 +221,12 @@ fn routes() -> authz::Routes {
             post(portal::replace_token),
         )
         .add(
+            M::POST,
+            "/r/{id}/{token}/consent",
+            Reporter,
+            post(portal::consent),
+        )
+        .add(
             M::GET,
             "/r/{id}/{token}/files/{sha256}",
             Reporter,
@@ -414,6 +420,12 @@ fn routes() -> authz::Routes {
             WorkCase,
             post(team::pages::statements),
         )
+        .add(
+            M::POST,
+            "/cases/{id}/reporter-sharing",
+            ManageCase,
+            post(team::pages::reporter_sharing),
+        )
         .add(M::GET, "/api/v1/cases", SignedIn, get(team::api::list))
         .add(
             M::POST,
@@ -535,6 +547,12 @@ fn routes() -> authz::Routes {
             "/api/v1/cases/{id}/statements",
             WorkCase,
             post(team::api::statements),
+        )
+        .add(
+            M::POST,
+            "/api/v1/cases/{id}/reporter-sharing",
+            ManageCase,
+            post(team::api::reporter_sharing),
         )
 }
 

@@ -63,6 +63,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("POST /r/{id}/{token}/replies",                  "h . h h h h h h h h h h"),
     ("POST /r/{id}/{token}/key",                      "h . h h h h h h h h h h"),
     ("POST /r/{id}/{token}/token",                    "h . h h h h h h h h h h"),
+    ("POST /r/{id}/{token}/consent",                  "h . h h h h h h h h h h"),
     ("GET /r/{id}/{token}/files/{sha256}",            "h . h h h h h h h h h h"),
     ("GET /signin",                                   ". . . . . . . . . . . ."),
     ("POST /signin",                                  ". . . . . . . . . . . ."),
@@ -102,6 +103,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("GET /cases/{id}/parties/{party}",               "s s s h . . f . f f . s"),
     ("POST /cases/{id}/party-messages",               "s s s h . . f . f f . s"),
     ("POST /cases/{id}/statements",                   "s s s h . . f . f f . s"),
+    ("POST /cases/{id}/reporter-sharing",             "s s s h f . f . f f f s"),
     ("GET /api/v1/cases",                             "s s s . . . . . . . . s"),
     ("POST /api/v1/outbound",                         "s s s . . . . . . f . s"),
     ("GET /api/v1/orgs/{org}/parties",                "s s s f . . f . f . . s"),
@@ -124,6 +126,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("POST /api/v1/cases/{id}/embargo",               "s s s h f . f . f f f s"),
     ("POST /api/v1/cases/{id}/party-messages",        "s s s h . . f . f f . s"),
     ("POST /api/v1/cases/{id}/statements",            "s s s h . . f . f f . s"),
+    ("POST /api/v1/cases/{id}/reporter-sharing",      "s s s h f . f . f f f s"),
 ];
 
 /// What one request showed about the decision.

@@ -566,6 +566,25 @@ async fn parties_coordinate_through_their_portals_and_mail_each_in_its_own_threa
         let (status, body) = act("statements", json!({"action": "approve", "party": "debian"})).await;
         assert_eq!(status, 201, "on {on}: {body}");
 
+        // The parties are told who reported the case only with the reporter's consent, given
+        // in their portal, and the officer's choice; withdrawing consent ends it at once.
+        let (status, body) = act("reporter-sharing", json!({"share": true})).await;
+        assert_eq!(status, 409, "on {on}: {body}");
+        let consent = |share: &'static str| {
+            let (app, token) = (&app, &reporter_token);
+            async move { party_form(app, &format!("/r/{case}/{token}/consent"), &[("share", share)]).await }
+        };
+        let portal = app.get(&format!("/r/{case}/{reporter_token}")).await.text().await.unwrap();
+        assert!(portal.contains("id=\"give-consent\""), "on {on}: the reporter is asked");
+        assert_eq!(consent("yes").await.status(), 303, "on {on}");
+        assert!(!app.get(&debian).await.text().await.unwrap().contains("finder@example.org"), "on {on}: consent alone names nobody");
+        let (status, body) = act("reporter-sharing", json!({"share": true})).await;
+        assert_eq!(status, 201, "on {on}: {body}");
+        let html = app.get(&debian).await.text().await.unwrap();
+        assert!(html.contains("Reported by finder@example.org"), "on {on}: {html}");
+        assert_eq!(consent("no").await.status(), 303, "on {on}");
+        assert!(!app.get(&debian).await.text().await.unwrap().contains("finder@example.org"), "on {on}: withdrawn");
+
         // A release agreed inside SalesTim's 14-day grace after the deadline moves disclosure.
         let release = deadline.checked_add(jiff::Span::new().days(10)).unwrap();
         let (status, body) = act("embargo", json!({"action": "agree-release", "at": format!("{release}T15:00:00Z"), "note": "Debian and Acme agreed."})).await;

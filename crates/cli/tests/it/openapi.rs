@@ -368,7 +368,7 @@ const JSON: &str = "application/json";
 const CASES: &str = "/api/v1/cases";
 const CASE: &str = "/api/v1/cases/{id}";
 /// The team's actions, each `POST /api/v1/cases/{id}/<action>`.
-const ACTIONS: [&str; 15] = [
+const ACTIONS: [&str; 16] = [
     "triage",
     "notes",
     "messages",
@@ -384,6 +384,7 @@ const ACTIONS: [&str; 15] = [
     "embargo",
     "party-messages",
     "statements",
+    "reporter-sharing",
 ];
 const CRITICAL: &str = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N";
 
@@ -495,6 +496,7 @@ fn valid_body(action: &str, officer: i64) -> Value {
         "embargo" => json!({"action": "set", "end": "2027-06-30T12:00:00Z"}),
         "party-messages" => json!({"body": "Hello."}),
         "statements" => json!({"action": "approve", "party": "debian"}),
+        "reporter-sharing" => json!({"share": true}),
         other => unreachable!("{other}"),
     }
 }
@@ -832,7 +834,7 @@ async fn check_team_api(app: &TestApp, c: &mut Contract, reported: i64, filed: i
     // Coordination on a Kamailio case: Debian (of the demo registry) and every vendor
     // invited, the embargo set and a release agreed by the officer, a message, a status
     // recorded by a member and approved by the officer.
-    let (coordinated, _) = app
+    let (coordinated, coordinated_token) = app
         .create_report(&report("kamailio", "Coordinated case"))
         .await;
     let invite = json!({"parties": ["debian"], "kinds": ["vendor"], "reply_by": "2027-06-30", "summary": "A crash in the SIP parser."});
@@ -851,8 +853,25 @@ async fn check_team_api(app: &TestApp, c: &mut Contract, reported: i64, filed: i
         (by_mo, coordinated, "statements", json!({"action": "approve", "party": "debian"}), 403, "/error/code", json!("forbidden")),
         (by_boss, coordinated, "statements", json!({"action": "approve", "party": "debian"}), 201, "/state", json!("new")),
         (by_boss, coordinated, "statements", json!({"action": "approve", "party": "debian"}), 409, "/error/code", json!("conflict")),
+        (by_boss, coordinated, "reporter-sharing", json!({"share": true}), 409, "/error/code", json!("conflict")),
     ];
     run(c, app, coordination).await;
+    // The reporter consents in their portal; then a manager may name them to the parties.
+    let consented = app
+        .client
+        .post(app.url(&format!("/r/{coordinated}/{coordinated_token}/consent")))
+        .form(&[("share", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(consented.status().as_u16(), 303);
+    #[rustfmt::skip]
+    let sharing: Vec<Step> = vec![
+        (by_mo, coordinated, "reporter-sharing", json!({"share": true}), 403, "/error/code", json!("forbidden")),
+        (by_boss, coordinated, "reporter-sharing", json!({"share": "yes"}), 422, "/error/field", json!("share")),
+        (by_boss, coordinated, "reporter-sharing", json!({"share": true}), 201, "/state", json!("new")),
+    ];
+    run(c, app, sharing).await;
     let view = get_case(c, app, by_mo, &coordinated.to_string(), 200).await;
     assert_eq!(
         view["coordination"]["parties"][0]["status"], "not_affected",

@@ -732,4 +732,57 @@ mod case {
         .unwrap();
         assert!(due_reminders(&salestim, &log, date(2026, 12, 30)).is_empty());
     }
+
+    #[test]
+    fn the_reporter_is_shown_to_parties_only_with_consent_and_the_officers_choice() {
+        let mut log = invited();
+        let officer = By::Team(Standing::Manager);
+        let e = act(&mut log, officer, Command::ShareReporter { share: true }).unwrap_err();
+        assert!(e.to_string().contains("has not consented"), "{e}");
+        let e = act(
+            &mut log,
+            officer,
+            Command::Consent {
+                share_identity: true,
+            },
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, Refusal::Forbidden { .. }),
+            "only the reporter consents"
+        );
+        act(
+            &mut log,
+            By::Reporter,
+            Command::Consent {
+                share_identity: true,
+            },
+        )
+        .unwrap();
+        assert!(
+            !state(&log).shows_reporter(),
+            "consent alone shares nothing"
+        );
+        let e = act(
+            &mut log,
+            By::Team(Standing::Worker),
+            Command::ShareReporter { share: true },
+        );
+        assert!(
+            matches!(e, Err(Refusal::Forbidden { .. })),
+            "the officer's choice"
+        );
+        act(&mut log, officer, Command::ShareReporter { share: true }).unwrap();
+        assert!(state(&log).shows_reporter());
+        // Withdrawn consent ends it at once, whatever the team chose.
+        act(
+            &mut log,
+            By::Reporter,
+            Command::Consent {
+                share_identity: false,
+            },
+        )
+        .unwrap();
+        assert!(!state(&log).shows_reporter());
+    }
 }

@@ -175,6 +175,10 @@ fn every_event() -> Vec<Event> {
         Event::PartiesToldOfBreak {
             parties: vec!["debian".into()],
         },
+        Event::ReporterConsented {
+            share_identity: true,
+        },
+        Event::IdentityShared { share: true },
     ]
 }
 
@@ -226,6 +230,8 @@ fn variant_index(e: &Event) -> usize {
         Event::PartyMessage { .. } => 41,
         Event::PartiesReminded { .. } => 42,
         Event::PartiesToldOfBreak { .. } => 43,
+        Event::ReporterConsented { .. } => 44,
+        Event::IdentityShared { .. } => 45,
     }
 }
 
@@ -295,6 +301,8 @@ const TABLE: &[(&str, [Expect; 8])] = &[
     ("party_message",         [Same,   Same,   Same,   No,     Same,   Same,   Same,   No]),
     ("parties_reminded",      [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
     ("parties_told_of_break", [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
+    ("reporter_consented",    [Same,   Same,   Same,   Same,   Same,   Same,   Same,   Same]),
+    ("identity_shared",       [Same,   Same,   Same,   No,     Same,   Same,   Same,   No]),
 ];
 
 fn expected(from: State, event: &Event) -> Expect {

@@ -38,6 +38,8 @@ struct PartyPage {
     embargo: Option<(String, String, String)>,
     agreed: Option<(String, String)>,
     reply_by: String,
+    /// Who reported the case: only while the reporter consents and the officer shares it.
+    reporter: Option<String>,
     answer: Option<(bool, String)>,
     statement: Option<StatementView>,
     messages: Vec<Message>,
@@ -147,6 +149,10 @@ async fn page(
             .map(|e| (e.end.to_string(), utc(e.end), e.terms.clone())),
         agreed: c.agreed.map(|(at, _)| (at.to_string(), utc(at))),
         reply_by: me.reply_by.to_string(),
+        reporter: c
+            .shows_reporter()
+            .then(|| vulndesk_desk::workspace::reporter_address(&log))
+            .flatten(),
         answer: me
             .answer
             .as_ref()

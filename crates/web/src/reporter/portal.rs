@@ -49,6 +49,9 @@ struct PortalPage {
     key: Option<KeyView>,
     errors: Vec<ErrorLink>,
     refill_files: bool,
+    /// Parties coordinate on the case: the reporter chooses whether they may be told who
+    /// the reporter is. `Some(consents)` then.
+    coordination: Option<bool>,
 }
 
 /// The reporter's current OpenPGP key.
@@ -346,7 +349,9 @@ async fn page(
         problems.iter().partition(|p| p.field() == Some(KEY_FIELD));
     let mut errors = pages::attach_errors(&mut controls, &for_reply);
     errors.extend(pages::attach_errors(&mut key_controls, &for_key));
+    let coordinated = vulndesk_core::coordination::state(&log);
     Ok(PortalPage {
+        coordination: (!coordinated.parties.is_empty()).then_some(coordinated.reporter_consents),
         case_id: case.id,
         title: title.clone(),
         org_name: policy.organisation.name.clone(),
@@ -494,6 +499,43 @@ pub async fn replace_token(
         .replace_token(&case, caller.reporter_token.clone(), Timestamp::now())
         .await?;
     Ok(Redirect::to(&format!("/r/{}/{}#link", case.id, fresh.as_str())).into_response())
+}
+
+/// `POST /r/{id}/{token}/consent` (`share=yes|no`): whether the parties coordinating on the
+/// case may be told who the reporter is.
+pub async fn consent(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, token)): Path<(String, String)>,
+    axum::Form(fields): axum::Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let case = caller.case_row(&state).await?;
+    let share = match fields
+        .iter()
+        .find(|(k, _)| k == "share")
+        .map(|(_, v)| v.as_str())
+    {
+        Some("yes") => true,
+        Some("no") => false,
+        _ => {
+            return Err(ApiError::InvalidField {
+                field: "share".into(),
+                message: "share is yes or no".into(),
+            }
+            .into());
+        }
+    };
+    state
+        .desk
+        .consent(
+            &case,
+            caller.reporter_token.clone(),
+            share,
+            Timestamp::now(),
+        )
+        .await
+        .map_err(ApiError::from)?;
+    Ok(Redirect::to(&format!("/r/{}/{token}#coordination", case.id)).into_response())
 }
 
 /// `GET /r/{id}/{token}/files/{sha256}`: a file of the case, as a download only.

@@ -54,6 +54,8 @@ pub(crate) enum Kind {
     PartyMessage,
     /// A party's status recorded by the team, or approved for publication.
     Statement,
+    /// Whether the parties are told who reported the case.
+    Sharing,
 }
 
 #[derive(Deserialize)]
@@ -242,6 +244,12 @@ struct PartyMessageFields {
     #[serde(default)]
     party: Option<String>,
     body: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SharingFields {
+    share: bool,
 }
 
 #[derive(Deserialize)]
@@ -757,6 +765,9 @@ pub(crate) fn parse_action(kind: Kind, input: Input) -> Result<Action, ApiError>
             })
         }
         Kind::Statement => Action::Command(parse_statement(input)?),
+        Kind::Sharing => Action::Command(Command::ShareReporter {
+            share: input.fields::<SharingFields>("share")?.share,
+        }),
     })
 }
 
@@ -930,6 +941,8 @@ fn coordination_json(c: &vulndesk_core::coordination::Coordination) -> Value {
         "embargo": c.embargo.as_ref().map(|e| json!({"end": e.end, "terms": e.terms, "set_at": e.set_at})),
         "agreed_release": c.agreed.map(|(at, _)| at),
         "told_of_break": c.told_of_break,
+        "reporter_consents": c.reporter_consents,
+        "reporter_shown": c.shows_reporter(),
         "silent": c.silent(),
         "parties": c.parties.iter().map(|p| json!({
             "party": p.invitee.party,
@@ -1037,6 +1050,7 @@ action_handlers! {
     embargo => Kind::Embargo,
     party_messages => Kind::PartyMessage,
     statements => Kind::Statement,
+    reporter_sharing => Kind::Sharing,
 }
 
 #[cfg(test)]

@@ -384,6 +384,9 @@ struct CoordinationView {
     justifications: Vec<(&'static str, &'static str)>,
     reply_by: String,
     registry_link: String,
+    /// The reporter's consent to be named to the parties, and whether they are.
+    reporter_consents: bool,
+    reporter_shown: bool,
 }
 
 struct PartyLine {
@@ -502,6 +505,8 @@ async fn coordination_view(
             .collect(),
         reply_by: (today + jiff::ToSpan::days(7)).to_string(),
         registry_link: format!("/orgs/{}/parties", view.policy().organisation.slug.as_str()),
+        reporter_consents: c.reporter_consents,
+        reporter_shown: c.shows_reporter(),
     })
 }
 
@@ -1037,6 +1042,18 @@ fn entry(view: &CaseView, seq: i64, r: &vulndesk_core::case::Recorded) -> EntryR
         Event::PartiesToldOfBreak { parties } => {
             format!("The {} parties were told the embargo broke", parties.len())
         }
+        Event::ReporterConsented {
+            share_identity: true,
+        } => "The reporter allows the parties to be told who they are".to_owned(),
+        Event::ReporterConsented {
+            share_identity: false,
+        } => "The reporter keeps their identity from the parties".to_owned(),
+        Event::IdentityShared { share: true } => {
+            "The parties are told who reported the case".to_owned()
+        }
+        Event::IdentityShared { share: false } => {
+            "The parties are no longer told who reported the case".to_owned()
+        }
         Event::AccessChanged { user_id, grant } => {
             let name = view.actor_name(&Actor::User(*user_id));
             match grant {
@@ -1491,6 +1508,7 @@ form_handlers! {
     embargo => Kind::Embargo,
     party_messages => Kind::PartyMessage,
     statements => Kind::Statement,
+    reporter_sharing => Kind::Sharing,
 }
 
 #[derive(Template)]
