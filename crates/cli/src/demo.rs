@@ -375,7 +375,7 @@ pub(crate) async fn walk(store: &Store, demo: &mut Demo) -> Result<(), CliError>
     };
     let mut walked = Vec::new();
     let mut portals = Vec::new();
-    let act = |id: i64, by: &'static str, command: Command| {
+    let act = |id: i64, by: &'static str, action: Action| {
         let desk = &desk;
         let (who, standing) = if by == "officer" {
             (&officer, Standing::Manager)
@@ -404,20 +404,21 @@ pub(crate) async fn walk(store: &Store, demo: &mut Demo) -> Result<(), CliError>
                     user: who,
                     standing,
                 },
-                Action::Command(command),
+                action,
             )
             .await
             .map_err(|e| CliError::Environment(format!("demo case {id}: {e}")))
         }
     };
     if let Some(id) = case_of("kamailio/kamailio") {
-        act(id, "officer", Command::Accept).await?;
+        act(id, "officer", Command::Accept.into()).await?;
         act(
             id,
             "member",
             Command::ProposeFix {
                 reference: "https://github.com/kamailio/kamailio/pull/4242".into(),
-            },
+            }
+            .into(),
         )
         .await?;
         walked.push((
@@ -426,7 +427,7 @@ pub(crate) async fn walk(store: &Store, demo: &mut Demo) -> Result<(), CliError>
         ));
     }
     if let Some(id) = case_of("freepbx/freepbx") {
-        act(id, "officer", Command::Accept).await?;
+        act(id, "officer", Command::Accept.into()).await?;
         for (line, update) in [
             ("17", LineUpdate::Affected { affected: true }),
             ("16", LineUpdate::Affected { affected: true }),
@@ -445,7 +446,8 @@ pub(crate) async fn walk(store: &Store, demo: &mut Demo) -> Result<(), CliError>
                 Command::UpdateLine {
                     line: line.into(),
                     update,
-                },
+                }
+                .into(),
             )
             .await?;
         }
@@ -459,7 +461,8 @@ pub(crate) async fn walk(store: &Store, demo: &mut Demo) -> Result<(), CliError>
                     technical_impact: TechnicalImpact::Total,
                     mission_impact: MissionImpact::High,
                 },
-            },
+            }
+            .into(),
         )
         .await?;
         walked.push((
@@ -474,46 +477,28 @@ pub(crate) async fn walk(store: &Store, demo: &mut Demo) -> Result<(), CliError>
             Command::CompleteStage {
                 stage: "validate".into(),
                 evidence: Some("reproduced on a test instance".into()),
-            },
+            }
+            .into(),
         )
         .await?;
         // Its known service providers are told under embargo (stage 7 of seed 004).
-        let (who, standing) = (&officer, Standing::Manager);
-        let row = desk
-            .store()
-            .case(id)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| CliError::Environment(format!("demo case {id} is missing")))?;
-        let org = desk
-            .store()
-            .case_org(id)
-            .await
-            .map_err(store_error)?
-            .unwrap_or_default();
-        let invited = desk
-            .act(
-                &row,
-                org,
-                Acting {
-                    user: who,
-                    standing,
+        let invited = act(
+            id,
+            "officer",
+            Action::Invite {
+                selection: vulndesk_desk::coordination::Selection {
+                    parties: Vec::new(),
+                    kinds: vec![vulndesk_core::coordination::PartyKind::ServiceProvider],
                 },
-                Action::Invite {
-                    selection: vulndesk_desk::coordination::Selection {
-                        parties: Vec::new(),
-                        kinds: vec![vulndesk_core::coordination::PartyKind::ServiceProvider],
-                    },
-                    reply_by: today.saturating_add(7.days()),
-                    summary: "A stored cross-site scripting flaw in Signalen's report form: \
-                              a crafted description runs script in a municipal employee's \
-                              browser. Fixed in the next release; until then, restrict who \
-                              can file reports to signed-in citizens."
-                        .into(),
-                },
-            )
-            .await
-            .map_err(|e| CliError::Environment(format!("demo case {id}: {e}")))?;
+                reply_by: today.saturating_add(7.days()),
+                summary: "A stored cross-site scripting flaw in Signalen's report form: a \
+                          crafted description runs script in a municipal employee's browser. \
+                          Fixed in the next release; until then, restrict who can file reports \
+                          to signed-in citizens."
+                    .into(),
+            },
+        )
+        .await?;
         let end = now
             .checked_add(jiff::SignedDuration::from_hours(24 * 30))
             .and_then(|end| end.round(jiff::Unit::Hour))
@@ -525,7 +510,8 @@ pub(crate) async fn walk(store: &Store, demo: &mut Demo) -> Result<(), CliError>
                 end,
                 terms: "Your security and operations teams only; nothing public before the end."
                     .into(),
-            },
+            }
+            .into(),
         )
         .await?;
         walked.push((

@@ -50,6 +50,12 @@ pub enum Action {
     },
 }
 
+impl From<Command> for Action {
+    fn from(command: Command) -> Action {
+        Action::Command(command)
+    }
+}
+
 /// Who acts, and how far their access to the case goes.
 pub struct Acting<'a> {
     pub user: &'a UserRow,

@@ -97,6 +97,26 @@ macro_rules! select_parties {
     };
 }
 
+/// Binds an entry's values as `$1` to `$11` (organisation, slug, name, kind, contacts,
+/// products, embargo, terms, key fingerprint, armoured key, time), the order both of
+/// [`Store::put_party`]'s statements use.
+macro_rules! bind_party {
+    ($query:expr, $org_id:expr, $party:expr, $fingerprint:expr, $armored:expr, $at:expr) => {
+        $query
+            .bind($org_id)
+            .bind(&$party.slug)
+            .bind(&$party.name)
+            .bind(&$party.kind)
+            .bind($party.contacts.join("\n"))
+            .bind($party.products.join("\n"))
+            .bind(&$party.embargo)
+            .bind(&$party.terms)
+            .bind($fingerprint)
+            .bind($armored)
+            .bind(ts_text($at))
+    };
+}
+
 /// How [`Store::put_party`] treats an entry whose slug is taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IfExists {
@@ -118,46 +138,30 @@ impl Store {
         at: Timestamp,
     ) -> Result<(PartyRow, Put), StoreError> {
         let (fingerprint, armored) = party.key.clone().unzip();
-        let inserted: Result<RawParty, StoreError> = on_pool!(self, p => sqlx::query_as(concat!(
-            "INSERT INTO parties (org_id, slug, name, kind, contacts, products, embargo, terms, \
-             key_fingerprint, key_armored, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING ",
-            party_columns!()
-        ))
-        .bind(org_id)
-        .bind(&party.slug)
-        .bind(&party.name)
-        .bind(&party.kind)
-        .bind(party.contacts.join("\n"))
-        .bind(party.products.join("\n"))
-        .bind(&party.embargo)
-        .bind(&party.terms)
-        .bind(&fingerprint)
-        .bind(&armored)
-        .bind(ts_text(at))
+        let inserted: Result<RawParty, StoreError> = on_pool!(self, p => bind_party!(
+            sqlx::query_as(concat!(
+                "INSERT INTO parties (org_id, slug, name, kind, contacts, products, embargo, \
+                 terms, key_fingerprint, key_armored, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING ",
+                party_columns!()
+            )),
+            org_id, party, &fingerprint, &armored, at
+        )
         .fetch_one(p)
         .await
         .map_err(|e| constraint(e, "organisation")));
         match (inserted, if_exists) {
             (Ok(row), _) => Ok((row.decode()?, Put::Added)),
             (Err(StoreError::Conflict(_)), IfExists::Replace) => {
-                let row: Option<RawParty> = on_pool!(self, p => sqlx::query_as(concat!(
-                    "UPDATE parties SET name = $3, kind = $4, contacts = $5, products = $6, \
-                     embargo = $7, terms = $8, key_fingerprint = $9, key_armored = $10, \
-                     updated_at = $11 WHERE org_id = $1 AND slug = $2 RETURNING ",
-                    party_columns!()
-                ))
-                .bind(org_id)
-                .bind(&party.slug)
-                .bind(&party.name)
-                .bind(&party.kind)
-                .bind(party.contacts.join("\n"))
-                .bind(party.products.join("\n"))
-                .bind(&party.embargo)
-                .bind(&party.terms)
-                .bind(&fingerprint)
-                .bind(&armored)
-                .bind(ts_text(at))
+                let row: Option<RawParty> = on_pool!(self, p => bind_party!(
+                    sqlx::query_as(concat!(
+                        "UPDATE parties SET name = $3, kind = $4, contacts = $5, products = $6, \
+                         embargo = $7, terms = $8, key_fingerprint = $9, key_armored = $10, \
+                         updated_at = $11 WHERE org_id = $1 AND slug = $2 RETURNING ",
+                        party_columns!()
+                    )),
+                    org_id, party, &fingerprint, &armored, at
+                )
                 .fetch_optional(p)
                 .await?);
                 let row = row.ok_or(StoreError::NotFound("party"))?;

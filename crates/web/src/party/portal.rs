@@ -16,7 +16,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use vulndesk_core::case::{Event, Recorded};
 use vulndesk_core::command::Command;
-use vulndesk_core::coordination::{self, Justification, VexStatus};
+use vulndesk_core::coordination::{self, Justification};
 use vulndesk_store::{CaseRow, ParticipantRow};
 
 use crate::authz::Caller;
@@ -168,14 +168,8 @@ async fn page(
         unread,
         error,
         typed,
-        statuses: VexStatus::ALL
-            .iter()
-            .map(|s| (s.as_str(), s.label()))
-            .collect(),
-        justifications: Justification::ALL
-            .iter()
-            .map(|j| (j.as_str(), j.label()))
-            .collect(),
+        statuses: crate::team::coordination::status_choices(),
+        justifications: crate::team::coordination::justification_choices(),
     })
 }
 

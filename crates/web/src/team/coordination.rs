@@ -172,6 +172,24 @@ pub async fn api_edit(
     Ok(Json(PartyView::of(&row)).into_response())
 }
 
+/// The statuses a status form offers, as `(value, label)`.
+pub(crate) fn status_choices() -> Vec<(&'static str, &'static str)> {
+    use vulndesk_core::coordination::VexStatus;
+    VexStatus::ALL
+        .iter()
+        .map(|s| (s.as_str(), s.label()))
+        .collect()
+}
+
+/// The justifications a status form offers for "not affected", as `(value, label)`.
+pub(crate) fn justification_choices() -> Vec<(&'static str, &'static str)> {
+    use vulndesk_core::coordination::Justification;
+    Justification::ALL
+        .iter()
+        .map(|j| (j.as_str(), j.label()))
+        .collect()
+}
+
 /// One row of the registry's table.
 struct Listed {
     slug: String,

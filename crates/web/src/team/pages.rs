@@ -14,7 +14,7 @@ use vulndesk_core::access::{OrgRole, Standing};
 use vulndesk_core::bounty::{self, Stage};
 use vulndesk_core::case::{self, Event, State as CaseState};
 use vulndesk_core::clocks::ClockKind;
-use vulndesk_core::coordination::{Justification, PartyKind, VexStatus};
+use vulndesk_core::coordination::PartyKind;
 use vulndesk_core::fixes;
 use vulndesk_core::severity::Cvss;
 use vulndesk_core::ssvc::{Decision, Ssvc};
@@ -495,14 +495,8 @@ async fn coordination_view(
             .iter()
             .map(|k| (k.as_str(), k.plural()))
             .collect(),
-        statuses: VexStatus::ALL
-            .iter()
-            .map(|s| (s.as_str(), s.label()))
-            .collect(),
-        justifications: Justification::ALL
-            .iter()
-            .map(|j| (j.as_str(), j.label()))
-            .collect(),
+        statuses: crate::team::coordination::status_choices(),
+        justifications: crate::team::coordination::justification_choices(),
         reply_by: (today + jiff::ToSpan::days(7)).to_string(),
         registry_link: format!("/orgs/{}/parties", view.policy().organisation.slug.as_str()),
         reporter_consents: c.reporter_consents,
