@@ -662,7 +662,9 @@ impl Desk {
             };
             let pinned = self.policy(row.policy_version_id).await?;
             let policy = &pinned.policy;
-            let log = crate::cases::log(&self.store().events(case_id).await?)?;
+            // Whether anyone is due is decided without the threads' messages: reading every
+            // message of every coordinated case on each reminder run is not needed.
+            let log = crate::cases::log(&self.store().events_around_threads(case_id, None).await?)?;
             let state = vulndesk_core::case::state(&log);
             if matches!(
                 state,

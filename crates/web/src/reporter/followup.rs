@@ -60,7 +60,8 @@ pub(crate) async fn file(
     if !is_hash {
         return Err(ApiError::NotFound);
     }
-    let log = vulndesk_desk::cases::log(&state.store.events(case.id).await?)?;
+    // The file's own event decides; the parties' messages never add files.
+    let log = vulndesk_desk::cases::log(&state.store.events_around_threads(case.id, None).await?)?;
     let visible = log.iter().any(|r| {
         matches!(&r.event, Event::AttachmentAdded { sha256: s, .. } if s == sha256)
             && reads.reads(r.event.audience())

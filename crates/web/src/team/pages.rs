@@ -421,12 +421,7 @@ async fn coordination_view(
     let c = &view.coordination;
     // The page's log leaves the threads out: what each party wrote, and what of it the team
     // has not read, is counted by the store.
-    let read_upto = |slug: &str| {
-        view.participants
-            .iter()
-            .find(|p| p.party.as_ref().is_some_and(|(_, s)| s == slug))
-            .map_or(0, |p| p.team_read_seq)
-    };
+    let read_upto = |slug: &str| view.party_participant(slug).map_or(0, |p| p.team_read_seq);
     let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for (slug, seq) in state.store.party_message_seqs(view.case.id).await? {
         let unread = seq > read_upto(&slug);
@@ -1538,10 +1533,7 @@ pub async fn party_thread(
     let who = caller.person()?;
     let view = workspace::view_of(&state, &caller, workspace::Threads::Of(&slug)).await?;
     let party = view.coordination.party(&slug).ok_or(ApiError::NotFound)?;
-    let participant = view
-        .participants
-        .iter()
-        .find(|p| p.party.as_ref().is_some_and(|(_, s)| *s == slug));
+    let participant = view.party_participant(&slug);
     let read_upto = participant.map_or(0, |p| p.team_read_seq);
     let mut messages = Vec::new();
     for (seq, r) in view.timeline() {

@@ -325,6 +325,13 @@ impl CaseView {
         }
     }
 
+    /// The participant row of party `slug` (loaded for those who work the case).
+    pub fn party_participant(&self, slug: &str) -> Option<&ParticipantRow> {
+        self.participants
+            .iter()
+            .find(|p| p.party.as_ref().is_some_and(|(_, s)| s == slug))
+    }
+
     /// A party's name as it was invited, else its slug.
     pub fn party_name(&self, slug: &str) -> String {
         self.coordination
