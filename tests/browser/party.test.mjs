@@ -2,8 +2,8 @@
 // playwright-core): a service provider the demo invited to a Signalen case opens its portal
 // by the secret link from its invitation, reads the embargo's end in its own time zone (the
 // browser's, here America/Los_Angeles) with the zone named, never sees the reporter or the
-// report, accepts the invitation and sends its status. Controls are found by their labels
-// and roles and pressed with the keyboard.
+// report, accepts the invitation, sends its status and a message with a file. Controls are
+// found by their labels and roles and pressed with the keyboard.
 //
 // VULNDESK_URL: the server to test (`tests/browser/run` starts one with --demo).
 // VULNDESK_DEMO_OUTPUT: the file the server's standard output went to: the demo prints the
@@ -74,6 +74,21 @@ test('a party reads the embargo in its own time zone, never the reporter, and se
     assert.match(status, /Not affected/, status);
     assert.match(status, /approves statements before they are published/, status);
     await shot(page, 'party-portal-status');
+
+    // A message with a file, in the party's own thread: listed there to download.
+    const message = page.getByLabel(/Write to .*team/);
+    await message.focus();
+    await page.keyboard.type('Our mitigation notes are attached.');
+    await page.getByLabel(/^Files/).setInputFiles({
+      name: 'mitigation.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('Descriptions are rendered as text.\n'),
+    });
+    await submit(page, page.getByRole('button', { name: 'Send', exact: true }));
+    const file = page.getByRole('link', { name: 'mitigation.txt' });
+    await file.waitFor();
+    assert.match(await file.getAttribute('href'), /\/files\/[0-9a-f]{64}$/);
+    await shot(page, 'party-portal-file');
     assert.deepEqual(consoleErrors, []);
   } finally {
     await close();

@@ -242,6 +242,7 @@ async fn seed(
                 party: Some(party.clone()),
                 body,
                 from_party: i % 2 == 0,
+                files: Vec::new(),
             });
         }
         for (events, actor) in [

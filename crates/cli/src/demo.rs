@@ -181,11 +181,16 @@ pub(crate) struct Demo {
 }
 
 /// The demo team: one account per role, in every demo organisation.
-const ACCOUNTS: [(&str, &str, &str); 3] = [
+const ACCOUNTS: [(&str, &str, &str); 4] = [
     ("officer", "officer@demo.example", "Demo Officer"),
     ("member", "member@demo.example", "Demo Member"),
     ("reviewer", "reviewer@demo.example", "Demo Reviewer"),
+    ("party", "party@demo.example", "Demo Party"),
 ];
+
+/// The demo's `party` account answers for this party of this organisation's registry: no
+/// role anywhere, only the party's portal on the cases it is invited to.
+const PARTY_ACCOUNT_OF: (&str, &str) = ("signalen", "gemeente-amsterdam");
 
 /// Loads the reference policies and, if the database has no cases yet, the sample cases.
 pub(crate) async fn load(store: &Store) -> Result<Demo, CliError> {
@@ -259,12 +264,20 @@ pub(crate) async fn accounts(store: &Store, demo: &mut Demo) -> Result<(), CliEr
             .map_err(|e| CliError::Environment(format!("demo password: {e:?}")))?;
         let hash = accounts::hash_password(&password)
             .map_err(|e| CliError::Environment(format!("demo password: {e:?}")))?;
-        let roles: Vec<(i64, &str)> = orgs.iter().map(|id| (*id, role)).collect();
+        let roles: Vec<(i64, &str)> = match role {
+            "party" => Vec::new(),
+            _ => orgs.iter().map(|id| (*id, role)).collect(),
+        };
         match store
             .upsert_demo_user(email, name, &hash, &roles, Timestamp::now())
             .await
         {
-            Ok(_) => demo.accounts.push((role, email.to_owned(), password)),
+            Ok(id) => {
+                if role == "party" {
+                    link_party_account(store, id).await?;
+                }
+                demo.accounts.push((role, email.to_owned(), password));
+            }
             Err(StoreError::Conflict(_)) => {
                 return Err(CliError::Usage(format!(
                     "{email} is a real account in this database, so the demo does not take it \
@@ -273,6 +286,20 @@ pub(crate) async fn accounts(store: &Store, demo: &mut Demo) -> Result<(), CliEr
             }
             Err(e) => return Err(store_error(e)),
         }
+    }
+    Ok(())
+}
+
+async fn link_party_account(store: &Store, user_id: i64) -> Result<(), CliError> {
+    let (org, slug) = PARTY_ACCOUNT_OF;
+    let Some(org) = store.organisation_by_slug(org).await.map_err(store_error)? else {
+        return Ok(());
+    };
+    if let Some(party) = store.party(org.id, slug).await.map_err(store_error)? {
+        store
+            .link_party_account(party.id, user_id, true, Timestamp::now())
+            .await
+            .map_err(store_error)?;
     }
     Ok(())
 }
@@ -309,6 +336,12 @@ pub(crate) fn welcome(base: &str, demo: &Demo) -> Vec<String> {
         ));
         for (role, email, password) in &demo.accounts {
             lines.push(format!("    {role:<9} {email:<24} password {password}"));
+        }
+        if demo.accounts.iter().any(|(role, ..)| *role == "party") {
+            lines.push(format!(
+                "    (the party account answers for the registry's {}: its dashboard lists the cases that party is invited to)",
+                PARTY_ACCOUNT_OF.1
+            ));
         }
     }
     if demo.cases.is_empty() {

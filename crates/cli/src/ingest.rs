@@ -24,7 +24,7 @@ use vulndesk_mail::openpgp::{OrgKey, PublicKey, Verification};
 use vulndesk_mail::receipt::{Answering, Queued, offered, receipt_with_note};
 use vulndesk_mail::{Inbound, Readable, SecretString, thread};
 
-use vulndesk_desk::attachments::Upload;
+use vulndesk_desk::attachments::{Upload, described};
 use vulndesk_desk::intake::{DESCRIPTION_MAX_BYTES, REPORTER, TITLE_MAX_CHARS};
 use vulndesk_desk::{Desk, DeskError, Opening, PinnedPolicy, Write, cases};
 use vulndesk_store::{
@@ -492,7 +492,7 @@ impl Intake {
                     .chain(skipped),
             ),
         ];
-        events.extend(files.iter().map(|f| attachment_added(f, REPORTER)));
+        events.extend(files.iter().map(|f| described(f).added_by(REPORTER)));
         // The tag is drawn before the case exists so the receipt, sent from the case's own
         // reply address, is written in the case's transaction: one commit, all or nothing.
         let reply_tag = new_reply_tag()?;
@@ -638,11 +638,19 @@ impl Intake {
             },
         };
         let party = joining.party.as_deref().unwrap_or_default();
-        let mut events = vec![
-            mail_received(message, readable, notes),
-            joining.role.said(party, bounded(&readable.text)),
-        ];
-        events.extend(files.iter().map(|f| attachment_added(f, added_by)));
+        let mut said = joining.role.said(party, bounded(&readable.text));
+        let mut events = vec![mail_received(message, readable, notes)];
+        if let Event::PartyMessage {
+            files: attached, ..
+        } = &mut said
+        {
+            // A party's files belong to its thread, like its words.
+            attached.extend(files.iter().map(described));
+            events.push(said);
+        } else {
+            events.push(said);
+            events.extend(files.iter().map(|f| described(f).added_by(added_by)));
+        }
         let jobs = self
             .tell_team(policy, Some(case.id), message, readable, at)
             .await?;
@@ -955,16 +963,6 @@ fn attachments(policy: &Policy, readable: &Readable) -> (Vec<NewAttachment>, Vec
         }
     }
     (files, skipped)
-}
-
-fn attachment_added(file: &NewAttachment, added_by: &str) -> Event {
-    Event::AttachmentAdded {
-        sha256: file.sha256(),
-        filename: file.filename.clone(),
-        content_type: file.content_type.clone(),
-        size: file.data.len() as u64,
-        added_by: added_by.to_owned(),
-    }
 }
 
 /// The `mail_received` event: what the team sees of the message itself, with every finding

@@ -55,6 +55,31 @@ pub enum PartyCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Find a party's OpenPGP key in its contacts' Web Key Directories (HTTPS to each
+    /// address's own domain; `VULNDESK_WKD_ORIGIN` asks one mirror instead) and keep the
+    /// first usable key that names its address.
+    FindKey {
+        #[arg(long)]
+        org: String,
+        /// The party's slug.
+        party: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Let an account answer for a party: signed in, its holder reaches the party's portal
+    /// on every case the party is invited to. `--unlink` takes that away.
+    Link {
+        #[arg(long)]
+        org: String,
+        /// The party's slug.
+        party: String,
+        /// The account's sign-in address (`vulndesk user add` creates it).
+        email: String,
+        #[arg(long)]
+        unlink: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Import parties from a CSV file with a header row. Columns: name, kind, contacts
     /// (addresses separated by `;`), and optionally slug, products (`;`-separated),
     /// embargo, terms, key (an armoured public key). A slug already in the registry is
@@ -145,6 +170,49 @@ pub fn run(cmd: PartyCommand) -> Result<(), CliError> {
                 }
                 Ok(())
             }
+            PartyCommand::FindKey { org, party, db } => {
+                let desk = Desk::new(open(&db).await?).with_wkd_origin(wkd_origin());
+                let org = desk.organisation(&org).await?;
+                let (row, url) = desk
+                    .find_party_key(&org, &party, jiff::Timestamp::now())
+                    .await?;
+                println!(
+                    "found {}'s key {} at {url}",
+                    row.party.name,
+                    row.party.key.map(|(f, _)| f).unwrap_or_default()
+                );
+                Ok(())
+            }
+            PartyCommand::Link {
+                org,
+                party,
+                email,
+                unlink,
+                db,
+            } => {
+                let desk = Desk::new(open(&db).await?);
+                let org = desk.organisation(&org).await?;
+                let row = desk.party(&org, &party).await?;
+                let accounts = desk
+                    .link_party_account(&row, &email, !unlink, "cli")
+                    .await?;
+                println!(
+                    "{} {email} {} {}; accounts answering for it: {}",
+                    if unlink { "unlinked" } else { "linked" },
+                    if unlink { "from" } else { "to" },
+                    row.party.name,
+                    if accounts.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        accounts
+                            .iter()
+                            .map(|a| a.1.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                );
+                Ok(())
+            }
             PartyCommand::Import { org, file, db } => {
                 let text = read(&file)?;
                 let entries = entries(&text)
@@ -171,6 +239,13 @@ pub fn run(cmd: PartyCommand) -> Result<(), CliError> {
             }
         }
     })
+}
+
+/// The one Web Key Directory to ask instead of each address's own, if the operator set one.
+pub(crate) fn wkd_origin() -> Option<String> {
+    std::env::var("VULNDESK_WKD_ORIGIN")
+        .ok()
+        .filter(|o| !o.trim().is_empty())
 }
 
 fn read(path: &Path) -> Result<String, CliError> {

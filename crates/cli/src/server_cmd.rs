@@ -325,7 +325,8 @@ pub fn serve(args: ServeArgs) -> Result<(), CliError> {
         announce(&format!("listening on http://{addr}"))?;
         let state = vulndesk_web::AppState::new(store.clone())
             .with_public_url(public_url)
-            .with_mail_from(mail_from);
+            .with_mail_from(mail_from)
+            .with_wkd_origin(crate::party_cmd::wkd_origin());
         let served = vulndesk_web::serve(listener, state).await;
         if let Some(pollers) = mail {
             pollers.stop().await;

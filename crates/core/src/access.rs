@@ -12,11 +12,13 @@
 //!   officer and overriding a deadline ("extreme circumstances", SalesTim, seed 003) are
 //!   the officer's (or an admin's) to do; team members triage and talk.
 //! - The reviewer group (Signalen, seed 004's steering group) reads cases to review drafts
-//!   and advisories but changes nothing; external parties (vendors, distributions) added to
-//!   a case read it. Neither sees the team's internal notes.
+//!   and advisories but changes nothing, and never sees the team's internal notes.
+//! - Vendors, distributions and service providers take part as invited parties: their
+//!   portal (by its secret link, or by an account linked to the party) shows what the team
+//!   chose to share with them, never the case itself.
 //! - A reporter holds no account: their token opens their own case and nothing else.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -65,12 +67,16 @@ pub enum CaseGrant {
     Member,
     /// Reads it (a reviewer of this one advisory).
     Reviewer,
-    /// A vendor, distribution or service provider coordinating on it: reads it.
+    /// Retired: it let a vendor read the whole case, the reporter included. Kept so that
+    /// logs recording it still read; it gives no standing, and a vendor, distribution or
+    /// service provider now takes part as an invited party (its portal, by link or by an
+    /// account linked to the party in the registry).
     External,
 }
 
 impl CaseGrant {
-    pub const ALL: [CaseGrant; 3] = [CaseGrant::Member, CaseGrant::Reviewer, CaseGrant::External];
+    /// The grants that can be given.
+    pub const ALL: [CaseGrant; 2] = [CaseGrant::Member, CaseGrant::Reviewer];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -123,6 +129,9 @@ pub struct Person {
     pub orgs: BTreeMap<i64, OrgRole>,
     /// Case id → what the person was added to that case as.
     pub cases: BTreeMap<i64, CaseGrant>,
+    /// The cases a party the person answers for (by an account linked to it in the
+    /// registry) is invited to: they reach its portal there, nothing more.
+    pub party_cases: BTreeSet<i64>,
     /// `Some` when the request carries an API token: only these scopes apply. `None` for a
     /// browser session, which has everything the person has.
     pub scopes: Option<Vec<Scope>>,
@@ -148,8 +157,11 @@ pub enum Need {
     Public,
     /// The reporter of the case the route names.
     Reporter,
-    /// A party invited to the case the route names (its portal).
+    /// A party invited to the case the route names (its portal, by its secret link).
     Party,
+    /// A signed-in person answering for a party invited to the case the route names (the
+    /// party's portal, by account). Browser sessions only, like the link.
+    PartyAccount,
     /// Any signed-in person; what they then see is narrowed by [`can_see`].
     SignedIn,
     /// Any signed-in person who may write (a token with `cases:write`): opening a case in an
@@ -187,9 +199,12 @@ impl Need {
             Need::WorkCase | Need::ManageCase | Need::ReviewCase | Need::OrgOfficer => {
                 Some(Scope::CasesWrite)
             }
-            Need::Public | Need::Reporter | Need::Party | Need::BrowserSession | Need::Admin => {
-                None
-            }
+            Need::Public
+            | Need::Reporter
+            | Need::Party
+            | Need::PartyAccount
+            | Need::BrowserSession
+            | Need::Admin => None,
         }
     }
 }
@@ -242,9 +257,10 @@ pub fn standing(person: &Person, case: CaseRef) -> Option<Standing> {
         OrgRole::Member => Standing::Worker,
         OrgRole::Reviewer => Standing::Reader,
     });
-    let by_grant = person.cases.get(&case.id).map(|grant| match grant {
-        CaseGrant::Member => Standing::Worker,
-        CaseGrant::Reviewer | CaseGrant::External => Standing::Reader,
+    let by_grant = person.cases.get(&case.id).and_then(|grant| match grant {
+        CaseGrant::Member => Some(Standing::Worker),
+        CaseGrant::Reviewer => Some(Standing::Reader),
+        CaseGrant::External => None,
     });
     by_org.max(by_grant)
 }
@@ -292,6 +308,15 @@ pub fn decide(principal: &Principal, need: Need, target: Option<Target>) -> Resu
     }
     let required = match need {
         Need::Public | Need::Reporter | Need::Party => unreachable!("answered above"),
+        Need::PartyAccount => {
+            let case = case.ok_or(Denial::Hidden)?;
+            // An API token is refused like a stranger: the portal is a browser's.
+            return if person.scopes.is_none() && person.party_cases.contains(&case.id) {
+                Ok(())
+            } else {
+                Err(Denial::Hidden)
+            };
+        }
         Need::SignedIn | Need::SignedInWrite => return Ok(()),
         Need::BrowserSession if person.scopes.is_none() => return Ok(()),
         Need::BrowserSession => return Err(Denial::Forbidden),

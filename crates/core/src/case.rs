@@ -389,6 +389,10 @@ pub enum Event {
         party: Option<String>,
         body: String,
         from_party: bool,
+        /// Files sent with the message: they belong to the thread, read by whoever reads
+        /// the message (the team, and the party or every party it went to).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        files: Vec<crate::command::File>,
     },
     /// The parties that had not answered were reminded.
     PartiesReminded {
@@ -658,8 +662,10 @@ impl Event {
                     "write what the parties are told of the case: they see nothing else".into(),
                 );
             }
-            Event::PartyMessage { body, .. } if body.trim().is_empty() => {
-                return Err("a message needs some text".into());
+            Event::PartyMessage { body, files, .. }
+                if body.trim().is_empty() && files.is_empty() =>
+            {
+                return Err("a message needs some text or a file".into());
             }
             Event::PartyMessage { body, .. }
                 if body.chars().count() > crate::coordination::MAX_MESSAGE_CHARS =>

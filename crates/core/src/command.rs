@@ -150,6 +150,7 @@ pub enum Command {
     MessageParties {
         party: Option<String>,
         body: String,
+        files: Vec<File>,
     },
     /// A party accepts or declines its invitation.
     AnswerInvitation {
@@ -166,6 +167,7 @@ pub enum Command {
     PartyWrite {
         party: String,
         body: String,
+        files: Vec<File>,
     },
     /// The reporter says whether the parties may be told who they are.
     Consent {
@@ -188,8 +190,9 @@ pub enum By {
     Team(Standing),
 }
 
-/// A file the team attaches to a message, as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A file attached to a message, as stored (its bytes are kept with the case under their
+/// SHA-256).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct File {
     pub sha256: String,
     pub filename: String,
@@ -431,7 +434,7 @@ fn events_of(
                 (Some(_), false) => Event::StatementApproved { party },
             }
         }
-        Command::MessageParties { party, body } => {
+        Command::MessageParties { party, body, files } => {
             let state = crate::coordination::state(log);
             match &party {
                 Some(slug) => {
@@ -448,6 +451,7 @@ fn events_of(
                 party,
                 body,
                 from_party: false,
+                files,
             }
         }
         Command::AnswerInvitation {
@@ -482,12 +486,13 @@ fn events_of(
             }
             Event::IdentityShared { share }
         }
-        Command::PartyWrite { party, body } => {
+        Command::PartyWrite { party, body, files } => {
             invited(&crate::coordination::state(log), &party)?;
             Event::PartyMessage {
                 party: Some(party),
                 body,
                 from_party: true,
+                files,
             }
         }
         Command::Close => Event::Closed,
@@ -528,6 +533,17 @@ fn events_of(
             reason,
             reporter_note: reporter_note.filter(|n| !n.trim().is_empty()),
         },
+        Command::ChangeAccess {
+            grant: Some(CaseGrant::External),
+            ..
+        } => {
+            return Err(invalid(
+                "grant",
+                "external access is retired: a vendor, distribution or service provider takes \
+                 part as an invited party; link their account to the party in the \
+                 organisation's registry and invite it to the case",
+            ));
+        }
         Command::ChangeAccess { user_id, grant } => Event::AccessChanged { user_id, grant },
         Command::Reply {
             body,

@@ -679,6 +679,51 @@ pub fn state(log: &[crate::case::Recorded]) -> Coordination {
     c
 }
 
+/// The team passing a party's message on to every party (a thread is the party's own until
+/// the team shares it): the command that writes `note`, then the message quoted with who
+/// wrote it, to every party, with the message's files and `files` besides. `None` when
+/// `event` is not a message a party wrote.
+pub fn share(
+    state: &Coordination,
+    event: &crate::case::Event,
+    note: &str,
+    files: Vec<crate::command::File>,
+) -> Option<crate::command::Command> {
+    let crate::case::Event::PartyMessage {
+        party: Some(party),
+        body,
+        from_party: true,
+        files: attached,
+    } = event
+    else {
+        return None;
+    };
+    let name = state
+        .party(party)
+        .map_or(party.as_str(), |p| p.invitee.name.as_str());
+    let quoted: Vec<String> = body
+        .lines()
+        .map(|l| {
+            if l.is_empty() {
+                ">".to_owned()
+            } else {
+                format!("> {l}")
+            }
+        })
+        .collect();
+    let mut text = String::new();
+    if !note.trim().is_empty() {
+        text.push_str(note.trim());
+        text.push_str("\n\n");
+    }
+    text.push_str(&format!("{name} wrote:\n\n{}", quoted.join("\n")));
+    Some(crate::command::Command::MessageParties {
+        party: None,
+        body: text,
+        files: attached.iter().cloned().chain(files).collect(),
+    })
+}
+
 /// The messages one party reads: its own thread and the team's messages to every party,
 /// in order. Never another party's.
 pub fn thread<'a>(

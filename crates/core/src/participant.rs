@@ -49,6 +49,7 @@ impl Role {
                 party: Some(party.to_owned()),
                 body,
                 from_party: true,
+                files: Vec::new(),
             },
             Role::Reporter => Event::ReporterReply {
                 body,

@@ -70,16 +70,18 @@ pub fn record(uploads: Vec<Upload>, added_by: &str) -> (Vec<Event>, Vec<NewAttac
 pub fn files(uploads: Vec<Upload>) -> (Vec<File>, Vec<NewAttachment>) {
     uploads
         .into_iter()
-        .map(|u| {
-            let file = File {
-                sha256: u.file.sha256(),
-                filename: u.file.filename.clone(),
-                content_type: u.file.content_type.clone(),
-                size: u.file.data.len() as u64,
-            };
-            (file, u.file)
-        })
+        .map(|u| (described(&u.file), u.file))
         .unzip()
+}
+
+/// What the log says of a file to store.
+pub fn described(file: &NewAttachment) -> File {
+    File {
+        sha256: file.sha256(),
+        filename: file.filename.clone(),
+        content_type: file.content_type.clone(),
+        size: file.data.len() as u64,
+    }
 }
 
 /// Only the last path component (browsers on Windows used to send full paths), without

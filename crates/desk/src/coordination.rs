@@ -94,6 +94,97 @@ impl Desk {
             .ok_or(DeskError::NotFound)
     }
 
+    /// Looks the key of party `slug` of `org` up in its contacts' Web Key Directories, in
+    /// order, and keeps the first usable key that names its address. The entry after, and
+    /// where the key was found; or an error naming every attempt, so the officer can paste
+    /// the key instead.
+    pub async fn find_party_key(
+        &self,
+        org: &Organisation,
+        slug: &str,
+        at: Timestamp,
+    ) -> Result<(PartyRow, String), DeskError> {
+        let current = self.party(org, slug).await?;
+        let mut failures = Vec::new();
+        for contact in &current.party.contacts {
+            match self.wkd.lookup(contact, at).await {
+                Ok(found) => {
+                    let key = (found.key.fingerprint(), found.key.armored());
+                    self.store().set_party_key(current.id, &key, at).await?;
+                    return Ok((self.party(org, slug).await?, found.url));
+                }
+                Err(not_found) => failures.push(not_found.to_string()),
+            }
+        }
+        Err(DeskError::invalid(
+            "key",
+            format!(
+                "no usable key found by Web Key Directory for {}'s contacts ({}); paste the key instead",
+                current.party.name,
+                failures.join("; ")
+            ),
+        ))
+    }
+
+    /// The accounts that answer for `party`: `(user id, e-mail address, name)`.
+    pub async fn party_accounts(
+        &self,
+        party: &PartyRow,
+    ) -> Result<Vec<(i64, String, String)>, DeskError> {
+        Ok(self.store().party_accounts(party.id).await?)
+    }
+
+    /// Links the account signing in as `email` to `party` (`linked`), so that its holder
+    /// reaches the party's portal on every case the party is invited to, or unlinks it.
+    /// Recorded in the account log by `actor`; the accounts that answer for the party after.
+    pub async fn link_party_account(
+        &self,
+        party: &PartyRow,
+        email: &str,
+        linked: bool,
+        actor: &str,
+    ) -> Result<Vec<(i64, String, String)>, DeskError> {
+        let email = email.trim();
+        let user = self.store().user_by_email(email).await?;
+        let user = match user {
+            Some(user) if linked && user.disabled_at.is_some() => {
+                return Err(DeskError::invalid(
+                    "email",
+                    format!("the account {email} is disabled: an administrator enables it first"),
+                ));
+            }
+            Some(user) => user,
+            None => {
+                return Err(DeskError::invalid(
+                    "email",
+                    format!(
+                        "no account signs in as {email:?}: an administrator creates it first \
+                         (vulndesk user add {email} --name NAME), with no role in the \
+                         organisation"
+                    ),
+                ));
+            }
+        };
+        let changed = self
+            .store()
+            .link_party_account(party.id, user.id, linked, Timestamp::now())
+            .await?;
+        if changed {
+            crate::accounts::audit(
+                self,
+                if linked {
+                    "party_account_linked"
+                } else {
+                    "party_account_unlinked"
+                },
+                actor,
+                serde_json::json!({ "user_id": user.id, "org_id": party.org_id, "party": party.party.slug }),
+            )
+            .await?;
+        }
+        self.party_accounts(party).await
+    }
+
     /// Checks `entry` and writes it to `org`'s registry: a new slug is added; a taken one is
     /// refused or replaced as `if_exists` says.
     pub async fn put_party(
@@ -330,13 +421,29 @@ impl PartyMail {
                     party,
                     body,
                     from_party: false,
+                    files,
                 } => {
                     let to = match party {
                         Some(slug) => self.addressee(slug).into_iter().collect(),
                         None => self.addressees.iter().collect(),
                     };
+                    // Files stay on the desk: the portal serves them to the party signed in
+                    // or holding its link, where mail would spread them further.
+                    let attached = match files.len() {
+                        0 => String::new(),
+                        n => format!(
+                            "{n} file{s} came with this message: {names}. Download {them} in your portal.\n\n",
+                            s = if n == 1 { "" } else { "s" },
+                            names = files
+                                .iter()
+                                .map(|f| f.filename.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            them = if n == 1 { "it" } else { "them" },
+                        ),
+                    };
                     let text = format!(
-                        "{org}'s security team writes about case {id}{all}:\n\n{body}\n\n\
+                        "{org}'s security team writes about case {id}{all}:\n\n{body}\n\n{attached}\
                          Answer by replying to this mail, or in your portal (the link in the invitation).\n",
                         org = self.org,
                         id = self.case_id,
@@ -604,6 +711,45 @@ impl Desk {
         command: Command,
         at: Timestamp,
     ) -> Result<crate::Appended, DeskError> {
+        self.as_party_with(case, participant, command, Effects::default(), at)
+            .await
+    }
+
+    /// A party's message in its own thread, with files (within the policy's attachment
+    /// limits, which the form's reader enforced), stored in the same write.
+    pub async fn party_write(
+        &self,
+        case: &CaseRow,
+        participant: &vulndesk_store::ParticipantRow,
+        body: String,
+        uploads: Vec<crate::attachments::Upload>,
+        at: Timestamp,
+    ) -> Result<crate::Appended, DeskError> {
+        let Some((_, slug)) = &participant.party else {
+            return Err(DeskError::NotFound);
+        };
+        let (files, stored) = crate::attachments::files(uploads);
+        let command = Command::PartyWrite {
+            party: slug.clone(),
+            body,
+            files,
+        };
+        let effects = Effects {
+            attachments: stored,
+            ..Effects::default()
+        };
+        self.as_party_with(case, participant, command, effects, at)
+            .await
+    }
+
+    async fn as_party_with(
+        &self,
+        case: &CaseRow,
+        participant: &vulndesk_store::ParticipantRow,
+        command: Command,
+        effects: Effects,
+        at: Timestamp,
+    ) -> Result<crate::Appended, DeskError> {
         let Some((_, slug)) = &participant.party else {
             return Err(DeskError::NotFound);
         };
@@ -616,17 +762,8 @@ impl Desk {
             org_cases: &[],
         };
         let actor = Actor::Party(slug.clone());
-        self.decide_and_append(
-            case,
-            &pinned,
-            &actor,
-            &ctx,
-            command,
-            Effects::default(),
-            at,
-            None,
-        )
-        .await
+        self.decide_and_append(case, &pinned, &actor, &ctx, command, effects, at, None)
+            .await
     }
 
     /// Gives a party a new portal link; the presented one (`old_hash`) stops working at

@@ -18,6 +18,7 @@ pub mod outbound;
 mod policies;
 mod reminders;
 pub mod reporter_token;
+pub mod wkd;
 pub mod workspace;
 
 use std::sync::Arc;
@@ -41,6 +42,8 @@ pub struct Desk {
     public_url: Option<String>,
     /// The sender of mail to the team, when the operator set one.
     mail_from: Option<EmailAddress>,
+    /// Where parties' keys are looked up by their addresses.
+    wkd: wkd::Directory,
 }
 
 impl Desk {
@@ -51,7 +54,15 @@ impl Desk {
             policies: Arc::default(),
             public_url: None,
             mail_from: None,
+            wkd: wkd::Directory::default(),
         }
+    }
+
+    /// The same desk looking keys up at one Web Key Directory `origin` for every domain (a
+    /// mirror, or a stand-in in tests) instead of each address's own.
+    pub fn with_wkd_origin(mut self, origin: Option<String>) -> Desk {
+        self.wkd = wkd::Directory { origin };
+        self
     }
 
     /// The same desk sending team mail (reminders, mentions) from `from`.
@@ -111,8 +122,8 @@ impl Desk {
             .collect())
     }
 
-    /// Everything `user` holds: their role in each organisation and what they were added
-    /// to each case as (no token scopes: the caller narrows those). Roles and grants this
+    /// Everything `user` holds: their role in each organisation, what they were added to
+    /// each case as and the cases the parties they answer for are invited to (no token scopes: the caller narrows those). Roles and grants this
     /// version does not know give nothing.
     pub async fn person(&self, user: &vulndesk_store::UserRow) -> Result<Person, DeskError> {
         let orgs = self
@@ -129,11 +140,19 @@ impl Desk {
             .into_iter()
             .filter_map(|(case, grant)| Some((case, CaseGrant::parse(&grant)?)))
             .collect();
+        let party_cases = self
+            .store
+            .party_invitations(user.id)
+            .await?
+            .into_iter()
+            .map(|(case, ..)| case)
+            .collect();
         Ok(Person {
             user_id: user.id,
             admin: user.admin,
             orgs,
             cases,
+            party_cases,
             scopes: None,
         })
     }

@@ -37,6 +37,19 @@ pub enum Action {
     Note { body: String },
     /// A message to the reporter, with files for them (a patch to test, say).
     Message { body: String, files: Vec<Upload> },
+    /// A message to one party's thread (by slug) or to every party, with files.
+    PartyMessage {
+        party: Option<String>,
+        body: String,
+        files: Vec<Upload>,
+    },
+    /// A party's message (by its position in the case's log) passed on to every party,
+    /// after `note`, with its files and `files` besides.
+    Share {
+        seq: i64,
+        note: String,
+        files: Vec<Upload>,
+    },
     /// Give a person access to this case, or take it away (`None`), named by address.
     Access {
         email: String,
@@ -95,7 +108,8 @@ impl Desk {
         let pinned = self.policy(case.policy_version_id).await?;
         let at = Timestamp::now();
         let team = self.team(org_id).await?;
-        let read = log(&self.store.events(case.id).await?)?;
+        let rows = self.store.events(case.id).await?;
+        let read = log(&rows)?;
         let mut effects = Effects::default();
         let mut inviting = Vec::new();
         let command = match action {
@@ -128,6 +142,25 @@ impl Desk {
                 let (files, stored) = attachments::files(files);
                 effects.attachments = stored;
                 Command::Message { body, files }
+            }
+            Action::PartyMessage { party, body, files } => {
+                let (files, stored) = attachments::files(files);
+                effects.attachments = stored;
+                Command::MessageParties { party, body, files }
+            }
+            Action::Share { seq, note, files } => {
+                let (files, stored) = attachments::files(files);
+                effects.attachments = stored;
+                let shared = rows.iter().position(|r| r.seq == seq).and_then(|i| {
+                    let state = vulndesk_core::coordination::state(&read);
+                    vulndesk_core::coordination::share(&state, &read[i].event, &note, files)
+                });
+                shared.ok_or_else(|| {
+                    DeskError::invalid(
+                        "share",
+                        format!("entry {seq} of this case is not a message a party wrote"),
+                    )
+                })?
             }
             Action::Access { email, grant } => {
                 let user = self

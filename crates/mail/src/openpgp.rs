@@ -426,6 +426,17 @@ impl PublicKey {
     pub fn parse(armored: &str, now: jiff::Timestamp) -> Result<Self> {
         require_armor(armored, "PUBLIC KEY BLOCK")?;
         let (key, _) = SignedPublicKey::from_string(armored).map_err(malformed)?;
+        Self::usable(key, now)
+    }
+
+    /// Parses a key in its binary form (what a Web Key Directory serves), checked as
+    /// [`PublicKey::parse`] checks an armoured one.
+    pub fn parse_binary(bytes: &[u8], now: jiff::Timestamp) -> Result<Self> {
+        let key = SignedPublicKey::from_bytes(bytes).map_err(malformed)?;
+        Self::usable(key, now)
+    }
+
+    fn usable(key: SignedPublicKey, now: jiff::Timestamp) -> Result<Self> {
         key.verify_bindings().map_err(malformed)?;
         let fingerprint = hex_fingerprint(&key);
         if is_revoked(&key) {
@@ -449,6 +460,11 @@ impl PublicKey {
         self.key
             .to_armored_string(ArmorOptions::default())
             .unwrap_or_default()
+    }
+
+    /// The certificate in its binary form (as a Web Key Directory serves it).
+    pub fn binary(&self) -> Vec<u8> {
+        pgp::ser::Serialize::to_bytes(&self.key).unwrap_or_default()
     }
 
     /// The user IDs, e.g. `Reporter <reporter@example.org>`.

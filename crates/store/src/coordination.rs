@@ -197,4 +197,94 @@ impl Store {
         .await?);
         row.map(RawParty::decode).transpose()
     }
+
+    /// Sets party `party_id`'s OpenPGP key (fingerprint, armoured), leaving the rest of the
+    /// entry as it is (an edit made meanwhile is kept).
+    pub async fn set_party_key(
+        &self,
+        party_id: i64,
+        key: &(String, String),
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, p => sqlx::query(
+            "UPDATE parties SET key_fingerprint = $2, key_armored = $3, updated_at = $4 WHERE id = $1",
+        )
+        .bind(party_id)
+        .bind(key.0.clone())
+        .bind(key.1.clone())
+        .bind(ts_text(at))
+        .execute(p)
+        .await
+        .map(drop)?);
+        Ok(())
+    }
+
+    /// Links account `user_id` to party `party_id` (`linked`) or unlinks it; whether
+    /// anything changed.
+    pub async fn link_party_account(
+        &self,
+        party_id: i64,
+        user_id: i64,
+        linked: bool,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(self, p => if linked {
+            sqlx::query(
+                "INSERT INTO party_accounts (party_id, user_id, linked_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (party_id, user_id) DO NOTHING",
+            )
+            .bind(party_id)
+            .bind(user_id)
+            .bind(ts_text(at))
+            .execute(p)
+            .await?
+            .rows_affected()
+        } else {
+            sqlx::query("DELETE FROM party_accounts WHERE party_id = $1 AND user_id = $2")
+                .bind(party_id)
+                .bind(user_id)
+                .execute(p)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// The accounts that answer for party `party_id`: `(user id, e-mail address, name)`,
+    /// by address.
+    pub async fn party_accounts(
+        &self,
+        party_id: i64,
+    ) -> Result<Vec<(i64, String, String)>, StoreError> {
+        Ok(on_pool!(self, p => sqlx::query_as(
+            "SELECT u.id, u.email, u.name FROM party_accounts a JOIN users u ON u.id = a.user_id \
+             WHERE a.party_id = $1 ORDER BY u.email",
+        )
+        .bind(party_id)
+        .fetch_all(p)
+        .await?))
+    }
+
+    /// The cases a party that `user_id` answers for is invited to, with the party's name
+    /// and its organisation's, newest invitation first: `(case id, party name, organisation
+    /// name, invited at)`.
+    pub async fn party_invitations(
+        &self,
+        user_id: i64,
+    ) -> Result<Vec<(i64, String, String, Timestamp)>, StoreError> {
+        let rows: Vec<(i64, String, String, String)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT pp.case_id, pt.name, o.name, pp.joined_at \
+             FROM party_accounts a \
+             JOIN participants pp ON pp.party_id = a.party_id \
+             JOIN parties pt ON pt.id = a.party_id \
+             JOIN organisations o ON o.id = pt.org_id \
+             WHERE a.user_id = $1 ORDER BY pp.joined_at DESC, pp.case_id DESC",
+        )
+        .bind(user_id)
+        .fetch_all(p)
+        .await?);
+        rows.into_iter()
+            .map(|(case, party, org, at)| Ok((case, party, org, parse_ts(&at)?)))
+            .collect()
+    }
 }

@@ -152,6 +152,27 @@ impl Store {
         row.map(RawParticipant::decode).transpose()
     }
 
+    /// The party of case `case_id` that account `user_id` answers for (the first invited,
+    /// should they answer for two).
+    pub async fn party_of_account(
+        &self,
+        case_id: i64,
+        user_id: i64,
+    ) -> Result<Option<ParticipantRow>, StoreError> {
+        let row: Option<RawParticipant> = on_pool!(self, p => sqlx::query_as(
+            concat!(
+                select_participants!(),
+                "WHERE p.case_id = $1 AND p.party_id IN \
+                 (SELECT party_id FROM party_accounts WHERE user_id = $2) ORDER BY p.id LIMIT 1"
+            ),
+        )
+        .bind(case_id)
+        .bind(user_id)
+        .fetch_optional(p)
+        .await?);
+        row.map(RawParticipant::decode).transpose()
+    }
+
     /// Replaces a party participant's portal token, only while `old_hash` is still its
     /// token: `false` when another replacement got there first.
     pub async fn replace_party_token(

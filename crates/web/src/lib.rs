@@ -88,6 +88,13 @@ impl AppState {
 
     /// The same state with the address people reach the desk at: links in mail use it,
     /// and over HTTPS the session cookie is `Secure`.
+    /// Parties' keys looked up at one Web Key Directory `origin` (see
+    /// [`Desk::with_wkd_origin`]).
+    pub fn with_wkd_origin(mut self, origin: Option<String>) -> AppState {
+        self.desk = self.desk.with_wkd_origin(origin);
+        self
+    }
+
     pub fn with_public_url(mut self, url: Option<String>) -> AppState {
         self.desk = self.desk.with_public_url(url);
         self.secure_cookies = self
@@ -156,6 +163,42 @@ fn routes() -> authz::Routes {
             "/p/{id}/{token}/token",
             Party,
             post(party::portal::replace_token),
+        )
+        .add(
+            M::GET,
+            "/p/{id}/{token}/files/{sha256}",
+            Party,
+            get(party::portal::file),
+        )
+        .add(
+            M::GET,
+            "/party/cases/{id}",
+            PartyAccount,
+            get(party::portal::show),
+        )
+        .add(
+            M::POST,
+            "/party/cases/{id}/answer",
+            PartyAccount,
+            post(party::portal::answer),
+        )
+        .add(
+            M::POST,
+            "/party/cases/{id}/status",
+            PartyAccount,
+            post(party::portal::status),
+        )
+        .add(
+            M::POST,
+            "/party/cases/{id}/messages",
+            PartyAccount,
+            post(party::portal::message),
+        )
+        .add(
+            M::GET,
+            "/party/cases/{id}/files/{sha256}",
+            PartyAccount,
+            get(party::portal::file),
         )
         .add(
             M::GET,
@@ -317,6 +360,18 @@ fn routes() -> authz::Routes {
             OrgOfficer,
             post(team::coordination::edit),
         )
+        .add(
+            M::POST,
+            "/orgs/{org}/parties/{party}/accounts",
+            OrgOfficer,
+            post(team::coordination::accounts),
+        )
+        .add(
+            M::POST,
+            "/orgs/{org}/parties/{party}/wkd",
+            OrgOfficer,
+            post(team::coordination::find_key),
+        )
         .add(M::GET, "/cases/{id}", ReadCase, get(team::pages::show))
         .add(
             M::GET,
@@ -456,6 +511,24 @@ fn routes() -> authz::Routes {
             "/api/v1/orgs/{org}/parties/{party}",
             OrgOfficer,
             put(team::coordination::api_edit),
+        )
+        .add(
+            M::GET,
+            "/api/v1/orgs/{org}/parties/{party}/accounts",
+            OrgTeam,
+            get(team::coordination::api_accounts),
+        )
+        .add(
+            M::POST,
+            "/api/v1/orgs/{org}/parties/{party}/accounts",
+            OrgOfficer,
+            post(team::coordination::api_link_account),
+        )
+        .add(
+            M::POST,
+            "/api/v1/orgs/{org}/parties/{party}/wkd",
+            OrgOfficer,
+            post(team::coordination::api_find_key),
         )
         .add(M::GET, "/api/v1/cases/{id}", ReadCase, get(team::api::show))
         .add(

@@ -10,7 +10,7 @@ use serde_json::Value;
 use vulndesk_core::access::CaseGrant;
 use vulndesk_store::Effects;
 
-use crate::helpers::{TestApp, on_each_database, report, spawn_app};
+use crate::helpers::{RATE_LIMIT_ENV, TestApp, on_each_database, report, spawn_app_with};
 use crate::team_support::{
     PASSWORD, Session, add_member, api_token, hidden, location, session_for, set_cookie,
 };
@@ -19,7 +19,9 @@ use crate::team_support::{
 /// tokens of a kamailio member, sent as `Authorization: Bearer`: account management and
 /// signing out must refuse them whatever their scope. "party" holds the portal token of a
 /// party invited to the case, in the address of portal routes and as a bearer token
-/// elsewhere: it opens its portal and nothing else.
+/// elsewhere: it opens its portal and nothing else. "party account" is a person whose
+/// account answers for that party (and who holds the retired `external` grant on the case,
+/// which gives nothing): signed in, it reaches the party's portal and nothing of the case.
 const ROLES: [&str; 12] = [
     "anonymous",
     "reporter",
@@ -29,7 +31,7 @@ const ROLES: [&str; 12] = [
     "officer",
     "reviewer",
     "admin",
-    "external",
+    "party account",
     "read token",
     "write token",
     "party",
@@ -40,7 +42,7 @@ const ROLES: [&str; 12] = [
 /// the same answer as for something that does not exist), `f` forbidden (403).
 #[rustfmt::skip]
 const EXPECTED: &[(&str, &str)] = &[
-    //                                              anon rep orep oorg mem off rev adm ext rtk wtk pty
+    //                                              anon rep orep oorg mem off rev adm pac rtk wtk pty
     ("GET /",                                         ". . . . . . . . . . . ."),
     ("GET /healthz",                                  ". . . . . . . . . . . ."),
     ("GET /static/vulndesk.css",                      ". . . . . . . . . . . ."),
@@ -50,6 +52,12 @@ const EXPECTED: &[(&str, &str)] = &[
     ("POST /p/{id}/{token}/status",                   "h h h h h h h h h h h ."),
     ("POST /p/{id}/{token}/messages",                 "h h h h h h h h h h h ."),
     ("POST /p/{id}/{token}/token",                    "h h h h h h h h h h h ."),
+    ("GET /p/{id}/{token}/files/{sha256}",            "h h h h h h h h h h h ."),
+    ("GET /party/cases/{id}",                         "s s s h h h h h . h h s"),
+    ("POST /party/cases/{id}/answer",                 "s s s h h h h h . h h s"),
+    ("POST /party/cases/{id}/status",                 "s s s h h h h h . h h s"),
+    ("POST /party/cases/{id}/messages",               "s s s h h h h h . h h s"),
+    ("GET /party/cases/{id}/files/{sha256}",          "s s s h h h h h . h h s"),
     ("GET /api/v1/openapi.json",                      ". . . . . . . . . . . ."),
     ("GET /api/v1/products",                          ". . . . . . . . . . . ."),
     ("POST /api/v1/reports",                          ". . . . . . . . . . . ."),
@@ -85,48 +93,53 @@ const EXPECTED: &[(&str, &str)] = &[
     ("POST /orgs/{org}/parties",                      "s s s f f . f . f f f s"),
     ("GET /orgs/{org}/parties/{party}",               "s s s f . . f . f . . s"),
     ("POST /orgs/{org}/parties/{party}",              "s s s f f . f . f f f s"),
-    ("GET /cases/{id}",                               "s s s h . . . . . . . s"),
-    ("GET /cases/{id}/files/{sha256}",                "s s s h . . . . . . . s"),
-    ("POST /cases/{id}/triage",                       "s s s h . . f . f f . s"),
-    ("POST /cases/{id}/notes",                        "s s s h . . f . f f . s"),
-    ("POST /cases/{id}/messages",                     "s s s h . . f . f f . s"),
-    ("POST /cases/{id}/severity",                     "s s s h . . f . f f . s"),
-    ("POST /cases/{id}/ssvc",                         "s s s h . . f . f f . s"),
-    ("POST /cases/{id}/lines",                        "s s s h . . f . f f . s"),
-    ("POST /cases/{id}/bounty",                       "s s s h . . f . f f . s"),
-    ("POST /cases/{id}/officer",                      "s s s h f . f . f f f s"),
-    ("POST /cases/{id}/deadlines",                    "s s s h f . f . f f f s"),
-    ("POST /cases/{id}/access",                       "s s s h f . f . f f f s"),
-    ("POST /cases/{id}/approvals",                    "s s s h . . . . f f . s"),
-    ("POST /cases/{id}/parties",                      "s s s h . . f . f f . s"),
-    ("POST /cases/{id}/embargo",                      "s s s h f . f . f f f s"),
-    ("GET /cases/{id}/parties/{party}",               "s s s h . . f . f f . s"),
-    ("POST /cases/{id}/party-messages",               "s s s h . . f . f f . s"),
-    ("POST /cases/{id}/statements",                   "s s s h . . f . f f . s"),
-    ("POST /cases/{id}/reporter-sharing",             "s s s h f . f . f f f s"),
+    ("POST /orgs/{org}/parties/{party}/accounts",     "s s s f f . f . f f f s"),
+    ("POST /orgs/{org}/parties/{party}/wkd",          "s s s f f . f . f f f s"),
+    ("GET /cases/{id}",                               "s s s h . . . . h . . s"),
+    ("GET /cases/{id}/files/{sha256}",                "s s s h . . . . h . . s"),
+    ("POST /cases/{id}/triage",                       "s s s h . . f . h f . s"),
+    ("POST /cases/{id}/notes",                        "s s s h . . f . h f . s"),
+    ("POST /cases/{id}/messages",                     "s s s h . . f . h f . s"),
+    ("POST /cases/{id}/severity",                     "s s s h . . f . h f . s"),
+    ("POST /cases/{id}/ssvc",                         "s s s h . . f . h f . s"),
+    ("POST /cases/{id}/lines",                        "s s s h . . f . h f . s"),
+    ("POST /cases/{id}/bounty",                       "s s s h . . f . h f . s"),
+    ("POST /cases/{id}/officer",                      "s s s h f . f . h f f s"),
+    ("POST /cases/{id}/deadlines",                    "s s s h f . f . h f f s"),
+    ("POST /cases/{id}/access",                       "s s s h f . f . h f f s"),
+    ("POST /cases/{id}/approvals",                    "s s s h . . . . h f . s"),
+    ("POST /cases/{id}/parties",                      "s s s h . . f . h f . s"),
+    ("POST /cases/{id}/embargo",                      "s s s h f . f . h f f s"),
+    ("GET /cases/{id}/parties/{party}",               "s s s h . . f . h f . s"),
+    ("POST /cases/{id}/party-messages",               "s s s h . . f . h f . s"),
+    ("POST /cases/{id}/statements",                   "s s s h . . f . h f . s"),
+    ("POST /cases/{id}/reporter-sharing",             "s s s h f . f . h f f s"),
     ("GET /api/v1/cases",                             "s s s . . . . . . . . s"),
     ("POST /api/v1/outbound",                         "s s s . . . . . . f . s"),
     ("GET /api/v1/orgs/{org}/parties",                "s s s f . . f . f . . s"),
     ("POST /api/v1/orgs/{org}/parties",               "s s s f f . f . f f f s"),
     ("GET /api/v1/orgs/{org}/parties/{party}",        "s s s f . . f . f . . s"),
     ("PUT /api/v1/orgs/{org}/parties/{party}",        "s s s f f . f . f f f s"),
-    ("GET /api/v1/cases/{id}",                        "s s s h . . . . . . . s"),
-    ("POST /api/v1/cases/{id}/triage",                "s s s h . . f . f f . s"),
-    ("POST /api/v1/cases/{id}/notes",                 "s s s h . . f . f f . s"),
-    ("POST /api/v1/cases/{id}/messages",              "s s s h . . f . f f . s"),
-    ("POST /api/v1/cases/{id}/severity",              "s s s h . . f . f f . s"),
-    ("POST /api/v1/cases/{id}/ssvc",                  "s s s h . . f . f f . s"),
-    ("POST /api/v1/cases/{id}/lines",                 "s s s h . . f . f f . s"),
-    ("POST /api/v1/cases/{id}/bounty",                "s s s h . . f . f f . s"),
-    ("POST /api/v1/cases/{id}/officer",               "s s s h f . f . f f f s"),
-    ("POST /api/v1/cases/{id}/deadlines",             "s s s h f . f . f f f s"),
-    ("POST /api/v1/cases/{id}/access",                "s s s h f . f . f f f s"),
-    ("POST /api/v1/cases/{id}/approvals",             "s s s h . . . . f f . s"),
-    ("POST /api/v1/cases/{id}/parties",               "s s s h . . f . f f . s"),
-    ("POST /api/v1/cases/{id}/embargo",               "s s s h f . f . f f f s"),
-    ("POST /api/v1/cases/{id}/party-messages",        "s s s h . . f . f f . s"),
-    ("POST /api/v1/cases/{id}/statements",            "s s s h . . f . f f . s"),
-    ("POST /api/v1/cases/{id}/reporter-sharing",      "s s s h f . f . f f f s"),
+    ("GET /api/v1/orgs/{org}/parties/{party}/accounts", "s s s f . . f . f . . s"),
+    ("POST /api/v1/orgs/{org}/parties/{party}/accounts", "s s s f f . f . f f f s"),
+    ("POST /api/v1/orgs/{org}/parties/{party}/wkd",   "s s s f f . f . f f f s"),
+    ("GET /api/v1/cases/{id}",                        "s s s h . . . . h . . s"),
+    ("POST /api/v1/cases/{id}/triage",                "s s s h . . f . h f . s"),
+    ("POST /api/v1/cases/{id}/notes",                 "s s s h . . f . h f . s"),
+    ("POST /api/v1/cases/{id}/messages",              "s s s h . . f . h f . s"),
+    ("POST /api/v1/cases/{id}/severity",              "s s s h . . f . h f . s"),
+    ("POST /api/v1/cases/{id}/ssvc",                  "s s s h . . f . h f . s"),
+    ("POST /api/v1/cases/{id}/lines",                 "s s s h . . f . h f . s"),
+    ("POST /api/v1/cases/{id}/bounty",                "s s s h . . f . h f . s"),
+    ("POST /api/v1/cases/{id}/officer",               "s s s h f . f . h f f s"),
+    ("POST /api/v1/cases/{id}/deadlines",             "s s s h f . f . h f f s"),
+    ("POST /api/v1/cases/{id}/access",                "s s s h f . f . h f f s"),
+    ("POST /api/v1/cases/{id}/approvals",             "s s s h . . . . h f . s"),
+    ("POST /api/v1/cases/{id}/parties",               "s s s h . . f . h f . s"),
+    ("POST /api/v1/cases/{id}/embargo",               "s s s h f . f . h f f s"),
+    ("POST /api/v1/cases/{id}/party-messages",        "s s s h . . f . h f . s"),
+    ("POST /api/v1/cases/{id}/statements",            "s s s h . . f . h f . s"),
+    ("POST /api/v1/cases/{id}/reporter-sharing",      "s s s h f . f . h f f s"),
 ];
 
 /// What one request showed about the decision.
@@ -201,7 +214,7 @@ async fn fixture(app: &TestApp) -> Fixture {
     );
     sessions.insert("admin", add_member(app, "a@example.org", true, &[]).await);
     let external = add_member(app, "vendor@example.net", false, &[]).await;
-    sessions.insert("external", external);
+    sessions.insert("party account", external);
     // The token holder has no session here: "sign out everywhere" as another caller must
     // not revoke these tokens halfway through the table.
     let holder = add_member(app, "t@example.org", false, &[("kamailio", "member")]).await;
@@ -236,7 +249,8 @@ async fn fixture(app: &TestApp) -> Fixture {
         )
         .await
         .unwrap();
-    // The external party is added to the case the way an officer adds one.
+    // The person once got the retired external grant on the case (a log written before it
+    // was retired): it gives nothing now.
     let now = jiff::Timestamp::now();
     let (events, _) = vulndesk_desk::cases::prepare(
         vec![vulndesk_core::case::Event::AccessChanged {
@@ -287,6 +301,44 @@ async fn fixture(app: &TestApp) -> Fixture {
         .replace("=\r\n", "");
     let link = regex::Regex::new(&format!(r"/p/{case_id}/([0-9a-f]{{64}})")).unwrap();
     let party_token = link.captures(&raw).expect("a portal link")[1].to_owned();
+    // The person answers for the party by account.
+    let matrix = app
+        .store
+        .party(kamailio.id, "matrix")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        app.store
+            .link_party_account(matrix.id, external, true, now)
+            .await
+            .unwrap()
+    );
+    // The team sends the party the case's file too, so the file routes of the party's
+    // portal have one to serve.
+    let sent = officer
+        .on(app
+            .client
+            .post(app.url(&format!("/cases/{case_id}/party-messages"))))
+        .multipart(
+            Form::new()
+                .text("csrf", officer.csrf.clone())
+                .text("party", "matrix")
+                .text("body", "The proof.")
+                .part(
+                    "attachments",
+                    Part::bytes(b"proof".to_vec()).file_name("poc.txt"),
+                ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.status().as_u16(),
+        303,
+        "{}",
+        sent.text().await.unwrap()
+    );
     Fixture {
         case_id,
         token,
@@ -301,7 +353,15 @@ async fn fixture(app: &TestApp) -> Fixture {
 #[tokio::test]
 async fn every_route_answers_every_caller_as_specified() {
     on_each_database(|db| async move {
-        let app = spawn_app(&db).await;
+        // Key lookups go to a closed port: refused at once, never out to the network.
+        let app = spawn_app_with(
+            &db,
+            &[
+                (RATE_LIMIT_ENV, "off"),
+                ("VULNDESK_WKD_ORIGIN", "http://127.0.0.1:9"),
+            ],
+        )
+        .await;
         let mut f = fixture(&app).await;
         let table = vulndesk_web::route_table();
         let expected: BTreeMap<&str, &str> = EXPECTED.iter().copied().collect();

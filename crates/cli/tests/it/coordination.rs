@@ -502,7 +502,7 @@ async fn parties_coordinate_through_their_portals_and_mail_each_in_its_own_threa
         assert!(html.contains("You accepted the invitation") && html.contains("Not affected"), "on {on}: {html}");
 
         // Threads: each party reads its own and the team's messages to all, never another's.
-        let r = party_form(&app, &format!("{acme}/messages"), &[("body", "Acme is checking its fleet.")]).await;
+        let r = app.post_form(&format!("{acme}/messages"), reqwest::multipart::Form::new().text("body", "Acme is checking its fleet.")).await;
         assert_eq!(r.status(), 303, "on {on}");
         let (status, body) = act("party-messages", json!({"party": "acme-hosting", "body": "Acme: please patch by Friday."})).await;
         assert_eq!(status, 201, "on {on}: {body}");
@@ -548,10 +548,24 @@ async fn parties_coordinate_through_their_portals_and_mail_each_in_its_own_threa
         assert_eq!(r.status(), 404, "on {on}");
         let r = o.on(app.client.get(app.url(&format!("/cases/{case}/files/{}", file.sha256)))).send().await.unwrap();
         assert_eq!(r.status(), 200, "on {on}: the team reads it");
-        assert!(!app.get(&acme).await.text().await.unwrap().contains("DSA-9999"), "on {on}");
+        // It is in Debian's thread, for Debian to fetch too, and for no other party.
+        assert!(app.get(&debian).await.text().await.unwrap().contains("dsa.txt"), "on {on}");
+        assert_eq!(app.get(&format!("{debian}/files/{}", file.sha256)).await.status(), 200, "on {on}");
+        assert_eq!(app.get(&format!("{acme}/files/{}", file.sha256)).await.status(), 404, "on {on}");
+        let acme_page = app.get(&acme).await.text().await.unwrap();
+        assert!(!acme_page.contains("DSA-9999") && !acme_page.contains("dsa.txt"), "on {on}");
         let reporter_view = app.store.events(case).await.unwrap();
         let message = reporter_view.iter().find(|e| e.payload.to_string().contains("DSA-9999")).unwrap();
         assert_eq!((message.kind.as_str(), message.actor.as_str()), ("party_message", "party:debian"), "on {on}");
+        // The team shares Debian's message, and its file, with every party.
+        let with_file = reporter_view.iter().find(|e| e.kind == "party_message" && e.payload.to_string().contains("dsa.txt")).unwrap();
+        let (status, body) = act("party-messages", json!({"share": with_file.seq, "body": "Debian's draft, for your advisories."})).await;
+        assert_eq!(status, 201, "on {on}: {body}");
+        let acme_page = app.get(&acme).await.text().await.unwrap();
+        assert!(acme_page.contains("Debian wrote:") && acme_page.contains("Our draft DSA.") && acme_page.contains("dsa.txt"), "on {on}: {acme_page}");
+        assert_eq!(app.get(&format!("{acme}/files/{}", file.sha256)).await.status(), 200, "on {on}: shared, its file too");
+        let (status, body) = act("party-messages", json!({"share": message.seq + 1000, "body": "x"})).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (422, Some("share")), "on {on}: {body}");
 
         // The team sees who is silent: Acme gave no status ("no answer yet", never "unknown").
         let view = crate::team_support::case_json(&app, &o, case).await;
@@ -720,4 +734,281 @@ async fn a_silent_party_is_reminded_once_per_cadence_whatever_the_number_of_runs
         app.kill().await;
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_party_answers_by_account_and_files_stay_in_their_own_threads() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let on = &db.label;
+        let officer = add_member(&app, "olga@salestim.test", false, &[("salestim", "officer")]).await;
+        let o = session_for(&app, officer).await;
+        let parties = "/api/v1/orgs/salestim/parties";
+        for entry in [
+            json!({"name": "Vendo", "kind": "vendor", "contacts": ["psirt@vendo.example"]}),
+            json!({"name": "Other Vendor", "kind": "vendor", "contacts": ["sec@other.example"]}),
+        ] {
+            let (status, body) = send(&app, &o, reqwest::Method::POST, parties, Some(entry)).await;
+            assert_eq!(status, 201, "on {on}: {body}");
+        }
+        // The retired external grant is refused where it is asked for, naming parties.
+        let (case, reporter_token) = app.create_report(&crate::helpers::report("salestim", "Path traversal in export")).await;
+        let vera = add_member(&app, "vera@vendo.example", false, &[]).await;
+        let (status, body) = crate::team_support::act(&app, &o, case, "access", json!({"email": "vera@vendo.example", "grant": "external"})).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (422, Some("grant")), "on {on}: {body}");
+        assert!(body.to_string().contains("invited party"), "on {on}: {body}");
+
+        // The officer links Vera's account to Vendo; an unknown address is named.
+        let accounts = format!("{parties}/vendo/accounts");
+        let (status, body) = send(&app, &o, reqwest::Method::POST, &accounts, Some(json!({"email": "nobody@vendo.example", "linked": true}))).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (422, Some("email")), "on {on}: {body}");
+        let (status, body) = send(&app, &o, reqwest::Method::POST, &accounts, Some(json!({"email": "Vera@Vendo.example", "linked": true}))).await;
+        assert_eq!(status, 200, "on {on}: {body}");
+        assert_eq!(body["accounts"][0]["email"], "vera@vendo.example", "on {on}");
+        // The party's page shows who answers for it; its form links and names a bad address.
+        let registry = "/orgs/salestim/parties/vendo";
+        let html = page(&app, &o.cookie, registry).await.text().await.unwrap();
+        assert!(html.contains("vera &lt;vera@vendo.example&gt;") && html.contains("id=\"link-account\""), "on {on}: {html}");
+        let r = post_form(&app, &o.cookie, &format!("{registry}/accounts"), &[("csrf", &o.csrf), ("email", "ghost@vendo.example"), ("action", "link")]).await;
+        assert_eq!(r.status(), 422, "on {on}");
+        assert!(r.text().await.unwrap().contains("vulndesk user add"), "on {on}");
+        let log = app.store.account_events().await.unwrap();
+        assert!(log.iter().any(|e| e.kind == "party_account_linked" && e.actor == format!("user:{officer}")), "on {on}");
+
+        // Before an invitation Vera sees nothing of the case; after it, its portal.
+        let v = session_for(&app, vera).await;
+        let portal = format!("/party/cases/{case}");
+        assert_eq!(page(&app, &v.cookie, &portal).await.status(), 404, "on {on}");
+        let reply_by = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 7)).to_string()[..10].to_owned();
+        let (status, body) = crate::team_support::act(&app, &o, case, "parties", json!({"parties": ["vendo", "other-vendor"], "reply_by": reply_by, "summary": "A path traversal in the export."})).await;
+        assert_eq!(status, 201, "on {on}: {body}");
+        let dashboard = page(&app, &v.cookie, "/dashboard").await.text().await.unwrap();
+        assert!(dashboard.contains(&format!("href=\"/party/cases/{case}\"")) && dashboard.contains("for Vendo"), "on {on}: {dashboard}");
+        let html = page(&app, &v.cookie, &portal).await.text().await.unwrap();
+        assert!(html.contains("A path traversal in the export.") && html.contains("answering for Vendo"), "on {on}: {html}");
+        assert!(!html.contains("Path traversal in export") && !html.contains("finder@example.org"), "on {on}: the report leaks");
+        assert!(!html.contains("replace-link"), "on {on}: an account has no link to replace");
+        // The account is the party's, nothing more: not the case, not another party's portal.
+        assert_eq!(page(&app, &v.cookie, &format!("/cases/{case}")).await.status(), 404, "on {on}");
+        assert_eq!(page(&app, &v.cookie, &format!("/api/v1/cases/{case}")).await.status(), 404, "on {on}");
+        // Signed-in forms carry the session's CSRF token.
+        let r = post_form(&app, &v.cookie, &format!("{portal}/answer"), &[("answer", "accept")]).await;
+        assert_eq!(r.status(), 403, "on {on}: no CSRF token");
+        let r = post_form(&app, &v.cookie, &format!("{portal}/status"), &[("csrf", &v.csrf), ("status", "affected"), ("statement", "Vendo Gateway 3.x embeds the export.")]).await;
+        assert_eq!(r.status(), 303, "on {on}");
+        let view = crate::team_support::case_json(&app, &o, case).await;
+        let vendo = view["coordination"]["parties"].as_array().unwrap().iter().find(|p| p["party"] == "vendo").cloned().unwrap();
+        assert_eq!(vendo["status"], "affected", "on {on}: {vendo}");
+        let stated = app.store.events(case).await.unwrap().into_iter().find(|e| e.kind == "party_stated").unwrap();
+        assert_eq!(stated.actor, "party:vendo", "on {on}");
+
+        // Vendo sends a file in its thread; the team reads it, Other Vendor and the reporter
+        // cannot fetch it even by its hash.
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", v.csrf.clone())
+            .text("body", "Our patch for 3.x.")
+            .part("attachments", reqwest::multipart::Part::bytes(b"--- a/export.c\n+++ b/export.c\n".to_vec()).file_name("vendo.patch"));
+        let r = v.on(app.client.post(app.url(&format!("{portal}/messages")))).multipart(form).send().await.unwrap();
+        assert_eq!(r.status(), 303, "on {on}");
+        let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"--- a/export.c\n+++ b/export.c\n"));
+        let html = page(&app, &v.cookie, &portal).await.text().await.unwrap();
+        assert!(html.contains(&format!("href=\"{portal}/files/{sha}\"")), "on {on}: {html}");
+        assert_eq!(page(&app, &v.cookie, &format!("{portal}/files/{sha}")).await.status(), 200, "on {on}");
+        let thread = page(&app, &o.cookie, &format!("/cases/{case}/parties/vendo")).await.text().await.unwrap();
+        assert!(thread.contains("vendo.patch") && thread.contains(&format!("/cases/{case}/files/{sha}")), "on {on}: {thread}");
+        let r = page(&app, &o.cookie, &format!("/cases/{case}/files/{sha}")).await;
+        assert_eq!(r.status(), 200, "on {on}");
+        assert_eq!(r.bytes().await.unwrap().as_ref(), b"--- a/export.c\n+++ b/export.c\n", "on {on}");
+        let (other, _) = invitation(&app, case, "sec@other.example", None).await;
+        assert_eq!(app.get(&format!("{other}/files/{sha}")).await.status(), 404, "on {on}");
+        assert!(!app.get(&other).await.text().await.unwrap().contains("vendo.patch"), "on {on}");
+        assert_eq!(app.get(&format!("/r/{case}/{reporter_token}/files/{sha}")).await.status(), 404, "on {on}");
+
+        // The team sends a file to Other Vendor only: it fetches it, Vendo cannot.
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", o.csrf.clone())
+            .text("party", "other-vendor")
+            .text("body", "The fix, for your review.")
+            .part("attachments", reqwest::multipart::Part::bytes(b"fix for other".to_vec()).file_name("fix.diff"));
+        let r = o.on(app.client.post(app.url(&format!("/cases/{case}/party-messages")))).multipart(form).send().await.unwrap();
+        assert_eq!(r.status(), 303, "on {on}");
+        let fix = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"fix for other"));
+        assert!(app.get(&other).await.text().await.unwrap().contains("fix.diff"), "on {on}");
+        assert_eq!(app.get(&format!("{other}/files/{fix}")).await.status(), 200, "on {on}");
+        assert_eq!(page(&app, &v.cookie, &format!("{portal}/files/{fix}")).await.status(), 404, "on {on}");
+        let jobs = app.store.jobs_for_case(case).await.unwrap();
+        let told = jobs.iter().rev().find(|j| j.payload["to"] == json!(["sec@other.example"])).unwrap();
+        let raw = told.payload["raw"].as_str().unwrap().replace("=\r\n", "");
+        assert!(raw.contains("fix.diff") && raw.contains("Download it in your portal"), "on {on}: {raw}");
+        assert!(!raw.contains("fix for other"), "on {on}: files stay on the desk");
+
+        // Unlinked, Vera reaches nothing at once.
+        let (status, body) = send(&app, &o, reqwest::Method::POST, &accounts, Some(json!({"email": "vera@vendo.example", "linked": false}))).await;
+        assert_eq!((status, body["accounts"].as_array().map(Vec::len)), (200, Some(0)), "on {on}: {body}");
+        assert_eq!(page(&app, &v.cookie, &portal).await.status(), 404, "on {on}");
+        app.kill().await;
+    })
+    .await;
+}
+
+/// A stand-in for the parties' domains' Web Key Directories: a plain web server (Python's)
+/// over a directory laid out as the draft says, asked for every domain
+/// (`VULNDESK_WKD_ORIGIN`). Stopped when dropped.
+pub(crate) struct WkdStandIn {
+    pub origin: String,
+    root: std::path::PathBuf,
+    server: std::process::Child,
+}
+
+impl WkdStandIn {
+    pub(crate) async fn start() -> WkdStandIn {
+        let root = tempfile_dir("wkd");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
+            .arg(&root)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 serves the stand-in directory");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        WkdStandIn {
+            origin: format!("http://127.0.0.1:{port}"),
+            root,
+            server,
+        }
+    }
+
+    /// Publishes `key` (binary) where the advanced method looks for `email`.
+    pub(crate) fn publish(&self, email: &str, key: &[u8]) {
+        let directory = vulndesk_desk::wkd::Directory {
+            origin: Some(self.origin.clone()),
+        };
+        let [advanced, _] = directory.urls(email).unwrap();
+        let path = self.root.join(advanced.path().trim_start_matches('/'));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, key).unwrap();
+    }
+}
+
+impl Drop for WkdStandIn {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+#[tokio::test]
+async fn a_partys_key_is_found_in_its_web_key_directory() {
+    let gpg = Gpg::new();
+    let fpr = gpg.reporter_key("Joe Doe <joe.doe@example.org>");
+    let key = vulndesk_mail::openpgp::PublicKey::parse(&gpg.export(&fpr), jiff::Timestamp::now())
+        .unwrap();
+    let wkd = WkdStandIn::start().await;
+    // Laid out by hand at the draft's own example hash for Joe.Doe@Example.ORG.
+    let hu = wkd.root.join(".well-known/openpgpkey/example.org/hu");
+    std::fs::create_dir_all(&hu).unwrap();
+    std::fs::write(hu.join("iy9q119eutrkn8s1mk4r39qejnbu3n5q"), key.binary()).unwrap();
+    let origin_ref = &wkd.origin;
+    let fpr_ref = &fpr;
+    on_each_database(|db| async move {
+        let app = crate::helpers::spawn_app_with(&db, &[(crate::helpers::RATE_LIMIT_ENV, "off"), ("VULNDESK_WKD_ORIGIN", origin_ref)]).await;
+        let on = &db.label;
+        let officer = add_member(&app, "kim@salestim.test", false, &[("salestim", "officer")]).await;
+        let o = session_for(&app, officer).await;
+        let parties = "/api/v1/orgs/salestim/parties";
+        let (status, body) = send(&app, &o, reqwest::Method::POST, parties, Some(json!({"name": "Example Org", "kind": "vendor", "contacts": ["nokey@example.org", "Joe.Doe@example.org"]}))).await;
+        assert_eq!(status, 201, "on {on}: {body}");
+        let (status, body) = send(&app, &o, reqwest::Method::POST, parties, Some(json!({"name": "Keyless", "kind": "vendor", "contacts": ["psirt@keyless.example"]}))).await;
+        assert_eq!(status, 201, "on {on}: {body}");
+
+        // The first contact publishes nothing; the second's key is found and kept.
+        let (status, body) = send(&app, &o, reqwest::Method::POST, &format!("{parties}/example-org/wkd"), None).await;
+        assert_eq!(status, 200, "on {on}: {body}");
+        assert_eq!(body["party"]["key_fingerprint"].as_str(), Some(fpr_ref.as_str()), "on {on}: {body}");
+        assert!(body["found_at"].as_str().unwrap().contains("/.well-known/openpgpkey/example.org/hu/iy9q119eutrkn8s1mk4r39qejnbu3n5q?l=Joe.Doe"), "on {on}: {body}");
+
+        // Nothing published: 422 naming the key, with what each directory answered.
+        let (status, body) = send(&app, &o, reqwest::Method::POST, &format!("{parties}/keyless/wkd"), None).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (422, Some("key")), "on {on}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("404") && message.contains("keyless.example/hu/") && message.contains("paste the key"), "on {on}: {message}");
+
+        // The same from the command line, and an account linked there.
+        let run = Command::new(BIN)
+            .args(["party", "find-key", "--org", "salestim", "example-org", "--db", &db.url])
+            .env("VULNDESK_WKD_ORIGIN", origin_ref)
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&run.stdout);
+        assert!(run.status.success() && out.contains(&format!("found Example Org's key {fpr_ref}")), "on {on}: {out} {}", String::from_utf8_lossy(&run.stderr));
+        let run = Command::new(BIN)
+            .args(["party", "find-key", "--org", "salestim", "keyless", "--db", &db.url])
+            .env("VULNDESK_WKD_ORIGIN", origin_ref)
+            .output()
+            .unwrap();
+        assert!(!run.status.success() && String::from_utf8_lossy(&run.stderr).contains("paste the key instead"), "on {on}");
+        let (code, out, err) = cli(&["party", "link", "--org", "salestim", "example-org", "kim@salestim.test", "--db", &db.url]);
+        assert_eq!(code, 0, "on {on}: {err}");
+        assert!(out.contains("linked kim@salestim.test to Example Org") && out.contains("kim@salestim.test"), "on {on}: {out}");
+        let (code, _, err) = cli(&["party", "link", "--org", "salestim", "example-org", "ghost@salestim.test", "--db", &db.url]);
+        assert!(code != 0 && err.contains("vulndesk user add"), "on {on}: {err}");
+
+        // Members may not change the registry's keys.
+        let member = add_member(&app, "mo@salestim.test", false, &[("salestim", "member")]).await;
+        let m = session_for(&app, member).await;
+        let (status, _) = send(&app, &m, reqwest::Method::POST, &format!("{parties}/keyless/wkd"), None).await;
+        assert_eq!(status, 403, "on {on}");
+        app.kill().await;
+    })
+    .await;
+
+    // A key published at an address's place that does not name the address is refused.
+    wkd.publish("joe.doe@other.example", &key.binary());
+    let directory = vulndesk_desk::wkd::Directory {
+        origin: Some(wkd.origin.clone()),
+    };
+    let refused = directory
+        .lookup("joe.doe@other.example", jiff::Timestamp::now())
+        .await
+        .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("does not name joe.doe@other.example"),
+        "{refused}"
+    );
+    let found = directory
+        .lookup("joe.doe@example.org", jiff::Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(found.key.fingerprint(), fpr);
+}
+
+/// A fresh directory under the system's temporary directory.
+fn tempfile_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "vulndesk-{name}-{}-{}",
+        std::process::id(),
+        jiff::Timestamp::now().as_nanosecond()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }

@@ -106,6 +106,32 @@ async fn the_demo_prints_links_and_accounts_that_work_only_while_it_is_a_demo() 
                 db.label
             );
         }
+        // The party account reaches the portal of the party it answers for, nothing else.
+        let (party, password) = account("party");
+        let (response, cookie) = sign_in_password(&app, &party, &password).await;
+        assert_eq!(location(&response), "/dashboard", "on {}", db.label);
+        let cookie = cookie.unwrap();
+        let dashboard = page(&app, &cookie, "/dashboard")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !dashboard.contains("Tenant isolation bypass"),
+            "on {}: a party reads no case list",
+            db.label
+        );
+        let invited = regex::Regex::new(r#"href="(/party/cases/\d+)""#)
+            .unwrap()
+            .captures(&dashboard)
+            .unwrap_or_else(|| panic!("on {}: no invitation listed: {dashboard}", db.label))[1]
+            .to_owned();
+        let portal = page(&app, &cookie, &invited).await.text().await.unwrap();
+        assert!(
+            portal.contains("answering for Gemeente Amsterdam"),
+            "on {}: {portal}",
+            db.label
+        );
         let (officer, password) = account("officer");
         // Some sample cases were worked by the demo team: their links show the process,
         // the Kamailio one waiting at its clearance gate.

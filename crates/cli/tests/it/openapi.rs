@@ -10,9 +10,7 @@ use reqwest::header::{COOKIE, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
 
 use crate::form::file_report;
-use crate::helpers::{
-    RATE_LIMIT_ENV, TestApp, on_each_database, report, spawn_app, spawn_app_with,
-};
+use crate::helpers::{RATE_LIMIT_ENV, TestApp, on_each_database, report, spawn_app_with};
 use crate::team_support::{Session, add_member, api_token, session_for};
 
 /// The published contract and what the tests have checked against it.
@@ -156,7 +154,22 @@ async fn get(app: &TestApp, path: &str, token: Option<&str>) -> reqwest::Respons
 #[tokio::test]
 async fn every_api_answer_matches_the_openapi_document() {
     on_each_database(|db| async move {
-        let app = spawn_app(&db).await;
+        // Parties' keys are looked up in a stand-in directory, never out on the network.
+        let wkd = crate::coordination::WkdStandIn::start().await;
+        let gpg = vulndesk_mail::testing::Gpg::new();
+        let fpr = gpg.reporter_key("Fedora Security <security@fedora.example>");
+        let key =
+            vulndesk_mail::openpgp::PublicKey::parse(&gpg.export(&fpr), jiff::Timestamp::now())
+                .unwrap();
+        wkd.publish("security@fedora.example", &key.binary());
+        let app = spawn_app_with(
+            &db,
+            &[
+                (RATE_LIMIT_ENV, "off"),
+                ("VULNDESK_WKD_ORIGIN", &wkd.origin),
+            ],
+        )
+        .await;
         let mut c = Contract::fetch(&app).await;
         let described: BTreeSet<(String, String)> = c.doc["paths"]
             .as_object()
@@ -434,6 +447,8 @@ type RegistryStep<'a> = (
     u16,
 );
 const PARTY: &str = "/api/v1/orgs/{org}/parties/{party}";
+const ACCOUNTS: &str = "/api/v1/orgs/{org}/parties/{party}/accounts";
+const WKD: &str = "/api/v1/orgs/{org}/parties/{party}/wkd";
 
 /// Kamailio's registry of parties: added by its officer, a taken slug and a bad field
 /// refused, read by a member and a read token, edited; refused to a member (403) and to a
@@ -450,6 +465,10 @@ async fn check_registry(
     let one = "/api/v1/orgs/kamailio/parties/fedora";
     let entry = json!({"name": "Fedora", "kind": "distribution", "contacts": ["security@fedora.example"], "products": ["kamailio"], "embargo": "14 days", "terms": "Maintainers only."});
     let bad = json!({"name": "Fedora", "kind": "distro", "contacts": ["security@fedora.example"]});
+    let accounts = "/api/v1/orgs/kamailio/parties/fedora/accounts";
+    let wkd = "/api/v1/orgs/kamailio/parties/fedora/wkd";
+    let link = json!({"email": "vendor@example.net", "linked": true});
+    let unknown = json!({"email": "nobody@example.net", "linked": true});
     #[rustfmt::skip]
     let steps: Vec<RegistryStep> = vec![
         (Auth::Session(officer), Method::POST, list, Some(&entry), PARTIES, "post", 201),
@@ -464,6 +483,14 @@ async fn check_registry(
         (Auth::Session(officer), Method::PUT, one, Some(&entry), PARTY, "put", 200),
         (Auth::Session(officer), Method::PUT, one, Some(&bad), PARTY, "put", 422),
         (Auth::Token(read), Method::PUT, one, Some(&entry), PARTY, "put", 403),
+        (Auth::Session(officer), Method::POST, accounts, Some(&link), ACCOUNTS, "post", 200),
+        (Auth::Session(officer), Method::POST, accounts, Some(&unknown), ACCOUNTS, "post", 422),
+        (Auth::Session(member), Method::POST, accounts, Some(&link), ACCOUNTS, "post", 403),
+        (Auth::Token(read), Method::GET, accounts, None, ACCOUNTS, "get", 200),
+        (Auth::Session(outsider), Method::GET, accounts, None, ACCOUNTS, "get", 403),
+        (Auth::Session(officer), Method::POST, wkd, None, WKD, "post", 200),
+        (Auth::Session(member), Method::POST, wkd, None, WKD, "post", 403),
+        (Auth::Session(officer), Method::POST, "/api/v1/orgs/kamailio/parties/debian/wkd", None, WKD, "post", 422),
     ];
     for (auth, method, path, body, template, verb, status) in steps {
         let body = body.map(|b| (JSON, b.to_string()));
@@ -471,6 +498,15 @@ async fn check_registry(
         let answer = c.expect(template, verb, r, status).await;
         if status == 201 {
             assert_eq!(answer["slug"], "fedora", "{answer}");
+        }
+        if template == WKD && status == 200 {
+            assert!(answer["party"]["key_fingerprint"].is_string(), "{answer}");
+        }
+        if template == ACCOUNTS && status == 200 {
+            assert_eq!(
+                answer["accounts"][0]["email"], "vendor@example.net",
+                "{answer}"
+            );
         }
     }
 }
@@ -483,7 +519,7 @@ fn valid_body(action: &str, officer: i64) -> Value {
         "severity" => json!({"vector": CRITICAL}),
         "officer" => json!({"user_id": officer}),
         "deadlines" => json!({"clock": "disclosure", "due": "2027-01-15", "reason": "Vendor."}),
-        "access" => json!({"email": "vendor@example.net", "grant": "external"}),
+        "access" => json!({"email": "vendor@example.net", "grant": "reviewer"}),
         "approvals" => json!({"step": "merge-fix"}),
         "ssvc" => {
             json!({"exploitation": "active", "automatable": "yes", "technical_impact": "total", "mission_impact": "high"})
@@ -731,10 +767,11 @@ async fn check_team_api(app: &TestApp, c: &mut Contract, reported: i64, filed: i
         (by_boss, case, "deadlines", json!({"clock": "someday", "due": "2027-01-15", "reason": "x"}), 422, "/error/field", json!("clock")),
         (by_boss, case, "deadlines", json!({"clock": "disclosure", "due": "2027-01-15", "reason": "The vendor needs time."}), 201, "/state", json!("accepted")),
         (by_boss, case, "access", json!({"email": "nobody@example.org", "grant": "external"}), 422, "/error/field", json!("email")),
-        (by_boss, case, "access", json!({"email": "vendor@example.net", "grant": "external"}), 201, "/state", json!("accepted")),
+        (by_boss, case, "access", json!({"email": "vendor@example.net", "grant": "external"}), 422, "/error/field", json!("grant")),
+        (by_boss, case, "access", json!({"email": "vendor@example.net", "grant": "reviewer"}), 201, "/state", json!("accepted")),
     ];
     run(c, app, working).await;
-    // An external party reads the case without the internal entries and the mail.
+    // A reviewer added to the case reads it without the internal entries and the mail.
     let seen = get_case(c, app, Auth::Session(&outsider), &case.to_string(), 200).await;
     assert!(seen["mail"].as_array().unwrap().is_empty());
     let timeline = seen["timeline"].as_array().unwrap();
@@ -848,6 +885,8 @@ async fn check_team_api(app: &TestApp, c: &mut Contract, reported: i64, filed: i
         (by_boss, coordinated, "embargo", json!({"action": "set", "end": "2027-06-30T12:00", "zone": "Europe/Berlin", "terms": "Maintainers only."}), 201, "/state", json!("new")),
         (by_boss, coordinated, "embargo", json!({"action": "agree-release", "at": "2027-06-30T12:00:00Z"}), 201, "/state", json!("new")),
         (by_mo, coordinated, "party-messages", json!({"party": "debian", "body": "Hello."}), 201, "/state", json!("new")),
+        (by_mo, coordinated, "party-messages", json!({"body": "FYI.", "share": 1}), 422, "/error/field", json!("share")),
+        (by_mo, coordinated, "party-messages", json!({"party": "debian", "body": "FYI.", "share": 1}), 422, "/error/field", json!("party")),
         (by_mo, coordinated, "statements", json!({"action": "record", "party": "debian", "status": "not_affected"}), 422, "/error/field", json!("justification")),
         (by_mo, coordinated, "statements", json!({"action": "record", "party": "debian", "status": "not_affected", "justification": "component_not_present", "statement": "No."}), 201, "/state", json!("new")),
         (by_mo, coordinated, "statements", json!({"action": "approve", "party": "debian"}), 403, "/error/code", json!("forbidden")),

@@ -69,7 +69,7 @@ async fn duplicates_and_reporters_are_shown_only_to_those_who_may_read_them() {
             &boss,
             original,
             "access",
-            json!({"email": "vendor@example.net", "grant": "external"}),
+            json!({"email": "vendor@example.net", "grant": "reviewer"}),
         )
         .await;
         assert_eq!(status, 201, "{e}");
@@ -106,7 +106,7 @@ async fn duplicates_and_reporters_are_shown_only_to_those_who_may_read_them() {
             "on {}",
             db.label
         );
-        // The vendor added to this one case cannot open the duplicate: it is not listed.
+        // A person added to review this one case cannot open the duplicate: it is not listed.
         let coordinated = case_json(&app, &v, original).await;
         assert_eq!(coordinated["duplicates"], json!([]), "on {}", db.label);
         for (who, seen) in [

@@ -57,6 +57,25 @@ fn principals() -> Vec<(&'static str, Principal)> {
             }),
         ),
         (
+            "party account",
+            person(|p| {
+                p.party_cases.insert(7);
+            }),
+        ),
+        (
+            "party account elsewhere",
+            person(|p| {
+                p.party_cases.insert(8);
+            }),
+        ),
+        (
+            "party account's token",
+            person(|p| {
+                p.party_cases.insert(7);
+                p.scopes = Some(Scope::ALL.to_vec());
+            }),
+        ),
+        (
             "added member",
             person(|p| {
                 p.cases.insert(7, CaseGrant::Member);
@@ -93,10 +112,11 @@ fn principals() -> Vec<(&'static str, Principal)> {
     ]
 }
 
-const NEEDS: [Need; 13] = [
+const NEEDS: [Need; 14] = [
     Need::Public,
     Need::Reporter,
     Need::Party,
+    Need::PartyAccount,
     Need::SignedIn,
     Need::SignedInWrite,
     Need::BrowserSession,
@@ -111,69 +131,87 @@ const NEEDS: [Need; 13] = [
 
 /// The whole model as a table: one row per principal, one column per need, for the case
 /// named by the route. `.` allow, `s` sign in, `h` hidden (404), `f` forbidden (403).
-const EXPECTED: [(&str, &str); 17] = [
-    // Pub Rep Pty Sig SgW Brw Read Work Mgr Rev Org OrgO Adm
+const EXPECTED: [(&str, &str); 20] = [
+    // Pub Rep Pty PAc Sig SgW Brw Read Work Mgr Rev Org OrgO Adm
     (
         "anonymous",
-        ".   h   h   s   s   s   s   s   s   s   s   s   s",
+        ".   h   h   s   s   s   s   s   s   s   s   s   s   s",
     ),
     (
         "reporter",
-        ".   .   h   s   s   s   s   s   s   s   s   s   s",
+        ".   .   h   s   s   s   s   s   s   s   s   s   s   s",
     ),
     (
         "other reporter",
-        ".   h   h   s   s   s   s   s   s   s   s   s   s",
+        ".   h   h   s   s   s   s   s   s   s   s   s   s   s",
     ),
-    ("party", ".   h   .   s   s   s   s   s   s   s   s   s   s"),
+    (
+        "party",
+        ".   h   .   s   s   s   s   s   s   s   s   s   s   s",
+    ),
     (
         "other case's party",
-        ".   h   h   s   s   s   s   s   s   s   s   s   s",
+        ".   h   h   s   s   s   s   s   s   s   s   s   s   s",
     ),
     (
         "other org member",
-        ".   h   h   .   .   .   h   h   h   h   f   f   f",
+        ".   h   h   h   .   .   .   h   h   h   h   f   f   f",
     ),
     (
         "member",
-        ".   h   h   .   .   .   .   .   f   .   .   f   f",
+        ".   h   h   h   .   .   .   .   .   f   .   .   f   f",
     ),
     (
         "officer",
-        ".   h   h   .   .   .   .   .   .   .   .   .   f",
+        ".   h   h   h   .   .   .   .   .   .   .   .   .   f",
     ),
     (
         "reviewer",
-        ".   h   h   .   .   .   .   f   f   .   f   f   f",
+        ".   h   h   h   .   .   .   .   f   f   .   f   f   f",
     ),
-    ("admin", ".   h   h   .   .   .   .   .   .   .   .   .   ."),
+    (
+        "admin",
+        ".   h   h   h   .   .   .   .   .   .   .   .   .   .",
+    ),
     (
         "external",
-        ".   h   h   .   .   .   .   f   f   f   f   f   f",
+        ".   h   h   h   .   .   .   h   h   h   h   f   f   f",
     ),
     (
         "external elsewhere",
-        ".   h   h   .   .   .   h   h   h   h   f   f   f",
+        ".   h   h   h   .   .   .   h   h   h   h   f   f   f",
+    ),
+    (
+        "party account",
+        ".   h   h   .   .   .   .   h   h   h   h   f   f   f",
+    ),
+    (
+        "party account elsewhere",
+        ".   h   h   h   .   .   .   h   h   h   h   f   f   f",
+    ),
+    (
+        "party account's token",
+        ".   h   h   h   .   .   f   h   h   h   h   f   f   f",
     ),
     (
         "added member",
-        ".   h   h   .   .   .   .   .   f   .   f   f   f",
+        ".   h   h   h   .   .   .   .   .   f   .   f   f   f",
     ),
     (
         "reviewer added as member",
-        ".   h   h   .   .   .   .   .   f   .   f   f   f",
+        ".   h   h   h   .   .   .   .   .   f   .   f   f   f",
     ),
     (
         "officer's read token",
-        ".   h   h   .   f   f   .   f   f   f   .   f   f",
+        ".   h   h   h   .   f   f   .   f   f   f   .   f   f",
     ),
     (
         "officer's write token",
-        ".   h   h   .   .   f   .   .   .   .   .   .   f",
+        ".   h   h   h   .   .   f   .   .   .   .   .   .   f",
     ),
     (
         "admin's full token",
-        ".   h   h   .   .   f   .   .   .   .   .   .   f",
+        ".   h   h   h   .   .   f   .   .   .   .   .   .   f",
     ),
 ];
 
@@ -216,6 +254,7 @@ fn a_case_that_does_not_exist_is_never_allowed_and_hidden_from_people() {
         for need in [
             Need::Reporter,
             Need::Party,
+            Need::PartyAccount,
             Need::ReadCase,
             Need::WorkCase,
             Need::ManageCase,
@@ -238,14 +277,13 @@ fn standing_takes_the_stronger_of_role_and_grant() {
         p.orgs.insert(1, OrgRole::Reviewer);
         p.cases.insert(7, CaseGrant::Member);
         p.cases.insert(9, CaseGrant::External);
+        p.party_cases.insert(10);
     }) else {
         unreachable!()
     };
     assert_eq!(standing(&p, CASE), Some(Standing::Worker));
-    assert_eq!(
-        standing(&p, CaseRef { id: 9, org_id: 5 }),
-        Some(Standing::Reader)
-    );
+    // The retired external grant, and answering for a party, give no standing.
+    assert_eq!(standing(&p, CaseRef { id: 9, org_id: 5 }), None);
     assert_eq!(standing(&p, CaseRef { id: 10, org_id: 5 }), None);
     assert!(can_see(&p, CaseRef { id: 11, org_id: 1 }));
 }

@@ -294,6 +294,14 @@ fn fields_are_checked_and_named() {
             "vector",
         ),
         (Command::AssignOfficer { user_id: MEMBER }, "user_id"),
+        // The retired grant is refused where it is asked for: parties take its place.
+        (
+            Command::ChangeAccess {
+                user_id: MEMBER,
+                grant: Some(CaseGrant::External),
+            },
+            "grant",
+        ),
         (
             Command::MoveDeadline {
                 clock: ClockKind::Disclosure,

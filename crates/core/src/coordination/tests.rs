@@ -304,6 +304,7 @@ mod case {
             Command::PartyWrite {
                 party: "debian".into(),
                 body: "Thanks.".into(),
+                files: Vec::new(),
             },
         )
         .unwrap();
@@ -313,6 +314,7 @@ mod case {
             Command::PartyWrite {
                 party: "acme".into(),
                 body: "Looking.".into(),
+                files: Vec::new(),
             },
         )
         .unwrap();
@@ -322,6 +324,7 @@ mod case {
             Command::MessageParties {
                 party: None,
                 body: "Release moves to Friday.".into(),
+                files: Vec::new(),
             },
         )
         .unwrap();
@@ -394,6 +397,7 @@ mod case {
             Command::MessageParties {
                 party: None,
                 body: "x".into(),
+                files: Vec::new(),
             },
         );
         assert!(matches!(e, Err(Refusal::Forbidden { .. })), "{e:?}");
@@ -403,6 +407,7 @@ mod case {
             Command::PartyWrite {
                 party: "suse".into(),
                 body: "x".into(),
+                files: Vec::new(),
             },
         );
         assert!(
@@ -573,6 +578,7 @@ mod case {
             Command::PartyWrite {
                 party: "suse".into(),
                 body: "Late, sorry.".into(),
+                files: Vec::new(),
             },
         )
         .unwrap();
@@ -784,5 +790,54 @@ mod case {
         )
         .unwrap();
         assert!(!state(&log).shows_reporter());
+    }
+
+    #[test]
+    fn the_team_shares_a_partys_message_with_every_party_files_and_all() {
+        let mut log = invited();
+        let patch = crate::command::File {
+            sha256: "ab".repeat(32),
+            filename: "debian.patch".into(),
+            content_type: "text/x-diff".into(),
+            size: 10,
+        };
+        act(
+            &mut log,
+            By::Party,
+            Command::PartyWrite {
+                party: "debian".into(),
+                body: "Our backport.\n\nTested on bookworm.".into(),
+                files: vec![patch.clone()],
+            },
+        )
+        .unwrap();
+        assert!(
+            thread(&log, "acme").next().is_none(),
+            "Debian's own, at first"
+        );
+        let c = state(&log);
+        let written = &log.last().unwrap().event;
+        let Some(command) = share(&c, written, "For your packages too.", Vec::new()) else {
+            panic!("a party's message is shared");
+        };
+        match &command {
+            Command::MessageParties { party, body, files } => {
+                assert_eq!(party, &None, "to every party");
+                assert_eq!(
+                    body,
+                    "For your packages too.\n\nDEBIAN wrote:\n\n> Our backport.\n>\n> Tested on bookworm."
+                );
+                assert_eq!(files, std::slice::from_ref(&patch));
+            }
+            other => panic!("{other:?}"),
+        }
+        act(&mut log, By::Team(Standing::Worker), command).unwrap();
+        let acme: Vec<_> = thread(&log, "acme").collect();
+        assert!(
+            matches!(&acme[..], [r] if matches!(&r.event, Event::PartyMessage { files, .. } if files == std::slice::from_ref(&patch)))
+        );
+        // Only what a party wrote is shared this way; the team writes to all directly.
+        let team_message = &log.last().unwrap().event;
+        assert!(share(&c, team_message, "", Vec::new()).is_none());
     }
 }

@@ -168,6 +168,7 @@ fn every_event() -> Vec<Event> {
             party: None,
             body: "b".into(),
             from_party: false,
+            files: Vec::new(),
         },
         Event::PartiesReminded {
             parties: vec!["debian".into()],

@@ -237,3 +237,69 @@ async fn a_threads_page_reads_its_own_messages_and_never_another_partys() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn accounts_racing_to_link_one_person_link_it_once_and_unlinking_is_at_once() {
+    each_backend(async |label, store| {
+        let acme = store.upsert_organisation("acme", "Acme").await.unwrap();
+        let (suse, _) = store
+            .put_party(
+                acme,
+                &party("suse", "distribution"),
+                IfExists::Refuse,
+                ts(NOW),
+            )
+            .await
+            .unwrap();
+        let vera = store
+            .add_user(&user("vera@suse.example"), ts(NOW))
+            .await
+            .unwrap();
+        let mut joins = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let store = store.clone();
+            joins
+                .spawn(async move { store.link_party_account(suse.id, vera, true, ts(NOW)).await });
+        }
+        let linked: Vec<bool> = joins
+            .join_all()
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            linked.iter().filter(|l| **l).count(),
+            1,
+            "{label}: {linked:?}"
+        );
+        let accounts = store.party_accounts(suse.id).await.unwrap();
+        assert_eq!(
+            accounts,
+            [(vera, "vera@suse.example".to_owned(), "vera".to_owned())],
+            "{label}"
+        );
+        // Not invited anywhere yet: no cases through the party.
+        assert!(
+            store.party_invitations(vera).await.unwrap().is_empty(),
+            "{label}"
+        );
+        assert!(
+            store
+                .link_party_account(suse.id, vera, false, ts(NOW))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .link_party_account(suse.id, vera, false, ts(NOW))
+                .await
+                .unwrap(),
+            "{label}: already unlinked"
+        );
+        assert!(
+            store.party_accounts(suse.id).await.unwrap().is_empty(),
+            "{label}"
+        );
+    })
+    .await;
+}

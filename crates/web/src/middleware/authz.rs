@@ -149,10 +149,11 @@ pub struct Caller {
     /// The hash of the reporter's token the request presented: the reporter's writes land
     /// only while it is still the case's token (see [`vulndesk_store::Effects`]).
     pub reporter_token: Option<Vec<u8>>,
-    /// The invited party whose portal token the request presented, with that token's hash.
+    /// The invited party whose portal token the request presented, with that token's hash
+    /// (empty for a person answering for the party by account).
     pub party: Option<(vulndesk_store::ParticipantRow, Vec<u8>)>,
-    /// The party's portal address as requested (`/p/{id}/{token}`): its links are built from
-    /// it, since the token itself is never stored.
+    /// The party's portal address as requested (`/p/{id}/{token}`, or `/party/cases/{id}`
+    /// by account): its links are built from it, since the token itself is never stored.
     pub party_path: Option<String>,
 }
 
@@ -480,6 +481,28 @@ async fn decide(
         (None, None) => Principal::Anonymous,
     };
     access::decide(&principal, need, target).map_err(Refusal::Denied)?;
+    // A person answering for a party reaches its portal as that party.
+    let (party, party_path) = match (need, &signed_in, case) {
+        (Need::PartyAccount, Some(s), Some(case)) => {
+            let participant = state
+                .store
+                .party_of_account(case.id, s.user.id)
+                .await
+                .map_err(ApiError::from)?
+                .ok_or(Refusal::Denied(Denial::Hidden))?;
+            (
+                Some((participant, Vec::new())),
+                Some(format!("/party/cases/{}", case.id)),
+            )
+        }
+        _ => {
+            let path = party.as_ref().and_then(|_| {
+                let (id, token) = (params.get("id")?, params.get("token")?);
+                Some(format!("/p/{id}/{token}"))
+            });
+            (party, path)
+        }
+    };
     let mut request = request;
     if changes_state(request.method())
         && let Some(csrf) = signed_in.as_ref().and_then(|s| s.csrf.clone())
@@ -492,10 +515,7 @@ async fn decide(
         case,
         org,
         reporter_token,
-        party_path: party.as_ref().and_then(|_| {
-            let (id, token) = (params.get("id")?, params.get("token")?);
-            Some(format!("/p/{id}/{token}"))
-        }),
+        party_path,
         party,
     });
     Ok(request)

@@ -1,6 +1,7 @@
-//! The party portal, `/p/{id}/{token}`: what one invited party sees of a case and does in
-//! it. The token in the address authorises every route here; a wrong one gets the same 404
-//! page as an address that does not exist.
+//! The party portal: what one invited party sees of a case and does in it, at
+//! `/p/{id}/{token}` by its secret link or at `/party/cases/{id}` signed in with an account
+//! linked to the party in the registry. The token in the address (or the account) authorises
+//! every route here; a wrong one gets the same 404 page as an address that does not exist.
 //!
 //! Like the reporter's portal, the page is built from an allow-list: the summary the team
 //! wrote for the parties, the embargo, the party's own invitation and statement, and its
@@ -44,6 +45,9 @@ struct PartyPage {
     statement: Option<StatementView>,
     messages: Vec<Message>,
     unread: usize,
+    /// By account: the person's name and the session's CSRF token for the forms. `None`
+    /// by the secret link.
+    account: Option<(String, String)>,
     error: Option<String>,
     typed: Vec<(String, String)>,
     statuses: Vec<(&'static str, &'static str)>,
@@ -74,6 +78,8 @@ struct Message {
     at: String,
     html: String,
     new: bool,
+    /// Each file's address (under the portal's own), name and size.
+    files: Vec<(String, String, u64)>,
 }
 
 fn utc(at: Timestamp) -> String {
@@ -97,6 +103,7 @@ fn party(caller: &Caller) -> Result<&(ParticipantRow, Vec<u8>), ApiError> {
 
 async fn page(
     state: &AppState,
+    caller: &Caller,
     case: &CaseRow,
     participant: &ParticipantRow,
     token_base: String,
@@ -125,6 +132,7 @@ async fn page(
                 party,
                 body,
                 from_party,
+                files,
             } => Some(Message {
                 seq: *seq,
                 from_party: *from_party,
@@ -132,6 +140,16 @@ async fn page(
                 at: utc(r.at),
                 html: markdown::render(body),
                 new: !from_party && *seq > participant.party_read_seq,
+                files: files
+                    .iter()
+                    .map(|f| {
+                        (
+                            format!("{token_base}/files/{}", f.sha256),
+                            f.filename.clone(),
+                            f.size,
+                        )
+                    })
+                    .collect(),
             }),
             _ => None,
         })
@@ -166,6 +184,10 @@ async fn page(
         }),
         messages,
         unread,
+        account: caller
+            .signed_in
+            .as_ref()
+            .map(|s| (s.user.name.clone(), s.csrf.clone().unwrap_or_default())),
         error,
         typed,
         statuses: crate::team::coordination::status_choices(),
@@ -173,12 +195,13 @@ async fn page(
     })
 }
 
-/// `GET /p/{id}/{token}`: the portal. Reading it marks the party's thread read.
+/// `GET /p/{id}/{token}` and `GET /party/cases/{id}`: the portal. Reading it marks the
+/// party's thread read.
 pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Response, PageError> {
     let case = caller.case_row(&state).await?;
     let (participant, _) = party(&caller)?;
     let base = base_of(&caller, &case)?;
-    let page = page(&state, &case, participant, base, None, Vec::new()).await?;
+    let page = page(&state, &caller, &case, participant, base, None, Vec::new()).await?;
     if let Some(last) = page.messages.last() {
         state
             .store
@@ -194,7 +217,9 @@ fn base_of(caller: &Caller, case: &CaseRow) -> Result<String, ApiError> {
     caller
         .party_path
         .clone()
-        .filter(|p| p.starts_with(&format!("/p/{}/", case.id)))
+        .filter(|p| {
+            p.starts_with(&format!("/p/{}/", case.id)) || *p == format!("/party/cases/{}", case.id)
+        })
         .ok_or(ApiError::NotFound)
 }
 
@@ -214,12 +239,6 @@ struct StatusForm {
     justification: Option<String>,
     #[serde(default)]
     statement: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MessageForm {
-    body: String,
 }
 
 /// What a form asks, as a command of `slug`.
@@ -255,10 +274,6 @@ fn command(what: What, slug: &str, typed: &[(String, String)]) -> Result<Command
                 )?,
             }
         }
-        What::Message => Command::PartyWrite {
-            party,
-            body: form_fields::<MessageForm>(typed, "body")?.body,
-        },
     })
 }
 
@@ -266,7 +281,6 @@ fn command(what: What, slug: &str, typed: &[(String, String)]) -> Result<Command
 enum What {
     Answer,
     Status,
-    Message,
 }
 
 async fn submit(
@@ -277,7 +291,6 @@ async fn submit(
 ) -> Result<Response, PageError> {
     let case = caller.case_row(state).await?;
     let (participant, _) = party(caller)?;
-    let base = base_of(caller, &case)?;
     let written = match command(what, slug(participant)?, &fields) {
         Ok(command) => state
             .desk
@@ -286,11 +299,33 @@ async fn submit(
             .map_err(ApiError::from),
         Err(e) => Err(e),
     };
+    respond(state, caller, &case, written.map(drop), fields).await
+}
+
+/// Back to the portal, or the portal again with the refusal and what was typed.
+async fn respond(
+    state: &AppState,
+    caller: &Caller,
+    case: &CaseRow,
+    written: Result<(), ApiError>,
+    fields: Vec<(String, String)>,
+) -> Result<Response, PageError> {
+    let (participant, _) = party(caller)?;
+    let base = base_of(caller, case)?;
     match written {
-        Ok(_) => Ok(Redirect::to(&format!("{base}#done")).into_response()),
+        Ok(()) => Ok(Redirect::to(&format!("{base}#done")).into_response()),
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
             let status = e.status();
-            let page = page(state, &case, participant, base, Some(e.to_string()), fields).await?;
+            let page = page(
+                state,
+                caller,
+                case,
+                participant,
+                base,
+                Some(e.to_string()),
+                fields,
+            )
+            .await?;
             Ok(no_store(render(status, &page)?))
         }
         Err(e) => Err(e.into()),
@@ -315,13 +350,58 @@ pub async fn status(
     submit(&state, &caller, What::Status, fields).await
 }
 
-/// `POST /p/{id}/{token}/messages`: a message in the party's thread.
+/// `POST /p/{id}/{token}/messages` (multipart/form-data): a message in the party's
+/// thread, with files within the policy's attachment limits.
 pub async fn message(
     State(state): State<AppState>,
     caller: Caller,
-    Form(fields): Form<Vec<(String, String)>>,
+    request: axum::extract::Request,
 ) -> Result<Response, PageError> {
-    submit(&state, &caller, What::Message, fields).await
+    let case = caller.case_row(&state).await?;
+    let (participant, _) = party(&caller)?;
+    let pinned = state.desk.policy(case.policy_version_id).await?;
+    let (written, fields) =
+        match crate::multipart::read(request, crate::Limits::of(&pinned.policy.intake)).await {
+            Ok(mut form) => {
+                let body = form.text("body").to_owned();
+                let fields = vec![("body".to_owned(), body.clone())];
+                let written = match form.refused.pop() {
+                    Some(refused) => Err(refused),
+                    None => state
+                        .desk
+                        .party_write(
+                            &case,
+                            participant,
+                            body,
+                            std::mem::take(&mut form.files),
+                            Timestamp::now(),
+                        )
+                        .await
+                        .map(drop)
+                        .map_err(ApiError::from),
+                };
+                (written, fields)
+            }
+            Err(e) => (Err(e), Vec::new()),
+        };
+    respond(&state, &caller, &case, written, fields).await
+}
+
+/// `GET /p/{id}/{token}/files/{sha256}`: a file of the party's thread, as a download only.
+pub async fn file(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::Path(params): axum::extract::Path<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let case = caller.case_row(&state).await?;
+    let (participant, _) = party(&caller)?;
+    let sha256 = params
+        .iter()
+        .find(|(k, _)| k == "sha256")
+        .map(|(_, v)| v.as_str())
+        .ok_or(ApiError::NotFound)?;
+    let viewer = crate::reporter::followup::FileViewer::Party(slug(participant)?);
+    Ok(crate::reporter::followup::file(&state, &case, sha256, viewer).await?)
 }
 
 /// `POST /p/{id}/{token}/token`: a new secret link; the old one stops working at once.

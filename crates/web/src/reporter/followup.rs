@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::json;
-use vulndesk_core::case::{Audience, Channel, Event};
+use vulndesk_core::case::{Audience, Channel, Event, Recorded};
 use vulndesk_store::CaseRow;
 
 use crate::attachments;
@@ -44,14 +44,23 @@ pub async fn api_replace_token(
         .into_response())
 }
 
-/// A file of the case as a download, for a viewer who reads `reads`'s circle: a file that
-/// joined the case only for a narrower circle (a party's, the team's) is a 404, as is
-/// anything but a stored file's SHA-256.
+/// Who asks for a file of a case.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum FileViewer<'a> {
+    /// Someone who reads this circle of the case (the reporter, a reviewer, the team).
+    Circle(Audience),
+    /// An invited party, by slug: the files of its own thread.
+    Party(&'a str),
+}
+
+/// A file of the case as a download, for `viewer`: a file that joined the case only for a
+/// narrower circle (the team's, another party's thread) is a 404, as is anything but a
+/// stored file's SHA-256.
 pub(crate) async fn file(
     state: &AppState,
     case: &CaseRow,
     sha256: &str,
-    reads: Audience,
+    viewer: FileViewer<'_>,
 ) -> Result<Response, ApiError> {
     let is_hash = sha256.len() == 64
         && sha256
@@ -60,12 +69,34 @@ pub(crate) async fn file(
     if !is_hash {
         return Err(ApiError::NotFound);
     }
-    // The file's own event decides; the parties' messages never add files.
-    let log = vulndesk_desk::cases::log(&state.store.events_around_threads(case.id, None).await?)?;
-    let visible = log.iter().any(|r| {
-        matches!(&r.event, Event::AttachmentAdded { sha256: s, .. } if s == sha256)
-            && reads.reads(r.event.audience())
-    });
+    // The event that brought the file decides: its own `attachment_added`, or the party
+    // message it came with.
+    let rows = match viewer {
+        // Workers read every party's thread.
+        FileViewer::Circle(Audience::Workers) => state.store.events(case.id).await?,
+        FileViewer::Circle(_) => state.store.events_around_threads(case.id, None).await?,
+        FileViewer::Party(slug) => {
+            state
+                .store
+                .events_around_threads(case.id, Some(slug))
+                .await?
+        }
+    };
+    let log = vulndesk_desk::cases::log(&rows)?;
+    let brought = |r: &&Recorded| match &r.event {
+        Event::AttachmentAdded { sha256: s, .. } => s == sha256,
+        Event::PartyMessage { files, .. } => files.iter().any(|f| f.sha256 == sha256),
+        _ => false,
+    };
+    let visible = match viewer {
+        FileViewer::Circle(reads) => log
+            .iter()
+            .filter(brought)
+            .any(|r| reads.reads(r.event.audience())),
+        FileViewer::Party(slug) => vulndesk_core::coordination::thread(&log, slug)
+            .filter(|r| matches!(r.event, Event::PartyMessage { .. }))
+            .any(|r| brought(&r)),
+    };
     if !visible {
         return Err(ApiError::NotFound);
     }
@@ -116,5 +147,11 @@ pub async fn api_file(
     Path((_, sha256)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let case = caller.case_row(&state).await?;
-    file(&state, &case, &sha256, Audience::Reporter).await
+    file(
+        &state,
+        &case,
+        &sha256,
+        FileViewer::Circle(Audience::Reporter),
+    )
+    .await
 }

@@ -549,7 +549,7 @@ pub async fn file(
         &state,
         &case,
         &sha256,
-        vulndesk_core::case::Audience::Reporter,
+        followup::FileViewer::Circle(vulndesk_core::case::Audience::Reporter),
     )
     .await?)
 }

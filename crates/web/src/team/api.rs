@@ -244,6 +244,9 @@ struct PartyMessageFields {
     #[serde(default)]
     party: Option<String>,
     body: String,
+    /// A party's message (its entry) to pass on to every party, after `body`.
+    #[serde(default)]
+    share: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -758,11 +761,25 @@ pub(crate) fn parse_action(kind: Kind, input: Input) -> Result<Action, ApiError>
         }
         Kind::Embargo => Action::Command(parse_embargo(input)?),
         Kind::PartyMessage => {
-            let f = input.fields::<PartyMessageFields>("party, body")?;
-            Action::Command(Command::MessageParties {
-                party: f.party,
-                body: f.body,
-            })
+            let f = input.fields::<PartyMessageFields>("party, body, share")?;
+            match f.share {
+                None => Action::PartyMessage {
+                    party: f.party,
+                    body: f.body,
+                    files: Vec::new(),
+                },
+                Some(_) if f.party.is_some() => {
+                    return Err(ApiError::InvalidField {
+                        field: "party".into(),
+                        message: "a shared message goes to every party: leave out party".into(),
+                    });
+                }
+                Some(seq) => Action::Share {
+                    seq,
+                    note: f.body,
+                    files: Vec::new(),
+                },
+            }
         }
         Kind::Statement => Action::Command(parse_statement(input)?),
         Kind::Sharing => Action::Command(Command::ShareReporter {

@@ -214,6 +214,8 @@ struct PartiesPage {
     parties: Vec<Listed>,
     /// The party being edited, when the page is one party's.
     editing: Option<String>,
+    /// The accounts that answer for the party being edited: (address, name).
+    accounts: Vec<(String, String)>,
     error: Option<String>,
     typed: Vec<(String, String)>,
     kinds: Vec<(&'static str, &'static str)>,
@@ -277,6 +279,19 @@ async fn page(
             }
         })
         .collect();
+    let accounts = match &editing {
+        Some(slug) => {
+            let row = state.desk.party(org, slug).await?;
+            state
+                .desk
+                .party_accounts(&row)
+                .await?
+                .into_iter()
+                .map(|(_, email, name)| (email, name))
+                .collect()
+        }
+        None => Vec::new(),
+    };
     Ok(PartiesPage {
         me: who.user.name.clone(),
         demo: who.user.demo,
@@ -286,6 +301,7 @@ async fn page(
         manages: who.person.admin || who.person.orgs.get(&org.id) == Some(&OrgRole::Officer),
         parties,
         editing,
+        accounts,
         error,
         typed,
         kinds: PartyKind::ALL
@@ -360,16 +376,174 @@ async fn submit(
         }
         Err(e) => Err(e),
     };
-    match saved {
-        Ok(_) => Ok(Redirect::to(&format!("/orgs/{}/parties", org.slug)).into_response()),
+    // The key is not shown again: a pasted key is long, and one that failed is pasted anew.
+    let typed = typed.into_iter().filter(|(k, _)| k != "key").collect();
+    let to = format!("/orgs/{}/parties", org.slug);
+    back(state, who, org, editing, saved.map(drop), to, typed).await
+}
+
+/// Where a registry form leads: to `to` when it worked, else its page again (`editing`
+/// one party, or the registry) with what went wrong and what was typed.
+async fn back(
+    state: &AppState,
+    who: &SignedIn,
+    org: &Organisation,
+    editing: Option<String>,
+    done: Result<(), ApiError>,
+    to: String,
+    typed: Vec<(String, String)>,
+) -> Result<Response, PageError> {
+    match done {
+        Ok(()) => Ok(Redirect::to(&to).into_response()),
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
             let status = e.status();
-            // The key is not shown again: a pasted key is long, and one that failed is
-            // pasted anew.
-            let typed = typed.into_iter().filter(|(k, _)| k != "key").collect();
             let page = page(state, who, org, editing, Some(e.to_string()), typed).await?;
             Ok(no_store(render(status, &page)?))
         }
         Err(e) => Err(e.into()),
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountForm {
+    email: String,
+    /// `link` or `unlink`.
+    action: String,
+}
+
+/// `POST /orgs/{org}/parties/{party}/accounts`: links an account to the party, or unlinks
+/// it; the party's page again, with what went wrong if anything did.
+pub async fn accounts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, slug)): Path<(String, String)>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let who = caller.person()?;
+    let org = caller.org()?;
+    let row = state.desk.party(org, &slug).await.map_err(ApiError::from)?;
+    let typed: Vec<(String, String)> = fields.into_iter().filter(|(k, _)| k != "csrf").collect();
+    let done = match form_fields::<AccountForm>(&typed, "email, action") {
+        Ok(form) => match form.action.as_str() {
+            "link" | "unlink" => state
+                .desk
+                .link_party_account(
+                    &row,
+                    &form.email,
+                    form.action == "link",
+                    &caller.actor().to_string(),
+                )
+                .await
+                .map_err(ApiError::from),
+            other => Err(ApiError::InvalidField {
+                field: "action".into(),
+                message: format!("action {other:?} is link or unlink"),
+            }),
+        },
+        Err(e) => Err(e),
+    };
+    let to = format!("/orgs/{}/parties/{slug}#accounts", org.slug);
+    back(
+        &state,
+        who,
+        org,
+        Some(slug),
+        done.map(drop),
+        to,
+        typed_from(&row),
+    )
+    .await
+}
+
+fn accounts_json(accounts: Vec<(i64, String, String)>) -> Response {
+    let list: Vec<_> = accounts
+        .into_iter()
+        .map(|(_, email, name)| json!({ "email": email, "name": name }))
+        .collect();
+    Json(json!({ "accounts": list })).into_response()
+}
+
+/// `GET /api/v1/orgs/{org}/parties/{party}/accounts`: who answers for the party.
+pub async fn api_accounts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, slug)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let row = state.desk.party(caller.org()?, &slug).await?;
+    Ok(accounts_json(state.desk.party_accounts(&row).await?))
+}
+
+/// The body of `POST /api/v1/orgs/{org}/parties/{party}/accounts`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkRequest {
+    email: String,
+    linked: bool,
+}
+
+/// `POST /api/v1/orgs/{org}/parties/{party}/accounts`: links (`"linked": true`) or unlinks
+/// an account; who answers for the party after.
+pub async fn api_link_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, slug)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let request: LinkRequest = json_body::read(&headers, body, "email, linked")?;
+    let row = state.desk.party(caller.org()?, &slug).await?;
+    let accounts = state
+        .desk
+        .link_party_account(
+            &row,
+            &request.email,
+            request.linked,
+            &caller.actor().to_string(),
+        )
+        .await?;
+    Ok(accounts_json(accounts))
+}
+
+/// `POST /orgs/{org}/parties/{party}/wkd`: looks the party's key up in its contacts' Web
+/// Key Directories and keeps the first usable one; the party's page, saying what was found
+/// or what each directory answered.
+pub async fn find_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, slug)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let who = caller.person()?;
+    let org = caller.org()?;
+    let found = state
+        .desk
+        .find_party_key(org, &slug, jiff::Timestamp::now())
+        .await
+        .map_err(ApiError::from);
+    let row = state.desk.party(org, &slug).await.map_err(ApiError::from)?;
+    let to = format!("/orgs/{}/parties/{slug}#key-found", org.slug);
+    back(
+        &state,
+        who,
+        org,
+        Some(slug),
+        found.map(drop),
+        to,
+        typed_from(&row),
+    )
+    .await
+}
+
+/// `POST /api/v1/orgs/{org}/parties/{party}/wkd`: as [`find_key`]; the entry with its new
+/// key and where it was found, or 422 naming `key` with what each directory answered.
+pub async fn api_find_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, slug)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (row, url) = state
+        .desk
+        .find_party_key(caller.org()?, &slug, jiff::Timestamp::now())
+        .await?;
+    Ok(Json(json!({ "party": PartyView::of(&row), "found_at": url })).into_response())
 }

@@ -57,6 +57,9 @@ struct DashboardPage {
     orgs: Vec<(String, String)>,
     /// `(slug, name)` of the organisations whose registry of parties the person reads.
     registries: Vec<(String, String)>,
+    /// The invitations of the parties the person answers for: `(case id, party, inviting
+    /// organisation, invited on)`, each leading to the party's portal.
+    invitations: Vec<(i64, String, String, String)>,
     states: Vec<(String, String)>,
     severities: &'static [&'static str],
     decisions: Vec<(&'static str, &'static str)>,
@@ -194,7 +197,15 @@ pub async fn dashboard(
         ]
         .map(|s| (s.as_str().to_owned(), s.as_str().to_owned())),
     );
+    let invitations = state
+        .store
+        .party_invitations(who.user.id)
+        .await?
+        .into_iter()
+        .map(|(case, party, org, at)| (case, party, org, when(at)))
+        .collect();
     let page = DashboardPage {
+        invitations,
         me: who.user.name.clone(),
         demo: who.user.demo,
         csrf: who.csrf.clone().unwrap_or_default(),
@@ -1016,6 +1027,7 @@ fn entry(view: &CaseView, seq: i64, r: &vulndesk_core::case::Recorded) -> EntryR
             party,
             body,
             from_party,
+            ..
         } => {
             e.html = markdown::render(body);
             match (party, from_party) {
@@ -1046,6 +1058,9 @@ fn entry(view: &CaseView, seq: i64, r: &vulndesk_core::case::Recorded) -> EntryR
         Event::AccessChanged { user_id, grant } => {
             let name = view.actor_name(&Actor::User(*user_id));
             match grant {
+                Some(vulndesk_core::access::CaseGrant::External) => {
+                    format!("{name} added as external (retired: it gives no access now)")
+                }
                 Some(g) => format!("{name} added as {}", g.as_str()),
                 None => format!("{name} no longer has access"),
             }
@@ -1389,7 +1404,7 @@ pub async fn file(
         .standing()
         .map(vulndesk_core::case::Audience::of)
         .ok_or(ApiError::NotFound)?;
-    Ok(followup::file(&state, &case, &sha256, reads).await?)
+    Ok(followup::file(&state, &case, &sha256, followup::FileViewer::Circle(reads)).await?)
 }
 
 /// `POST /cases/{id}/messages` (multipart/form-data): a message to the reporter with
@@ -1399,21 +1414,69 @@ pub async fn message(
     caller: Caller,
     request: axum::extract::Request,
 ) -> Result<Response, PageError> {
+    act_with_files(
+        state,
+        caller,
+        request,
+        Kind::Message,
+        &["body"],
+        |mut f, files| vulndesk_desk::Action::Message {
+            body: std::mem::take(&mut f[0].1),
+            files,
+        },
+    )
+    .await
+}
+
+/// `POST /cases/{id}/party-messages` (multipart/form-data): a message to one party (`party`)
+/// or every party, with files, within the policy's attachment limits.
+pub async fn party_messages(
+    State(state): State<AppState>,
+    caller: Caller,
+    request: axum::extract::Request,
+) -> Result<Response, PageError> {
+    let names = &["party", "body"];
+    act_with_files(
+        state,
+        caller,
+        request,
+        Kind::PartyMessage,
+        names,
+        |mut f, files| vulndesk_desk::Action::PartyMessage {
+            party: Some(f[0].1.trim().to_owned()).filter(|p| !p.is_empty()),
+            body: std::mem::take(&mut f[1].1),
+            files,
+        },
+    )
+    .await
+}
+
+/// A form with files (multipart, within the policy's attachment limits): its text fields
+/// `names` and its files made into an action by `action`, and answered like any form.
+async fn act_with_files(
+    state: AppState,
+    caller: Caller,
+    request: axum::extract::Request,
+    kind: Kind,
+    names: &[&str],
+    action: impl FnOnce(Vec<(String, String)>, Vec<crate::Upload>) -> vulndesk_desk::Action,
+) -> Result<Response, PageError> {
     let case = caller.case_row(&state).await?;
     let pinned = state.desk.policy(case.policy_version_id).await?;
     let mut form =
         crate::multipart::read(request, crate::Limits::of(&pinned.policy.intake)).await?;
-    let body = form.text("body").to_owned();
-    let fields = vec![("body".to_owned(), body.clone())];
+    let fields: Vec<(String, String)> = names
+        .iter()
+        .map(|n| ((*n).to_owned(), form.text(n).to_owned()))
+        .collect();
     let result = match form.refused.pop() {
         Some(refused) => Err(refused),
         None => {
-            let files = std::mem::take(&mut form.files);
-            let action = vulndesk_desk::Action::Message { body, files };
+            let action = action(fields.clone(), std::mem::take(&mut form.files));
             workspace::act(&state, &caller, action).await.map(|a| a.seq)
         }
     };
-    answer(state, caller, fields, Kind::Message, result).await
+    answer(state, caller, fields, kind, result).await
 }
 
 async fn act(
@@ -1495,7 +1558,6 @@ form_handlers! {
     bounty => Kind::Bounty,
     parties => Kind::Parties,
     embargo => Kind::Embargo,
-    party_messages => Kind::PartyMessage,
     statements => Kind::Statement,
     reporter_sharing => Kind::Sharing,
 }
@@ -1520,6 +1582,10 @@ struct ThreadMessage {
     at: String,
     html: String,
     new: bool,
+    /// Each file's SHA-256, name and size.
+    files: Vec<(String, String, u64)>,
+    /// The party wrote it: the team may pass it on to every party.
+    shareable: bool,
 }
 
 /// `GET /cases/{id}/parties/{party}`: one party's thread as the team reads it (its
@@ -1541,6 +1607,7 @@ pub async fn party_thread(
             party: to,
             body,
             from_party,
+            files,
         } = &r.event
             && to.as_deref().is_none_or(|p| p == slug)
         {
@@ -1557,6 +1624,11 @@ pub async fn party_thread(
                 at: when(r.at),
                 html: markdown::render(body),
                 new: *from_party && seq > read_upto,
+                files: files
+                    .iter()
+                    .map(|f| (f.sha256.clone(), f.filename.clone(), f.size))
+                    .collect(),
+                shareable: *from_party,
             });
         }
     }
