@@ -10,7 +10,6 @@ use vulndesk_core::coordination::{self, PartyInput, PartyKind};
 use vulndesk_core::policy::Policy;
 use vulndesk_mail::openpgp::PublicKey;
 use vulndesk_mail::parse::Mailbox;
-use vulndesk_mail::receipt;
 use vulndesk_store::{
     CaseRow, Effects, IfExists, NewParty, NewPartyParticipant, Organisation, PartyRow, Put,
     StoreError,
@@ -368,6 +367,7 @@ impl PartyMail {
     pub(crate) fn effects(
         &self,
         policy: &Policy,
+        log: &[vulndesk_core::case::Recorded],
         events: &[Event],
         at: Timestamp,
     ) -> Result<Effects, DeskError> {
@@ -424,8 +424,13 @@ impl PartyMail {
                     files,
                 } => {
                     let to = match party {
-                        Some(slug) => self.addressee(slug).into_iter().collect(),
-                        None => self.addressees.iter().collect(),
+                        Some(slug) => self.addressed([slug.as_str()])?,
+                        None => self.addressed(
+                            coordination::state(log)
+                                .parties
+                                .iter()
+                                .map(|p| p.invitee.party.as_str()),
+                        )?,
                     };
                     // Files stay on the desk: the portal serves them to the party signed in
                     // or holding its link, where mail would spread them further.
@@ -464,7 +469,7 @@ impl PartyMail {
                         org = self.org,
                         id = self.case_id,
                     );
-                    let to = parties.iter().filter_map(|p| self.addressee(p)).collect();
+                    let to = self.addressed(parties.iter().map(String::as_str))?;
                     (to, text)
                 }
                 Event::PartiesToldOfBreak { parties } => {
@@ -486,7 +491,7 @@ impl PartyMail {
                         id = self.case_id,
                         org = self.org,
                     );
-                    let to = parties.iter().filter_map(|p| self.addressee(p)).collect();
+                    let to = self.addressed(parties.iter().map(String::as_str))?;
                     (to, text)
                 }
                 _ => continue,
@@ -523,6 +528,27 @@ impl PartyMail {
         self.addressees.iter().find(|a| a.slug == slug)
     }
 
+    /// The addressees of `slugs`. A party the write names that this mail was not prepared
+    /// for was invited by a write that got there first: refused, so that the write is made
+    /// again with it, rather than leaving it untold.
+    fn addressed<'s>(
+        &self,
+        slugs: impl IntoIterator<Item = &'s str>,
+    ) -> Result<Vec<&Addressee>, DeskError> {
+        slugs
+            .into_iter()
+            .map(|slug| {
+                self.addressee(slug).ok_or_else(|| DeskError::Conflict {
+                    message: format!(
+                        "party {slug:?} was invited to case {} while this was being written: \
+                         do it again, so that it is told too",
+                        self.case_id
+                    ),
+                })
+            })
+            .collect()
+    }
+
     /// One message to each of the party's contacts, from its own reply address, encrypted
     /// to its key when it has one.
     fn queue(
@@ -537,32 +563,22 @@ impl PartyMail {
             "[{} embargo] Coordination on case {}",
             self.org, self.case_id
         );
+        let mail = crate::workspace::Outgoing {
+            reply_tag: &a.reply_tag,
+            subject: &subject,
+            text,
+            key: a.key.as_ref(),
+        };
         for contact in &a.contacts {
-            let random = ReporterToken::generate()?;
-            let answering = receipt::Answering {
-                reply_tag: &a.reply_tag,
-                to: Mailbox {
-                    name: Some(a.name.clone()),
-                    email: contact.clone(),
-                },
-                languages: &[],
-                subject: &subject,
-                in_reply_to: None,
-                references: Vec::new(),
-                at,
-                random_hex: &random.as_str()[..32],
+            let to = Mailbox {
+                name: Some(a.name.clone()),
+                email: contact.clone(),
             };
-            match receipt::message(policy, answering, text, a.key.as_ref()) {
-                Some(queued) => {
-                    let queued =
-                        queued.map_err(|e| DeskError::Internal(format!("mail to a party: {e}")))?;
-                    effects.jobs.push(queued.job);
-                    effects.thread_ids.push(queued.message_id);
-                }
-                None => tracing::warn!(
+            if !crate::workspace::queue_mail(policy, to, &mail, at, effects)? {
+                tracing::warn!(
                     case = self.case_id,
                     "the policy has no mailto: contact to write to parties from; see their portal"
-                ),
+                );
             }
         }
         Ok(())
@@ -824,12 +840,18 @@ impl Desk {
                     } else {
                         vec![Event::PartiesReminded { parties: due }]
                     };
-                    let effects = mail.effects(policy, &events, now)?;
+                    let effects = mail.effects(policy, log, &events, now)?;
                     Ok(crate::cases::Write { events, effects })
                 })
-                .await?;
-            if !written.rows.is_empty() {
-                reminded += 1;
+                .await;
+            match written {
+                Ok(written) if !written.rows.is_empty() => reminded += 1,
+                Ok(_) => {}
+                // One case's trouble does not keep the others' parties from their reminders;
+                // the next run tries this one again.
+                Err(e) => {
+                    tracing::warn!(case = case_id, error = %e, "parties not reminded this time")
+                }
             }
         }
         Ok(reminded)

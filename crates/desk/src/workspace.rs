@@ -246,13 +246,15 @@ impl Desk {
         }
         let actor = Actor::User(by.user.id);
         // What parties are told goes with the write that records it.
-        let mails_parties = matches!(
-            command,
-            Command::InviteParties { .. }
-                | Command::MessageParties { .. }
-                | Command::Leaked { .. }
-                | Command::ExploitationObserved { .. }
-        );
+        let mails_parties = match command {
+            Command::InviteParties { .. } | Command::MessageParties { .. } => true,
+            // A break tells the parties there are (and is refused if some were invited
+            // meanwhile, see `decide_and_append`).
+            Command::Leaked { .. } | Command::ExploitationObserved { .. } => {
+                !vulndesk_core::coordination::state(&read).parties.is_empty()
+            }
+            _ => false,
+        };
         let mut portals = Vec::new();
         let written = if mails_parties {
             let org = pinned.policy.organisation.name.clone();
@@ -301,8 +303,21 @@ impl Desk {
         self.append(case, actor, at, |log| {
             let events = command::decide(command.clone(), log, &pinned.policy, ctx)?;
             let mut effects = effects.clone();
+            // A break recorded on a case that had no parties when it was read, but has now:
+            // the parties a write that got there first invited must be told too.
+            if mail.is_none()
+                && events
+                    .iter()
+                    .any(|e| matches!(e, Event::PartiesToldOfBreak { .. }))
+            {
+                return Err(DeskError::Conflict {
+                    message: "parties were invited to this case while this was being recorded: \
+                              record it again, so that they are told"
+                        .into(),
+                });
+            }
             if let Some(mail) = mail {
-                let told = mail.effects(&pinned.policy, &events, at)?;
+                let told = mail.effects(&pinned.policy, log, &events, at)?;
                 effects.jobs.extend(told.jobs);
                 effects.thread_ids.extend(told.thread_ids);
                 effects.parties.extend(told.parties);
@@ -410,26 +425,18 @@ impl Desk {
             Some(Event::Reported { title, .. }) => title.clone(),
             _ => format!("Case {}", case.id),
         };
-        let random = ReporterToken::generate()?;
-        let answering = receipt::Answering {
-            reply_tag: &case.reply_tag,
-            to: Mailbox {
-                name: None,
-                email: address,
-            },
-            languages: &[],
-            subject: &title,
-            in_reply_to: None,
-            references: Vec::new(),
-            at,
-            random_hex: &random.as_str()[..32],
+        let to = Mailbox {
+            name: None,
+            email: address,
         };
-        if let Some(queued) = receipt::message(&pinned.policy, answering, text, key.as_ref()) {
-            let queued =
-                queued.map_err(|e| DeskError::Internal(format!("message to reporter: {e}")))?;
-            effects.jobs.push(queued.job);
-            effects.thread_ids.push(queued.message_id);
-        }
+        let mail = Outgoing {
+            reply_tag: &case.reply_tag,
+            subject: &title,
+            text,
+            key: key.as_ref(),
+        };
+        // A policy without a mailto: contact sends nothing: the message is in the portal.
+        queue_mail(&pinned.policy, to, &mail, at, effects)?;
         Ok(())
     }
 }
@@ -469,4 +476,44 @@ pub fn reporter_address(log: &[Recorded]) -> Option<String> {
             .map(|a| a.as_str().to_owned()),
         _ => None,
     })
+}
+
+/// A message from a case's participant address (`reply_tag`), encrypted to `key` when
+/// there is one.
+pub(crate) struct Outgoing<'a> {
+    pub reply_tag: &'a str,
+    pub subject: &'a str,
+    pub text: &'a str,
+    pub key: Option<&'a vulndesk_mail::openpgp::PublicKey>,
+}
+
+/// Queues `mail` to `to` as an effect of the write it goes with; `false` when the policy
+/// has no mailto: contact to send it from.
+pub(crate) fn queue_mail(
+    policy: &vulndesk_core::policy::Policy,
+    to: Mailbox,
+    mail: &Outgoing<'_>,
+    at: Timestamp,
+    effects: &mut Effects,
+) -> Result<bool, DeskError> {
+    let random = ReporterToken::generate()?;
+    let answering = receipt::Answering {
+        reply_tag: mail.reply_tag,
+        to,
+        languages: &[],
+        subject: mail.subject,
+        in_reply_to: None,
+        references: Vec::new(),
+        at,
+        random_hex: &random.as_str()[..32],
+    };
+    match receipt::message(policy, answering, mail.text, mail.key) {
+        Some(queued) => {
+            let queued = queued.map_err(|e| DeskError::Internal(format!("mail: {e}")))?;
+            effects.jobs.push(queued.job);
+            effects.thread_ids.push(queued.message_id);
+            Ok(true)
+        }
+        None => Ok(false),
+    }
 }

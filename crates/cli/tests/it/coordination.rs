@@ -1012,3 +1012,92 @@ fn tempfile_dir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[tokio::test]
+async fn a_break_recorded_while_a_party_is_invited_tells_that_party_or_is_refused() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let on = &db.label;
+        let officer =
+            add_member(&app, "rae@salestim.test", false, &[("salestim", "officer")]).await;
+        let o = session_for(&app, officer).await;
+        let (status, body) = send(
+            &app,
+            &o,
+            reqwest::Method::POST,
+            "/api/v1/orgs/salestim/parties",
+            Some(json!({"name": "Racer", "kind": "vendor", "contacts": ["psirt@racer.example"]})),
+        )
+        .await;
+        assert_eq!(status, 201, "on {on}: {body}");
+        let reply_by = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 7))
+            .to_string()[..10]
+            .to_owned();
+        let today = jiff::Timestamp::now().to_string()[..10].to_owned();
+        let mut outcomes = std::collections::BTreeMap::new();
+        for round in 0..6 {
+            let (case, _) = app
+                .create_report(&crate::helpers::report(
+                    "salestim",
+                    &format!("Race {round}"),
+                ))
+                .await;
+            let (status, _) =
+                crate::team_support::act(&app, &o, case, "triage", json!({"action": "accept"}))
+                    .await;
+            assert_eq!(status, 201);
+            let invite = crate::team_support::act(
+                &app,
+                &o,
+                case,
+                "parties",
+                json!({"parties": ["racer"], "reply_by": reply_by, "summary": "A flaw."}),
+            );
+            let leak = crate::team_support::act(
+                &app,
+                &o,
+                case,
+                "triage",
+                json!({"action": "leak-observed", "on": today}),
+            );
+            let ((invited, _), (leaked, body)) = tokio::join!(invite, leak);
+            assert_eq!(invited, 201, "on {on}");
+            assert!(leaked == 201 || leaked == 409, "on {on}: {leaked} {body}");
+            *outcomes.entry(leaked).or_insert(0) += 1;
+            // Whoever the log says was told of the break got the mail saying so.
+            let events = app.store.events(case).await.unwrap();
+            let told: Vec<String> = events
+                .iter()
+                .filter(|e| e.kind == "parties_told_of_break")
+                .flat_map(|e| {
+                    serde_json::from_str::<Value>(&e.payload).unwrap()["parties"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|p| p.as_str().unwrap().to_owned())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            let jobs = app.store.jobs_for_case(case).await.unwrap();
+            let broke = jobs
+                .iter()
+                .filter(|j| {
+                    j.payload["to"] == json!(["psirt@racer.example"])
+                        && j.payload["raw"]
+                            .as_str()
+                            .unwrap()
+                            .replace("=\r\n", "")
+                            .contains("is broken")
+                })
+                .count();
+            assert_eq!(
+                broke,
+                told.iter().filter(|p| *p == "racer").count(),
+                "on {on}: round {round}: told {told:?}, {broke} mails"
+            );
+        }
+        eprintln!("on {on}: leak outcomes {outcomes:?}");
+        app.kill().await;
+    })
+    .await;
+}
