@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod actor;
+pub mod advisory;
 pub mod bounty;
 pub mod calendar;
 pub mod case;
