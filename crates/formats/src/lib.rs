@@ -1,8 +1,11 @@
 //! Pure renderers of a published advisory ([`vulndesk_core::advisory::Advisory`]) into the
-//! formats others read it in: a CVE JSON 5 record ([`cve`]) and an OSV entry ([`osv`]). No
-//! I/O: each takes the advisory and answers a JSON document, checked in this crate's tests
-//! against the format's official schema (`schemas/`).
+//! formats others read it in: a CVE JSON 5 record ([`cve`]), an OSV entry ([`osv`]), and
+//! CSAF 2.0 documents, the security advisory and the parties' VEX ([`csaf`]). No I/O: each
+//! takes the advisory and answers a JSON document, checked in this crate's tests by the
+//! format's official judge: its schema (`schemas/`), or for CSAF the BSI's validator
+//! library (`tests/validators/`).
 
+pub mod csaf;
 pub mod cve;
 pub mod osv;
 
