@@ -12,6 +12,7 @@ pub mod case;
 pub mod clocks;
 pub mod command;
 pub mod coordination;
+pub mod cwe;
 pub mod duration;
 pub mod email;
 pub mod fixes;

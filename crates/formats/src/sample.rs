@@ -68,10 +68,7 @@ pub fn advisory() -> Advisory {
             ],
         }],
         cvss: vec![Cvss::parse("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H").unwrap()],
-        weaknesses: vec![Weakness {
-            id: 787,
-            name: "Out-of-bounds Write".into(),
-        }],
+        weaknesses: vec![vulndesk_core::cwe::weakness("CWE-787").unwrap()],
         references: vec![Reference {
             url: "https://github.com/kamailio/kamailio/commit/0123456789abcdef0123456789abcdef01234567"
                 .into(),
