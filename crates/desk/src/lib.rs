@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod attachments;
 pub mod cases;
 pub mod coordination;
+pub mod cve_services;
 mod error;
 pub mod followup;
 pub mod intake;

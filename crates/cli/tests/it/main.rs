@@ -9,6 +9,7 @@ mod authz_matrix;
 mod bench;
 mod concurrency;
 mod coordination;
+mod cve_services;
 mod durability;
 mod first_run;
 mod form;
