@@ -127,15 +127,7 @@ impl CveServices {
         cna: &Value,
         update: bool,
     ) -> Result<(), CveServicesError> {
-        let method = if update {
-            reqwest::Method::PUT
-        } else {
-            reqwest::Method::POST
-        };
-        let body = json!({ "cnaContainer": cna });
-        self.call(method, &format!("/cve/{cve_id}/cna"), &[], Some(body))
-            .await
-            .map(drop)
+        self.send_container(cve_id, "cna", cna, update).await
     }
 
     /// Rejects `cve_id` with the rejected container (`rejectedReasons`); `update` changes
@@ -146,13 +138,24 @@ impl CveServices {
         cna: &Value,
         update: bool,
     ) -> Result<(), CveServicesError> {
+        self.send_container(cve_id, "reject", cna, update).await
+    }
+
+    /// `POST` (or, to update, `PUT`) `/cve/{cve_id}/{what}` with the container.
+    async fn send_container(
+        &self,
+        cve_id: &str,
+        what: &str,
+        cna: &Value,
+        update: bool,
+    ) -> Result<(), CveServicesError> {
         let method = if update {
             reqwest::Method::PUT
         } else {
             reqwest::Method::POST
         };
         let body = json!({ "cnaContainer": cna });
-        self.call(method, &format!("/cve/{cve_id}/reject"), &[], Some(body))
+        self.call(method, &format!("/cve/{cve_id}/{what}"), &[], Some(body))
             .await
             .map(drop)
     }

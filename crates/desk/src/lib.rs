@@ -123,8 +123,8 @@ impl Desk {
             .collect())
     }
 
-    /// Everything `user` holds: their role in each organisation, what they were added to
-    /// each case as and the cases the parties they answer for are invited to (no token scopes: the caller narrows those). Roles and grants this
+    /// Everything `user` holds: their role in each organisation and what they were added to
+    /// each case as (no token scopes: the caller narrows those). Roles and grants this
     /// version does not know give nothing.
     pub async fn person(&self, user: &vulndesk_store::UserRow) -> Result<Person, DeskError> {
         let orgs = self
@@ -141,21 +141,30 @@ impl Desk {
             .into_iter()
             .filter_map(|(case, grant)| Some((case, CaseGrant::parse(&grant)?)))
             .collect();
-        let party_cases = self
-            .store
-            .party_invitations(user.id)
-            .await?
-            .into_iter()
-            .map(|(case, ..)| case)
-            .collect();
         Ok(Person {
             user_id: user.id,
             admin: user.admin,
             orgs,
             cases,
-            party_cases,
+            // Read only where a route asks for them (`party_cases`): most requests are the
+            // team's, and would pay a query for nothing.
+            party_cases: Default::default(),
             scopes: None,
         })
+    }
+
+    /// The cases the parties `user_id` answers for are invited to.
+    pub async fn party_cases(
+        &self,
+        user_id: i64,
+    ) -> Result<std::collections::BTreeSet<i64>, DeskError> {
+        Ok(self
+            .store
+            .party_invitations(user_id)
+            .await?
+            .into_iter()
+            .map(|(case, ..)| case)
+            .collect())
     }
 
     /// `row`, parsed (or taken from the cache).

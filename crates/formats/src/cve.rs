@@ -37,26 +37,24 @@ pub fn record(advisory: &Advisory) -> Result<Value, FormatError> {
         "shortName": cna.short_name,
         "dateUpdated": utc(updated),
     });
+    let metadata = |state: &str| {
+        json!({
+            "cveId": cve,
+            "assignerOrgId": cna.org_id,
+            "assignerShortName": cna.short_name,
+            "state": state,
+            "datePublished": utc(published),
+            "dateUpdated": utc(updated),
+        })
+    };
     if let Some(withdrawn) = &advisory.withdrawn {
-        return Ok(json!({
-            "dataType": "CVE_RECORD",
-            "dataVersion": DATA_VERSION,
-            "cveMetadata": {
-                "cveId": cve,
-                "assignerOrgId": cna.org_id,
-                "assignerShortName": cna.short_name,
-                "state": "REJECTED",
-                "datePublished": utc(published),
-                "dateUpdated": utc(updated),
-                "dateRejected": utc(withdrawn.at),
-            },
-            "containers": {
-                "cna": {
-                    "providerMetadata": provider,
-                    "rejectedReasons": [{ "lang": "en", "value": withdrawn.reason }],
-                }
-            }
-        }));
+        let mut metadata = metadata("REJECTED");
+        metadata["dateRejected"] = json!(utc(withdrawn.at));
+        let cna = json!({
+            "providerMetadata": provider,
+            "rejectedReasons": [{ "lang": "en", "value": withdrawn.reason }],
+        });
+        return Ok(envelope(metadata, cna));
     }
     let details = advisory.details();
     let mut cna_container = json!({
@@ -129,19 +127,17 @@ pub fn record(advisory: &Advisory) -> Result<Value, FormatError> {
             .collect();
         c.insert("credits".into(), Value::Array(credits));
     }
-    Ok(json!({
+    Ok(envelope(metadata("PUBLISHED"), cna_container))
+}
+
+/// The record around its metadata and its CNA container.
+fn envelope(metadata: Value, cna: Value) -> Value {
+    json!({
         "dataType": "CVE_RECORD",
         "dataVersion": DATA_VERSION,
-        "cveMetadata": {
-            "cveId": cve,
-            "assignerOrgId": cna.org_id,
-            "assignerShortName": cna.short_name,
-            "state": "PUBLISHED",
-            "datePublished": utc(published),
-            "dateUpdated": utc(updated),
-        },
-        "containers": { "cna": cna_container }
-    }))
+        "cveMetadata": metadata,
+        "containers": { "cna": cna },
+    })
 }
 
 /// Each product with its lines: affected from the first affected version up to (not

@@ -465,13 +465,20 @@ async fn decide(
         (None, None) => None,
     };
     let reporter_of = reporter_token.as_ref().and(case.map(|c| c.id));
-    let signed_in = if matches!(need, Need::Reporter | Need::Party | Need::Public) {
+    let mut signed_in = if matches!(need, Need::Reporter | Need::Party | Need::Public) {
         // Reporter and public routes do not look at sessions: a signed-in teammate
         // reading a portal link is a reporter there, nothing more.
         None
     } else {
         signed_in(state, request.headers()).await?
     };
+    if let (Need::PartyAccount, Some(s)) = (need, signed_in.as_mut()) {
+        s.person.party_cases = state
+            .desk
+            .party_cases(s.user.id)
+            .await
+            .map_err(ApiError::from)?;
+    }
     let principal = match (&signed_in, reporter_of) {
         _ if party.is_some() => Principal::Party {
             case_id: case.map_or(0, |c| c.id),
