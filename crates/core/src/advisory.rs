@@ -8,6 +8,8 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+pub mod lifecycle;
+
 use crate::coordination::{Justification, VexStatus};
 use crate::severity::Cvss;
 
