@@ -284,7 +284,7 @@ pub enum Refusal {
     Conflict(String),
 }
 
-fn invalid(field: &'static str, message: impl Into<String>) -> Refusal {
+pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Refusal {
     Refusal::Invalid {
         field,
         message: message.into(),

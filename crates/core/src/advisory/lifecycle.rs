@@ -378,24 +378,11 @@ pub enum Command {
     },
 }
 
-/// Why a command is refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
-    #[error("{field}: {message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
-    #[error("{0}")]
-    Conflict(String),
-}
+/// Why a command is refused: the same refusals as a case's commands, mapped to answers in
+/// the same place.
+pub use crate::command::Refusal;
 
-fn invalid(field: &'static str, message: impl Into<String>) -> Refusal {
-    Refusal::Invalid {
-        field,
-        message: message.into(),
-    }
-}
+use crate::command::invalid;
 
 /// Checks the public fields: what every rendering needs, in the bounds the formats set.
 pub fn check(f: &Fields) -> Result<(), Refusal> {
