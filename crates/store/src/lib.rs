@@ -41,6 +41,7 @@ macro_rules! on_pool {
 
 pub mod account_log;
 pub mod accounts;
+pub mod advisories;
 mod batch;
 pub mod cases;
 pub mod coordination;
@@ -58,6 +59,7 @@ mod writer;
 
 pub use account_log::AccountEventRow;
 pub use accounts::{NewUser, UserRow};
+pub use advisories::{AdvisoryEventRow, AdvisoryRow};
 pub use cases::{
     CaseRow, ChainBreak, Effects, EventRow, GENESIS_HASH, NewCase, NewEvent, Projection,
     event_hash, new_reply_tag,

@@ -21,6 +21,7 @@ macro_rules! raw_sql {
 
 mod account_log;
 mod accounts;
+mod advisories;
 mod cases;
 mod coordination;
 mod dashboard;
