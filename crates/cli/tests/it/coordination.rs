@@ -863,31 +863,39 @@ pub(crate) struct WkdStandIn {
 impl WkdStandIn {
     pub(crate) async fn start() -> WkdStandIn {
         let root = tempfile_dir("wkd");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let server = std::process::Command::new("python3")
+        // The server picks its own port (0) and says which: a port chosen here and handed
+        // over could be taken by another test in between.
+        let mut server = std::process::Command::new("python3")
             .args([
+                "-u",
                 "-m",
                 "http.server",
-                &port.to_string(),
+                "0",
                 "--bind",
                 "127.0.0.1",
                 "--directory",
             ])
             .arg(&root)
-            .stdout(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("python3 serves the stand-in directory");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        let stdout = server.stdout.take().expect("its output");
+        let port = tokio::task::spawn_blocking(move || {
+            use std::io::BufRead;
+            let mut line = String::new();
+            std::io::BufReader::new(stdout)
+                .read_line(&mut line)
+                .expect("the server says where it listens");
+            // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
+            line.split_whitespace()
+                .skip_while(|w| *w != "port")
+                .nth(1)
+                .and_then(|p| p.parse::<u16>().ok())
+                .unwrap_or_else(|| panic!("no port in {line:?}"))
+        })
+        .await
+        .unwrap();
         WkdStandIn {
             origin: format!("http://127.0.0.1:{port}"),
             root,

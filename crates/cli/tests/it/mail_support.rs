@@ -435,8 +435,10 @@ impl Dovecot {
         .expect("write the passwd-file");
         std::fs::write(dir.join("imap-password"), format!("{IMAP_PASSWORD}\n"))
             .expect("write the password file");
-        let port = free_port();
-        let tls_port = tls.then(free_port);
+        // Both ports at once: two calls in a row may be handed the same free port, and a
+        // Dovecot told to listen twice on one port does not start.
+        let ports = free_ports(if tls { 2 } else { 1 });
+        let (port, tls_port) = (ports[0], tls.then(|| ports[1]));
         let ssl = match tls_port {
             None => "ssl = no".to_owned(),
             Some(_) => {
@@ -482,7 +484,7 @@ impl Dovecot {
             .arg(&conf)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("dovecot.stderr")).expect("stderr file"))
             .spawn()
             .expect("start dovecot");
         let dovecot = Dovecot {
@@ -504,7 +506,9 @@ impl Dovecot {
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("dovecot.log")).unwrap_or_default()
+        let read = |name: &str| std::fs::read_to_string(self.dir.join(name)).unwrap_or_default();
+        // What it said before its log was open (a port it could not bind, a bad line).
+        format!("{}{}", read("dovecot.stderr"), read("dovecot.log"))
     }
 
     fn inbox(&self) -> PathBuf {
@@ -644,10 +648,13 @@ fn self_signed_certificate(dir: &Path) {
     );
 }
 
-/// A loopback port that was free a moment ago.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
+/// `n` distinct loopback ports that were free a moment ago (held together while chosen, so
+/// none is handed out twice).
+fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("a free loopback port"))
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().expect("its address").port())
+        .collect()
 }
