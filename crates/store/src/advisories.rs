@@ -215,6 +215,15 @@ impl Store {
         }
     }
 
+    /// Every advisory's id, ascending.
+    pub async fn advisory_ids(&self) -> Result<Vec<i64>, StoreError> {
+        Ok(
+            on_pool!(self, p => sqlx::query_scalar("SELECT id FROM advisories ORDER BY id")
+            .fetch_all(p)
+            .await?),
+        )
+    }
+
     /// The advisories covering case `case_id`, oldest first.
     pub async fn advisories_of_case(&self, case_id: i64) -> Result<Vec<i64>, StoreError> {
         Ok(on_pool!(self, p => sqlx::query_scalar(

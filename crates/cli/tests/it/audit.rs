@@ -204,3 +204,75 @@ async fn account_actions_are_a_chain_that_audit_verify_checks() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn advisory_logs_are_chains_that_audit_verify_checks() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let org = app
+            .store
+            .organisation_by_slug("kamailio")
+            .await
+            .unwrap()
+            .unwrap();
+        let event = |kind: &str| vulndesk_store::NewEvent {
+            kind: kind.into(),
+            actor: "user:1".into(),
+            at: jiff::Timestamp::now(),
+            payload: json!({ "kind": kind }),
+        };
+        let advisory = app
+            .store
+            .create_advisory(org.id, "KAMAILIO", 2026, &[], event("drafted"))
+            .await
+            .unwrap();
+        app.store
+            .append_advisory_events(advisory.id, 1, vec![event("edited")])
+            .await
+            .unwrap();
+        let (code, out) = verify(&db).await;
+        assert_eq!(code, 0, "{out}");
+        assert!(
+            out.contains("1 advisory log verified, 2 events"),
+            "on {}: {out}",
+            db.label
+        );
+        // Rewriting who edited it, behind the trigger, is caught at that event.
+        let rewrite = "UPDATE advisory_events SET actor = 'user:99' WHERE seq = 2".to_owned();
+        match &app.store {
+            Store::Sqlite(vulndesk_store::SqliteStore { pool, .. }) => {
+                sqlx::query("DROP TRIGGER IF EXISTS advisory_events_no_update")
+                    .execute(pool)
+                    .await
+                    .unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(rewrite))
+                    .execute(pool)
+                    .await
+                    .unwrap();
+            }
+            Store::Postgres(pool) => {
+                sqlx::query(
+                    "DROP TRIGGER IF EXISTS advisory_events_append_only ON advisory_events",
+                )
+                .execute(pool)
+                .await
+                .unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(rewrite))
+                    .execute(pool)
+                    .await
+                    .unwrap();
+            }
+        }
+        let (code, out) = verify(&db).await;
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains(&format!(
+                "advisory {}: the log is broken at event 2",
+                advisory.number
+            )),
+            "on {}: {out}",
+            db.label
+        );
+    })
+    .await;
+}
