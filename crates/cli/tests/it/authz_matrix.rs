@@ -231,24 +231,8 @@ async fn fixture(app: &TestApp) -> Fixture {
         .await
         .unwrap()
         .unwrap();
-    app.store
-        .put_party(
-            kamailio.id,
-            &vulndesk_store::NewParty {
-                slug: "matrix".into(),
-                name: "Matrix".into(),
-                kind: "vendor".into(),
-                contacts: vec!["psirt@matrix.example".into()],
-                products: vec![],
-                embargo: None,
-                terms: String::new(),
-                key: None,
-            },
-            vulndesk_store::IfExists::Refuse,
-            jiff::Timestamp::now(),
-        )
-        .await
-        .unwrap();
+    let matrix =
+        crate::coordination::registered(app, kamailio.id, "matrix", "Matrix", "vendor").await;
     // The person once got the retired external grant on the case (a log written before it
     // was retired): it gives nothing now.
     let now = jiff::Timestamp::now();
@@ -302,12 +286,6 @@ async fn fixture(app: &TestApp) -> Fixture {
     let link = regex::Regex::new(&format!(r"/p/{case_id}/([0-9a-f]{{64}})")).unwrap();
     let party_token = link.captures(&raw).expect("a portal link")[1].to_owned();
     // The person answers for the party by account.
-    let matrix = app
-        .store
-        .party(kamailio.id, "matrix")
-        .await
-        .unwrap()
-        .unwrap();
     assert!(
         app.store
             .link_party_account(matrix.id, external, true, now)

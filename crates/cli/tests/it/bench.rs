@@ -8,20 +8,14 @@ use serde_json::Value;
 
 use crate::helpers::BIN;
 
-#[test]
-fn intake_ends_with_a_json_line_of_its_figures() {
+/// Runs `vulndesk bench ARGS --json` and reads its last line, the figures.
+fn bench_json(args: &[&str]) -> Value {
     let out = Command::new(BIN)
-        .args([
-            "bench",
-            "intake",
-            "--clients",
-            "4",
-            "--seconds",
-            "1",
-            "--json",
-        ])
+        .arg("bench")
+        .args(args)
+        .arg("--json")
         .output()
-        .expect("run vulndesk bench intake");
+        .expect("run vulndesk bench");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -29,8 +23,12 @@ fn intake_ends_with_a_json_line_of_its_figures() {
         String::from_utf8_lossy(&out.stderr)
     );
     let last = stdout.lines().last().unwrap_or_default();
-    let figures: Value =
-        serde_json::from_str(last).unwrap_or_else(|e| panic!("last line not JSON ({e}): {last}"));
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("last line not JSON ({e}): {last}"))
+}
+
+#[test]
+fn intake_ends_with_a_json_line_of_its_figures() {
+    let figures = bench_json(&["intake", "--clients", "4", "--seconds", "1"]);
     for field in [
         "rps",
         "baseline_rps",
@@ -42,39 +40,31 @@ fn intake_ends_with_a_json_line_of_its_figures() {
         "reports",
         "cpu_ms_per_report",
     ] {
-        assert!(figures.get(field).is_some(), "no {field} in {last}");
+        assert!(figures.get(field).is_some(), "no {field} in {figures}");
     }
-    assert_eq!(figures["db"], "sqlite", "{last}");
-    assert_eq!(figures["clients"], 4, "{last}");
-    assert!(figures["rps"].as_f64().is_some_and(|r| r > 0.0), "{last}");
-    assert!(figures["reports"].as_u64().is_some_and(|n| n > 0), "{last}");
+    assert_eq!(figures["db"], "sqlite", "{figures}");
+    assert_eq!(figures["clients"], 4, "{figures}");
+    assert!(
+        figures["rps"].as_f64().is_some_and(|r| r > 0.0),
+        "{figures}"
+    );
+    assert!(
+        figures["reports"].as_u64().is_some_and(|n| n > 0),
+        "{figures}"
+    );
 }
 
 #[test]
 fn coordination_renders_both_pages_for_a_large_and_a_one_party_case() {
-    let out = Command::new(BIN)
-        .args([
-            "bench",
-            "coordination",
-            "--parties",
-            "6",
-            "--messages",
-            "40",
-            "--rounds",
-            "2",
-            "--json",
-        ])
-        .output()
-        .expect("run vulndesk bench coordination");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let last = stdout.lines().last().unwrap_or_default();
-    let figures: Value =
-        serde_json::from_str(last).unwrap_or_else(|e| panic!("last line not JSON ({e}): {last}"));
+    let figures = bench_json(&[
+        "coordination",
+        "--parties",
+        "6",
+        "--messages",
+        "40",
+        "--rounds",
+        "2",
+    ]);
     assert_eq!(figures["parties"], 6, "{figures}");
     let pages: Vec<&str> = figures["pages"]
         .as_array()

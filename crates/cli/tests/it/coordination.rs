@@ -645,25 +645,7 @@ async fn a_silent_party_is_reminded_once_per_cadence_whatever_the_number_of_runs
             .await
             .unwrap()
             .unwrap();
-        let (party, _) = app
-            .store
-            .put_party(
-                org.id,
-                &vulndesk_store::NewParty {
-                    slug: "quiet".into(),
-                    name: "Quiet Hosting".into(),
-                    kind: "service-provider".into(),
-                    contacts: vec!["psirt@quiet.example".into()],
-                    products: vec![],
-                    embargo: None,
-                    terms: String::new(),
-                    key: None,
-                },
-                vulndesk_store::IfExists::Refuse,
-                jiff::Timestamp::now(),
-            )
-            .await
-            .unwrap();
+        let party = registered(&app, org.id, "quiet", "Quiet Hosting", "service-provider").await;
         // Invited eight days ago (SalesTim reminds after the default week), never answered.
         let case = crate::reminders::old_case(&app, "salestim", "salestim", 10).await;
         let at = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 8);
@@ -849,6 +831,36 @@ async fn a_party_answers_by_account_and_files_stay_in_their_own_threads() {
         app.kill().await;
     })
     .await;
+}
+
+/// A party added to organisation `org_id`'s registry behind the API's back (its only
+/// contact `psirt@<slug>.example`), for tests about what happens to parties.
+pub(crate) async fn registered(
+    app: &TestApp,
+    org_id: i64,
+    slug: &str,
+    name: &str,
+    kind: &str,
+) -> vulndesk_store::PartyRow {
+    app.store
+        .put_party(
+            org_id,
+            &vulndesk_store::NewParty {
+                slug: slug.into(),
+                name: name.into(),
+                kind: kind.into(),
+                contacts: vec![format!("psirt@{slug}.example")],
+                products: vec![],
+                embargo: None,
+                terms: String::new(),
+                key: None,
+            },
+            vulndesk_store::IfExists::Refuse,
+            jiff::Timestamp::now(),
+        )
+        .await
+        .unwrap()
+        .0
 }
 
 /// A stand-in for the parties' domains' Web Key Directories: a plain web server (Python's)
