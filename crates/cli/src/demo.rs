@@ -329,6 +329,9 @@ pub(crate) fn welcome(base: &str, demo: &Demo) -> Vec<String> {
         format!(
             "  parties:       {base}/orgs/signalen/parties (signed in: the registry of parties)"
         ),
+        format!(
+            "  advisories:    {base}/o/kamailio/advisories and {base}/o/salestim/advisories (each links its CVE JSON 5, CSAF, CSAF VEX and OSV)"
+        ),
     ];
     if !demo.accounts.is_empty() {
         lines.push(format!(
@@ -554,6 +557,76 @@ pub(crate) async fn walk(store: &Store, demo: &mut Demo) -> Result<(), CliError>
         ));
         portals = invited.portals;
     }
+    // Published advisories, so their pages and exports have something real to show:
+    // SalesTim's (its fix released first), Kamailio's (reviewed by the officer, with
+    // Debian's approved status and a revision), and a SalesTim advisory withdrawn.
+    let cases_of = |what: &str| -> Vec<i64> {
+        demo.cases
+            .iter()
+            .filter(|(_, w, _)| w.as_str() == what)
+            .map(|(id, _, _)| *id)
+            .collect()
+    };
+    let salestim = cases_of("salestim/salestim");
+    let kamailio = cases_of("kamailio/kamailio");
+    if let ([tenant, redirect], [_, tm]) = (salestim.as_slice(), kamailio.as_slice()) {
+        for id in [*tenant, *redirect, *tm] {
+            act(id, "officer", Command::Accept.into()).await?;
+        }
+        for id in [*tenant, *redirect] {
+            for update in [
+                LineUpdate::Affected { affected: true },
+                LineUpdate::Released {
+                    version: if id == *tenant { "2.4.2" } else { "2.3.9" }.into(),
+                    on: today,
+                },
+            ] {
+                act(
+                    id,
+                    "member",
+                    Command::UpdateLine {
+                        line: "2.x".into(),
+                        update,
+                    }
+                    .into(),
+                )
+                .await?;
+            }
+        }
+        let invited = act(
+            *tm,
+            "officer",
+            Action::Invite {
+                selection: vulndesk_desk::coordination::Selection {
+                    parties: vec!["debian".into()],
+                    kinds: Vec::new(),
+                },
+                reply_by: today.saturating_add(7.days()),
+                summary: "A crash of the tm module on a CANCEL racing its INVITE.".into(),
+            },
+        )
+        .await?;
+        portals.extend(invited.portals);
+        for command in [
+            Command::State {
+                party: "debian".into(),
+                statement: vulndesk_core::coordination::Statement {
+                    status: vulndesk_core::coordination::VexStatus::Fixed,
+                    justification: None,
+                    statement: "Fixed in kamailio 5.8.4-1 for bookworm.".into(),
+                },
+            },
+            Command::ApproveStatement {
+                party: "debian".into(),
+            },
+        ] {
+            act(*tm, "officer", command.into()).await?;
+        }
+        let published = demo_advisories(&desk, &officer, &member, *tenant, *redirect, *tm)
+            .await
+            .map_err(|e| CliError::Environment(format!("demo advisories: {e}")))?;
+        walked.extend(published);
+    }
     let outbound = desk
         .report_outbound(
             vulndesk_desk::outbound::OutboundReport {
@@ -579,4 +652,206 @@ pub(crate) async fn walk(store: &Store, demo: &mut Demo) -> Result<(), CliError>
     demo.walked = walked;
     demo.portals = portals;
     Ok(())
+}
+
+/// The demo's published advisories (see [`walk`]), each through the desk's own use cases:
+/// drafted by the member, reviewed by the officer where the policy gates it, published by
+/// the officer. Returns a line per advisory for the welcome.
+async fn demo_advisories(
+    desk: &Desk,
+    officer: &vulndesk_store::UserRow,
+    member: &vulndesk_store::UserRow,
+    tenant: i64,
+    redirect: i64,
+    tm: i64,
+) -> Result<Vec<(i64, String)>, vulndesk_desk::DeskError> {
+    use vulndesk_core::advisory::lifecycle::Fields;
+    use vulndesk_core::advisory::{
+        CreditKind, LineRange, Package, Product, Reference, ReferenceKind,
+    };
+    use vulndesk_desk::advisories::{AdvisoryAction as A, Writer};
+
+    let product = |vendor: &str, name: &str, line: &str, from: &str, fixed: &str| Product {
+        vendor: vendor.into(),
+        name: name.into(),
+        package: None,
+        lines: vec![LineRange {
+            line: line.into(),
+            introduced: from.into(),
+            fixed: Some(fixed.into()),
+        }],
+    };
+    let draft = |case: i64, fields: Fields| async move {
+        let row = desk
+            .store()
+            .case(case)
+            .await?
+            .ok_or(vulndesk_desk::DeskError::NotFound)?;
+        let org = desk
+            .store()
+            .case_org(case)
+            .await?
+            .ok_or(vulndesk_desk::DeskError::NotFound)?;
+        let person = desk.person(member).await?;
+        desk.draft_advisory(&row, org, &person, &[], Some(fields))
+            .await
+    };
+    let by = |user: &vulndesk_store::UserRow| Writer { user_id: user.id };
+    let mut lines = Vec::new();
+
+    let tenant_fields = Fields {
+        title: "Tenant isolation bypass in the Teams export endpoint".into(),
+        summary: "Any valid access token could export another tenant's list of teams.".into(),
+        description: "`GET /api/v2/teams/export` took the tenant from its `tenant` parameter \
+                      instead of the access token. Fixed in 2.4.2: the tenant now always comes \
+                      from the token."
+            .into(),
+        component: Some("the Teams export API".into()),
+        products: vec![Product {
+            package: Some(Package {
+                ecosystem: "npm".into(),
+                name: "@salestim/teams-export".into(),
+                purl: Some("pkg:npm/%40salestim/teams-export".into()),
+            }),
+            ..product("SalesTim", "SalesTim", "2.x", "2.0.0", "2.4.2")
+        }],
+        cvss: vec!["CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:H/I:N/A:N".into()],
+        cwes: vec![639],
+        references: vec![Reference {
+            url: "https://www.salestim.com/changelog/2.4.2".into(),
+            kind: ReferenceKind::ReleaseNotes,
+        }],
+        workarounds: String::new(),
+    };
+    let tenant_advisory = draft(tenant, tenant_fields).await?;
+    let id = tenant_advisory.row.id;
+    for action in [
+        A::OfferCredit {
+            name: "SalesTim security team".into(),
+            kind: CreditKind::RemediationDeveloper,
+            reporter_of: None,
+        },
+        A::RequestCve {
+            at: Some("MITRE".into()),
+        },
+        A::AssignCve {
+            cve: "CVE-2026-99901".into(),
+        },
+    ] {
+        desk.act_on_advisory(id, by(member), action).await?;
+    }
+    desk.act_on_advisory(id, by(officer), A::Publish).await?;
+    lines.push((
+        tenant,
+        format!(
+            "SalesTim: advisory {} published (CVE-2026-99901)",
+            tenant_advisory.row.number
+        ),
+    ));
+
+    let tm_fields = Fields {
+        title: "tm module crash on a CANCEL racing its INVITE".into(),
+        summary: "A CANCEL that arrives while its INVITE transaction is being created crashes a \
+                  worker process."
+            .into(),
+        description: "With `t_relay_cancel()` in the routing script, a CANCEL processed while \
+                      the INVITE transaction is created dereferences a transaction that is not \
+                      yet complete. A remote attacker who can send SIP requests can crash \
+                      workers repeatedly."
+            .into(),
+        component: Some("the tm module".into()),
+        products: vec![product("Kamailio", "kamailio", "5.8", "5.8.0", "5.8.4")],
+        cvss: vec!["CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:N/I:N/A:H".into()],
+        cwes: vec![362],
+        references: vec![Reference {
+            url: "https://github.com/kamailio/kamailio/commit/0000000".into(),
+            kind: ReferenceKind::Fix,
+        }],
+        workarounds: String::new(),
+    };
+    let tm_advisory = draft(tm, tm_fields.clone()).await?;
+    let id = tm_advisory.row.id;
+    for action in [
+        A::OfferCredit {
+            name: String::new(),
+            kind: CreditKind::Finder,
+            reporter_of: Some(tm),
+        },
+        A::RequestCve { at: None },
+        A::AssignCve {
+            cve: "CVE-2026-99902".into(),
+        },
+    ] {
+        desk.act_on_advisory(id, by(member), action).await?;
+    }
+    // The security team (its officer, who did not write it) reviews it, then publishes.
+    desk.act_on_advisory(id, by(officer), A::Approve).await?;
+    desk.act_on_advisory(id, by(officer), A::Publish).await?;
+    let revised = Fields {
+        workarounds: "Until you upgrade, handle CANCEL statelessly: call `t_relay_cancel()` \
+                      only after `t_check_trans()`."
+            .into(),
+        ..tm_fields
+    };
+    desk.act_on_advisory(id, by(member), A::Edit(revised))
+        .await?;
+    desk.act_on_advisory(
+        id,
+        by(officer),
+        A::Revise {
+            note: "Workaround added.".into(),
+        },
+    )
+    .await?;
+    lines.push((
+        tm,
+        format!(
+            "Kamailio: advisory {} published and revised, with Debian's status",
+            tm_advisory.row.number
+        ),
+    ));
+
+    let redirect_fields = Fields {
+        title: "OAuth redirect_uri accepted attacker-controlled domains".into(),
+        summary: "The authorisation endpoint accepted any redirect_uri ending in salestim.com."
+            .into(),
+        description: String::new(),
+        component: Some("the OAuth authorisation endpoint".into()),
+        products: vec![product("SalesTim", "SalesTim", "2.x", "2.0.0", "2.3.9")],
+        cvss: Vec::new(),
+        cwes: vec![601],
+        references: Vec::new(),
+        workarounds: String::new(),
+    };
+    let redirect_advisory = draft(redirect, redirect_fields).await?;
+    let id = redirect_advisory.row.id;
+    for action in [
+        A::RequestCve {
+            at: Some("MITRE".into()),
+        },
+        A::AssignCve {
+            cve: "CVE-2026-99903".into(),
+        },
+    ] {
+        desk.act_on_advisory(id, by(member), action).await?;
+    }
+    desk.act_on_advisory(id, by(officer), A::Publish).await?;
+    desk.act_on_advisory(
+        id,
+        by(officer),
+        A::Withdraw {
+            reason: "Published in error: the suffix match was only ever on a development \
+                     branch; every release of 2.x compared the whole origin."
+                .into(),
+        },
+    )
+    .await?;
+    lines.push((
+        redirect,
+        format!(
+            "SalesTim: advisory {} withdrawn",
+            redirect_advisory.row.number
+        ),
+    ));
+    Ok(lines)
 }

@@ -1,6 +1,7 @@
 //! The `vulndesk` command. Errors become exit codes here and nowhere else.
 
 mod admin_cmd;
+mod advisory_cmd;
 mod audit_cmd;
 mod bench;
 mod bench_coordination;
@@ -56,6 +57,10 @@ enum Command {
     /// An organisation's registry of parties: vendors, distributions, service providers.
     #[command(subcommand)]
     Party(party_cmd::PartyCommand),
+    /// An organisation's advisories: list them, export a published one (CVE JSON 5, CSAF
+    /// 2.0, CSAF VEX, OSV).
+    #[command(subcommand)]
+    Advisory(advisory_cmd::AdvisoryCommand),
     /// Maintain a database.
     #[command(subcommand)]
     Admin(admin_cmd::AdminCommand),
@@ -136,6 +141,7 @@ fn main() -> ExitCode {
         Command::User(cmd) => user_cmd::run(cmd),
         Command::Case(cmd) => case_cmd::run(cmd),
         Command::Party(cmd) => party_cmd::run(cmd),
+        Command::Advisory(cmd) => advisory_cmd::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
     };
     match result {

@@ -177,6 +177,17 @@ pub enum Need {
     WorkCase,
     /// Manage the case: its officer, its deadlines, who else may see it.
     ManageCase,
+    /// Read the advisory the route names: a reader of every case it covers and, while it is
+    /// a draft, one of those the policy lets read drafts.
+    ReadAdvisory,
+    /// Comment on the advisory's draft and approve it: its readers, with a token that may
+    /// write; whose approval counts for which gate is the workflow's decision.
+    ReviewAdvisory,
+    /// Edit the advisory, its private fields and its credits: who works every case it covers.
+    WorkAdvisory,
+    /// Publish, revise and withdraw it, and give it its CVE ID: who manages every case it
+    /// covers.
+    ManageAdvisory,
     /// Approve a gated step of the case: anyone who reads it as the organisation's team or
     /// as its member or reviewer (never an external party); which gates a person's approval
     /// counts for is the workflow's decision.
@@ -194,11 +205,17 @@ impl Need {
     /// The scope an API token needs for a route, where tokens may be used at all.
     fn scope(self) -> Option<Scope> {
         match self {
-            Need::SignedIn | Need::ReadCase | Need::OrgTeam => Some(Scope::CasesRead),
-            Need::SignedInWrite => Some(Scope::CasesWrite),
-            Need::WorkCase | Need::ManageCase | Need::ReviewCase | Need::OrgOfficer => {
-                Some(Scope::CasesWrite)
+            Need::SignedIn | Need::ReadCase | Need::OrgTeam | Need::ReadAdvisory => {
+                Some(Scope::CasesRead)
             }
+            Need::SignedInWrite => Some(Scope::CasesWrite),
+            Need::WorkCase
+            | Need::ManageCase
+            | Need::ReviewCase
+            | Need::OrgOfficer
+            | Need::ReviewAdvisory
+            | Need::WorkAdvisory
+            | Need::ManageAdvisory => Some(Scope::CasesWrite),
             Need::Public
             | Need::Reporter
             | Need::Party
@@ -216,12 +233,25 @@ pub struct CaseRef {
     pub org_id: i64,
 }
 
+/// An advisory, as far as access is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdvisoryRef {
+    pub org_id: i64,
+    /// The cases it covers.
+    pub cases: Vec<i64>,
+    /// While it is a draft, the roles whose holders read it as the policy says (its
+    /// `[advisories] drafts` groups); `None` once published, or when the policy lets every
+    /// reader of its cases read its drafts.
+    pub draft_readers: Option<Vec<OrgRole>>,
+}
+
 /// What the address of a request names, as far as access is concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     Case(CaseRef),
     /// An organisation, by id.
     Org(i64),
+    Advisory(AdvisoryRef),
 }
 
 /// Why a request is refused; the adapter turns each into its answer.
@@ -265,6 +295,47 @@ pub fn standing(person: &Person, case: CaseRef) -> Option<Standing> {
     by_org.max(by_grant)
 }
 
+/// A person's standing on an advisory: the least of their standings on the cases it covers
+/// (an advisory tells what each of them holds), and none on a draft the policy keeps from
+/// them.
+pub fn advisory_standing(person: &Person, advisory: &AdvisoryRef) -> Option<Standing> {
+    if person.admin {
+        return Some(Standing::Manager);
+    }
+    let least = advisory
+        .cases
+        .iter()
+        .map(|&id| {
+            standing(
+                person,
+                CaseRef {
+                    id,
+                    org_id: advisory.org_id,
+                },
+            )
+        })
+        .min()
+        .flatten()?;
+    if let Some(roles) = &advisory.draft_readers {
+        let by_org = person
+            .orgs
+            .get(&advisory.org_id)
+            .is_some_and(|r| roles.contains(r));
+        let by_grants = advisory.cases.iter().all(|id| {
+            let role = match person.cases.get(id) {
+                Some(CaseGrant::Member) => Some(OrgRole::Member),
+                Some(CaseGrant::Reviewer) => Some(OrgRole::Reviewer),
+                Some(CaseGrant::External) | None => None,
+            };
+            role.is_some_and(|r| roles.contains(&r))
+        });
+        if !by_org && !by_grants {
+            return None;
+        }
+    }
+    Some(least)
+}
+
 /// Whether a person may see a case at all (the dashboard's filter).
 pub fn can_see(person: &Person, case: CaseRef) -> bool {
     standing(person, case).is_some()
@@ -276,6 +347,10 @@ pub fn can_see(person: &Person, case: CaseRef) -> bool {
 pub fn decide(principal: &Principal, need: Need, target: Option<Target>) -> Result<(), Denial> {
     let case = match target {
         Some(Target::Case(case)) => Some(case),
+        _ => None,
+    };
+    let advisory = match &target {
+        Some(Target::Advisory(a)) => Some(a),
         _ => None,
     };
     match need {
@@ -337,6 +412,19 @@ pub fn decide(principal: &Principal, need: Need, target: Option<Target>) -> Resu
                 Ok(())
             } else {
                 Err(Denial::Forbidden)
+            };
+        }
+        Need::ReadAdvisory | Need::ReviewAdvisory | Need::WorkAdvisory | Need::ManageAdvisory => {
+            let advisory = advisory.ok_or(Denial::Hidden)?;
+            let required = match need {
+                Need::ReadAdvisory | Need::ReviewAdvisory => Standing::Reader,
+                Need::WorkAdvisory => Standing::Worker,
+                _ => Standing::Manager,
+            };
+            return match advisory_standing(person, advisory) {
+                None => Err(Denial::Hidden),
+                Some(s) if s >= required => Ok(()),
+                Some(_) => Err(Denial::Forbidden),
             };
         }
         Need::ReadCase => Standing::Reader,

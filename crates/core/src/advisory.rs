@@ -23,7 +23,9 @@ pub struct Publisher {
     pub namespace: String,
     /// Where to write about its advisories (an address or a URL).
     pub contact: String,
-    /// The CNA's organisation UUID and short name at the CVE Program, when it is a CNA.
+    /// The CVE Numbering Authority that assigns its CVE IDs, by its organisation UUID and
+    /// short name at the CVE Program: the organisation itself when it is a CNA, else the
+    /// one it requests them from (see [`known_cna`]).
     pub cna: Option<Cna>,
 }
 
@@ -33,8 +35,24 @@ pub struct Cna {
     pub short_name: String,
 }
 
+/// The CNAs organisations that are not CNAs commonly request CVE IDs from, by the name a
+/// policy gives them (`cve_requested_at`): GitHub (for repository security advisories) and
+/// MITRE (the CNA of last resort), with their identities at the CVE Program.
+pub fn known_cna(name: &str) -> Option<Cna> {
+    let (org_id, short_name) = match name.trim().to_ascii_lowercase().as_str() {
+        "github" => ("a0819718-46f1-4df5-94e2-005712e83aaa", "GitHub_M"),
+        "mitre" => ("8254265b-2729-46b6-b9e3-3dfca2d5bfca", "mitre"),
+        _ => return None,
+    };
+    Some(Cna {
+        org_id: org_id.to_owned(),
+        short_name: short_name.to_owned(),
+    })
+}
+
 /// A package in a package ecosystem (OSV's ecosystems: `crates.io`, `npm`, `PyPI`, …).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Package {
     pub ecosystem: String,
     pub name: String,
@@ -44,6 +62,7 @@ pub struct Package {
 
 /// One release line of a product and the versions of it the vulnerability affects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LineRange {
     /// The line's name in the policy, e.g. `2.x`.
     pub line: String,
@@ -55,6 +74,7 @@ pub struct LineRange {
 
 /// A product the advisory is about, with its affected lines.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Product {
     pub vendor: String,
     pub name: String,
@@ -138,6 +158,7 @@ pub enum ReferenceKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Reference {
     pub url: String,
     pub kind: ReferenceKind,

@@ -31,6 +31,7 @@ pub struct Policy {
     pub workflow: Workflow,
     pub coordination: Coordination,
     pub bounty: Option<Bounty>,
+    pub advisories: Advisories,
     /// Built from `calendar` once at load time; the hot path never re-parses it.
     built_calendar: Calendar,
 }
@@ -59,6 +60,8 @@ struct PolicyFile {
     #[serde(default)]
     coordination: Coordination,
     bounty: Option<Bounty>,
+    #[serde(default)]
+    advisories: Advisories,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -485,6 +488,79 @@ pub struct Coordination {
     pub remind_parties: Option<crate::duration::Period>,
 }
 
+/// Who publishes the organisation's advisories and how they are named, reviewed and given
+/// CVE IDs.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Advisories {
+    /// What advisory IDs start with (`KAMAILIO` gives `KAMAILIO-2026-0001`); the
+    /// organisation's slug in capitals when unset.
+    pub prefix: Option<String>,
+    /// A URL of the organisation's own naming its advisories' namespace (CSAF's
+    /// `publisher.namespace`); the organisation's website when unset.
+    pub namespace: Option<String>,
+    /// Where to write about its advisories; the organisation's first contact when unset.
+    pub contact: Option<String>,
+    /// The groups who read an advisory while it is a draft (Signalen, seed 004: "only
+    /// visible to the repository administrators and technical steering group"); everyone
+    /// who reads its cases when unset. Administrators of the installation always do.
+    #[serde(default)]
+    pub drafts: Vec<Slug>,
+    /// The organisation's identity as a CVE Numbering Authority: it assigns CVE IDs from
+    /// its own reserved pool. Without it, CVE IDs are requested elsewhere.
+    pub cna: Option<CnaIdentity>,
+    /// Where the organisation requests CVE IDs when it is not a CNA (Signalen: GitHub).
+    pub cve_requested_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CnaIdentity {
+    /// The CNA's organisation UUID at the CVE Program.
+    pub org_id: String,
+    /// Its short name at the CVE Program (`kamailio`).
+    pub short_name: String,
+}
+
+impl Policy {
+    /// What advisory IDs start with.
+    pub fn advisory_prefix(&self) -> String {
+        self.advisories
+            .prefix
+            .clone()
+            .unwrap_or_else(|| self.organisation.slug.as_str().to_ascii_uppercase())
+    }
+
+    /// Who publishes the organisation's advisories, for the exports; why not, when the
+    /// policy names no namespace for them.
+    pub fn publisher(&self) -> Result<crate::advisory::Publisher, String> {
+        let a = &self.advisories;
+        let contact = a
+            .contact
+            .clone()
+            .or_else(|| self.organisation.contact.first().cloned())
+            .unwrap_or_default();
+        let namespace = a
+            .namespace
+            .clone()
+            .or_else(|| self.organisation.website.clone())
+            .ok_or(
+                "advisories need a publisher namespace: set organisation.website or advisories.namespace (https://…) in the policy",
+            )?;
+        Ok(crate::advisory::Publisher {
+            name: self.organisation.name.clone(),
+            namespace,
+            contact: contact
+                .strip_prefix("mailto:")
+                .map_or(contact.clone(), str::to_owned),
+            cna: a.cna.as_ref().map(|c| crate::advisory::Cna {
+                org_id: c.org_id.clone(),
+                short_name: c.short_name.clone(),
+            }),
+        })
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bounty {
@@ -672,6 +748,7 @@ impl Policy {
             workflow,
             coordination,
             bounty,
+            advisories,
         } = file_form;
         let mut policy = Policy {
             format,
@@ -686,6 +763,7 @@ impl Policy {
             workflow,
             coordination,
             bounty,
+            advisories,
             built_calendar: Calendar::plain(),
         };
         if let Some((key, message)) = policy.semantic_error() {
@@ -817,6 +895,9 @@ impl Policy {
                 format!("unknown value {cve:?}, expected request, if-available or none"),
             ));
         }
+        if let Some(problem) = self.advisories_error() {
+            return Some(problem);
+        }
         for (i, f) in self.intake.fields.iter().enumerate() {
             if self.intake.fields[..i].iter().any(|g| g.id == f.id) {
                 return Some((
@@ -833,6 +914,101 @@ impl Policy {
 }
 
 impl Policy {
+    /// The `[advisories]` rules serde cannot check field by field.
+    fn advisories_error(&self) -> Option<(String, String)> {
+        let a = &self.advisories;
+        let prefix = self.advisory_prefix();
+        let prefix_ok = !prefix.is_empty()
+            && prefix.len() <= 24
+            && prefix
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+            && !prefix.starts_with('-')
+            && !prefix.ends_with('-');
+        if !prefix_ok {
+            return Some((
+                "advisories.prefix".into(),
+                format!(
+                    "{prefix:?} is not an advisory ID prefix: capital letters, digits and '-', at most 24 (such as \"KAMAILIO\")"
+                ),
+            ));
+        }
+        if let Some(url) = a.namespace.as_ref().or(self.organisation.website.as_ref())
+            && (!url.starts_with("https://") || url.contains(char::is_whitespace))
+        {
+            let key = if a.namespace.is_some() {
+                "advisories.namespace"
+            } else {
+                "organisation.website"
+            };
+            return Some((
+                key.into(),
+                format!("{url:?} is not an https:// URL, which a publisher namespace must be"),
+            ));
+        }
+        if let Some(c) = &a.contact
+            && !(c.starts_with("mailto:") || c.starts_with("https://"))
+        {
+            return Some((
+                "advisories.contact".into(),
+                format!("{c:?} is not a contact URI, expected mailto:… or https://…"),
+            ));
+        }
+        for (i, group) in a.drafts.iter().enumerate() {
+            if crate::workflow::group_roles(self, group.as_str()).is_none() {
+                return Some((
+                    format!("advisories.drafts[{i}]"),
+                    format!(
+                        "no group is named {:?}: define it under [roles.groups] or use one of {}",
+                        group.as_str(),
+                        crate::workflow::group_names(self).join(", ")
+                    ),
+                ));
+            }
+        }
+        if let Some(cna) = &a.cna {
+            let uuid = cna.org_id.len() == 36
+                && cna.org_id.char_indices().all(|(i, c)| {
+                    if matches!(i, 8 | 13 | 18 | 23) {
+                        c == '-'
+                    } else {
+                        c.is_ascii_hexdigit()
+                    }
+                });
+            if !uuid {
+                return Some((
+                    "advisories.cna.org_id".into(),
+                    format!(
+                        "{:?} is not a UUID: the CNA's organisation ID as the CVE Program gave it",
+                        cna.org_id
+                    ),
+                ));
+            }
+            if cna.short_name.trim().is_empty() || cna.short_name.len() > 32 {
+                return Some((
+                    "advisories.cna.short_name".into(),
+                    "the CNA's short name at the CVE Program, 1 to 32 characters".into(),
+                ));
+            }
+            if a.cve_requested_at.is_some() {
+                return Some((
+                    "advisories.cve_requested_at".into(),
+                    "a CNA assigns CVE IDs itself: drop cve_requested_at or cna".into(),
+                ));
+            }
+        }
+        if a.cve_requested_at
+            .as_deref()
+            .is_some_and(|w| w.trim().is_empty())
+        {
+            return Some((
+                "advisories.cve_requested_at".into(),
+                "name where CVE IDs are requested (GitHub, MITRE)".into(),
+            ));
+        }
+        None
+    }
+
     /// The `[workflow]` and `[roles.groups]` rules serde cannot check field by field.
     fn workflow_error(&self) -> Option<(String, String)> {
         use crate::workflow::{self, Condition};

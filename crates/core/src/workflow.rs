@@ -321,13 +321,24 @@ pub fn gates<'a>(policy: &'a Policy, log: &[Recorded]) -> Vec<GateStatus<'a>> {
 
 fn judge<'a>(gate: &'a Gate, log: &[Recorded]) -> GateStatus<'a> {
     let step = gate.before.as_str();
+    judge_on(gate, log, approvals(log, step), &authors(log, step))
+}
+
+/// `gate` judged with `approvals` standing for its step and `authors` not counted as its
+/// reviewers; its other conditions on the case's `log`.
+fn judge_on<'a>(
+    gate: &'a Gate,
+    log: &[Recorded],
+    approvals: Vec<(i64, Vec<String>)>,
+    authors: &BTreeSet<i64>,
+) -> GateStatus<'a> {
     match &gate.require {
         Condition::Approval(group) | Condition::Review(group) => {
             let excluded = match gate.require {
-                Condition::Review(_) => authors(log, step),
+                Condition::Review(_) => authors.clone(),
                 _ => BTreeSet::new(),
             };
-            let approved_by: Vec<i64> = approvals(log, step)
+            let approved_by: Vec<i64> = approvals
                 .into_iter()
                 .filter(|(user, groups)| {
                     !excluded.contains(user) && groups.iter().any(|g| g == group.as_str())
@@ -340,10 +351,10 @@ fn judge<'a>(gate: &'a Gate, log: &[Recorded]) -> GateStatus<'a> {
                     Condition::Review(_) => "review",
                     _ => "approval",
                 };
-                let others = if excluded.is_empty() {
-                    ""
-                } else {
-                    " other than who proposed the fix"
+                let others = match (excluded.is_empty(), gate.before.as_str()) {
+                    (true, _) => "",
+                    (false, "merge-fix") => " other than who proposed the fix",
+                    (false, _) => " other than who wrote it",
                 };
                 format!(
                     "{what} by {} {}of {group}{others} ({have} so far)",
@@ -417,6 +428,108 @@ pub fn check(policy: &Policy, log: &[Recorded], events: &[Event]) -> Result<(), 
     Ok(())
 }
 
+/// Whether an advisory covering the cases with `logs` may be published: the gates before
+/// `publish-advisory` that ask for approvals or reviews are judged on the approvals of the
+/// advisory's current draft (`approvals`, by person; the people who wrote the draft,
+/// `authors`, do not review it), the others on each case. What is missing, in words.
+pub fn advisory_clearance(
+    policy: &Policy,
+    logs: &[&[Recorded]],
+    approvals: &[(i64, Vec<String>)],
+    authors: &BTreeSet<i64>,
+) -> Result<(), String> {
+    let mut missing: Vec<String> = Vec::new();
+    for gate in policy
+        .workflow
+        .gates
+        .iter()
+        .filter(|g| g.before.as_str() == "publish-advisory")
+    {
+        for log in logs {
+            if let Some(m) = judge_on(gate, log, approvals.to_vec(), authors).missing
+                && !missing.contains(&m)
+            {
+                missing.push(m);
+            }
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "publish-advisory is gated by this policy: it needs {} first",
+            missing.join(", and ")
+        ))
+    }
+}
+
+/// The groups `member` approves an advisory's draft as: those of the gates before
+/// `publish-advisory` that they belong to, save reviews of a draft they wrote.
+pub fn advisory_approval_groups(
+    policy: &Policy,
+    member: &Member,
+    wrote_it: bool,
+) -> Result<Vec<String>, ApprovalRefused> {
+    let step = "publish-advisory";
+    let gated: Vec<&Gate> = policy
+        .workflow
+        .gates
+        .iter()
+        .filter(|g| g.before.as_str() == step && g.require.group().is_some())
+        .collect();
+    if gated.is_empty() {
+        return Err(not_gated(policy, step));
+    }
+    let mut groups: Vec<String> = Vec::new();
+    let mut refused_as_author = false;
+    for gate in gated {
+        let Some(group) = gate.require.group() else {
+            continue;
+        };
+        if !in_group(policy, member, group.as_str()) {
+            continue;
+        }
+        if wrote_it && matches!(gate.require, Condition::Review(_)) {
+            refused_as_author = true;
+            continue;
+        }
+        if !groups.iter().any(|g| g == group.as_str()) {
+            groups.push(group.to_string());
+        }
+    }
+    if groups.is_empty() {
+        return Err(if refused_as_author {
+            ApprovalRefused::Author {
+                step: step.to_owned(),
+            }
+        } else {
+            ApprovalRefused::NotMember {
+                step: step.to_owned(),
+            }
+        });
+    }
+    Ok(groups)
+}
+
+fn not_gated(policy: &Policy, step: &str) -> ApprovalRefused {
+    let steps: BTreeSet<&str> = policy
+        .workflow
+        .gates
+        .iter()
+        .filter(|g| g.require.group().is_some())
+        .map(|g| g.before.as_str())
+        .collect();
+    let steps = if steps.is_empty() {
+        "none".to_owned()
+    } else {
+        steps.into_iter().collect::<Vec<_>>().join(", ")
+    };
+    ApprovalRefused::NotGated {
+        step: step.to_owned(),
+        steps,
+    }
+}
+
 /// The approval `member` may give `step`: the groups they approve as, or why they cannot.
 pub fn approval_groups(
     policy: &Policy,
@@ -431,17 +544,7 @@ pub fn approval_groups(
         .filter(|g| g.before.as_str() == step && g.require.group().is_some())
         .collect();
     if gated.is_empty() {
-        let steps: BTreeSet<&str> = policy
-            .workflow
-            .gates
-            .iter()
-            .filter(|g| g.require.group().is_some())
-            .map(|g| g.before.as_str())
-            .collect();
-        return Err(ApprovalRefused::NotGated {
-            step: step.to_owned(),
-            steps: steps.into_iter().collect::<Vec<_>>().join(", "),
-        });
+        return Err(not_gated(policy, step));
     }
     let author = authors(log, step).contains(&member.user_id);
     let mut groups: Vec<String> = Vec::new();
@@ -491,7 +594,7 @@ pub enum ApprovalRefused {
     #[error("you are not in a group whose approval {step} needs")]
     NotMember { step: String },
     #[error(
-        "you proposed the fix, so your review of {step} does not count: another member of the group reviews it"
+        "you wrote what {step} is about (the fix, or the advisory's text), so your review does not count: another member of the group reviews it"
     )]
     Author { step: String },
     #[error("you have already approved {step}")]

@@ -8,6 +8,7 @@
 //! got there first: a projection always equals a rebuild from the log.
 
 pub mod accounts;
+pub mod advisories;
 pub mod attachments;
 pub mod cases;
 pub mod coordination;

@@ -334,48 +334,10 @@ fn vulnerability(advisory: &Advisory) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::judges::bsi_valid;
     use crate::sample;
     use std::path::PathBuf;
     use vulndesk_core::advisory::{Revision, Withdrawal};
-
-    /// Runs the BSI's CSAF validator (`tests/validators/csaf.mjs`) over `documents` and
-    /// panics with what it found unless every one is valid.
-    fn bsi_valid(documents: &[(&str, Value)]) {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/validators");
-        assert!(
-            root.join("node_modules/@secvisogram/csaf-validator-lib")
-                .is_dir(),
-            "the BSI CSAF validator is not installed: run scripts/install-test-deps"
-        );
-        let dir = std::env::temp_dir().join(format!(
-            "vulndesk-csaf-{}-{}",
-            std::process::id(),
-            jiff::Timestamp::now().as_nanosecond()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let files: Vec<PathBuf> = documents
-            .iter()
-            .map(|(name, doc)| {
-                let file = dir.join(format!("{name}.json"));
-                std::fs::write(&file, serde_json::to_vec_pretty(doc).unwrap()).unwrap();
-                file
-            })
-            .collect();
-        let out = std::process::Command::new("node")
-            .arg(root.join("csaf.mjs"))
-            .args(&files)
-            .current_dir(&root)
-            .output()
-            .expect("node runs the validator");
-        let _ = std::fs::remove_dir_all(&dir);
-        let said = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{said}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(said.matches("valid: ").count(), documents.len(), "{said}");
-    }
 
     fn revised() -> Advisory {
         let mut a = sample::advisory();

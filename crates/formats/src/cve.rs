@@ -26,7 +26,7 @@ pub fn record(advisory: &Advisory) -> Result<Value, FormatError> {
         missing("a CVE ID: assign one from the pool, or record the one requested")
     })?;
     let cna = advisory.publisher.cna.as_ref().ok_or_else(|| {
-        missing("the publisher's CNA identity (its organisation UUID and short name)")
+        missing("the identity of the CNA that assigns its CVE ID (the policy's [advisories] cna, or where the ID was requested: GitHub or MITRE)")
     })?;
     let published = advisory
         .published()

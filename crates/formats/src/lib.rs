@@ -25,5 +25,7 @@ pub(crate) fn utc(at: jiff::Timestamp) -> String {
     at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+#[cfg(any(test, feature = "judges"))]
+pub mod judges;
 #[cfg(test)]
 pub(crate) mod sample;

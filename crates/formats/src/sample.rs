@@ -5,29 +5,7 @@ use vulndesk_core::advisory::*;
 use vulndesk_core::coordination::{Justification, VexStatus};
 use vulndesk_core::severity::Cvss;
 
-pub const CVE_SCHEMA: &str = include_str!("../schemas/cve/CVE_JSON_bundled_5.1.1.json");
-pub const OSV_SCHEMA: &str = include_str!("../schemas/osv/schema.json");
-
-/// Every error the official `schema` finds in `document`.
-pub fn errors(schema: &str, document: &Value) -> Vec<String> {
-    let schema: Value = serde_json::from_str(schema).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    validator
-        .iter_errors(document)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect()
-}
-
-/// Panics with every error the official `schema` finds in `document`.
-pub fn valid(schema: &str, document: &Value) {
-    let errors = errors(schema, document);
-    assert!(
-        errors.is_empty(),
-        "{}\n{}",
-        errors.join("\n"),
-        serde_json::to_string_pretty(document).unwrap()
-    );
-}
+pub use crate::judges::{CVE_SCHEMA, OSV_SCHEMA, errors, valid};
 
 /// Kamailio's advisory of a heap overflow, fixed on one line and not yet on another.
 pub fn advisory() -> Advisory {

@@ -215,6 +215,37 @@ impl Store {
         }
     }
 
+    /// The advisories of `org_id`, oldest first.
+    pub async fn advisories_of_org(&self, org_id: i64) -> Result<Vec<AdvisoryRow>, StoreError> {
+        let rows: Vec<RawRow> = on_pool!(self, p => sqlx::query_as(
+            concat!(select_advisory!(), "org_id = $1 ORDER BY id"),
+        )
+        .bind(org_id)
+        .fetch_all(p)
+        .await?);
+        let mut advisories = Vec::with_capacity(rows.len());
+        for row in rows {
+            advisories.push(self.decode(row).await?);
+        }
+        Ok(advisories)
+    }
+
+    /// The advisories numbered `number`, in any organisation (the same prefix may be used
+    /// by two).
+    pub async fn advisories_numbered(&self, number: &str) -> Result<Vec<AdvisoryRow>, StoreError> {
+        let rows: Vec<RawRow> = on_pool!(self, p => sqlx::query_as(
+            concat!(select_advisory!(), "number = $1 ORDER BY id"),
+        )
+        .bind(number.to_owned())
+        .fetch_all(p)
+        .await?);
+        let mut advisories = Vec::with_capacity(rows.len());
+        for row in rows {
+            advisories.push(self.decode(row).await?);
+        }
+        Ok(advisories)
+    }
+
     /// Every advisory's id, ascending.
     pub async fn advisory_ids(&self) -> Result<Vec<i64>, StoreError> {
         Ok(

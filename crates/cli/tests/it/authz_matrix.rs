@@ -114,6 +114,17 @@ const EXPECTED: &[(&str, &str)] = &[
     ("POST /cases/{id}/party-messages",               "s s s h . . f . h f . s"),
     ("POST /cases/{id}/statements",                   "s s s h . . f . h f . s"),
     ("POST /cases/{id}/reporter-sharing",             "s s s h f . f . h f f s"),
+    ("POST /cases/{id}/advisories",                   "s s s h . . f . h f . s"),
+    ("GET /advisories/{advisory}",                    "s s s h . . . . h . . s"),
+    ("POST /advisories/{advisory}/edit",              "s s s h . . f . h f . s"),
+    ("POST /advisories/{advisory}/private",           "s s s h . . f . h f . s"),
+    ("POST /advisories/{advisory}/comments",          "s s s h . . . . h f . s"),
+    ("POST /advisories/{advisory}/approvals",         "s s s h . . . . h f . s"),
+    ("POST /advisories/{advisory}/credits",           "s s s h . . f . h f . s"),
+    ("POST /advisories/{advisory}/cve",               "s s s h f . f . h f f s"),
+    ("POST /advisories/{advisory}/publish",           "s s s h f . f . h f f s"),
+    ("POST /advisories/{advisory}/revisions",         "s s s h f . f . h f f s"),
+    ("POST /advisories/{advisory}/withdrawal",        "s s s h f . f . h f f s"),
     ("GET /api/v1/cases",                             "s s s . . . . . . . . s"),
     ("POST /api/v1/outbound",                         "s s s . . . . . . f . s"),
     ("GET /api/v1/orgs/{org}/parties",                "s s s f . . f . f . . s"),
@@ -140,6 +151,24 @@ const EXPECTED: &[(&str, &str)] = &[
     ("POST /api/v1/cases/{id}/party-messages",        "s s s h . . f . h f . s"),
     ("POST /api/v1/cases/{id}/statements",            "s s s h . . f . h f . s"),
     ("POST /api/v1/cases/{id}/reporter-sharing",      "s s s h f . f . h f f s"),
+    ("GET /o/{org}/advisories",                       ". . . . . . . . . . . ."),
+    ("GET /o/{org}/advisories/{number}",              ". . . . . . . . . . . ."),
+    ("GET /o/{org}/advisories/{number}/{file}",       ". . . . . . . . . . . ."),
+    ("POST /api/v1/reports/{id}/credits",             "h . h h h h h h h h h h"),
+    ("POST /r/{id}/{token}/credits",                  "h . h h h h h h h h h h"),
+    ("GET /api/v1/cases/{id}/advisories",             "s s s h . . . . h . . s"),
+    ("POST /api/v1/cases/{id}/advisories",            "s s s h . . f . h f . s"),
+    ("GET /api/v1/advisories/{advisory}",             "s s s h . . . . h . . s"),
+    ("PUT /api/v1/advisories/{advisory}",             "s s s h . . f . h f . s"),
+    ("PUT /api/v1/advisories/{advisory}/private",     "s s s h . . f . h f . s"),
+    ("POST /api/v1/advisories/{advisory}/comments",   "s s s h . . . . h f . s"),
+    ("POST /api/v1/advisories/{advisory}/approvals",  "s s s h . . . . h f . s"),
+    ("POST /api/v1/advisories/{advisory}/credits",    "s s s h . . f . h f . s"),
+    ("POST /api/v1/advisories/{advisory}/cve",        "s s s h f . f . h f f s"),
+    ("POST /api/v1/advisories/{advisory}/publish",    "s s s h f . f . h f f s"),
+    ("POST /api/v1/advisories/{advisory}/revisions",  "s s s h f . f . h f f s"),
+    ("POST /api/v1/advisories/{advisory}/withdrawal", "s s s h f . f . h f f s"),
+    ("GET /api/v1/advisories/{advisory}/export/{format}", "s s s h . . . . h . . s"),
 ];
 
 /// What one request showed about the decision.
@@ -168,6 +197,10 @@ struct Fixture {
     party_token: String,
     sha256: String,
     sessions: BTreeMap<&'static str, i64>,
+    /// A draft advisory of the case, by its API number.
+    advisory: i64,
+    /// A published advisory of the case, by its ID.
+    number: String,
     /// The API tokens of the token callers.
     api_tokens: BTreeMap<&'static str, String>,
 }
@@ -317,6 +350,38 @@ async fn fixture(app: &TestApp) -> Fixture {
         "{}",
         sent.text().await.unwrap()
     );
+    // Two advisories of the case: a draft for the team's routes, and one published (its
+    // gate passed behind the desk's back) for the public's.
+    let mut advisories = Vec::new();
+    for title in ["Matrix draft", "Matrix published"] {
+        let drafted = officer
+            .on(app.client.post(app.url(&format!("/api/v1/cases/{case_id}/advisories"))))
+            .json(&serde_json::json!({"fields": {
+                "title": title,
+                "summary": "A crash.",
+                "products": [{"vendor": "Kamailio", "name": "kamailio", "lines": [{"line": "5.7", "introduced": "5.7.0", "fixed": "5.7.4"}]}]
+            }}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(drafted.status().as_u16(), 201);
+        advisories.push(drafted.json::<Value>().await.unwrap());
+    }
+    let published = advisories[1]["id"].as_i64().unwrap();
+    let head = app.store.advisory(published).await.unwrap().unwrap().head;
+    app.store
+        .append_advisory_events(
+            published,
+            head,
+            vec![vulndesk_store::NewEvent {
+                kind: "published".into(),
+                actor: "user:0".into(),
+                at: now,
+                payload: serde_json::json!({"kind": "published"}),
+            }],
+        )
+        .await
+        .unwrap();
     Fixture {
         case_id,
         token,
@@ -324,6 +389,8 @@ async fn fixture(app: &TestApp) -> Fixture {
         party_token,
         sha256,
         sessions,
+        advisory: advisories[0]["id"].as_i64().unwrap(),
+        number: advisories[1]["number"].as_str().unwrap().to_owned(),
         api_tokens,
     }
 }
@@ -403,6 +470,10 @@ async fn request(
         .replace("{org}", "kamailio")
         .replace("{party}", "matrix")
         .replace("{sha256}", &f.sha256)
+        .replace("{advisory}", &f.advisory.to_string())
+        .replace("{number}", &f.number)
+        .replace("{file}", "osv.json")
+        .replace("{format}", "osv")
         // Nobody holds token 999999: revoking it is refused like any other's token.
         .replace("{token_id}", "999999");
     let session: Option<Session> = match f.sessions.get(role) {

@@ -4,6 +4,7 @@
 
 mod abuse;
 mod admin;
+mod advisories;
 mod audit;
 mod authz_matrix;
 mod bench;

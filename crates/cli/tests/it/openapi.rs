@@ -511,6 +511,166 @@ async fn check_registry(
     }
 }
 
+const CASE_ADVISORIES: &str = "/api/v1/cases/{id}/advisories";
+const ADVISORY: &str = "/api/v1/advisories/{advisory}";
+const CREDITS: &str = "/api/v1/reports/{id}/credits";
+const PRIVATE: &str = "/api/v1/advisories/{advisory}/private";
+const COMMENTS: &str = "/api/v1/advisories/{advisory}/comments";
+const APPROVALS: &str = "/api/v1/advisories/{advisory}/approvals";
+const CREDIT_OFFERS: &str = "/api/v1/advisories/{advisory}/credits";
+const CVE: &str = "/api/v1/advisories/{advisory}/cve";
+const PUBLISH: &str = "/api/v1/advisories/{advisory}/publish";
+const REVISIONS: &str = "/api/v1/advisories/{advisory}/revisions";
+const WITHDRAWAL: &str = "/api/v1/advisories/{advisory}/withdrawal";
+const EXPORT: &str = "/api/v1/advisories/{advisory}/export/{format}";
+
+/// An advisory request: who, how, where, with what body, the described route and method,
+/// and the status it must answer.
+type AdvisoryStep<'a> = (
+    Auth<'a>,
+    Method,
+    String,
+    Option<String>,
+    &'static str,
+    &'static str,
+    u16,
+);
+
+async fn advisory_steps(c: &mut Contract, app: &TestApp, steps: Vec<AdvisoryStep<'_>>) {
+    for (auth, method, path, body, template, verb, status) in steps {
+        let body = body.map(|b| (JSON, b));
+        let r = team(app, method, &path, auth, body).await;
+        let answer = c.expect(template, verb, r, status).await;
+        if template == ADVISORY && verb == "get" && status == 200 {
+            assert!(
+                answer.get("private").is_some(),
+                "a member works the case: {answer}"
+            );
+        }
+    }
+}
+
+/// An advisory of a Kamailio case through its whole life: drafted, read, edited, reviewed
+/// by a second officer, credited to the reporter (who accepts), given its CVE ID,
+/// published, exported, revised and withdrawn; with the refusals on the way.
+async fn check_advisories(
+    c: &mut Contract,
+    app: &TestApp,
+    boss: &Session,
+    mo: &Session,
+    outsider: &Session,
+    read: &str,
+) {
+    let second = add_member(app, "second@example.org", false, &[("kamailio", "officer")]).await;
+    let second = session_for(app, second).await;
+    let (case, reporter_token) = app
+        .create_report(&report("kamailio", "Advisory case"))
+        .await;
+    let accepted = team(
+        app,
+        Method::POST,
+        &format!("/api/v1/cases/{case}/triage"),
+        Auth::Session(boss),
+        Some((JSON, json!({"action": "accept"}).to_string())),
+    )
+    .await;
+    assert_eq!(accepted.status().as_u16(), 201);
+    let fields = json!({
+        "title": "Crash in the SIP parser",
+        "summary": "A crafted SIP message crashes the server.",
+        "products": [{"vendor": "Kamailio", "name": "kamailio", "lines": [{"line": "5.7", "introduced": "5.7.0", "fixed": "5.7.4"}]}],
+        "cvss": ["CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"],
+        "cwes": [787],
+        "references": [{"url": "https://github.com/kamailio/kamailio/commit/abc", "kind": "fix"}]
+    });
+    let drafts = format!("/api/v1/cases/{case}/advisories");
+    let draft = json!({"fields": fields}).to_string();
+    let r = team(
+        app,
+        Method::POST,
+        &drafts,
+        Auth::Session(boss),
+        Some((JSON, draft.clone())),
+    )
+    .await;
+    let created = c.expect(CASE_ADVISORIES, "post", r, 201).await;
+    let one = format!("/api/v1/advisories/{}", created["id"]);
+    let edited = {
+        let mut f = fields.clone();
+        f["workarounds"] = json!("Drop SIP messages over 64 KiB at the edge.");
+        f.to_string()
+    };
+    let empty = || Some("{}".to_owned());
+    let body = |v: Value| Some(v.to_string());
+    #[rustfmt::skip]
+    let before_the_reporter: Vec<AdvisoryStep> = vec![
+        (Auth::Session(boss), Method::POST, drafts.clone(), body(json!({"fields": {"title": ""}})), CASE_ADVISORIES, "post", 422),
+        (Auth::Session(boss), Method::POST, drafts.clone(), Some("{\"fields\": ".into()), CASE_ADVISORIES, "post", 400),
+        (Auth::Session(outsider), Method::POST, drafts.clone(), Some(draft.clone()), CASE_ADVISORIES, "post", 404),
+        (Auth::Token(read), Method::POST, drafts.clone(), Some(draft.clone()), CASE_ADVISORIES, "post", 403),
+        (Auth::Token(read), Method::GET, drafts.clone(), None, CASE_ADVISORIES, "get", 200),
+        (Auth::Nobody, Method::GET, one.clone(), None, ADVISORY, "get", 401),
+        (Auth::Session(outsider), Method::GET, one.clone(), None, ADVISORY, "get", 404),
+        (Auth::Session(mo), Method::GET, one.clone(), None, ADVISORY, "get", 200),
+        (Auth::Session(boss), Method::PUT, one.clone(), Some(edited.clone()), ADVISORY, "put", 200),
+        (Auth::Session(boss), Method::PUT, one.clone(), Some(edited.clone()), ADVISORY, "put", 409),
+        (Auth::Token(read), Method::PUT, one.clone(), Some(edited.clone()), ADVISORY, "put", 403),
+        (Auth::Session(boss), Method::PUT, one.clone(), body(json!({"title": "t", "summary": "s", "cwes": [99999]})), ADVISORY, "put", 422),
+        (Auth::Session(boss), Method::PUT, format!("{one}/private"), body(json!({"proof_of_concept": "sipp -sf crash.xml"})), PRIVATE, "put", 200),
+        (Auth::Session(mo), Method::POST, format!("{one}/comments"), body(json!({"part": "summary", "line": 1, "body": "Say which versions."})), COMMENTS, "post", 201),
+        (Auth::Session(mo), Method::POST, format!("{one}/comments"), body(json!({"part": "summary", "line": 7, "body": "?"})), COMMENTS, "post", 422),
+        (Auth::Session(boss), Method::POST, format!("{one}/publish"), empty(), PUBLISH, "post", 409),
+        (Auth::Session(boss), Method::POST, format!("{one}/approvals"), empty(), APPROVALS, "post", 409),
+        (Auth::Session(&second), Method::POST, format!("{one}/approvals"), empty(), APPROVALS, "post", 201),
+        (Auth::Session(boss), Method::POST, format!("{one}/credits"), body(json!({"kind": "hero"})), CREDIT_OFFERS, "post", 422),
+        (Auth::Session(boss), Method::POST, format!("{one}/credits"), body(json!({"kind": "finder", "reporter_of": case})), CREDIT_OFFERS, "post", 201),
+    ];
+    advisory_steps(c, app, before_the_reporter).await;
+    // The reporter answers the credit offered to them.
+    let reporter_credits = format!("/api/v1/reports/{case}/credits");
+    let answer =
+        json!({"advisory": created["id"], "credit": 1, "accepted": true, "name": "R. Eporter"})
+            .to_string();
+    for (body, status) in [
+        (answer.clone(), 201),
+        (answer, 409),
+        ("{\"credit\": 1}".to_owned(), 422),
+    ] {
+        let r = post(app, &reporter_credits, Some(&reporter_token), JSON, body).await;
+        assert_eq!(r.status().as_u16(), status);
+        let said = c.check(CREDITS, "post", r).await;
+        if status == 201 {
+            assert_eq!(said["credits"][0]["answer"], "accepted", "{said}");
+        }
+    }
+    let r = get(
+        app,
+        &format!("/api/v1/reports/{case}"),
+        Some(&reporter_token),
+    )
+    .await;
+    let view = c.expect(REPORT, "get", r, 200).await;
+    assert_eq!(view["credits"][0]["name"], "R. Eporter");
+    #[rustfmt::skip]
+    let after: Vec<AdvisoryStep> = vec![
+        (Auth::Session(mo), Method::POST, format!("{one}/cve"), body(json!({"cve": "CVE-2026-31337"})), CVE, "post", 403),
+        (Auth::Session(boss), Method::POST, format!("{one}/cve"), body(json!({"cve": "CVE-2026-31337", "requested_at": "MITRE"})), CVE, "post", 422),
+        (Auth::Session(boss), Method::POST, format!("{one}/cve"), body(json!({"cve": "CVE-2026-31337"})), CVE, "post", 201),
+        (Auth::Session(boss), Method::GET, format!("{one}/export/osv"), None, EXPORT, "get", 409),
+        (Auth::Session(boss), Method::POST, format!("{one}/publish"), empty(), PUBLISH, "post", 201),
+        (Auth::Session(boss), Method::POST, format!("{one}/publish"), empty(), PUBLISH, "post", 409),
+        (Auth::Token(read), Method::GET, format!("{one}/export/osv"), None, EXPORT, "get", 200),
+        (Auth::Token(read), Method::GET, format!("{one}/export/pdf"), None, EXPORT, "get", 422),
+        (Auth::Session(boss), Method::POST, format!("{one}/revisions"), body(json!({"note": "Nothing"})), REVISIONS, "post", 409),
+        (Auth::Session(boss), Method::PUT, one.clone(), Some(fields.to_string()), ADVISORY, "put", 200),
+        (Auth::Session(boss), Method::POST, format!("{one}/revisions"), body(json!({"note": "Workaround removed."})), REVISIONS, "post", 201),
+        (Auth::Session(boss), Method::POST, format!("{one}/withdrawal"), body(json!({"reason": ""})), WITHDRAWAL, "post", 422),
+        (Auth::Session(boss), Method::POST, format!("{one}/withdrawal"), body(json!({"reason": "A duplicate."})), WITHDRAWAL, "post", 201),
+        (Auth::Session(boss), Method::POST, format!("{one}/withdrawal"), body(json!({"reason": "Again."})), WITHDRAWAL, "post", 409),
+    ];
+    advisory_steps(c, app, after).await;
+}
+
 /// A valid body for each action (for the refusals that come before the body is read).
 fn valid_body(action: &str, officer: i64) -> Value {
     match action {
@@ -868,6 +1028,7 @@ async fn check_team_api(app: &TestApp, c: &mut Contract, reported: i64, filed: i
         }
     }
     check_registry(c, app, &boss, &mo, &outsider, &read).await;
+    check_advisories(c, app, &boss, &mo, &outsider, &read).await;
     // Coordination on a Kamailio case: Debian (of the demo registry) and every vendor
     // invited, the embargo set and a release agreed by the officer, a message, a status
     // recorded by a member and approved by the officer.

@@ -1384,9 +1384,20 @@ async fn every_control_on_the_team_pages_has_a_label_and_the_title_names_the_pag
         let (case, _) = app.create_report(&report("salestim", "Label check")).await;
         let id = add_member(&app, "o@example.org", true, &[("salestim", "officer")]).await;
         let s = session_for(&app, id).await;
+        let drafted = s
+            .on(app
+                .client
+                .post(app.url(&format!("/api/v1/cases/{case}/advisories"))))
+            .json(&serde_json::json!({"fields": {"title": "Label check", "summary": "A check."}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(drafted.status().as_u16(), 201);
+        let advisory = drafted.json::<serde_json::Value>().await.unwrap()["id"].clone();
         for (path, title) in [
             ("/dashboard".to_owned(), "Dashboard"),
             (format!("/cases/{case}"), "Case "),
+            (format!("/advisories/{advisory}"), "SALESTIM-"),
             ("/account".to_owned(), "Your account"),
             ("/signin".to_owned(), "Sign in"),
         ] {

@@ -226,7 +226,7 @@ async fn signalen_walks_its_nine_steps_from_report_to_announcement() {
         assert_eq!(status, 201, "{e}");
         let (status, e) = act(&app, &dev, case, "approvals", json!({"step": "merge-fix"})).await;
         assert_eq!(status, 409, "{e}");
-        assert!(message(&e).contains("you proposed the fix"), "{e}");
+        assert!(message(&e).contains("you wrote what merge-fix is about"), "{e}");
         let (status, e) = act(&app, &reviewer, case, "approvals", json!({"step": "merge-fix", "note": "Reviewed and tested."})).await;
         assert_eq!(status, 201, "{e}");
         // 7-8: the fix is merged and released only once the service providers were told.
@@ -252,10 +252,20 @@ async fn signalen_walks_its_nine_steps_from_report_to_announcement() {
         assert!(message(&e).contains("a coordinated release agreed with the service providers"), "{e}");
         let (status, e) = act(&app, &lead, case, "embargo", json!({"action": "agree-release", "at": format!("{today}T23:00:00Z")})).await;
         assert_eq!(status, 201, "{e}");
-        for action in [json!({"action": "merge-fix"}), json!({"action": "release-fix", "on": today}), json!({"action": "publish-advisory", "on": today})] {
+        for action in [json!({"action": "merge-fix"}), json!({"action": "release-fix", "on": today})] {
             let (status, e) = triage(&app, &lead, case, action.clone()).await;
             assert_eq!(status, 201, "{action}: {e}");
         }
+        // The advisory published elsewhere (GitHub's) is recorded once the steering group
+        // reviewed it, as one drafted here would be.
+        let publish = json!({"action": "publish-advisory", "on": today});
+        let (status, e) = triage(&app, &lead, case, publish.clone()).await;
+        assert_eq!(status, 409, "{e}");
+        assert!(message(&e).contains("review by 1 member of technical-steering-group"), "{e}");
+        let (status, e) = act(&app, &reviewer, case, "approvals", json!({"step": "publish-advisory"})).await;
+        assert_eq!(status, 201, "{e}");
+        let (status, e) = triage(&app, &lead, case, publish).await;
+        assert_eq!(status, 201, "{e}");
         // 9: the announcement.
         let (status, e) = triage(&app, &lead, case, stage("announce", "mailing list and Common Ground Slack")).await;
         assert_eq!(status, 201, "{e}");

@@ -112,7 +112,7 @@ fn principals() -> Vec<(&'static str, Principal)> {
     ]
 }
 
-const NEEDS: [Need; 14] = [
+const NEEDS: [Need; 18] = [
     Need::Public,
     Need::Reporter,
     Need::Party,
@@ -127,99 +127,110 @@ const NEEDS: [Need; 14] = [
     Need::OrgTeam,
     Need::OrgOfficer,
     Need::Admin,
+    Need::ReadAdvisory,
+    Need::ReviewAdvisory,
+    Need::WorkAdvisory,
+    Need::ManageAdvisory,
 ];
 
 /// The whole model as a table: one row per principal, one column per need, for the case
 /// named by the route. `.` allow, `s` sign in, `h` hidden (404), `f` forbidden (403).
 const EXPECTED: [(&str, &str); 20] = [
-    // Pub Rep Pty PAc Sig SgW Brw Read Work Mgr Rev Org OrgO Adm
+    // Pub Rep Pty PAc Sig SgW Brw Read Work Mgr Rev Org OrgO Adm RAdv RvAdv WAdv MAdv
     (
         "anonymous",
-        ".   h   h   s   s   s   s   s   s   s   s   s   s   s",
+        ".   h   h   s   s   s   s   s   s   s   s   s   s   s   s   s   s   s",
     ),
     (
         "reporter",
-        ".   .   h   s   s   s   s   s   s   s   s   s   s   s",
+        ".   .   h   s   s   s   s   s   s   s   s   s   s   s   s   s   s   s",
     ),
     (
         "other reporter",
-        ".   h   h   s   s   s   s   s   s   s   s   s   s   s",
+        ".   h   h   s   s   s   s   s   s   s   s   s   s   s   s   s   s   s",
     ),
     (
         "party",
-        ".   h   .   s   s   s   s   s   s   s   s   s   s   s",
+        ".   h   .   s   s   s   s   s   s   s   s   s   s   s   s   s   s   s",
     ),
     (
         "other case's party",
-        ".   h   h   s   s   s   s   s   s   s   s   s   s   s",
+        ".   h   h   s   s   s   s   s   s   s   s   s   s   s   s   s   s   s",
     ),
     (
         "other org member",
-        ".   h   h   h   .   .   .   h   h   h   h   f   f   f",
+        ".   h   h   h   .   .   .   h   h   h   h   f   f   f   h   h   h   h",
     ),
     (
         "member",
-        ".   h   h   h   .   .   .   .   .   f   .   .   f   f",
+        ".   h   h   h   .   .   .   .   .   f   .   .   f   f   .   .   .   f",
     ),
     (
         "officer",
-        ".   h   h   h   .   .   .   .   .   .   .   .   .   f",
+        ".   h   h   h   .   .   .   .   .   .   .   .   .   f   .   .   .   .",
     ),
     (
         "reviewer",
-        ".   h   h   h   .   .   .   .   f   f   .   f   f   f",
+        ".   h   h   h   .   .   .   .   f   f   .   f   f   f   .   .   f   f",
     ),
     (
         "admin",
-        ".   h   h   h   .   .   .   .   .   .   .   .   .   .",
+        ".   h   h   h   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
     ),
     (
         "external",
-        ".   h   h   h   .   .   .   h   h   h   h   f   f   f",
+        ".   h   h   h   .   .   .   h   h   h   h   f   f   f   h   h   h   h",
     ),
     (
         "external elsewhere",
-        ".   h   h   h   .   .   .   h   h   h   h   f   f   f",
+        ".   h   h   h   .   .   .   h   h   h   h   f   f   f   h   h   h   h",
     ),
     (
         "party account",
-        ".   h   h   .   .   .   .   h   h   h   h   f   f   f",
+        ".   h   h   .   .   .   .   h   h   h   h   f   f   f   h   h   h   h",
     ),
     (
         "party account elsewhere",
-        ".   h   h   h   .   .   .   h   h   h   h   f   f   f",
+        ".   h   h   h   .   .   .   h   h   h   h   f   f   f   h   h   h   h",
     ),
     (
         "party account's token",
-        ".   h   h   h   .   .   f   h   h   h   h   f   f   f",
+        ".   h   h   h   .   .   f   h   h   h   h   f   f   f   h   h   h   h",
     ),
     (
         "added member",
-        ".   h   h   h   .   .   .   .   .   f   .   f   f   f",
+        ".   h   h   h   .   .   .   .   .   f   .   f   f   f   .   .   .   f",
     ),
     (
         "reviewer added as member",
-        ".   h   h   h   .   .   .   .   .   f   .   f   f   f",
+        ".   h   h   h   .   .   .   .   .   f   .   f   f   f   .   .   .   f",
     ),
     (
         "officer's read token",
-        ".   h   h   h   .   f   f   .   f   f   f   .   f   f",
+        ".   h   h   h   .   f   f   .   f   f   f   .   f   f   .   f   f   f",
     ),
     (
         "officer's write token",
-        ".   h   h   h   .   .   f   .   .   .   .   .   .   f",
+        ".   h   h   h   .   .   f   .   .   .   .   .   .   f   .   .   .   .",
     ),
     (
         "admin's full token",
-        ".   h   h   h   .   .   f   .   .   .   .   .   .   f",
+        ".   h   h   h   .   .   f   .   .   .   .   .   .   f   .   .   .   .",
     ),
 ];
 
-/// What a route with `need` names: organisation 1 for the organisation's needs, else
-/// case 7 (of organisation 1).
+/// What a route with `need` names: organisation 1 for the organisation's needs, a
+/// published advisory covering case 7 for the advisory's, else case 7 (of organisation 1).
 fn target(need: Need) -> Option<Target> {
     match need {
         Need::OrgTeam | Need::OrgOfficer => Some(Target::Org(1)),
+        Need::ReadAdvisory | Need::ReviewAdvisory | Need::WorkAdvisory | Need::ManageAdvisory => {
+            Some(Target::Advisory(AdvisoryRef {
+                org_id: 1,
+                cases: vec![7],
+                draft_readers: None,
+            }))
+        }
         _ => Some(Target::Case(CASE)),
     }
 }
@@ -261,6 +272,10 @@ fn a_case_that_does_not_exist_is_never_allowed_and_hidden_from_people() {
             Need::ReviewCase,
             Need::OrgTeam,
             Need::OrgOfficer,
+            Need::ReadAdvisory,
+            Need::ReviewAdvisory,
+            Need::WorkAdvisory,
+            Need::ManageAdvisory,
         ] {
             let got = decide(&principal, need, None);
             assert!(got.is_err(), "{name} {need:?}");
@@ -286,6 +301,71 @@ fn standing_takes_the_stronger_of_role_and_grant() {
     assert_eq!(standing(&p, CaseRef { id: 9, org_id: 5 }), None);
     assert_eq!(standing(&p, CaseRef { id: 10, org_id: 5 }), None);
     assert!(can_see(&p, CaseRef { id: 11, org_id: 1 }));
+}
+
+#[test]
+fn an_advisory_is_read_by_readers_of_all_its_cases_and_a_draft_by_the_policys_groups() {
+    let two_cases = |draft_readers: Option<Vec<OrgRole>>| {
+        Some(Target::Advisory(AdvisoryRef {
+            org_id: 1,
+            cases: vec![7, 9],
+            draft_readers,
+        }))
+    };
+    let added_to_7 = person(|p| {
+        p.cases.insert(7, CaseGrant::Member);
+    });
+    let added_to_both = person(|p| {
+        p.cases.insert(7, CaseGrant::Member);
+        p.cases.insert(9, CaseGrant::Reviewer);
+    });
+    // Covering a case one cannot read hides the advisory; the least standing decides.
+    assert_eq!(
+        decide(&added_to_7, Need::ReadAdvisory, two_cases(None)),
+        Err(Denial::Hidden)
+    );
+    assert_eq!(
+        decide(&added_to_both, Need::ReadAdvisory, two_cases(None)),
+        Ok(())
+    );
+    assert_eq!(
+        decide(&added_to_both, Need::WorkAdvisory, two_cases(None)),
+        Err(Denial::Forbidden)
+    );
+    // Signalen: a draft is read by officers and the steering group only.
+    let drafts = || two_cases(Some(vec![OrgRole::Officer]));
+    let member = person(|p| {
+        p.orgs.insert(1, OrgRole::Member);
+    });
+    let officer = person(|p| {
+        p.orgs.insert(1, OrgRole::Officer);
+    });
+    assert_eq!(
+        decide(&member, Need::ReadAdvisory, drafts()),
+        Err(Denial::Hidden)
+    );
+    assert_eq!(
+        decide(&member, Need::WorkAdvisory, drafts()),
+        Err(Denial::Hidden)
+    );
+    assert_eq!(decide(&officer, Need::ManageAdvisory, drafts()), Ok(()));
+    assert_eq!(
+        decide(&added_to_both, Need::ReadAdvisory, drafts()),
+        Err(Denial::Hidden)
+    );
+    assert_eq!(
+        decide(
+            &added_to_both,
+            Need::ReadAdvisory,
+            two_cases(Some(vec![OrgRole::Member, OrgRole::Reviewer]))
+        ),
+        Ok(())
+    );
+    assert_eq!(
+        decide(&person(|p| p.admin = true), Need::ManageAdvisory, drafts()),
+        Ok(())
+    );
+    assert_eq!(decide(&member, Need::ReadAdvisory, two_cases(None)), Ok(()));
 }
 
 #[test]

@@ -24,8 +24,10 @@ pub const MAX_SUMMARY_CHARS: usize = 4000;
 /// Longest description, workarounds, comment or private text.
 pub const MAX_TEXT_CHARS: usize = 64_000;
 
-/// The public fields of a draft; a published revision is a snapshot of them.
+/// The public fields of a draft; a published revision is a snapshot of them. Read
+/// strictly (an unknown field is named, not dropped); a field left out is empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Fields {
     pub title: String,
     pub summary: String,
@@ -42,6 +44,7 @@ pub struct Fields {
 
 /// What never leaves the desk: kept beside the draft, never in a rendering.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Private {
     pub proof_of_concept: String,
     pub exploit_details: String,
@@ -164,6 +167,85 @@ pub struct Published {
     pub fields: Fields,
 }
 
+/// One field that differs between two versions, each side as text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub field: &'static str,
+    pub before: String,
+    pub after: String,
+}
+
+/// What differs from `before` to `after`, field by field: a revision's visible diff.
+pub fn changes(before: &Fields, after: &Fields) -> Vec<Change> {
+    let products = |f: &Fields| {
+        f.products
+            .iter()
+            .map(|p| {
+                let lines: Vec<String> = p
+                    .lines
+                    .iter()
+                    .map(|l| {
+                        format!(
+                            "{}: from {}, fixed in {}",
+                            l.line,
+                            l.introduced,
+                            l.fixed.as_deref().unwrap_or("no release yet")
+                        )
+                    })
+                    .collect();
+                format!("{} {} ({})", p.vendor, p.name, lines.join("; "))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let references = |f: &Fields| {
+        f.references
+            .iter()
+            .map(|r| r.url.clone())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let cwes = |f: &Fields| {
+        f.cwes
+            .iter()
+            .map(|n| format!("CWE-{n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let sides: [(&'static str, String, String); 9] = [
+        ("title", before.title.clone(), after.title.clone()),
+        ("summary", before.summary.clone(), after.summary.clone()),
+        (
+            "description",
+            before.description.clone(),
+            after.description.clone(),
+        ),
+        (
+            "component",
+            before.component.clone().unwrap_or_default(),
+            after.component.clone().unwrap_or_default(),
+        ),
+        ("products", products(before), products(after)),
+        ("cvss", before.cvss.join("\n"), after.cvss.join("\n")),
+        ("cwes", cwes(before), cwes(after)),
+        ("references", references(before), references(after)),
+        (
+            "workarounds",
+            before.workarounds.clone(),
+            after.workarounds.clone(),
+        ),
+    ];
+    sides
+        .into_iter()
+        .filter(|(_, b, a)| b != a)
+        .map(|(field, before, after)| Change {
+            field,
+            before,
+            after,
+        })
+        .collect()
+}
+
 /// What the log says of the advisory.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct State {
@@ -179,6 +261,8 @@ pub struct State {
     pub requested_at: Option<String>,
     pub revisions: Vec<Published>,
     pub withdrawn: Option<(Timestamp, String)>,
+    /// Who drafted or edited it, as recorded.
+    pub writers: Vec<String>,
 }
 
 impl State {
@@ -189,6 +273,27 @@ impl State {
     /// The approvals given on the draft as it is now.
     pub fn current_approvals(&self) -> impl Iterator<Item = &Approval> {
         self.approvals.iter().filter(|a| a.version == self.version)
+    }
+
+    /// The people who wrote the draft (drafted or edited it): they do not review it.
+    pub fn authors(&self) -> std::collections::BTreeSet<i64> {
+        self.writers
+            .iter()
+            .filter_map(|a| crate::actor::Actor::parse(a).user_id())
+            .collect()
+    }
+
+    /// The approvals of the draft as it is now, by person, with the groups they approved
+    /// as: what the gates before publication are judged on.
+    pub fn standing_approvals(&self) -> Vec<(i64, Vec<String>)> {
+        self.current_approvals()
+            .filter_map(|a| {
+                Some((
+                    crate::actor::Actor::parse(&a.actor).user_id()?,
+                    a.groups.clone(),
+                ))
+            })
+            .collect()
     }
 
     /// Whether the draft differs from what was last published.
@@ -264,10 +369,14 @@ pub fn state(log: &[Recorded]) -> State {
                 s.cases = cases.clone();
                 s.fields = fields.clone();
                 s.version = 1;
+                s.writers.push(r.actor.clone());
             }
             Event::Edited { fields } => {
                 s.fields = fields.clone();
                 s.version += 1;
+                if !s.writers.contains(&r.actor) {
+                    s.writers.push(r.actor.clone());
+                }
             }
             Event::PrivateEdited { private } => s.private = private.clone(),
             Event::Commented { part, line, body } => s.comments.push(Comment {

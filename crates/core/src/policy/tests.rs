@@ -367,3 +367,60 @@ fn intake_offers_only_the_listed_channels() {
     );
     assert!(Intake::default().offers("web"), "no list restricts nothing");
 }
+
+#[test]
+fn advisories_name_their_publisher_prefix_readers_and_cna() {
+    let plain = Policy::parse("p.toml", MINIMAL).unwrap();
+    assert_eq!(plain.advisory_prefix(), "ACME");
+    // No website and no namespace: drafting works, publishing says what to add.
+    assert!(
+        plain
+            .publisher()
+            .unwrap_err()
+            .contains("organisation.website")
+    );
+    let p = Policy::parse(
+        "p.toml",
+        &with(
+            "[advisories]\nprefix = \"ACME-SA\"\nnamespace = \"https://acme.test\"\ncontact = \"mailto:psirt@acme.test\"\ndrafts = [\"officers\"]\ncna = { org_id = \"b3476cb9-2e3d-41a6-98d0-0f47421a65b6\", short_name = \"acme\" }\n",
+        ),
+    )
+    .unwrap();
+    assert_eq!(p.advisory_prefix(), "ACME-SA");
+    let publisher = p.publisher().unwrap();
+    assert_eq!(publisher.namespace, "https://acme.test");
+    assert_eq!(publisher.contact, "psirt@acme.test");
+    assert_eq!(publisher.cna.unwrap().short_name, "acme");
+    for (section, key, said) in [
+        ("prefix = \"acme\"", "advisories.prefix", "capital letters"),
+        (
+            "namespace = \"http://acme.test\"",
+            "advisories.namespace",
+            "https://",
+        ),
+        (
+            "drafts = [\"steering\"]",
+            "advisories.drafts[0]",
+            "no group is named \"steering\"",
+        ),
+        (
+            "cna = { org_id = \"acme\", short_name = \"acme\" }",
+            "advisories.cna.org_id",
+            "not a UUID",
+        ),
+        (
+            "cna = { org_id = \"b3476cb9-2e3d-41a6-98d0-0f47421a65b6\", short_name = \"acme\" }\ncve_requested_at = \"MITRE\"",
+            "advisories.cve_requested_at",
+            "a CNA assigns CVE IDs itself",
+        ),
+        (
+            "severity = \"high\"",
+            "advisories.severity",
+            "unknown field",
+        ),
+    ] {
+        let e = err(&with(&format!("[advisories]\n{section}\n")));
+        assert_eq!(e.key, key, "{section}: {e}");
+        assert!(e.message.contains(said), "{section}: {e}");
+    }
+}

@@ -207,7 +207,10 @@ fn the_author_of_a_fix_cannot_review_it_and_a_new_fix_needs_a_new_review() {
     };
     case.by(MEMBER, fix(1)).unwrap();
     // The steering group is every role here; the author's own review does not count.
-    assert!(conflict(case.by(MEMBER, approve("merge-fix"))).contains("you proposed the fix"));
+    assert!(
+        conflict(case.by(MEMBER, approve("merge-fix")))
+            .contains("you wrote what merge-fix is about")
+    );
     let merge = Command::MergeFix {
         reference: Some("abc123".into()),
     };
@@ -480,4 +483,68 @@ fn conditions_read_back_as_written() {
     assert_eq!(c.to_string(), "coordinated:distribution");
     let e = Condition::try_from("coordinated:resellers".to_owned()).unwrap_err();
     assert!(e.contains("\"resellers\" is not a kind of party"), "{e}");
+}
+
+#[test]
+fn an_advisory_is_cleared_by_reviews_of_its_draft_not_by_its_writers_and_by_its_cases_stages() {
+    let kamailio = policy("kamailio");
+    let case = Case::new("kamailio");
+    let logs = [case.log.as_slice()];
+    let writers = BTreeSet::from([OFFICER]);
+    let missing = advisory_clearance(&kamailio, &logs, &[], &writers).unwrap_err();
+    assert!(
+        missing.contains("review by 1 member of security-team other than who wrote it (0 so far)"),
+        "{missing}"
+    );
+    // The writer's own approval does not count; another officer's does.
+    let writer = vec![(OFFICER, vec!["security-team".to_owned()])];
+    assert!(advisory_clearance(&kamailio, &logs, &writer, &writers).is_err());
+    let other = vec![(OTHER_OFFICER, vec!["security-team".to_owned()])];
+    assert_eq!(
+        advisory_clearance(&kamailio, &logs, &other, &writers),
+        Ok(())
+    );
+    // Who may approve, and as what.
+    assert_eq!(
+        advisory_approval_groups(&kamailio, &member(OTHER_OFFICER), false),
+        Ok(vec!["security-team".to_owned()])
+    );
+    assert!(matches!(
+        advisory_approval_groups(&kamailio, &member(OFFICER), true),
+        Err(ApprovalRefused::Author { .. })
+    ));
+    assert!(matches!(
+        advisory_approval_groups(&kamailio, &member(REVIEWER), false),
+        Err(ApprovalRefused::NotMember { .. })
+    ));
+    // A stage gate before publication is judged on every case the advisory covers.
+    let staged = with("kamailio", |s| {
+        s.replace(
+            "[[workflow.gate]]\nbefore = \"publish-advisory\"",
+            "[[workflow.gate]]\nbefore = \"publish-advisory\"\nrequire = \"stage:fix\"\n\n[[workflow.gate]]\nbefore = \"publish-advisory\"",
+        )
+    })
+    .unwrap();
+    assert!(
+        staged
+            .workflow
+            .gates
+            .iter()
+            .any(|g| g.require.to_string() == "stage:fix")
+    );
+    let mut done = Case::new("kamailio");
+    done.push(
+        OFFICER,
+        Event::StageCompleted {
+            stage: "fix".into(),
+            evidence: None,
+        },
+    );
+    let both = [done.log.as_slice(), case.log.as_slice()];
+    let missing = advisory_clearance(&staged, &both, &other, &writers).unwrap_err();
+    assert!(missing.contains("the stage fix completed"), "{missing}");
+    assert_eq!(
+        advisory_clearance(&staged, &[done.log.as_slice()], &other, &writers),
+        Ok(())
+    );
 }

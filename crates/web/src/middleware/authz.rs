@@ -146,6 +146,8 @@ pub struct Caller {
     pub case: Option<CaseRef>,
     /// The organisation the address names (`{org}`), for the organisation's own routes.
     pub org: Option<vulndesk_store::Organisation>,
+    /// The advisory the address names (`{advisory}`), when the caller may reach it.
+    pub advisory: Option<i64>,
     /// The hash of the reporter's token the request presented: the reporter's writes land
     /// only while it is still the case's token (see [`vulndesk_store::Effects`]).
     pub reporter_token: Option<Vec<u8>>,
@@ -459,10 +461,20 @@ async fn decide(
         },
         _ => None,
     };
-    let target = match (&org, case) {
-        (Some(org), _) => Some(Target::Org(org.id)),
-        (None, Some(case)) => Some(Target::Case(case)),
-        (None, None) => None,
+    let advisory = match params.get("advisory").map(|a| a.parse::<i64>()) {
+        Some(Ok(id)) => state
+            .desk
+            .advisory_ref(id)
+            .await
+            .map_err(ApiError::from)?
+            .map(|a| (id, a)),
+        _ => None,
+    };
+    let target = match (&org, case, &advisory) {
+        (Some(org), _, _) => Some(Target::Org(org.id)),
+        (None, _, Some((_, a))) => Some(Target::Advisory(a.clone())),
+        (None, Some(case), None) => Some(Target::Case(case)),
+        (None, None, None) => None,
     };
     let reporter_of = reporter_token.as_ref().and(case.map(|c| c.id));
     let mut signed_in = if matches!(need, Need::Reporter | Need::Party | Need::Public) {
@@ -521,6 +533,7 @@ async fn decide(
         signed_in,
         case,
         org,
+        advisory: advisory.map(|(id, _)| id),
         reporter_token,
         party_path,
         party,

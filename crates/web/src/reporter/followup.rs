@@ -44,6 +44,67 @@ pub async fn api_replace_token(
         .into_response())
 }
 
+/// `POST /api/v1/reports/{id}/credits`: the reporter accepts (under `name`) or declines
+/// a credit offered to them; 201 with their credits as they now stand.
+pub async fn api_credit(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let answer: crate::team::advisories::CreditAnswer = crate::json_body::read(
+        &headers,
+        body,
+        crate::team::advisories::CREDIT_ANSWER_FIELDS,
+    )?;
+    let case = caller.case_row(&state).await?;
+    state
+        .desk
+        .answer_credit(
+            case.id,
+            answer.advisory,
+            answer.credit,
+            answer.accepted,
+            answer.name,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "credits": reporter_credits(&state, case.id).await? })),
+    )
+        .into_response())
+}
+
+/// The credits offered to the reporter of `case_id`, as the reporter's API shows them.
+pub(crate) async fn reporter_credits(
+    state: &AppState,
+    case_id: i64,
+) -> Result<Vec<serde_json::Value>, ApiError> {
+    Ok(state
+        .desk
+        .credits_for_reporter(case_id)
+        .await?
+        .into_iter()
+        .flat_map(|(view, offered)| {
+            offered.into_iter().map(move |c| {
+                json!({
+                    "advisory": view.row.id,
+                    "number": view.row.number,
+                    "title": view.state.fields.title,
+                    "credit": c.id,
+                    "kind": c.kind.as_str(),
+                    "name": c.name,
+                    "answer": match c.answer {
+                        Some(true) => "accepted",
+                        Some(false) => "declined",
+                        None => "awaited",
+                    },
+                })
+            })
+        })
+        .collect())
+}
+
 /// Who asks for a file of a case.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum FileViewer<'a> {

@@ -19,6 +19,8 @@ struct Organisation {
     /// The channels the policy names, in words, when the form is not one of them.
     elsewhere: Vec<String>,
     products: Vec<String>,
+    /// Its published advisories' page.
+    advisories: String,
 }
 
 #[derive(Template)]
@@ -55,6 +57,7 @@ pub async fn show(State(state): State<AppState>) -> Result<Response, PageError> 
                 channels.iter().map(|c| channel_words(c)).collect()
             },
             products,
+            advisories: format!("/o/{slug}/advisories"),
         });
     }
     organisations.sort_by_key(|o| o.name.to_lowercase());

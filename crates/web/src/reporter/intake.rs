@@ -75,6 +75,8 @@ struct ReporterView<'a> {
     #[serde(flatten)]
     clocks: Clocks,
     events: Vec<EventSummary>,
+    /// Credits offered to the reporter in advisories, each to accept or decline.
+    credits: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -119,6 +121,7 @@ pub async fn reporter_view(
                 at: r.at,
             })
             .collect(),
+        credits: crate::followup::reporter_credits(&state, case.id).await?,
     };
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(view)).into_response())
 }

@@ -52,6 +52,21 @@ struct PortalPage {
     /// Parties coordinate on the case: the reporter chooses whether they may be told who
     /// the reporter is. `Some(consents)` then.
     coordination: Option<bool>,
+    /// Credits the team offers the reporter in its advisories.
+    credits: Vec<CreditView>,
+}
+
+/// A credit offered to the reporter: they accept it under a name of their choosing, or
+/// decline it, before the advisory is published with it.
+struct CreditView {
+    advisory_id: i64,
+    advisory: String,
+    title: String,
+    id: u32,
+    kind: &'static str,
+    /// The name the team suggested, or the one the reporter chose.
+    name: String,
+    answer: Option<bool>,
 }
 
 /// The reporter's current OpenPGP key.
@@ -350,7 +365,25 @@ async fn page(
     let mut errors = pages::attach_errors(&mut controls, &for_reply);
     errors.extend(pages::attach_errors(&mut key_controls, &for_key));
     let coordinated = vulndesk_core::coordination::state(&log);
+    let credits = state
+        .desk
+        .credits_for_reporter(case.id)
+        .await?
+        .into_iter()
+        .flat_map(|(view, offered)| {
+            offered.into_iter().map(move |c| CreditView {
+                advisory_id: view.row.id,
+                advisory: view.row.number.clone(),
+                title: view.state.fields.title.clone(),
+                id: c.id,
+                kind: c.kind.as_str(),
+                name: c.name,
+                answer: c.answer,
+            })
+        })
+        .collect();
     Ok(PortalPage {
+        credits,
         coordination: (!coordinated.parties.is_empty()).then_some(coordinated.reporter_consents),
         case_id: case.id,
         title: title.clone(),
@@ -536,6 +569,31 @@ pub async fn consent(
         .await
         .map_err(ApiError::from)?;
     Ok(Redirect::to(&format!("/r/{}/{token}#coordination", case.id)).into_response())
+}
+
+/// `POST /r/{id}/{token}/credits`: the reporter accepts a credit under the name they
+/// type, or declines it.
+pub async fn credit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_, token)): Path<(String, String)>,
+    axum::Form(fields): axum::Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let case = caller.case_row(&state).await?;
+    let answer: crate::team::advisories::CreditAnswer =
+        crate::team::api::form_fields(&fields, crate::team::advisories::CREDIT_ANSWER_FIELDS)?;
+    state
+        .desk
+        .answer_credit(
+            case.id,
+            answer.advisory,
+            answer.credit,
+            answer.accepted,
+            answer.name,
+        )
+        .await
+        .map_err(ApiError::from)?;
+    Ok(Redirect::to(&format!("/r/{}/{token}#credits", case.id)).into_response())
 }
 
 /// `GET /r/{id}/{token}/files/{sha256}`: a file of the case, as a download only.

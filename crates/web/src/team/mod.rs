@@ -2,6 +2,8 @@
 //! and the team's JSON API over the same workspace functions.
 
 pub(crate) mod account;
+pub(crate) mod advisories;
+pub(crate) mod advisory_pages;
 pub(crate) mod api;
 pub(crate) mod coordination;
 pub(crate) mod outbound;

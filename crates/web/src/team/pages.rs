@@ -323,6 +323,9 @@ struct TriageForm {
 #[derive(Template)]
 #[template(path = "team/case.html")]
 struct CasePage {
+    /// The advisories covering the case that the reader may read: (id, number, title,
+    /// status).
+    advisories: Vec<(i64, String, String, &'static str)>,
     me: String,
     /// A demo account: the page header says so.
     demo: bool,
@@ -1118,6 +1121,28 @@ async fn case_page(
     });
     let case_state = case::state(&view.log);
     let settled = matches!(case_state, CaseState::Declined | CaseState::Closed);
+    let mut advisories = Vec::new();
+    for a in state.desk.advisories_of_case(view.case.id).await? {
+        let Some(target) = state.desk.advisory_ref(a.row.id).await? else {
+            continue;
+        };
+        if vulndesk_core::access::advisory_standing(&who.person, &target).is_none() {
+            continue;
+        }
+        let status = if a.state.withdrawn.is_some() {
+            "withdrawn"
+        } else if a.state.is_published() {
+            "published"
+        } else {
+            "draft"
+        };
+        advisories.push((
+            a.row.id,
+            a.row.number.clone(),
+            a.state.fields.title.clone(),
+            status,
+        ));
+    }
     // Each party's messages are read in its own thread, not in one shared forum that grows
     // with every party (VINCE's complaint); the timeline keeps everything else.
     let entries = view
@@ -1152,6 +1177,7 @@ async fn case_page(
         None
     };
     Ok(CasePage {
+        advisories,
         coordination,
         policy_zone: policy.calendar.timezone.name.clone(),
         me: who.user.name.clone(),

@@ -471,3 +471,26 @@ fn every_event_reads_back_as_written() {
         assert_eq!(back, r.event, "{text}");
     }
 }
+
+#[test]
+fn a_revisions_changes_name_each_field_that_differs() {
+    let before = Fields {
+        title: "Crash".into(),
+        summary: "A crash.".into(),
+        cwes: vec![787],
+        ..Fields::default()
+    };
+    let after = Fields {
+        title: "Heap overflow".into(),
+        cwes: vec![787, 125],
+        ..before.clone()
+    };
+    let changes = changes(&before, &after);
+    let fields: Vec<&str> = changes.iter().map(|c| c.field).collect();
+    assert_eq!(fields, ["title", "cwes"]);
+    assert_eq!(
+        (changes[1].before.as_str(), changes[1].after.as_str()),
+        ("CWE-787", "CWE-787, CWE-125")
+    );
+    assert!(super::changes(&after, &after).is_empty());
+}
