@@ -716,6 +716,7 @@ async fn demo_advisories(
             ..product("SalesTim", "SalesTim", "2.x", "2.0.0", "2.4.2")
         }],
         cvss: vec!["CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:H/I:N/A:N".into()],
+        ssvc: None,
         cwes: vec![639],
         references: vec![Reference {
             url: "https://www.salestim.com/changelog/2.4.2".into(),
@@ -762,6 +763,12 @@ async fn demo_advisories(
         component: Some("the tm module".into()),
         products: vec![product("Kamailio", "kamailio", "5.8", "5.8.0", "5.8.4")],
         cvss: vec!["CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:N/I:N/A:H".into()],
+        ssvc: Some(vulndesk_core::ssvc::Ssvc {
+            exploitation: vulndesk_core::ssvc::Exploitation::None,
+            automatable: vulndesk_core::ssvc::Automatable::Yes,
+            technical_impact: vulndesk_core::ssvc::TechnicalImpact::Partial,
+            mission_impact: vulndesk_core::ssvc::MissionImpact::Medium,
+        }),
         cwes: vec![362],
         references: vec![Reference {
             url: "https://github.com/kamailio/kamailio/commit/0000000".into(),
@@ -819,6 +826,7 @@ async fn demo_advisories(
         component: Some("the OAuth authorisation endpoint".into()),
         products: vec![product("SalesTim", "SalesTim", "2.x", "2.0.0", "2.3.9")],
         cvss: Vec::new(),
+        ssvc: None,
         cwes: vec![601],
         references: Vec::new(),
         workarounds: String::new(),

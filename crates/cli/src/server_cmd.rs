@@ -326,7 +326,8 @@ pub fn serve(args: ServeArgs) -> Result<(), CliError> {
         let state = vulndesk_web::AppState::new(store.clone())
             .with_public_url(public_url)
             .with_mail_from(mail_from)
-            .with_wkd_origin(crate::party_cmd::wkd_origin());
+            .with_wkd_origin(crate::party_cmd::wkd_origin())
+            .with_cve_services(crate::advisory_cmd::cve_services_from_env()?);
         let served = vulndesk_web::serve(listener, state).await;
         if let Some(pollers) = mail {
             pollers.stop().await;

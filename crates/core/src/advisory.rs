@@ -218,6 +218,8 @@ pub struct Advisory {
     /// CVSS vectors, at most one per CVSS version.
     #[serde(with = "vectors")]
     pub cvss: Vec<Cvss>,
+    /// The SSVC decision points, when the team prioritised it.
+    pub ssvc: Option<crate::ssvc::Ssvc>,
     pub weaknesses: Vec<Weakness>,
     pub references: Vec<Reference>,
     /// Workarounds and mitigations, Markdown; empty when there are none.

@@ -138,6 +138,50 @@ impl Ssvc {
         TABLE[index]
     }
 
+    /// The points from their short form (`E:A/A:Y/T:T/M:H`, as [`Ssvc::vector`] writes
+    /// it); what is wrong, in words, otherwise.
+    pub fn parse_vector(text: &str) -> Result<Ssvc, String> {
+        let wanted = "write the four points as E:N|P|A/A:N|Y/T:P|T/M:L|M|H, e.g. E:P/A:N/T:T/M:H";
+        let parts: Vec<&str> = text.trim().split('/').collect();
+        let [e, a, t, m] = parts.as_slice() else {
+            return Err(format!("{:?} is not an SSVC vector: {wanted}", text.trim()));
+        };
+        let point = |part: &str, key: &str| {
+            part.strip_prefix(key)
+                .and_then(|v| v.strip_prefix(':'))
+                .map(str::to_owned)
+                .ok_or_else(|| format!("{:?} is not an SSVC vector: {wanted}", text.trim()))
+        };
+        let exploitation = match point(e, "E")?.as_str() {
+            "N" => Exploitation::None,
+            "P" => Exploitation::PublicPoc,
+            "A" => Exploitation::Active,
+            _ => return Err(format!("{e:?}: exploitation is N, P or A")),
+        };
+        let automatable = match point(a, "A")?.as_str() {
+            "N" => Automatable::No,
+            "Y" => Automatable::Yes,
+            _ => return Err(format!("{a:?}: automatable is N or Y")),
+        };
+        let technical_impact = match point(t, "T")?.as_str() {
+            "P" => TechnicalImpact::Partial,
+            "T" => TechnicalImpact::Total,
+            _ => return Err(format!("{t:?}: technical impact is P or T")),
+        };
+        let mission_impact = match point(m, "M")?.as_str() {
+            "L" => MissionImpact::Low,
+            "M" => MissionImpact::Medium,
+            "H" => MissionImpact::High,
+            _ => return Err(format!("{m:?}: mission impact is L, M or H")),
+        };
+        Ok(Ssvc {
+            exploitation,
+            automatable,
+            technical_impact,
+            mission_impact,
+        })
+    }
+
     /// The points in SSVC's short form, e.g. `E:A/A:Y/T:T/M:H`, with the decision.
     pub fn vector(&self) -> String {
         let e = match self.exploitation {
@@ -165,6 +209,23 @@ impl Ssvc {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_vector_reads_back_and_a_wrong_one_says_what_is_wrong() {
+        for ssvc in all() {
+            assert_eq!(Ssvc::parse_vector(&ssvc.vector()), Ok(ssvc));
+        }
+        assert!(
+            Ssvc::parse_vector("E:X/A:N/T:T/M:H")
+                .unwrap_err()
+                .contains("exploitation is N, P or A")
+        );
+        assert!(
+            Ssvc::parse_vector("high")
+                .unwrap_err()
+                .contains("E:P/A:N/T:T/M:H")
+        );
+    }
 
     fn all() -> Vec<Ssvc> {
         let mut all = Vec::new();

@@ -470,7 +470,17 @@ pub fn advisory_approval_groups(
     member: &Member,
     wrote_it: bool,
 ) -> Result<Vec<String>, ApprovalRefused> {
-    let step = "publish-advisory";
+    member_groups(policy, member, "publish-advisory", wrote_it)
+}
+
+/// The groups of the gates before `step` that ask for approvals and that `member` belongs
+/// to, save reviews when they are an `author` of what the step is about.
+fn member_groups(
+    policy: &Policy,
+    member: &Member,
+    step: &str,
+    author: bool,
+) -> Result<Vec<String>, ApprovalRefused> {
     let gated: Vec<&Gate> = policy
         .workflow
         .gates
@@ -489,7 +499,7 @@ pub fn advisory_approval_groups(
         if !in_group(policy, member, group.as_str()) {
             continue;
         }
-        if wrote_it && matches!(gate.require, Condition::Review(_)) {
+        if author && matches!(gate.require, Condition::Review(_)) {
             refused_as_author = true;
             continue;
         }
@@ -537,44 +547,8 @@ pub fn approval_groups(
     member: &Member,
     step: &str,
 ) -> Result<Vec<String>, ApprovalRefused> {
-    let gated: Vec<&Gate> = policy
-        .workflow
-        .gates
-        .iter()
-        .filter(|g| g.before.as_str() == step && g.require.group().is_some())
-        .collect();
-    if gated.is_empty() {
-        return Err(not_gated(policy, step));
-    }
     let author = authors(log, step).contains(&member.user_id);
-    let mut groups: Vec<String> = Vec::new();
-    let mut refused_as_author = false;
-    for gate in gated {
-        let Some(group) = gate.require.group() else {
-            continue;
-        };
-        if !in_group(policy, member, group.as_str()) {
-            continue;
-        }
-        if author && matches!(gate.require, Condition::Review(_)) {
-            refused_as_author = true;
-            continue;
-        }
-        if !groups.iter().any(|g| g == group.as_str()) {
-            groups.push(group.to_string());
-        }
-    }
-    if groups.is_empty() {
-        return Err(if refused_as_author {
-            ApprovalRefused::Author {
-                step: step.to_owned(),
-            }
-        } else {
-            ApprovalRefused::NotMember {
-                step: step.to_owned(),
-            }
-        });
-    }
+    let groups = member_groups(policy, member, step, author)?;
     let already = approvals(log, step)
         .into_iter()
         .any(|(u, g)| u == member.user_id && groups.iter().all(|x| g.contains(x)));

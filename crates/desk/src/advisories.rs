@@ -26,6 +26,7 @@ use vulndesk_core::workflow::{self, Member};
 use vulndesk_store::{AdvisoryEventRow, AdvisoryRow, CaseRow, NewEvent, StoreError};
 
 use crate::cases::log as case_log;
+use crate::cve_services::{Account, CveServices};
 use crate::{Desk, DeskError, PinnedPolicy};
 
 /// How many times a write that lost a race is decided again (see [`crate::cases`]).
@@ -118,11 +119,13 @@ pub enum AdvisoryAction {
         kind: CreditKind,
         reporter_of: Option<i64>,
     },
-    /// Record the CVE ID (from the organisation's pool as a CNA, or as it arrived from
-    /// where it was requested).
+    /// Record the CVE ID (as it arrived from where it was requested, or one the CNA
+    /// assigned by hand).
     AssignCve {
         cve: String,
     },
+    /// Give it the next free CVE ID of the organisation's pool (a CNA's).
+    AssignFromPool,
     /// Record where the CVE ID was requested; the policy's `cve_requested_at` when `None`.
     RequestCve {
         at: Option<String>,
@@ -384,6 +387,7 @@ impl Desk {
                 fields.title = summary.title.clone();
                 fields.summary = summary.title.clone();
                 fields.cvss.extend(summary.cvss.clone());
+                fields.ssvc = summary.ssvc;
             }
             let Some(product) = log.iter().find_map(|r| match &r.event {
                 CaseEvent::Reported { product, .. } => pinned.policy.product(product),
@@ -424,31 +428,44 @@ impl Desk {
         writer: Writer,
         action: AdvisoryAction,
     ) -> Result<AdvisoryView, DeskError> {
-        let actor = Actor::User(writer.user_id);
+        let by = Actor::User(writer.user_id);
+        let actor = by.to_string();
         for _ in 0..MAX_ATTEMPTS {
             let view = self.advisory(id).await?;
-            let at = Timestamp::now();
             let command = self.command(&view, writer, action.clone()).await?;
             let publishing = matches!(command, Command::Publish { .. });
-            let events = lifecycle::decide(command, &view.log, &actor.to_string())?;
-            let stored = stored(events, &actor.to_string(), at)?;
-            match self
-                .store
-                .append_advisory_events(id, view.row.head, stored)
-                .await
-            {
-                Err(StoreError::Conflict(_)) => continue,
-                written => {
-                    written?;
-                    let view = self.advisory(id).await?;
-                    if publishing {
-                        self.mark_cases_published(&view, &actor).await?;
-                    }
-                    return Ok(view);
+            let events = lifecycle::decide(command, &view.log, &actor)?;
+            if let Some(view) = self.try_append(&view, &actor, events).await? {
+                if publishing {
+                    self.mark_cases_published(&view, &by).await?;
                 }
+                return Ok(view);
             }
         }
         Err(kept_changing(id))
+    }
+
+    /// Appends `events`, decided on `view`, if the advisory's log still ends where `view`
+    /// read it: the advisory after them, or `None` when another write got there first
+    /// (the caller reads and decides again).
+    async fn try_append(
+        &self,
+        view: &AdvisoryView,
+        actor: &str,
+        events: Vec<lifecycle::Event>,
+    ) -> Result<Option<AdvisoryView>, DeskError> {
+        let events = stored(events, actor, Timestamp::now())?;
+        match self
+            .store
+            .append_advisory_events(view.row.id, view.row.head, events)
+            .await
+        {
+            Err(StoreError::Conflict(_)) => Ok(None),
+            written => {
+                written?;
+                Ok(Some(self.advisory(view.row.id).await?))
+            }
+        }
     }
 
     /// The core's command for `action` on the advisory as it is: what only the desk can
@@ -483,6 +500,26 @@ impl Desk {
                 reporter_of,
             },
             AdvisoryAction::AssignCve { cve } => Command::AssignCve { cve },
+            AdvisoryAction::AssignFromPool => {
+                if policy.advisories.cna.is_none() {
+                    return Err(DeskError::invalid(
+                        "from_pool",
+                        "only a CNA has a pool of reserved CVE IDs: record the ID that was assigned, or where it was requested",
+                    ));
+                }
+                let cve = self
+                    .store
+                    .take_from_cve_pool(view.row.org_id, view.row.id, Timestamp::now())
+                    .await?
+                    .ok_or_else(|| DeskError::Conflict {
+                        message: format!(
+                            "{}'s pool of reserved CVE IDs is empty: an officer reserves more (vulndesk advisory reserve-cves, or POST /api/v1/orgs/{}/cve-ids)",
+                            policy.organisation.name,
+                            policy.organisation.slug.as_str()
+                        ),
+                    })?;
+                Command::AssignCve { cve }
+            }
             AdvisoryAction::RequestCve { at } => {
                 let at = at
                     .filter(|a| !a.trim().is_empty())
@@ -627,29 +664,119 @@ impl Desk {
             if !offered {
                 return Err(DeskError::NotFound);
             }
-            let events = lifecycle::decide(
-                Command::AnswerCredit {
-                    id: credit,
-                    accepted,
-                    name: name.clone(),
-                },
-                &view.log,
-                &actor,
-            )?;
-            let stored = stored(events, &actor, Timestamp::now())?;
-            match self
-                .store
-                .append_advisory_events(advisory_id, view.row.head, stored)
-                .await
-            {
-                Err(StoreError::Conflict(_)) => continue,
-                written => {
-                    written?;
-                    return self.advisory(advisory_id).await;
-                }
+            let command = Command::AnswerCredit {
+                id: credit,
+                accepted,
+                name: name.clone(),
+            };
+            let events = lifecycle::decide(command, &view.log, &actor)?;
+            if let Some(view) = self.try_append(&view, &actor, events).await? {
+                return Ok(view);
             }
         }
         Err(kept_changing(advisory_id))
+    }
+
+    /// The CVE Services client for the CNA `policy` says the organisation is.
+    fn cve_client(&self, policy: &Policy) -> Result<CveServices, DeskError> {
+        let Some(cna) = &policy.advisories.cna else {
+            return Err(DeskError::Conflict {
+                message: format!(
+                    "{} is not a CNA (its policy has no [advisories] cna): its CVE IDs are requested elsewhere",
+                    policy.organisation.name
+                ),
+            });
+        };
+        let Some(account) = &self.cve_services else {
+            return Err(DeskError::Conflict {
+                message: "CVE Services is not configured: start the desk with VULNDESK_CVE_SERVICES_URL, VULNDESK_CVE_SERVICES_USER and VULNDESK_CVE_SERVICES_KEY".into(),
+            });
+        };
+        CveServices::new(Account {
+            org: cna.short_name.clone(),
+            ..account.clone()
+        })
+        .map_err(unavailable)
+    }
+
+    /// Reserves `amount` CVE IDs for this year at the CVE Program for the organisation (a
+    /// CNA) and adds them to its pool; the IDs reserved (fewer than asked when its quota
+    /// runs out).
+    pub async fn reserve_cves(&self, org_id: i64, amount: u32) -> Result<Vec<String>, DeskError> {
+        if !(1..=100).contains(&amount) {
+            return Err(DeskError::invalid(
+                "amount",
+                "reserve from 1 to 100 IDs at a time",
+            ));
+        }
+        let policy = self.org_policy(org_id).await?;
+        let client = self.cve_client(&policy.policy)?;
+        let now = Timestamp::now();
+        let year = policy.policy.calendar().local_date(now).year();
+        let ids: Vec<String> = client
+            .reserve(year, amount)
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(|r| r.cve_id)
+            .collect();
+        self.store.add_to_cve_pool(org_id, &ids, now).await?;
+        Ok(ids)
+    }
+
+    /// The organisation's pool of reserved CVE IDs.
+    pub async fn cve_pool(&self, org_id: i64) -> Result<Vec<vulndesk_store::PooledCve>, DeskError> {
+        Ok(self.store.cve_pool(org_id).await?)
+    }
+
+    /// Sends the published advisory's CVE record to the CVE Program (the organisation is
+    /// the CNA of its ID): published, updated after a revision, or rejected once
+    /// withdrawn; records the record's new state on the advisory.
+    pub async fn send_cve_record(
+        &self,
+        id: i64,
+        writer: Writer,
+    ) -> Result<(AdvisoryView, String), DeskError> {
+        let view = self.advisory(id).await?;
+        let client = self.cve_client(&view.policy.policy)?;
+        let (Some(cve), true) = (view.state.cve.clone(), view.state.is_published()) else {
+            return Err(DeskError::Conflict {
+                message: "only a published advisory with its CVE ID has a record to send".into(),
+            });
+        };
+        if !view.state.cve_record_behind() {
+            return Err(DeskError::Conflict {
+                message: format!("the record of {cve} is as published here already"),
+            });
+        }
+        let record = self.export(&view, Format::Cve).await?;
+        let container = &record["containers"]["cna"];
+        let current = client.state(&cve).await.map_err(unavailable)?;
+        let state = if view.state.withdrawn.is_some() {
+            client
+                .reject(&cve, container, current == "REJECTED")
+                .await
+                .map_err(unavailable)?;
+            "REJECTED"
+        } else {
+            client
+                .publish(&cve, container, current == "PUBLISHED")
+                .await
+                .map_err(unavailable)?;
+            "PUBLISHED"
+        };
+        let actor = Actor::User(writer.user_id).to_string();
+        for _ in 0..MAX_ATTEMPTS {
+            let view = self.advisory(id).await?;
+            let command = Command::RecordCveSent {
+                state: state.to_owned(),
+            };
+            let events = lifecycle::decide(command, &view.log, &actor)?;
+            if let Some(view) = self.try_append(&view, &actor, events).await? {
+                return Ok((view, state.to_owned()));
+            }
+        }
+        Err(kept_changing(id))
     }
 
     /// The credits offered to the reporter of `case_id`, by advisory.
@@ -671,6 +798,16 @@ impl Desk {
             }
         }
         Ok(offered)
+    }
+}
+
+/// CVE Services refused or could not be reached: nothing was recorded here.
+fn unavailable(e: crate::cve_services::CveServicesError) -> DeskError {
+    match e {
+        crate::cve_services::CveServicesError::Refused { .. } => DeskError::Conflict {
+            message: e.to_string(),
+        },
+        other => DeskError::Unavailable(other.to_string()),
     }
 }
 

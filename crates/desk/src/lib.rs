@@ -46,6 +46,9 @@ pub struct Desk {
     mail_from: Option<EmailAddress>,
     /// Where parties' keys are looked up by their addresses.
     wkd: wkd::Directory,
+    /// The CVE Services API and the user calling it for organisations that are CNAs
+    /// (each organisation's short name comes from its policy).
+    cve_services: Option<cve_services::Account>,
 }
 
 impl Desk {
@@ -57,7 +60,15 @@ impl Desk {
             public_url: None,
             mail_from: None,
             wkd: wkd::Directory::default(),
+            cve_services: None,
         }
+    }
+
+    /// The same desk calling CVE Services at `account.url` as `account.user` (its `org` is
+    /// replaced by each organisation's CNA short name).
+    pub fn with_cve_services(mut self, account: Option<cve_services::Account>) -> Desk {
+        self.cve_services = account;
+        self
     }
 
     /// The same desk looking keys up at one Web Key Directory `origin` for every domain (a

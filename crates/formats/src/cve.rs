@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 use vulndesk_core::advisory::{Advisory, CreditKind, ReferenceKind};
 use vulndesk_core::severity::Version;
+use vulndesk_core::ssvc::{Automatable, Exploitation, MissionImpact, Ssvc, TechnicalImpact};
 
 use crate::{FormatError, utc};
 
@@ -88,27 +89,43 @@ pub fn record(advisory: &Advisory) -> Result<Value, FormatError> {
             json!([{ "descriptions": descriptions }]),
         );
     }
-    if !advisory.cvss.is_empty() {
-        let metrics: Vec<Value> = advisory
-            .cvss
-            .iter()
-            .map(|v| {
-                let key = match v.version() {
-                    Version::V3_0 => "cvssV3_0",
-                    Version::V3_1 => "cvssV3_1",
-                    Version::V4_0 => "cvssV4_0",
-                };
-                json!({
-                    "format": "CVSS",
-                    key: {
-                        "version": v.version().as_str(),
-                        "vectorString": v.to_string(),
-                        "baseScore": v.base_score(),
-                        "baseSeverity": v.severity().as_str().to_ascii_uppercase(),
-                    }
-                })
+    let mut metrics: Vec<Value> = advisory
+        .cvss
+        .iter()
+        .map(|v| {
+            let key = match v.version() {
+                Version::V3_0 => "cvssV3_0",
+                Version::V3_1 => "cvssV3_1",
+                Version::V4_0 => "cvssV4_0",
+            };
+            json!({
+                "format": "CVSS",
+                key: {
+                    "version": v.version().as_str(),
+                    "vectorString": v.to_string(),
+                    "baseScore": v.base_score(),
+                    "baseSeverity": v.severity().as_str().to_ascii_uppercase(),
+                }
             })
-            .collect();
+        })
+        .collect();
+    // SSVC as CISA's ADP writes it in CVE records: an `other` metric of type `ssvc`.
+    if let Some(ssvc) = advisory.ssvc {
+        let mut content = json!({
+            "options": ssvc_options(&ssvc),
+            "decision": ssvc.decision().label(),
+            "role": "Coordinator",
+            "version": "2.0.3",
+        });
+        if let Some(at) = advisory.published() {
+            content["timestamp"] = json!(utc(at));
+        }
+        if let Some(cve) = &advisory.cve {
+            content["id"] = json!(cve);
+        }
+        metrics.push(json!({ "other": { "type": "ssvc", "content": content } }));
+    }
+    if !metrics.is_empty() {
         c.insert("metrics".into(), Value::Array(metrics));
     }
     if !advisory.workarounds.trim().is_empty() {
@@ -128,6 +145,34 @@ pub fn record(advisory: &Advisory) -> Result<Value, FormatError> {
         c.insert("credits".into(), Value::Array(credits));
     }
     Ok(envelope(metadata("PUBLISHED"), cna_container))
+}
+
+/// The SSVC points' values as SSVC writes them.
+fn ssvc_options(s: &Ssvc) -> Value {
+    let exploitation = match s.exploitation {
+        Exploitation::None => "none",
+        Exploitation::PublicPoc => "public PoC",
+        Exploitation::Active => "active",
+    };
+    let automatable = match s.automatable {
+        Automatable::No => "no",
+        Automatable::Yes => "yes",
+    };
+    let technical = match s.technical_impact {
+        TechnicalImpact::Partial => "partial",
+        TechnicalImpact::Total => "total",
+    };
+    let mission = match s.mission_impact {
+        MissionImpact::Low => "low",
+        MissionImpact::Medium => "medium",
+        MissionImpact::High => "high",
+    };
+    json!([
+        { "Exploitation": exploitation },
+        { "Automatable": automatable },
+        { "Technical Impact": technical },
+        { "Mission and Well-Being Impact": mission },
+    ])
 }
 
 /// The record around its metadata and its CNA container.
@@ -232,6 +277,10 @@ mod tests {
         assert_eq!(cna["affected"][0]["versions"][0]["lessThan"], "5.7.4");
         assert_eq!(cna["affected"][0]["versions"][1]["lessThan"], "*");
         assert_eq!(cna["metrics"][0]["cvssV3_1"]["baseSeverity"], "HIGH");
+        let ssvc = &cna["metrics"][1]["other"];
+        assert_eq!(ssvc["type"], "ssvc");
+        assert_eq!(ssvc["content"]["decision"], "Attend");
+        assert_eq!(ssvc["content"]["options"][0]["Exploitation"], "public PoC");
         assert_eq!(
             cna["problemTypes"][0]["descriptions"][0]["cweId"],
             "CWE-787"

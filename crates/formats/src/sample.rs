@@ -46,6 +46,12 @@ pub fn advisory() -> Advisory {
             ],
         }],
         cvss: vec![Cvss::parse("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H").unwrap()],
+        ssvc: Some(vulndesk_core::ssvc::Ssvc {
+            exploitation: vulndesk_core::ssvc::Exploitation::PublicPoc,
+            automatable: vulndesk_core::ssvc::Automatable::No,
+            technical_impact: vulndesk_core::ssvc::TechnicalImpact::Total,
+            mission_impact: vulndesk_core::ssvc::MissionImpact::High,
+        }),
         weaknesses: vec![vulndesk_core::cwe::weakness("CWE-787").unwrap()],
         references: vec![Reference {
             url: "https://github.com/kamailio/kamailio/commit/0123456789abcdef0123456789abcdef01234567"

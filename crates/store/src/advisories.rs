@@ -32,6 +32,15 @@ pub struct AdvisoryEventRow {
     pub payload: String,
 }
 
+/// A CVE ID of an organisation's pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PooledCve {
+    pub cve: String,
+    pub reserved_at: Timestamp,
+    /// The advisory it was given to, if it was.
+    pub advisory_id: Option<i64>,
+}
+
 type RawRow = (i64, i64, String, i64, String);
 type RawEvent = (i64, String, String, String, String);
 
@@ -223,11 +232,7 @@ impl Store {
         .bind(org_id)
         .fetch_all(p)
         .await?);
-        let mut advisories = Vec::with_capacity(rows.len());
-        for row in rows {
-            advisories.push(self.decode(row).await?);
-        }
-        Ok(advisories)
+        self.decode_all(rows).await
     }
 
     /// The advisories numbered `number`, in any organisation (the same prefix may be used
@@ -239,11 +244,111 @@ impl Store {
         .bind(number.to_owned())
         .fetch_all(p)
         .await?);
-        let mut advisories = Vec::with_capacity(rows.len());
-        for row in rows {
-            advisories.push(self.decode(row).await?);
-        }
-        Ok(advisories)
+        self.decode_all(rows).await
+    }
+
+    /// Adds CVE IDs reserved at the CVE Program to `org_id`'s pool; an ID already there is
+    /// left as it is. How many were added.
+    pub async fn add_to_cve_pool(
+        &self,
+        org_id: i64,
+        ids: &[String],
+        at: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let at = ts_text(at);
+        let added: u64 = on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let mut added = 0;
+            for id in ids {
+                added += sqlx::query(
+                    "INSERT INTO cve_pool (cve, org_id, reserved_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (cve) DO NOTHING",
+                )
+                .bind(id)
+                .bind(org_id)
+                .bind(&at)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| constraint(e, "organisation"))?
+                .rows_affected();
+            }
+            tx.commit().await?;
+            added
+        });
+        Ok(added as usize)
+    }
+
+    /// `org_id`'s pool, free IDs first, each in the order reserved.
+    pub async fn cve_pool(&self, org_id: i64) -> Result<Vec<PooledCve>, StoreError> {
+        let rows: Vec<(String, String, Option<i64>)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT cve, reserved_at, advisory_id FROM cve_pool WHERE org_id = $1 \
+             ORDER BY advisory_id IS NOT NULL, reserved_at, LENGTH(cve), cve",
+        )
+        .bind(org_id)
+        .fetch_all(p)
+        .await?);
+        rows.into_iter()
+            .map(|(cve, at, advisory_id)| {
+                Ok(PooledCve {
+                    cve,
+                    reserved_at: parse_ts(&at)?,
+                    advisory_id,
+                })
+            })
+            .collect()
+    }
+
+    /// The CVE ID of `org_id`'s pool given to `advisory_id`: the one it was given before,
+    /// else the first free one, given to it now (under the organisation's lock, so two
+    /// advisories never get the same). `None` when the pool has no free ID.
+    pub async fn take_from_cve_pool(
+        &self,
+        org_id: i64,
+        advisory_id: i64,
+        at: Timestamp,
+    ) -> Result<Option<String>, StoreError> {
+        let at = ts_text(at);
+        Ok(on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            sqlx::query(p.lock_org_sql())
+                .bind(org_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound("organisation"))?;
+            let given: Option<String> = sqlx::query_scalar(
+                "SELECT cve FROM cve_pool WHERE org_id = $1 AND advisory_id = $2",
+            )
+            .bind(org_id)
+            .bind(advisory_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let taken = match given {
+                Some(cve) => Some(cve),
+                None => {
+                    let free: Option<String> = sqlx::query_scalar(
+                        "SELECT cve FROM cve_pool WHERE org_id = $1 AND advisory_id IS NULL \
+                         ORDER BY reserved_at, LENGTH(cve), cve LIMIT 1",
+                    )
+                    .bind(org_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(cve) = &free {
+                        sqlx::query(
+                            "UPDATE cve_pool SET advisory_id = $2, taken_at = $3 WHERE cve = $1",
+                        )
+                        .bind(cve)
+                        .bind(advisory_id)
+                        .bind(&at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| constraint(e, "advisory"))?;
+                    }
+                    free
+                }
+            };
+            tx.commit().await?;
+            taken
+        }))
     }
 
     /// Every advisory's id, ascending.
@@ -322,6 +427,14 @@ impl Store {
             );
         }
         Ok(rows.len())
+    }
+
+    async fn decode_all(&self, rows: Vec<RawRow>) -> Result<Vec<AdvisoryRow>, StoreError> {
+        let mut advisories = Vec::with_capacity(rows.len());
+        for row in rows {
+            advisories.push(self.decode(row).await?);
+        }
+        Ok(advisories)
     }
 
     async fn decode(

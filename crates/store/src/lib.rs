@@ -59,7 +59,7 @@ mod writer;
 
 pub use account_log::AccountEventRow;
 pub use accounts::{NewUser, UserRow};
-pub use advisories::{AdvisoryEventRow, AdvisoryRow};
+pub use advisories::{AdvisoryEventRow, AdvisoryRow, PooledCve};
 pub use cases::{
     CaseRow, ChainBreak, Effects, EventRow, GENESIS_HASH, NewCase, NewEvent, Projection,
     event_hash, new_reply_tag,

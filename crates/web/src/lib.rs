@@ -96,6 +96,16 @@ impl AppState {
         self
     }
 
+    /// The same state calling CVE Services for organisations that are CNAs (see
+    /// [`Desk::with_cve_services`]).
+    pub fn with_cve_services(
+        mut self,
+        account: Option<vulndesk_desk::cve_services::Account>,
+    ) -> AppState {
+        self.desk = self.desk.with_cve_services(account);
+        self
+    }
+
     pub fn with_public_url(mut self, url: Option<String>) -> AppState {
         self.desk = self.desk.with_public_url(url);
         self.secure_cookies = self
@@ -650,6 +660,30 @@ fn routes() -> authz::Routes {
             "/advisories/{advisory}/withdrawal",
             ManageAdvisory,
             post(team::advisory_pages::withdraw),
+        )
+        .add(
+            M::POST,
+            "/advisories/{advisory}/cve-record",
+            ManageAdvisory,
+            post(team::advisory_pages::send_record),
+        )
+        .add(
+            M::POST,
+            "/api/v1/advisories/{advisory}/cve-record",
+            ManageAdvisory,
+            post(team::advisories::send_record),
+        )
+        .add(
+            M::GET,
+            "/api/v1/orgs/{org}/cve-ids",
+            OrgTeam,
+            get(team::advisories::pool),
+        )
+        .add(
+            M::POST,
+            "/api/v1/orgs/{org}/cve-ids",
+            OrgOfficer,
+            post(team::advisories::reserve),
         )
         .add(M::GET, "/api/v1/cases", SignedIn, get(team::api::list))
         .add(

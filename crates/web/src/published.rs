@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use vulndesk_core::advisory::lifecycle;
 use vulndesk_core::advisory::{Advisory, ReferenceKind};
-use vulndesk_desk::advisories::{AdvisoryView, Format};
+use vulndesk_desk::advisories::Format;
 
 use crate::{ApiError, AppState, PageError, markdown, pages};
 
@@ -137,9 +137,26 @@ pub async fn show(
             .iter()
             .map(|r| (r.url.clone(), reference_words(r.kind)))
             .collect(),
-        revisions: revisions(&view),
+        revisions: view
+            .state
+            .revision_changes()
+            .into_iter()
+            .map(|(r, changes)| Shown {
+                number: r.number,
+                at: day(r.at),
+                note: r.note.clone(),
+                changes,
+            })
+            .collect(),
+        // Only the documents it has: no CVE record without a CVE ID, no VEX without a
+        // party's statement.
         exports: Format::ALL
             .iter()
+            .filter(|f| match f {
+                Format::Cve => a.cve.is_some(),
+                Format::CsafVex => !a.statements.is_empty(),
+                Format::Csaf | Format::Osv => true,
+            })
             .map(|f| {
                 (
                     format!("{}/{}.json", view.public_path(), f.as_str()),
@@ -151,29 +168,6 @@ pub async fn show(
         a,
     };
     Ok(pages::render(StatusCode::OK, &page)?)
-}
-
-/// Each published revision with what it changed from the one before.
-fn revisions(view: &AdvisoryView) -> Vec<Shown> {
-    let mut before = lifecycle::Fields::default();
-    view.state
-        .revisions
-        .iter()
-        .map(|r| {
-            let changes = if r.number == 1 {
-                Vec::new()
-            } else {
-                lifecycle::changes(&before, &r.fields)
-            };
-            before = r.fields.clone();
-            Shown {
-                number: r.number,
-                at: day(r.at),
-                note: r.note.clone(),
-                changes,
-            }
-        })
-        .collect()
 }
 
 /// `GET /o/{org}/advisories/{number}/{file}`: `cve.json`, `csaf.json`, `csaf-vex.json` or

@@ -39,6 +39,15 @@ async fn call(
     )
 }
 
+/// The team page at `path` as `s` reads it.
+async fn page_text(app: &TestApp, s: &Session, path: &str) -> String {
+    crate::team_support::page(app, &s.cookie, path)
+        .await
+        .text()
+        .await
+        .unwrap()
+}
+
 fn fields(fixed: Option<&str>) -> Value {
     json!({
         "title": "Stored XSS in the incident map",
@@ -52,6 +61,7 @@ fn fields(fixed: Option<&str>) -> Value {
             "lines": [{"line": "2.x", "introduced": "2.0.0", "fixed": fixed}]
         }],
         "cvss": ["CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N"],
+        "ssvc": {"exploitation": "public-poc", "automatable": "no", "technical_impact": "partial", "mission_impact": "medium"},
         "cwes": [79],
         "references": [{"url": "https://github.com/Signalen/frontend/pull/1234", "kind": "fix"}],
         "workarounds": "Restrict the map to trusted staff until you upgrade."
@@ -232,6 +242,7 @@ async fn a_signalen_case_goes_from_report_through_review_to_a_published_revised_
         let documents = exports_pass_their_judges(&app, &writer, id, &public, "published").await;
         let cve = &documents[0].1;
         assert_eq!(cve["cveMetadata"]["cveId"], "CVE-2026-42424");
+        assert_eq!(cve["containers"]["cna"]["metrics"][1]["other"]["type"], "ssvc");
         assert_eq!(cve["containers"]["cna"]["credits"][0]["value"], "A. Finder");
         assert_eq!(cve["containers"]["cna"]["credits"].as_array().unwrap().len(), 1, "only accepted credits");
         assert!(documents[2].1.to_string().contains("Our managed instances run 2.4.1."), "{}", documents[2].1);
@@ -277,10 +288,18 @@ async fn a_signalen_case_goes_from_report_through_review_to_a_published_revised_
             app.get(&format!("/r/{case}/{token}")).await.text().await.unwrap(),
         ];
         seen.extend(documents.iter().map(|(_, d)| d.to_string()));
-        // Every mail the case caused: to the reporter, and to the party.
+        // Every mail the case caused (to the reporter, to the party), and the party's portal.
+        let portal = regex::Regex::new(&format!(r"/p/{case}/[0-9a-f]{{64}}")).unwrap();
         for job in app.store.jobs_for_case(case).await.unwrap() {
+            let raw = job.payload["raw"].as_str().unwrap_or_default().replace("=\r\n", "");
+            if let Some(link) = portal.find(&raw) {
+                let page = app.get(link.as_str()).await;
+                assert_eq!(page.status().as_u16(), 200);
+                seen.push(page.text().await.unwrap());
+            }
             seen.push(job.payload.to_string());
         }
+        assert!(seen.iter().any(|t| t.contains("City Hosting")), "the party's portal was looked at");
         for text in &seen {
             assert!(!text.contains(CANARY_POC) && !text.contains(CANARY_EXPLOIT), "{text}");
         }
@@ -432,20 +451,12 @@ async fn the_pages_draft_review_credit_and_publish_an_advisory() {
         assert_eq!(status, 303);
         let page_of = location.clone();
         let id: i64 = location.trim_start_matches("/advisories/").parse().unwrap();
-        let html = crate::team_support::page(&app, &officer.cookie, &page_of)
-            .await
-            .text()
-            .await
-            .unwrap();
+        let html = page_text(&app, &officer, &page_of).await;
         assert!(
             html.contains("Crash on a long Via header") && html.contains("id=\"edit-form\""),
             "{html}"
         );
-        let case_page = crate::team_support::page(&app, &officer.cookie, &format!("/cases/{case}"))
-            .await
-            .text()
-            .await
-            .unwrap();
+        let case_page = page_text(&app, &officer, &format!("/cases/{case}")).await;
         assert!(
             case_page.contains(&format!("href=\"/advisories/{id}\"")),
             "the case links its advisory"
@@ -537,11 +548,7 @@ async fn the_pages_draft_review_credit_and_publish_an_advisory() {
         )
         .await;
         assert_eq!(status, 303);
-        let html = crate::team_support::page(&app, &officer.cookie, &page_of)
-            .await
-            .text()
-            .await
-            .unwrap();
+        let html = page_text(&app, &officer, &page_of).await;
         assert!(
             html.contains("Which versions?") && html.contains("id=\"publication-ready\""),
             "{html}"
@@ -575,11 +582,7 @@ async fn the_pages_draft_review_credit_and_publish_an_advisory() {
 
         let (status, _, html) = form(&officer, format!("/advisories/{id}/publish"), vec![]).await;
         assert_eq!(status, 303, "{html}");
-        let html = crate::team_support::page(&app, &officer.cookie, &page_of)
-            .await
-            .text()
-            .await
-            .unwrap();
+        let html = page_text(&app, &officer, &page_of).await;
         assert!(
             html.contains("id=\"advisory-status\">published")
                 && html.contains("id=\"public-link\""),
@@ -598,6 +601,160 @@ async fn the_pages_draft_review_credit_and_publish_an_advisory() {
             .await;
         assert_eq!(public.status().as_u16(), 200);
         assert!(public.text().await.unwrap().contains("Via Finder"));
+    })
+    .await;
+}
+
+/// Kamailio as a CNA (its policy names its CVE Program identity): an officer reserves IDs
+/// into its pool at CVE Services (the stand-in that checks every request against the
+/// published API description), advisories take them in turn, and the record follows the
+/// advisory at the CVE Program: published, updated after a revision, rejected once
+/// withdrawn.
+#[tokio::test]
+async fn a_cna_reserves_ids_into_its_pool_and_sends_each_advisorys_record() {
+    on_each_database(|db| async move {
+        let (url, service) = crate::cve_services::stand_in().await;
+        let app = spawn_serve(
+            &db,
+            &["--demo", "--no-demo-accounts"],
+            &[
+                (RATE_LIMIT_ENV, "off"),
+                ("VULNDESK_CVE_SERVICES_URL", &url),
+                ("VULNDESK_CVE_SERVICES_USER", crate::cve_services::USER),
+                ("VULNDESK_CVE_SERVICES_KEY", crate::cve_services::KEY),
+            ],
+        )
+        .await;
+        let cna = crate::helpers::reference_policy("kamailio").replace(
+            "cve_requested_at = \"MITRE\"",
+            "cna = { org_id = \"b3476cb9-2e3d-41a6-98d0-0f47421a65b6\", short_name = \"vulndesk-test\" }",
+        );
+        let file = crate::helpers::temp_policy("kamailio-cna", &cna);
+        let (code, out, err) = crate::helpers::run_init(&db, &[file.as_path()]).await;
+        assert_eq!(code, 0, "{out}{err}");
+        let officer = add_member(&app, "o@kamailio.example", false, &[("kamailio", "officer")]).await;
+        let reviewer = add_member(&app, "o2@kamailio.example", false, &[("kamailio", "officer")]).await;
+        let (officer, reviewer) = (session_for(&app, officer).await, session_for(&app, reviewer).await);
+        use reqwest::Method as M;
+
+        let (status, body) = call(&app, Some(&officer), M::POST, "/api/v1/orgs/kamailio/cve-ids", Some(json!({"amount": 2}))).await;
+        assert_eq!(status, 201, "{body}");
+        let reserved: Vec<String> = serde_json::from_value(body["reserved"].clone()).unwrap();
+        assert_eq!(reserved.len(), 2);
+        let (_, pool) = call(&app, Some(&officer), M::GET, "/api/v1/orgs/kamailio/cve-ids", None).await;
+        assert!(pool["cve_ids"].as_array().unwrap().iter().all(|p| p["advisory"].is_null()), "{pool}");
+
+        let mut advisories = Vec::new();
+        for title in ["Crash in the SIP parser", "Crash in the tm module", "Crash in the dialog module"] {
+            let (case, _) = app.create_report(&report("kamailio", title)).await;
+            assert_eq!(act(&app, &officer, case, "triage", json!({"action": "accept"})).await.0, 201);
+            let mut f = fields(Some("5.8.4"));
+            f["title"] = json!(title);
+            f["products"][0]["lines"][0]["line"] = json!("5.8");
+            f["products"][0]["lines"][0]["introduced"] = json!("5.8.0");
+            let (status, draft) = call(&app, Some(&officer), M::POST, &format!("/api/v1/cases/{case}/advisories"), Some(json!({"fields": f}))).await;
+            assert_eq!(status, 201, "{draft}");
+            advisories.push(format!("/api/v1/advisories/{}", draft["id"]));
+        }
+        // Each advisory takes the next free ID; asking again keeps the one it has; none is
+        // left for the third.
+        let (status, first) = call(&app, Some(&officer), M::POST, &format!("{}/cve", advisories[0]), Some(json!({"from_pool": true}))).await;
+        assert_eq!((status, first["cve"].as_str()), (201, Some(reserved[0].as_str())), "{first}");
+        let (_, second) = call(&app, Some(&officer), M::POST, &format!("{}/cve", advisories[1]), Some(json!({"from_pool": true}))).await;
+        assert_eq!(second["cve"].as_str(), Some(reserved[1].as_str()), "{second}");
+        let (status, body) = call(&app, Some(&officer), M::POST, &format!("{}/cve", advisories[2]), Some(json!({"from_pool": true}))).await;
+        assert_eq!(status, 409, "{body}");
+        assert!(body.to_string().contains("pool of reserved CVE IDs is empty"), "{body}");
+
+        // Published here, then at the CVE Program.
+        let path = &advisories[0];
+        assert_eq!(call(&app, Some(&reviewer), M::POST, &format!("{path}/approvals"), Some(json!({}))).await.0, 201);
+        let (status, body) = call(&app, Some(&officer), M::POST, &format!("{path}/cve-record"), Some(json!({}))).await;
+        assert_eq!(status, 409, "a draft has no record to send: {body}");
+        let (status, body) = call(&app, Some(&officer), M::POST, &format!("{path}/publish"), Some(json!({}))).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["cve_record"], json!({"state": null, "behind": true}));
+        let state = |cve: &str| service.ids.lock().unwrap().get(cve).cloned();
+        let (status, body) = call(&app, Some(&officer), M::POST, &format!("{path}/cve-record"), Some(json!({}))).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["cve_record"], json!({"state": "PUBLISHED", "behind": false}));
+        assert_eq!(state(&reserved[0]).as_deref(), Some("PUBLISHED"));
+        assert_eq!(call(&app, Some(&officer), M::POST, &format!("{path}/cve-record"), Some(json!({}))).await.0, 409);
+        // A revision updates it; the withdrawal rejects it.
+        let mut revised = fields(Some("5.8.4"));
+        revised["title"] = json!("Crash in the SIP parser");
+        revised["products"][0]["lines"][0]["line"] = json!("5.8");
+        revised["products"][0]["lines"][0]["introduced"] = json!("5.8.0");
+        revised["workarounds"] = json!("Limit the size of SIP messages at the edge.");
+        assert_eq!(call(&app, Some(&officer), M::PUT, path, Some(revised)).await.0, 200);
+        assert_eq!(call(&app, Some(&officer), M::POST, &format!("{path}/revisions"), Some(json!({"note": "Workaround added."}))).await.0, 201);
+        let (status, body) = call(&app, Some(&officer), M::POST, &format!("{path}/cve-record"), Some(json!({}))).await;
+        assert_eq!((status, body["cve_record"]["state"].as_str()), (201, Some("PUBLISHED")), "{body}");
+        assert_eq!(call(&app, Some(&officer), M::POST, &format!("{path}/withdrawal"), Some(json!({"reason": "Not a vulnerability after all."}))).await.0, 201);
+        let (status, body) = call(&app, Some(&officer), M::POST, &format!("{path}/cve-record"), Some(json!({}))).await;
+        assert_eq!((status, body["cve_record"]["state"].as_str()), (201, Some("REJECTED")), "{body}");
+        assert_eq!(state(&reserved[0]).as_deref(), Some("REJECTED"));
+        let problems = service.problems.lock().unwrap().clone();
+        assert!(problems.is_empty(), "every request matched the description: {problems:?}");
+
+        // The pool from the command line.
+        let out = std::process::Command::new(crate::helpers::BIN)
+            .args(["advisory", "pool", "--org", "kamailio", "--db", &db.url])
+            .output()
+            .unwrap();
+        let listed = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && listed.contains(&reserved[1]) && listed.contains("advisory"), "{listed}");
+    })
+    .await;
+}
+
+/// Writers racing on one advisory: every comment lands (each write decided again on the
+/// log another write moved), and of six officers publishing at once one does, the others are
+/// told it is published already, and its case records the publication once.
+#[tokio::test]
+async fn racing_writers_each_land_once_and_a_publication_happens_once() {
+    on_each_database(|db| async move {
+        let app = spawn_app(&db).await;
+        let writer = add_member(&app, "w@salestim.example", false, &[("salestim", "officer")]).await;
+        let writer = session_for(&app, writer).await;
+        let (case, _) = app.create_report(&report("salestim", "Token leak")).await;
+        assert_eq!(act(&app, &writer, case, "triage", json!({"action": "accept"})).await.0, 201);
+        let mut f = fields(Some("2.4.2"));
+        f["products"] = json!([{"vendor": "SalesTim", "name": "SalesTim", "lines": [{"line": "2.x", "introduced": "2.0.0", "fixed": "2.4.2"}]}]);
+        let (_, draft) = call(&app, Some(&writer), reqwest::Method::POST, &format!("/api/v1/cases/{case}/advisories"), Some(json!({"fields": f}))).await;
+        let path = format!("/api/v1/advisories/{}", draft["id"]);
+        let mut sessions = Vec::new();
+        for n in 0..6 {
+            let id = add_member(&app, &format!("o{n}@salestim.example"), false, &[("salestim", "officer")]).await;
+            sessions.push(session_for(&app, id).await);
+        }
+        let comments = sessions.iter().enumerate().map(|(n, s)| {
+            let (app, path) = (&app, &path);
+            async move {
+                call(app, Some(s), reqwest::Method::POST, &format!("{path}/comments"), Some(json!({"part": "summary", "line": 1, "body": format!("Comment {n}")}))).await.0
+            }
+        });
+        let statuses = futures_util::future::join_all(comments).await;
+        assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+        let (_, read) = call(&app, Some(&writer), reqwest::Method::GET, &path, None).await;
+        assert_eq!(read["comments"].as_array().unwrap().len(), 6, "{read}");
+
+        let publishers = sessions.iter().map(|s| {
+            let (app, path) = (&app, &path);
+            async move { call(app, Some(s), reqwest::Method::POST, &format!("{path}/publish"), Some(json!({}))).await }
+        });
+        let answers = futures_util::future::join_all(publishers).await;
+        let published = answers.iter().filter(|(s, _)| *s == 201).count();
+        assert_eq!(published, 1, "{answers:?}");
+        assert!(answers.iter().all(|(s, b)| *s == 201 || (*s == 409 && b.to_string().contains("published already"))), "{answers:?}");
+        let timeline = case_json(&app, &writer, case).await;
+        let marks = timeline["timeline"].as_array().unwrap().iter().filter(|e| e["event"]["type"] == "advisory_published").count();
+        assert_eq!(marks, 1, "{timeline}");
+        let out = std::process::Command::new(crate::helpers::BIN)
+            .args(["audit", "verify", "--db", &db.url])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     })
     .await;
 }

@@ -18,20 +18,20 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use vulndesk_desk::cve_services::{Account, CveServices, CveServicesError};
 
-const ORG: &str = "vulndesk-test";
-const USER: &str = "cna@vulndesk.example";
-const KEY: &str = "a3f1-test-key";
+pub(crate) const ORG: &str = "vulndesk-test";
+pub(crate) const USER: &str = "cna@vulndesk.example";
+pub(crate) const KEY: &str = "a3f1-test-key";
 
 fn spec_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../desk/cve-services")
 }
 
-struct Service {
+pub(crate) struct Service {
     spec: Value,
     /// CVE ID → state.
-    ids: Mutex<BTreeMap<String, String>>,
+    pub(crate) ids: Mutex<BTreeMap<String, String>>,
     /// What each request was found to break, for the test to read.
-    problems: Mutex<Vec<String>>,
+    pub(crate) problems: Mutex<Vec<String>>,
 }
 
 fn validate(schema: &Value, value: &Value) -> Vec<String> {
@@ -305,7 +305,7 @@ async fn handle(State(service): State<Arc<Service>>, request: Request) -> Respon
     }
 }
 
-async fn stand_in() -> (String, Arc<Service>) {
+pub(crate) async fn stand_in() -> (String, Arc<Service>) {
     let spec: Value =
         serde_json::from_str(&std::fs::read_to_string(spec_dir().join("openapi.json")).unwrap())
             .unwrap();
@@ -356,6 +356,7 @@ fn advisory(cve: &str) -> vulndesk_core::advisory::Advisory {
             vulndesk_core::severity::Cvss::parse("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H")
                 .unwrap(),
         ],
+        ssvc: None,
         weaknesses: vec![vulndesk_core::cwe::weakness("CWE-787").unwrap()],
         references: Vec::new(),
         workarounds: String::new(),

@@ -162,11 +162,16 @@ async fn every_api_answer_matches_the_openapi_document() {
             vulndesk_mail::openpgp::PublicKey::parse(&gpg.export(&fpr), jiff::Timestamp::now())
                 .unwrap();
         wkd.publish("security@fedora.example", &key.binary());
+        // CVE Services, for the CNA's routes, is the stand-in that checks every request.
+        let (cve_services, _) = crate::cve_services::stand_in().await;
         let app = spawn_app_with(
             &db,
             &[
                 (RATE_LIMIT_ENV, "off"),
                 ("VULNDESK_WKD_ORIGIN", &wkd.origin),
+                ("VULNDESK_CVE_SERVICES_URL", &cve_services),
+                ("VULNDESK_CVE_SERVICES_USER", crate::cve_services::USER),
+                ("VULNDESK_CVE_SERVICES_KEY", crate::cve_services::KEY),
             ],
         )
         .await;
@@ -669,6 +674,65 @@ async fn check_advisories(
         (Auth::Session(boss), Method::POST, format!("{one}/withdrawal"), body(json!({"reason": "Again."})), WITHDRAWAL, "post", 409),
     ];
     advisory_steps(c, app, after).await;
+    check_cve_pool(c, app, read).await;
+}
+
+const CVE_POOL: &str = "/api/v1/orgs/{org}/cve-ids";
+const CVE_RECORD: &str = "/api/v1/advisories/{advisory}/cve-record";
+
+/// Sangoma as a CNA: IDs reserved into its pool at the CVE Services stand-in, one given to
+/// an advisory, its record sent once published.
+async fn check_cve_pool(c: &mut Contract, app: &TestApp, read: &str) {
+    let cna = crate::helpers::reference_policy("sangoma").replace(
+        "cve_requested_at = \"GitHub\"",
+        "cna = { org_id = \"b3476cb9-2e3d-41a6-98d0-0f47421a65b6\", short_name = \"vulndesk-test\" }",
+    );
+    let file = crate::helpers::temp_policy("sangoma-cna", &cna);
+    let (code, out, err) = crate::helpers::run_init(&app.db, &[file.as_path()]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let officer = add_member(app, "s@sangoma.example", false, &[("sangoma", "officer")]).await;
+    let officer = session_for(app, officer).await;
+    let (case, _) = app.create_report(&report("asterisk", "A crash")).await;
+    let accepted = team(
+        app,
+        Method::POST,
+        &format!("/api/v1/cases/{case}/triage"),
+        Auth::Session(&officer),
+        Some((JSON, json!({"action": "accept"}).to_string())),
+    )
+    .await;
+    assert_eq!(accepted.status().as_u16(), 201);
+    let draft = json!({"fields": {
+        "title": "A crash", "summary": "A crash.",
+        "products": [{"vendor": "Sangoma", "name": "Asterisk", "lines": [{"line": "20", "introduced": "20.0.0", "fixed": "20.9.3"}]}]
+    }});
+    let r = team(
+        app,
+        Method::POST,
+        &format!("/api/v1/cases/{case}/advisories"),
+        Auth::Session(&officer),
+        Some((JSON, draft.to_string())),
+    )
+    .await;
+    let one = format!(
+        "/api/v1/advisories/{}",
+        c.expect(CASE_ADVISORIES, "post", r, 201).await["id"]
+    );
+    let pool = "/api/v1/orgs/sangoma/cve-ids".to_owned();
+    let body = |v: Value| Some(v.to_string());
+    #[rustfmt::skip]
+    let steps: Vec<AdvisoryStep> = vec![
+        (Auth::Session(&officer), Method::POST, pool.clone(), body(json!({"amount": 0})), CVE_POOL, "post", 422),
+        (Auth::Token(read), Method::POST, pool.clone(), body(json!({"amount": 1})), CVE_POOL, "post", 403),
+        (Auth::Session(&officer), Method::POST, pool.clone(), body(json!({"amount": 2})), CVE_POOL, "post", 201),
+        (Auth::Session(&officer), Method::GET, pool.clone(), None, CVE_POOL, "get", 200),
+        (Auth::Session(&officer), Method::POST, format!("{one}/cve"), body(json!({"from_pool": true})), CVE, "post", 201),
+        (Auth::Session(&officer), Method::POST, format!("{one}/cve-record"), body(json!({})), CVE_RECORD, "post", 409),
+        (Auth::Session(&officer), Method::POST, format!("{one}/publish"), body(json!({})), PUBLISH, "post", 201),
+        (Auth::Session(&officer), Method::POST, format!("{one}/cve-record"), body(json!({})), CVE_RECORD, "post", 201),
+        (Auth::Token(read), Method::POST, format!("{one}/cve-record"), body(json!({})), CVE_RECORD, "post", 403),
+    ];
+    advisory_steps(c, app, steps).await;
 }
 
 /// A valid body for each action (for the refusals that come before the body is read).

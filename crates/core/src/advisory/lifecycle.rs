@@ -36,6 +36,8 @@ pub struct Fields {
     pub products: Vec<Product>,
     /// CVSS vectors as written (checked to parse, at most one per version).
     pub cvss: Vec<String>,
+    /// The SSVC decision points (CISA's coordinator tree), beside CVSS.
+    pub ssvc: Option<crate::ssvc::Ssvc>,
     /// CWE numbers (checked against the CWE list).
     pub cwes: Vec<u32>,
     pub references: Vec<Reference>,
@@ -119,6 +121,11 @@ pub enum Event {
     },
     Withdrawn {
         reason: String,
+    },
+    /// The CVE record was sent to the CVE Program (a CNA's own ID), leaving it in `state`
+    /// (`PUBLISHED`, `REJECTED`) as of the advisory's last revision or withdrawal.
+    CveRecordSent {
+        state: String,
     },
 }
 
@@ -212,7 +219,12 @@ pub fn changes(before: &Fields, after: &Fields) -> Vec<Change> {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let sides: [(&'static str, String, String); 9] = [
+    let ssvc = |f: &Fields| {
+        f.ssvc
+            .map(|s| format!("{} ({})", s.decision(), s.vector()))
+            .unwrap_or_default()
+    };
+    let sides: [(&'static str, String, String); 10] = [
         ("title", before.title.clone(), after.title.clone()),
         ("summary", before.summary.clone(), after.summary.clone()),
         (
@@ -227,6 +239,7 @@ pub fn changes(before: &Fields, after: &Fields) -> Vec<Change> {
         ),
         ("products", products(before), products(after)),
         ("cvss", before.cvss.join("\n"), after.cvss.join("\n")),
+        ("ssvc", ssvc(before), ssvc(after)),
         ("cwes", cwes(before), cwes(after)),
         ("references", references(before), references(after)),
         (
@@ -261,6 +274,9 @@ pub struct State {
     pub requested_at: Option<String>,
     pub revisions: Vec<Published>,
     pub withdrawn: Option<(Timestamp, String)>,
+    /// The CVE record's state at the CVE Program, when it was last sent, and for which
+    /// published version (the number of revisions then, with its withdrawal).
+    pub cve_record: Option<(String, (usize, bool))>,
     /// Who drafted or edited it, as recorded.
     pub writers: Vec<String>,
 }
@@ -273,6 +289,31 @@ impl State {
     /// The approvals given on the draft as it is now.
     pub fn current_approvals(&self) -> impl Iterator<Item = &Approval> {
         self.approvals.iter().filter(|a| a.version == self.version)
+    }
+
+    /// `draft`, `published` or `withdrawn`.
+    pub fn status(&self) -> &'static str {
+        if self.withdrawn.is_some() {
+            "withdrawn"
+        } else if self.is_published() {
+            "published"
+        } else {
+            "draft"
+        }
+    }
+
+    /// Each published revision with what it changed from the one before (nothing for the
+    /// first): the visible diffs.
+    pub fn revision_changes(&self) -> Vec<(&Published, Vec<Change>)> {
+        let mut before: Option<&Fields> = None;
+        self.revisions
+            .iter()
+            .map(|r| {
+                let changes = before.map(|b| changes(b, &r.fields)).unwrap_or_default();
+                before = Some(&r.fields);
+                (r, changes)
+            })
+            .collect()
     }
 
     /// The people who wrote the draft (drafted or edited it): they do not review it.
@@ -294,6 +335,15 @@ impl State {
                 ))
             })
             .collect()
+    }
+
+    /// Whether the CVE Program's record lags behind what was published here (a revision or
+    /// the withdrawal since it was last sent, or never sent).
+    pub fn cve_record_behind(&self) -> bool {
+        self.is_published()
+            && self.cve.is_some()
+            && self.cve_record.as_ref().map(|(_, at)| *at)
+                != Some((self.revisions.len(), self.withdrawn.is_some()))
     }
 
     /// Whether the draft differs from what was last published.
@@ -326,6 +376,7 @@ impl State {
             component: f.component.clone(),
             products: f.products.clone(),
             cvss: f.cvss.iter().filter_map(|v| Cvss::parse(v).ok()).collect(),
+            ssvc: f.ssvc,
             weaknesses: f
                 .cwes
                 .iter()
@@ -430,6 +481,9 @@ pub fn state(log: &[Recorded]) -> State {
                 });
             }
             Event::Withdrawn { reason } => s.withdrawn = Some((r.at, reason.clone())),
+            Event::CveRecordSent { state } => {
+                s.cve_record = Some((state.clone(), (s.revisions.len(), s.withdrawn.is_some())));
+            }
         }
     }
     s
@@ -484,6 +538,10 @@ pub enum Command {
     },
     Withdraw {
         reason: String,
+    },
+    /// Record that the CVE record was sent to the CVE Program and is now in `state`.
+    RecordCveSent {
+        state: String,
     },
 }
 
@@ -616,7 +674,12 @@ pub fn decide(command: Command, log: &[Recorded], actor: &str) -> Result<Vec<Eve
     if !drafted && !matches!(command, Command::Draft { .. }) {
         return Err(Refusal::Conflict("draft the advisory first".into()));
     }
-    if s.withdrawn.is_some() && !matches!(command, Command::Comment { .. }) {
+    if s.withdrawn.is_some()
+        && !matches!(
+            command,
+            Command::Comment { .. } | Command::RecordCveSent { .. }
+        )
+    {
         return Err(Refusal::Conflict(
             "the advisory is withdrawn: it changes no more".into(),
         ));
@@ -798,6 +861,14 @@ pub fn decide(command: Command, log: &[Recorded], actor: &str) -> Result<Vec<Eve
             Event::Withdrawn {
                 reason: reason.trim().to_owned(),
             }
+        }
+        Command::RecordCveSent { state } => {
+            if !s.cve_record_behind() {
+                return Err(Refusal::Conflict(
+                    "the CVE record is as published here already".into(),
+                ));
+            }
+            Event::CveRecordSent { state }
         }
     }])
 }

@@ -169,3 +169,75 @@ async fn writers_racing_on_one_head_append_once_and_creators_get_distinct_number
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_pooled_cve_id_goes_to_one_advisory_however_many_ask_at_once() {
+    each_backend(async |label, store| {
+        let acme = store.upsert_organisation("acme", "Acme").await.unwrap();
+        let ids: Vec<String> = (1..=4)
+            .map(|n| format!("CVE-2026-{:05}", 1000 + n))
+            .collect();
+        assert_eq!(
+            store.add_to_cve_pool(acme, &ids, ts(NOW)).await.unwrap(),
+            4,
+            "{label}"
+        );
+        // Reserving an ID twice keeps the one entry.
+        assert_eq!(
+            store
+                .add_to_cve_pool(acme, &ids[..1], ts(NOW))
+                .await
+                .unwrap(),
+            0,
+            "{label}"
+        );
+        let mut advisories = Vec::new();
+        for _ in 0..6 {
+            advisories.push(
+                store
+                    .create_advisory(acme, "ACME", 2026, &[], drafted())
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        let mut joins = tokio::task::JoinSet::new();
+        for &id in &advisories {
+            let store = store.clone();
+            joins.spawn(async move {
+                (
+                    id,
+                    store.take_from_cve_pool(acme, id, ts(NOW)).await.unwrap(),
+                )
+            });
+        }
+        let taken = joins.join_all().await;
+        let mut given: Vec<&String> = taken.iter().filter_map(|(_, cve)| cve.as_ref()).collect();
+        given.sort();
+        given.dedup();
+        assert_eq!(
+            given.len(),
+            4,
+            "{label}: four IDs, each to one advisory: {taken:?}"
+        );
+        assert_eq!(
+            taken.iter().filter(|(_, cve)| cve.is_none()).count(),
+            2,
+            "{label}"
+        );
+        // Asking again gives an advisory the ID it was given.
+        let (first, its) = taken.iter().find(|(_, cve)| cve.is_some()).unwrap();
+        assert_eq!(
+            &store
+                .take_from_cve_pool(acme, *first, ts(NOW))
+                .await
+                .unwrap(),
+            its,
+            "{label}"
+        );
+        let pool = store.cve_pool(acme).await.unwrap();
+        assert_eq!(pool.len(), 4, "{label}");
+        assert!(pool.iter().all(|p| p.advisory_id.is_some()), "{label}");
+    })
+    .await;
+}

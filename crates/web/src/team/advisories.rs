@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use vulndesk_core::access::{self, Standing};
 use vulndesk_core::advisory::CreditKind;
-use vulndesk_core::advisory::lifecycle::{self, Fields, Part, Private};
+use vulndesk_core::advisory::lifecycle::{Fields, Part, Private};
 use vulndesk_desk::advisories::{AdvisoryAction, AdvisoryView, Format, Writer};
 
 use crate::authz::Caller;
@@ -60,6 +60,15 @@ struct CveRequest {
     cve: Option<String>,
     #[serde(default)]
     requested_at: Option<String>,
+    /// The next free ID of the organisation's pool (a CNA's).
+    #[serde(default)]
+    from_pool: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReserveRequest {
+    amount: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -97,13 +106,6 @@ const FIELDS_FIELDS: &str =
 /// The advisory as the team reads it; its private fields only for who works it.
 pub(crate) fn advisory_json(state: &AppState, view: &AdvisoryView, works: bool) -> Value {
     let s = &view.state;
-    let status = if s.withdrawn.is_some() {
-        "withdrawn"
-    } else if s.is_published() {
-        "published"
-    } else {
-        "draft"
-    };
     let comments: Vec<Value> = s
         .comments
         .iter()
@@ -148,13 +150,10 @@ pub(crate) fn advisory_json(state: &AppState, view: &AdvisoryView, works: bool) 
             })
         })
         .collect();
-    let mut before = Fields::default();
     let revisions: Vec<Value> = s
-        .revisions
-        .iter()
-        .map(|r| {
-            let changes = lifecycle::changes(&before, &r.fields);
-            before = r.fields.clone();
+        .revision_changes()
+        .into_iter()
+        .map(|(r, changes)| {
             json!({
                 "number": r.number,
                 "at": r.at.to_string(),
@@ -183,12 +182,16 @@ pub(crate) fn advisory_json(state: &AppState, view: &AdvisoryView, works: bool) 
         "number": view.row.number,
         "organisation": view.org_slug(),
         "cases": view.row.cases,
-        "status": status,
+        "status": s.status(),
         "version": s.version,
         "fields": s.fields,
         "unpublished_changes": s.unpublished_changes(),
         "cve": s.cve,
         "cve_requested_at": s.requested_at,
+        "cve_record": {
+            "state": s.cve_record.as_ref().map(|(state, _)| state),
+            "behind": s.cve_record_behind(),
+        },
         "comments": comments,
         "approvals": approvals,
         "credits": credits,
@@ -304,98 +307,67 @@ async fn act(
     answer(state, caller, &view, status).await
 }
 
-/// `PUT /api/v1/advisories/{advisory}`: replaces the public fields.
-pub async fn edit(
-    State(state): State<AppState>,
+/// Reads a body of `T` (whose fields `fields` lists), makes it an action and records it;
+/// answers `status` with the advisory.
+async fn act_on<T: serde::de::DeserializeOwned>(
+    state: AppState,
     caller: Caller,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
+    (fields, status): (&str, StatusCode),
+    action: impl FnOnce(T) -> Result<AdvisoryAction, ApiError>,
 ) -> Result<Response, ApiError> {
-    let fields: Fields = read(&headers, body, FIELDS_FIELDS)?;
-    act(
-        &state,
-        &caller,
-        AdvisoryAction::Edit(fields),
-        StatusCode::OK,
-    )
-    .await
+    let request: T = read(&headers, body, fields)?;
+    act(&state, &caller, action(request)?, status).await
 }
 
-/// `PUT /api/v1/advisories/{advisory}/private`: replaces the private fields.
-pub async fn private(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let private: Private = read(&headers, body, "proof_of_concept, exploit_details")?;
-    act(
-        &state,
-        &caller,
-        AdvisoryAction::SetPrivate(private),
-        StatusCode::OK,
-    )
-    .await
+/// Declares `POST`/`PUT` handlers that read a body of the given type, with its fields
+/// named for error messages, and record the action it makes.
+macro_rules! advisory_handlers {
+    ($($(#[$doc:meta])* $name:ident: $body:ty, $fields:expr, $status:expr, $action:expr;)*) => {$(
+        $(#[$doc])*
+        pub async fn $name(
+            State(state): State<AppState>,
+            caller: Caller,
+            headers: HeaderMap,
+            body: Result<Bytes, BytesRejection>,
+        ) -> Result<Response, ApiError> {
+            act_on::<$body>(state, caller, headers, body, ($fields, $status), $action).await
+        }
+    )*};
 }
 
-/// `POST /api/v1/advisories/{advisory}/comments`.
-pub async fn comment(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let c: CommentRequest = read(&headers, body, "part, line, body")?;
-    act(
-        &state,
-        &caller,
-        AdvisoryAction::Comment {
-            part: c.part,
-            line: c.line,
-            body: c.body,
-        },
-        StatusCode::CREATED,
-    )
-    .await
-}
-
-/// `POST /api/v1/advisories/{advisory}/approvals`: approves the draft as it is.
-pub async fn approve(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let Empty {} = read(&headers, body, "no fields")?;
-    act(
-        &state,
-        &caller,
-        AdvisoryAction::Approve,
-        StatusCode::CREATED,
-    )
-    .await
-}
-
-/// `POST /api/v1/advisories/{advisory}/credits`: offers a credit.
-pub async fn credit(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let c: CreditRequest = read(&headers, body, "kind, name, reporter_of")?;
-    let kind = credit_kind(&c.kind)?;
-    act(
-        &state,
-        &caller,
-        AdvisoryAction::OfferCredit {
+advisory_handlers! {
+    /// `PUT /api/v1/advisories/{advisory}`: replaces the public fields.
+    edit: Fields, FIELDS_FIELDS, StatusCode::OK, |f| Ok(AdvisoryAction::Edit(f));
+    /// `PUT /api/v1/advisories/{advisory}/private`: replaces the private fields.
+    private: Private, "proof_of_concept, exploit_details", StatusCode::OK,
+        |p| Ok(AdvisoryAction::SetPrivate(p));
+    /// `POST /api/v1/advisories/{advisory}/comments`.
+    comment: CommentRequest, "part, line, body", StatusCode::CREATED,
+        |c| Ok(AdvisoryAction::Comment { part: c.part, line: c.line, body: c.body });
+    /// `POST /api/v1/advisories/{advisory}/approvals`: approves the draft as it is.
+    approve: Empty, "no fields", StatusCode::CREATED, |_| Ok(AdvisoryAction::Approve);
+    /// `POST /api/v1/advisories/{advisory}/credits`: offers a credit.
+    credit: CreditRequest, "kind, name, reporter_of", StatusCode::CREATED, |c| {
+        Ok(AdvisoryAction::OfferCredit {
             name: c.name,
-            kind,
+            kind: credit_kind(&c.kind)?,
             reporter_of: c.reporter_of,
-        },
-        StatusCode::CREATED,
-    )
-    .await
+        })
+    };
+    /// `POST /api/v1/advisories/{advisory}/cve`: records the CVE ID, where it was
+    /// requested, or takes the next of the pool.
+    cve: CveRequest, "cve, requested_at, from_pool", StatusCode::CREATED, cve_action;
+    /// `POST /api/v1/advisories/{advisory}/publish`.
+    publish: Empty, "no fields", StatusCode::CREATED, |_| Ok(AdvisoryAction::Publish);
+    /// `POST /api/v1/advisories/{advisory}/revisions`: publishes the changes since the
+    /// last revision, with a note.
+    revise: NoteRequest, "note", StatusCode::CREATED,
+        |n| Ok(AdvisoryAction::Revise { note: n.note });
+    /// `POST /api/v1/advisories/{advisory}/withdrawal`.
+    withdraw: ReasonRequest, "reason", StatusCode::CREATED,
+        |r| Ok(AdvisoryAction::Withdraw { reason: r.reason });
 }
 
 pub(crate) fn credit_kind(text: &str) -> Result<CreditKind, ApiError> {
@@ -411,78 +383,17 @@ pub(crate) fn credit_kind(text: &str) -> Result<CreditKind, ApiError> {
     })
 }
 
-/// `POST /api/v1/advisories/{advisory}/cve`: records the CVE ID, or where it was requested.
-pub async fn cve(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let c: CveRequest = read(&headers, body, "cve, requested_at")?;
-    let action = match (c.cve, c.requested_at) {
-        (Some(cve), None) => AdvisoryAction::AssignCve { cve },
-        (None, at) => AdvisoryAction::RequestCve { at },
-        (Some(_), Some(_)) => {
-            return Err(vulndesk_desk::DeskError::invalid(
-                "cve",
-                "give the CVE ID or where it was requested, not both",
-            )
-            .into());
-        }
-    };
-    act(&state, &caller, action, StatusCode::CREATED).await
-}
-
-/// `POST /api/v1/advisories/{advisory}/publish`.
-pub async fn publish(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let Empty {} = read(&headers, body, "no fields")?;
-    act(
-        &state,
-        &caller,
-        AdvisoryAction::Publish,
-        StatusCode::CREATED,
-    )
-    .await
-}
-
-/// `POST /api/v1/advisories/{advisory}/revisions`: publishes the changes since the last
-/// revision, with a note.
-pub async fn revise(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let n: NoteRequest = read(&headers, body, "note")?;
-    act(
-        &state,
-        &caller,
-        AdvisoryAction::Revise { note: n.note },
-        StatusCode::CREATED,
-    )
-    .await
-}
-
-/// `POST /api/v1/advisories/{advisory}/withdrawal`.
-pub async fn withdraw(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let r: ReasonRequest = read(&headers, body, "reason")?;
-    act(
-        &state,
-        &caller,
-        AdvisoryAction::Withdraw { reason: r.reason },
-        StatusCode::CREATED,
-    )
-    .await
+fn cve_action(c: CveRequest) -> Result<AdvisoryAction, ApiError> {
+    match (c.cve, c.requested_at, c.from_pool) {
+        (None, None, true) => Ok(AdvisoryAction::AssignFromPool),
+        (Some(cve), None, false) => Ok(AdvisoryAction::AssignCve { cve }),
+        (None, at, false) => Ok(AdvisoryAction::RequestCve { at }),
+        _ => Err(vulndesk_desk::DeskError::invalid(
+            "cve",
+            "give one of: the CVE ID, where it was requested, or from_pool",
+        )
+        .into()),
+    }
 }
 
 /// `GET /api/v1/advisories/{advisory}/export/{format}`: the published advisory in
@@ -496,4 +407,53 @@ pub async fn export(
     let view = state.desk.advisory(advisory_id(&caller)?).await?;
     let document = state.desk.export(&view, format).await?;
     Ok(Json(document).into_response())
+}
+
+/// `POST /api/v1/advisories/{advisory}/cve-record`: sends the CVE record to the CVE
+/// Program (the organisation is the CNA of its ID).
+pub async fn send_record(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Empty {} = read(&headers, body, "no fields")?;
+    let writer = Writer {
+        user_id: caller.person()?.user.id,
+    };
+    let (view, _) = state
+        .desk
+        .send_cve_record(advisory_id(&caller)?, writer)
+        .await?;
+    answer(&state, &caller, &view, StatusCode::CREATED).await
+}
+
+/// `GET /api/v1/orgs/{org}/cve-ids`: the organisation's pool of reserved CVE IDs.
+pub async fn pool(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    let ids: Vec<Value> = state
+        .desk
+        .cve_pool(caller.org()?.id)
+        .await?
+        .into_iter()
+        .map(|p| {
+            json!({
+                "cve": p.cve,
+                "reserved_at": p.reserved_at.to_string(),
+                "advisory": p.advisory_id,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "cve_ids": ids })).into_response())
+}
+
+/// `POST /api/v1/orgs/{org}/cve-ids`: reserves CVE IDs at the CVE Program into the pool.
+pub async fn reserve(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let r: ReserveRequest = read(&headers, body, "amount")?;
+    let reserved = state.desk.reserve_cves(caller.org()?.id, r.amount).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "reserved": reserved }))).into_response())
 }

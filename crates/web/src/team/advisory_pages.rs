@@ -31,6 +31,7 @@ pub(crate) enum Step {
     Publish,
     Revise,
     Withdraw,
+    SendRecord,
 }
 
 /// One line of a part of the draft, with the comments made on it.
@@ -92,6 +93,10 @@ struct AdvisoryPage {
     edit: Vec<(&'static str, &'static str, String, bool)>,
     private: Vec<(&'static str, &'static str, String)>,
     kinds: Vec<&'static str>,
+    /// The organisation is a CNA: IDs come from its pool, records go to the CVE Program.
+    cna: bool,
+    /// The CVE record's state at the CVE Program, and whether it lags behind.
+    cve_record: (String, bool),
 }
 
 fn day(at: jiff::Timestamp) -> String {
@@ -155,6 +160,12 @@ fn edit_fields(f: &Fields) -> Vec<(&'static str, &'static str, String, bool)> {
             "CVSS vectors, one per line",
             f.cvss.join("\n"),
             true,
+        ),
+        (
+            "ssvc",
+            "SSVC decision points (E:P/A:N/T:T/M:H)",
+            f.ssvc.map(|s| s.vector()).unwrap_or_default(),
+            false,
         ),
         (
             "cwes",
@@ -298,7 +309,15 @@ fn fields_from_form(form: &[(String, String)], current: &Fields) -> Result<Field
         });
     }
     let component = text("component");
+    let ssvc = match text("ssvc").as_str() {
+        "" => None,
+        vector => Some(
+            vulndesk_core::ssvc::Ssvc::parse_vector(vector)
+                .map_err(|e| DeskError::invalid("ssvc", e))?,
+        ),
+    };
     Ok(Fields {
+        ssvc,
         title: text("title"),
         summary: text("summary"),
         description: text("description"),
@@ -369,6 +388,7 @@ fn action(
             }
         }
         Step::Cve => match (text("cve"), text("requested_at")) {
+            _ if text("from_pool") == "yes" => AdvisoryAction::AssignFromPool,
             (cve, _) if !cve.is_empty() => AdvisoryAction::AssignCve { cve },
             (_, at) => AdvisoryAction::RequestCve {
                 at: (!at.is_empty()).then_some(at),
@@ -379,6 +399,7 @@ fn action(
         Step::Withdraw => AdvisoryAction::Withdraw {
             reason: text("reason"),
         },
+        Step::SendRecord => unreachable!("sending the record is no advisory action"),
     })
 }
 
@@ -470,6 +491,13 @@ async fn page(
         ("Products", products),
         ("CVSS", s.fields.cvss.join(", ")),
         (
+            "SSVC",
+            s.fields
+                .ssvc
+                .map(|v| format!("{} ({})", v.decision(), v.vector()))
+                .unwrap_or_default(),
+        ),
+        (
             "CWE",
             s.fields
                 .cwes
@@ -488,23 +516,14 @@ async fn page(
                 .join(" "),
         ),
     ];
-    let mut before = Fields::default();
     let revisions = s
-        .revisions
-        .iter()
-        .map(|r| {
-            let changes = if r.number == 1 {
-                Vec::new()
-            } else {
-                lifecycle::changes(&before, &r.fields)
-            };
-            before = r.fields.clone();
-            Revision {
-                number: r.number,
-                at: day(r.at),
-                note: r.note.clone(),
-                changes,
-            }
+        .revision_changes()
+        .into_iter()
+        .map(|(r, changes)| Revision {
+            number: r.number,
+            at: day(r.at),
+            note: r.note.clone(),
+            changes,
         })
         .collect();
     let edit = match &typed {
@@ -520,13 +539,6 @@ async fn page(
             .collect(),
         None => edit_fields(&s.fields),
     };
-    let status = if s.withdrawn.is_some() {
-        "withdrawn"
-    } else if s.is_published() {
-        "published"
-    } else {
-        "draft"
-    };
     Ok(AdvisoryPage {
         me: me.user.name.clone(),
         demo: me.user.demo,
@@ -534,7 +546,7 @@ async fn page(
         error,
         id: view.row.id,
         number: view.row.number.clone(),
-        status,
+        status: s.status(),
         title: s.fields.title.clone(),
         org: view.policy.policy.organisation.name.clone(),
         cases: view.row.cases.clone(),
@@ -603,6 +615,13 @@ async fn page(
             Vec::new()
         },
         kinds: CreditKind::ALL.iter().map(|k| k.as_str()).collect(),
+        cna: view.policy.policy.advisories.cna.is_some(),
+        cve_record: (
+            s.cve_record
+                .as_ref()
+                .map_or_else(|| "not sent".to_owned(), |(state, _)| state.clone()),
+            s.cve_record_behind(),
+        ),
     })
 }
 
@@ -649,13 +668,22 @@ async fn act(
     let writer = Writer {
         user_id: caller.person()?.user.id,
     };
-    let result = match action(step, &fields, &view) {
-        Ok(action) => state
+    let result = if step == Step::SendRecord {
+        state
             .desk
-            .act_on_advisory(id, writer, action)
+            .send_cve_record(id, writer)
             .await
-            .map_err(ApiError::from),
-        Err(e) => Err(e),
+            .map(|(view, _)| view)
+            .map_err(ApiError::from)
+    } else {
+        match action(step, &fields, &view) {
+            Ok(action) => state
+                .desk
+                .act_on_advisory(id, writer, action)
+                .await
+                .map_err(ApiError::from),
+            Err(e) => Err(e),
+        }
     };
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/advisories/{id}#{}", anchor(step))).into_response()),
@@ -676,7 +704,7 @@ fn anchor(step: Step) -> &'static str {
         Step::Comment => "draft",
         Step::Approve | Step::Publish => "review",
         Step::Credit => "credits",
-        Step::Cve => "cve",
+        Step::Cve | Step::SendRecord => "cve",
         Step::Revise | Step::Withdraw => "revisions",
     }
 }
@@ -703,4 +731,5 @@ stephandlers! {
     publish => Step::Publish,
     revise => Step::Revise,
     withdraw => Step::Withdraw,
+    send_record => Step::SendRecord,
 }

@@ -1129,18 +1129,11 @@ async fn case_page(
         if vulndesk_core::access::advisory_standing(&who.person, &target).is_none() {
             continue;
         }
-        let status = if a.state.withdrawn.is_some() {
-            "withdrawn"
-        } else if a.state.is_published() {
-            "published"
-        } else {
-            "draft"
-        };
         advisories.push((
             a.row.id,
             a.row.number.clone(),
             a.state.fields.title.clone(),
-            status,
+            a.state.status(),
         ));
     }
     // Each party's messages are read in its own thread, not in one shared forum that grows

@@ -18,6 +18,7 @@ fn fields() -> Fields {
             }],
         }],
         cvss: vec!["CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H".into()],
+        ssvc: None,
         cwes: vec![787],
         references: vec![Reference {
             url: "https://github.com/kamailio/kamailio/commit/abc".into(),
