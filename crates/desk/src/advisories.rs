@@ -591,6 +591,10 @@ impl Desk {
             }
             logs.push(log);
         }
+        problems.extend(lifecycle::missing_for_policy(
+            &view.policy.policy,
+            &view.state,
+        ));
         let slices: Vec<&[case::Recorded]> = logs.iter().map(Vec::as_slice).collect();
         if let Err(e) = workflow::advisory_clearance(
             &view.policy.policy,

@@ -603,6 +603,12 @@ fn routes() -> authz::Routes {
         )
         .add(
             M::GET,
+            "/advisories",
+            SignedIn,
+            get(team::advisory_pages::list),
+        )
+        .add(
+            M::GET,
             "/advisories/{advisory}",
             ReadAdvisory,
             get(team::advisory_pages::show),

@@ -207,24 +207,13 @@ async fn a_signalen_case_goes_from_report_through_review_to_a_published_revised_
         // A service provider told under embargo says its instances are fixed; once the
         // officer approves its statement, it is published in the VEX document.
         let signalen = app.store.organisation_by_slug("signalen").await.unwrap().unwrap();
-        app.store
-            .put_party(
-                signalen.id,
-                &vulndesk_store::NewParty {
-                    slug: "city-hosting".into(),
-                    name: "City Hosting".into(),
-                    kind: "service-provider".into(),
-                    contacts: vec!["psirt@city-hosting.example".into()],
-                    products: vec!["Managed Signalen".into()],
-                    embargo: None,
-                    terms: String::new(),
-                    key: None,
-                },
-                vulndesk_store::IfExists::Refuse,
-                jiff::Timestamp::now(),
-            )
-            .await
-            .unwrap();
+        crate::coordination::registered_with(
+            &app,
+            signalen.id,
+            ("city-hosting", "City Hosting", "service-provider"),
+            &["Managed Signalen"],
+        )
+        .await;
         let reply_by = jiff::Timestamp::now().to_string()[..10].to_owned();
         let (status, body) = act(&app, &writer, case, "parties", json!({"parties": ["city-hosting"], "reply_by": reply_by, "summary": "An XSS in the map."})).await;
         assert_eq!(status, 201, "{body}");
@@ -507,6 +496,13 @@ async fn the_pages_draft_review_credit_and_publish_an_advisory() {
         .await;
         assert_eq!(status, 303, "{html}");
 
+        // A second officer finds it among the advisories waiting for review.
+        let waiting = page_text(&app, &other, "/advisories").await;
+        assert!(
+            waiting.contains(&format!("href=\"/advisories/{id}\""))
+                && waiting.contains("needs review by 1 member of security-team"),
+            "{waiting}"
+        );
         // A second officer reviews: a comment on line 2 of the description, then approval.
         let (status, _, _) = form(
             &other,

@@ -115,6 +115,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("POST /cases/{id}/statements",                   "s s s h . . f . h f . s"),
     ("POST /cases/{id}/reporter-sharing",             "s s s h f . f . h f f s"),
     ("POST /cases/{id}/advisories",                   "s s s h . . f . h f . s"),
+    ("GET /advisories",                               "s s s . . . . . . . . s"),
     ("GET /advisories/{advisory}",                    "s s s h . . . . h . . s"),
     ("POST /advisories/{advisory}/edit",              "s s s h . . f . h f . s"),
     ("POST /advisories/{advisory}/private",           "s s s h . . f . h f . s"),

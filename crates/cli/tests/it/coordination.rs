@@ -842,6 +842,16 @@ pub(crate) async fn registered(
     name: &str,
     kind: &str,
 ) -> vulndesk_store::PartyRow {
+    registered_with(app, org_id, (slug, name, kind), &[]).await
+}
+
+/// [`registered`], with the products the party speaks for.
+pub(crate) async fn registered_with(
+    app: &TestApp,
+    org_id: i64,
+    (slug, name, kind): (&str, &str, &str),
+    products: &[&str],
+) -> vulndesk_store::PartyRow {
     app.store
         .put_party(
             org_id,
@@ -850,7 +860,7 @@ pub(crate) async fn registered(
                 name: name.into(),
                 kind: kind.into(),
                 contacts: vec![format!("psirt@{slug}.example")],
-                products: vec![],
+                products: products.iter().map(|p| (*p).to_owned()).collect(),
                 embargo: None,
                 terms: String::new(),
                 key: None,

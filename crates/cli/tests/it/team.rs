@@ -1398,6 +1398,7 @@ async fn every_control_on_the_team_pages_has_a_label_and_the_title_names_the_pag
             ("/dashboard".to_owned(), "Dashboard"),
             (format!("/cases/{case}"), "Case "),
             (format!("/advisories/{advisory}"), "SALESTIM-"),
+            ("/advisories".to_owned(), "Advisories"),
             ("/account".to_owned(), "Your account"),
             ("/signin".to_owned(), "Sign in"),
         ] {

@@ -655,6 +655,49 @@ pub fn check(f: &Fields) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// What the policy says a published advisory holds that this one lacks, in words: the
+/// items of `disclosure.advisory_fields` (FreePBX's abstract disclosure: the component,
+/// the affected and fixed versions, a CVE if available), and the CVE ID where the policy
+/// publishes with one (`disclosure.cve = "request"`: Kamailio publishes "including an CVE
+/// ID").
+pub fn missing_for_policy(policy: &crate::policy::Policy, s: &State) -> Vec<String> {
+    let d = &policy.disclosure;
+    let cve_required = d.cve.as_deref() == Some("request")
+        || (d.advisory_fields.iter().any(|f| f == "cve")
+            && !matches!(d.cve.as_deref(), Some("if-available" | "none")));
+    let mut missing = Vec::new();
+    for field in &d.advisory_fields {
+        let absent = match field.as_str() {
+            "component" => s
+                .fields
+                .component
+                .as_deref()
+                .is_none_or(|c| c.trim().is_empty()),
+            "affected-versions" => s.fields.products.is_empty(),
+            "fixed-versions" => !s
+                .fields
+                .products
+                .iter()
+                .flat_map(|p| &p.lines)
+                .any(|l| l.fixed.is_some()),
+            _ => false,
+        };
+        if absent {
+            missing.push(format!(
+                "the {} its policy's advisories hold",
+                field.replace('-', " ")
+            ));
+        }
+    }
+    if cve_required && s.cve.is_none() {
+        missing.push(
+            "its CVE ID (the policy publishes advisories with one: record it when it arrives)"
+                .to_owned(),
+        );
+    }
+    missing
+}
+
 /// Whether `text` is a CVE ID (`CVE-2026-12345`).
 fn is_cve(text: &str) -> bool {
     let mut parts = text.splitn(3, '-');

@@ -660,9 +660,13 @@ pub async fn draft(State(state): State<AppState>, caller: Caller) -> Result<Resp
 async fn act(
     state: AppState,
     caller: Caller,
-    fields: Vec<(String, String)>,
+    mut fields: Vec<(String, String)>,
     step: Step,
 ) -> Result<Response, PageError> {
+    // Text from outside is normalised once, here where it enters (as the API's bodies are).
+    for (_, value) in &mut fields {
+        vulndesk_core::text::normalise_in_place(value);
+    }
     let id = advisory_id(&caller)?;
     let view = state.desk.advisory(id).await?;
     let writer = Writer {
@@ -732,4 +736,84 @@ stephandlers! {
     revise => Step::Revise,
     withdraw => Step::Withdraw,
     send_record => Step::SendRecord,
+}
+
+/// One advisory in the team's list.
+struct Listed {
+    id: i64,
+    number: String,
+    org: String,
+    title: String,
+    status: &'static str,
+    /// For a draft: the approvals of its current version, and what publishing still needs.
+    review: String,
+}
+
+#[derive(Template)]
+#[template(path = "team/advisories.html")]
+struct ListPage {
+    me: String,
+    demo: bool,
+    csrf: String,
+    advisories: Vec<Listed>,
+}
+
+/// `GET /advisories`: every advisory the person may read, drafts first (what waits for a
+/// review or a publication), newest first.
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Response, PageError> {
+    let me = caller.person()?;
+    let mut orgs: Vec<i64> = state
+        .store
+        .list_products()
+        .await?
+        .into_iter()
+        .map(|p| p.org_id)
+        .filter(|org| me.person.admin || me.person.orgs.contains_key(org))
+        .collect();
+    for case in me.person.cases.keys() {
+        orgs.extend(state.store.case_org(*case).await?);
+    }
+    orgs.sort_unstable();
+    orgs.dedup();
+    let mut advisories = Vec::new();
+    for org in orgs {
+        for row in state.store.advisories_of_org(org).await? {
+            let view = state.desk.advisory(row.id).await?;
+            let Some(target) = state.desk.advisory_ref(row.id).await? else {
+                continue;
+            };
+            if access::advisory_standing(&me.person, &target).is_none() {
+                continue;
+            }
+            let s = &view.state;
+            let review = if s.is_published() {
+                s.revisions
+                    .last()
+                    .map(|r| format!("revision {}, {}", r.number, day(r.at)))
+                    .unwrap_or_default()
+            } else {
+                let approvals = s.current_approvals().count();
+                match state.desk.publication_blockers(&view).await? {
+                    Some(missing) => format!("{approvals} approval(s); needs {missing}"),
+                    None => format!("{approvals} approval(s); ready to publish"),
+                }
+            };
+            advisories.push(Listed {
+                id: view.row.id,
+                number: view.row.number.clone(),
+                org: view.policy.policy.organisation.name.clone(),
+                title: s.fields.title.clone(),
+                status: s.status(),
+                review,
+            });
+        }
+    }
+    advisories.sort_by_key(|a| (a.status != "draft", std::cmp::Reverse(a.id)));
+    let page = ListPage {
+        me: me.user.name.clone(),
+        demo: me.user.demo,
+        csrf: me.csrf.clone().unwrap_or_default(),
+        advisories,
+    };
+    Ok(no_store(render(StatusCode::OK, &page)?))
 }

@@ -495,3 +495,33 @@ fn a_revisions_changes_name_each_field_that_differs() {
     );
     assert!(super::changes(&after, &after).is_empty());
 }
+
+#[test]
+fn the_policy_says_what_a_published_advisory_holds() {
+    let freepbx = crate::test_support::policy("freepbx");
+    let kamailio = crate::test_support::policy("kamailio");
+    let mut s = state(&[]);
+    s.fields.products = fields().products;
+    s.fields.component = None;
+    for line in s
+        .fields
+        .products
+        .iter_mut()
+        .flat_map(|p| p.lines.iter_mut())
+    {
+        line.fixed = None;
+    }
+    let missing = missing_for_policy(&freepbx, &s);
+    assert_eq!(missing.len(), 2, "{missing:?}");
+    assert!(
+        missing[0].contains("component") && missing[1].contains("fixed versions"),
+        "{missing:?}"
+    );
+    // FreePBX publishes a CVE "if available"; Kamailio "including an CVE ID".
+    s.fields.component = Some("parser".into());
+    s.fields.products[0].lines[0].fixed = Some("5.7.4".into());
+    assert!(missing_for_policy(&freepbx, &s).is_empty());
+    assert!(missing_for_policy(&kamailio, &s)[0].contains("CVE ID"));
+    s.cve = Some("CVE-2026-1234".into());
+    assert!(missing_for_policy(&kamailio, &s).is_empty());
+}
