@@ -299,6 +299,23 @@ impl Desk {
         Ok(statements)
     }
 
+    /// The formats the published advisory has a document in: no CVE record without a CVE
+    /// ID, no VEX without a party's approved statement; none for a draft.
+    pub async fn formats(&self, view: &AdvisoryView) -> Result<Vec<Format>, DeskError> {
+        if !view.state.is_published() {
+            return Ok(Vec::new());
+        }
+        let statements = !self.statements(view).await?.is_empty();
+        Ok(Format::ALL
+            .into_iter()
+            .filter(|f| match f {
+                Format::Cve => view.state.cve.is_some(),
+                Format::CsafVex => statements,
+                Format::Csaf | Format::Osv => true,
+            })
+            .collect())
+    }
+
     /// The published advisory in `format`.
     pub async fn export(&self, view: &AdvisoryView, format: Format) -> Result<Value, DeskError> {
         let Some(public) = self.public(view).await? else {
@@ -595,6 +612,10 @@ impl Desk {
             &view.policy.policy,
             &view.state,
         ));
+        // Every rendering names its publisher: a policy without a namespace cannot publish.
+        if let Err(why) = view.policy.policy.publisher() {
+            problems.push(why);
+        }
         let slices: Vec<&[case::Recorded]> = logs.iter().map(Vec::as_slice).collect();
         if let Err(e) = workflow::advisory_clearance(
             &view.policy.policy,

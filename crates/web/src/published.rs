@@ -148,19 +148,15 @@ pub async fn show(
                 changes,
             })
             .collect(),
-        // Only the documents it has: no CVE record without a CVE ID, no VEX without a
-        // party's statement.
-        exports: Format::ALL
-            .iter()
-            .filter(|f| match f {
-                Format::Cve => a.cve.is_some(),
-                Format::CsafVex => !a.statements.is_empty(),
-                Format::Csaf | Format::Osv => true,
-            })
+        exports: state
+            .desk
+            .formats(&view)
+            .await?
+            .into_iter()
             .map(|f| {
                 (
                     format!("{}/{}.json", view.public_path(), f.as_str()),
-                    format_words(*f),
+                    format_words(f),
                 )
             })
             .collect(),

@@ -39,6 +39,19 @@ async fn call(
     )
 }
 
+/// `vulndesk audit verify` finds every log intact, the advisories' included.
+fn audit_verifies(db: &str) {
+    let out = std::process::Command::new(crate::helpers::BIN)
+        .args(["audit", "verify", "--db", db])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
 /// The team page at `path` as `s` reads it.
 async fn page_text(app: &TestApp, s: &Session, path: &str) -> String {
     crate::team_support::page(app, &s.cookie, path)
@@ -227,6 +240,8 @@ async fn a_signalen_case_goes_from_report_through_review_to_a_published_revised_
         assert_eq!(status, 201, "{published}");
         assert_eq!(published["status"], "published");
         assert_eq!(published["cve"], "CVE-2026-42424");
+        let exports = published["exports"].as_object().unwrap();
+        assert_eq!(exports.len(), 4, "a CVE ID and a party's statement: every document");
         assert_eq!(case_json(&app, &writer, case).await["state"], "disclosed");
         let documents = exports_pass_their_judges(&app, &writer, id, &public, "published").await;
         let cve = &documents[0].1;
@@ -303,11 +318,7 @@ async fn a_signalen_case_goes_from_report_through_review_to_a_published_revised_
         let from_cli: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(from_cli, documents[3].1);
         // audit verify checks the advisory's log.
-        let out = std::process::Command::new(crate::helpers::BIN)
-            .args(["audit", "verify", "--db", &db.url])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        audit_verifies(&db.url);
     })
     .await;
 }
@@ -741,16 +752,15 @@ async fn racing_writers_each_land_once_and_a_publication_happens_once() {
         });
         let answers = futures_util::future::join_all(publishers).await;
         let published = answers.iter().filter(|(s, _)| *s == 201).count();
+        let (_, first) = answers.iter().find(|(s, _)| *s == 201).unwrap();
+        let exports: Vec<&String> = first["exports"].as_object().unwrap().keys().collect();
+        assert_eq!(exports, ["csaf", "osv"], "no CVE ID, no statement: no CVE record, no VEX");
         assert_eq!(published, 1, "{answers:?}");
         assert!(answers.iter().all(|(s, b)| *s == 201 || (*s == 409 && b.to_string().contains("published already"))), "{answers:?}");
         let timeline = case_json(&app, &writer, case).await;
         let marks = timeline["timeline"].as_array().unwrap().iter().filter(|e| e["event"]["type"] == "advisory_published").count();
         assert_eq!(marks, 1, "{timeline}");
-        let out = std::process::Command::new(crate::helpers::BIN)
-            .args(["audit", "verify", "--db", &db.url])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        audit_verifies(&db.url);
     })
     .await;
 }

@@ -104,7 +104,12 @@ const FIELDS_FIELDS: &str =
     "title, summary, description, component, products, cvss, cwes, references, workarounds";
 
 /// The advisory as the team reads it; its private fields only for who works it.
-pub(crate) fn advisory_json(state: &AppState, view: &AdvisoryView, works: bool) -> Value {
+pub(crate) fn advisory_json(
+    state: &AppState,
+    view: &AdvisoryView,
+    formats: &[Format],
+    works: bool,
+) -> Value {
     let s = &view.state;
     let comments: Vec<Value> = s
         .comments
@@ -163,8 +168,9 @@ pub(crate) fn advisory_json(state: &AppState, view: &AdvisoryView, works: bool) 
         })
         .collect();
     let public = state.link(&view.public_path());
+    // The documents it has, at its public address; `null` for a draft.
     let exports: Value = if s.is_published() {
-        Format::ALL
+        formats
             .iter()
             .map(|f| {
                 (
@@ -238,7 +244,8 @@ async fn answer(
     status: StatusCode,
 ) -> Result<Response, ApiError> {
     let works = works(state, caller, view.row.id).await?;
-    Ok((status, Json(advisory_json(state, view, works))).into_response())
+    let formats = state.desk.formats(view).await?;
+    Ok((status, Json(advisory_json(state, view, &formats, works))).into_response())
 }
 
 /// `GET /api/v1/cases/{id}/advisories`: the advisories covering the case that the caller
@@ -256,7 +263,13 @@ pub async fn list_of_case(
         let Some(standing) = access::advisory_standing(person, &target) else {
             continue;
         };
-        listed.push(advisory_json(&state, &view, standing >= Standing::Worker));
+        let formats = state.desk.formats(&view).await?;
+        listed.push(advisory_json(
+            &state,
+            &view,
+            &formats,
+            standing >= Standing::Worker,
+        ));
     }
     Ok(Json(json!({ "advisories": listed })).into_response())
 }
