@@ -97,19 +97,14 @@ pub fn run(cmd: AdvisoryCommand) -> Result<(), CliError> {
             AdvisoryCommand::List { org, db } => {
                 let desk = Desk::new(open(&db).await?);
                 let org = desk.organisation(&org).await?;
-                let rows = desk
-                    .store()
-                    .advisories_of_org(org.id)
-                    .await
-                    .map_err(vulndesk_desk::DeskError::from)?;
-                if rows.is_empty() {
+                let views = desk.advisories_of_org(org.id).await?;
+                if views.is_empty() {
                     println!(
                         "{} has no advisories yet: a teammate drafts one from a case (POST /api/v1/cases/ID/advisories)",
                         org.name
                     );
                 }
-                for row in rows {
-                    let view = desk.advisory(row.id).await?;
+                for view in views {
                     let s = &view.state;
                     println!(
                         "{:<22} {:<9} {:<16} {}",
@@ -171,8 +166,7 @@ pub fn run(cmd: AdvisoryCommand) -> Result<(), CliError> {
                         CliError::Invalid(format!("--as {officer:?}: no enabled account has that address"))
                     })?;
                 let person = desk.person(&user).await?;
-                let target = desk.advisory_ref(row_id).await?.ok_or(vulndesk_desk::DeskError::NotFound)?;
-                if vulndesk_core::access::advisory_standing(&person, &target)
+                if vulndesk_core::access::advisory_standing(&person, &view.access())
                     < Some(vulndesk_core::access::Standing::Manager)
                 {
                     return Err(CliError::Refused(format!(

@@ -93,6 +93,16 @@ impl AdvisoryView {
     pub fn public_path(&self) -> String {
         format!("/o/{}/advisories/{}", self.org_slug(), self.row.number)
     }
+
+    /// The advisory as far as access is concerned: its cases and, while a draft, who the
+    /// policy lets read it.
+    pub fn access(&self) -> AdvisoryRef {
+        AdvisoryRef {
+            org_id: self.row.org_id,
+            cases: self.row.cases.clone(),
+            draft_readers: draft_readers(&self.policy.policy, &self.state),
+        }
+    }
 }
 
 /// What a teammate does to an advisory.
@@ -172,18 +182,21 @@ impl Desk {
         })
     }
 
-    /// The advisory `id` as far as access is concerned: its cases and, while a draft, who
-    /// the policy lets read it.
+    /// The advisory `id` as far as access is concerned (see [`AdvisoryView::access`]).
     pub async fn advisory_ref(&self, id: i64) -> Result<Option<AdvisoryRef>, DeskError> {
-        let Some(row) = self.store.advisory(id).await? else {
-            return Ok(None);
-        };
-        let view = self.view(row).await?;
-        Ok(Some(AdvisoryRef {
-            org_id: view.row.org_id,
-            cases: view.row.cases.clone(),
-            draft_readers: draft_readers(&view.policy.policy, &view.state),
-        }))
+        match self.store.advisory(id).await? {
+            Some(row) => Ok(Some(self.view(row).await?.access())),
+            None => Ok(None),
+        }
+    }
+
+    /// The organisation's advisories, oldest first.
+    pub async fn advisories_of_org(&self, org_id: i64) -> Result<Vec<AdvisoryView>, DeskError> {
+        let mut views = Vec::new();
+        for row in self.store.advisories_of_org(org_id).await? {
+            views.push(self.view(row).await?);
+        }
+        Ok(views)
     }
 
     /// The advisories covering `case_id`, oldest first.
@@ -201,8 +214,7 @@ impl Desk {
         org_id: i64,
     ) -> Result<Vec<(AdvisoryView, Advisory)>, DeskError> {
         let mut published = Vec::new();
-        for row in self.store.advisories_of_org(org_id).await? {
-            let view = self.view(row).await?;
+        for view in self.advisories_of_org(org_id).await? {
             if let Some(public) = self.public(&view).await? {
                 published.push((view, public));
             }
@@ -299,21 +311,14 @@ impl Desk {
         Ok(statements)
     }
 
-    /// The formats the published advisory has a document in: no CVE record without a CVE
-    /// ID, no VEX without a party's approved statement; none for a draft.
+    /// The formats the advisory has a document in (see [`formats_of`]); none for a draft.
     pub async fn formats(&self, view: &AdvisoryView) -> Result<Vec<Format>, DeskError> {
-        if !view.state.is_published() {
-            return Ok(Vec::new());
-        }
-        let statements = !self.statements(view).await?.is_empty();
-        Ok(Format::ALL
-            .into_iter()
-            .filter(|f| match f {
-                Format::Cve => view.state.cve.is_some(),
-                Format::CsafVex => statements,
-                Format::Csaf | Format::Osv => true,
-            })
-            .collect())
+        Ok(self
+            .public(view)
+            .await?
+            .as_ref()
+            .map(formats_of)
+            .unwrap_or_default())
     }
 
     /// The published advisory in `format`.
@@ -860,6 +865,19 @@ fn draft_readers(policy: &Policy, state: &State) -> Option<Vec<OrgRole>> {
         );
     }
     Some(roles.into_iter().collect())
+}
+
+/// The formats the published `advisory` has a document in: no CVE record without a CVE
+/// ID, no VEX without a party's approved statement.
+pub fn formats_of(advisory: &Advisory) -> Vec<Format> {
+    Format::ALL
+        .into_iter()
+        .filter(|f| match f {
+            Format::Cve => advisory.cve.is_some(),
+            Format::CsafVex => !advisory.statements.is_empty(),
+            Format::Csaf | Format::Osv => true,
+        })
+        .collect()
 }
 
 /// The published advisory in `format`.

@@ -148,10 +148,7 @@ pub async fn show(
                 changes,
             })
             .collect(),
-        exports: state
-            .desk
-            .formats(&view)
-            .await?
+        exports: vulndesk_desk::advisories::formats_of(&a)
             .into_iter()
             .map(|f| {
                 (

@@ -175,6 +175,12 @@ impl Caller {
             .ok_or_else(|| ApiError::Internal("an organisation route ran without one".into()))
     }
 
+    /// The advisory the request was authorised for (`{advisory}`), by id.
+    pub fn advisory(&self) -> Result<i64, ApiError> {
+        self.advisory
+            .ok_or_else(|| ApiError::Internal("an advisory route ran without its advisory".into()))
+    }
+
     pub fn case(&self) -> Result<CaseRef, ApiError> {
         self.case
             .ok_or_else(|| ApiError::Internal("a case route ran without its case".into()))

@@ -220,21 +220,11 @@ fn read<T: serde::de::DeserializeOwned>(
     json_body::read(headers, body, fields)
 }
 
-fn advisory_id(caller: &Caller) -> Result<i64, ApiError> {
-    caller
-        .advisory
-        .ok_or_else(|| ApiError::Internal("an advisory route ran without its advisory".into()))
-}
-
 /// Whether the caller works the advisory (sees its private fields).
-async fn works(state: &AppState, caller: &Caller, id: i64) -> Result<bool, ApiError> {
-    let Some(signed_in) = &caller.signed_in else {
-        return Ok(false);
-    };
-    let Some(target) = state.desk.advisory_ref(id).await? else {
-        return Ok(false);
-    };
-    Ok(access::advisory_standing(&signed_in.person, &target) >= Some(Standing::Worker))
+fn works(caller: &Caller, view: &AdvisoryView) -> bool {
+    caller.signed_in.as_ref().is_some_and(|s| {
+        access::advisory_standing(&s.person, &view.access()) >= Some(Standing::Worker)
+    })
 }
 
 async fn answer(
@@ -243,7 +233,7 @@ async fn answer(
     view: &AdvisoryView,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
-    let works = works(state, caller, view.row.id).await?;
+    let works = works(caller, view);
     let formats = state.desk.formats(view).await?;
     Ok((status, Json(advisory_json(state, view, &formats, works))).into_response())
 }
@@ -257,10 +247,7 @@ pub async fn list_of_case(
     let person = &caller.person()?.person;
     let mut listed = Vec::new();
     for view in state.desk.advisories_of_case(caller.case()?.id).await? {
-        let Some(target) = state.desk.advisory_ref(view.row.id).await? else {
-            continue;
-        };
-        let Some(standing) = access::advisory_standing(person, &target) else {
+        let Some(standing) = access::advisory_standing(person, &view.access()) else {
             continue;
         };
         let formats = state.desk.formats(&view).await?;
@@ -300,7 +287,7 @@ pub async fn draft(
 
 /// `GET /api/v1/advisories/{advisory}`.
 pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
-    let view = state.desk.advisory(advisory_id(&caller)?).await?;
+    let view = state.desk.advisory(caller.advisory()?).await?;
     answer(&state, &caller, &view, StatusCode::OK).await
 }
 
@@ -315,7 +302,7 @@ async fn act(
     };
     let view = state
         .desk
-        .act_on_advisory(advisory_id(caller)?, writer, action)
+        .act_on_advisory(caller.advisory()?, writer, action)
         .await?;
     answer(state, caller, &view, status).await
 }
@@ -417,7 +404,7 @@ pub async fn export(
     Path((_, format)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let format = Format::parse(&format)?;
-    let view = state.desk.advisory(advisory_id(&caller)?).await?;
+    let view = state.desk.advisory(caller.advisory()?).await?;
     let document = state.desk.export(&view, format).await?;
     Ok(Json(document).into_response())
 }
@@ -436,7 +423,7 @@ pub async fn send_record(
     };
     let (view, _) = state
         .desk
-        .send_cve_record(advisory_id(&caller)?, writer)
+        .send_cve_record(caller.advisory()?, writer)
         .await?;
     answer(&state, &caller, &view, StatusCode::CREATED).await
 }

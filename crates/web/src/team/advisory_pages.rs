@@ -31,7 +31,6 @@ pub(crate) enum Step {
     Publish,
     Revise,
     Withdraw,
-    SendRecord,
 }
 
 /// One line of a part of the draft, with the comments made on it.
@@ -399,7 +398,6 @@ fn action(
         Step::Withdraw => AdvisoryAction::Withdraw {
             reason: text("reason"),
         },
-        Step::SendRecord => unreachable!("sending the record is no advisory action"),
     })
 }
 
@@ -411,12 +409,7 @@ async fn page(
     typed: Option<Vec<(String, String)>>,
 ) -> Result<AdvisoryPage, ApiError> {
     let me = caller.person()?;
-    let target = state
-        .desk
-        .advisory_ref(view.row.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let standing = access::advisory_standing(&me.person, &target);
+    let standing = access::advisory_standing(&me.person, &view.access());
     let browser = me.person.scopes.is_none();
     let team: Vec<(i64, String)> = state
         .desk
@@ -625,15 +618,9 @@ async fn page(
     })
 }
 
-fn advisory_id(caller: &Caller) -> Result<i64, ApiError> {
-    caller
-        .advisory
-        .ok_or_else(|| ApiError::Internal("an advisory route ran without its advisory".into()))
-}
-
 /// `GET /advisories/{advisory}`.
 pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Response, PageError> {
-    let view = state.desk.advisory(advisory_id(&caller)?).await?;
+    let view = state.desk.advisory(caller.advisory()?).await?;
     let page = page(&state, &caller, &view, None, None).await?;
     Ok(no_store(render(StatusCode::OK, &page)?))
 }
@@ -667,35 +654,56 @@ async fn act(
     for (_, value) in &mut fields {
         vulndesk_core::text::normalise_in_place(value);
     }
-    let id = advisory_id(&caller)?;
+    let id = caller.advisory()?;
     let view = state.desk.advisory(id).await?;
     let writer = Writer {
         user_id: caller.person()?.user.id,
     };
-    let result = if step == Step::SendRecord {
-        state
+    let result = match action(step, &fields, &view) {
+        Ok(action) => state
             .desk
-            .send_cve_record(id, writer)
+            .act_on_advisory(id, writer, action)
             .await
-            .map(|(view, _)| view)
-            .map_err(ApiError::from)
-    } else {
-        match action(step, &fields, &view) {
-            Ok(action) => state
-                .desk
-                .act_on_advisory(id, writer, action)
-                .await
-                .map_err(ApiError::from),
-            Err(e) => Err(e),
-        }
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
     };
+    let typed = (step == Step::Edit).then_some(fields);
+    answer(&state, &caller, anchor(step), typed, result).await
+}
+
+/// `POST /advisories/{advisory}/cve-record`: sends the CVE record to the CVE Program.
+pub async fn send_record(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, PageError> {
+    let writer = Writer {
+        user_id: caller.person()?.user.id,
+    };
+    let result = state
+        .desk
+        .send_cve_record(caller.advisory()?, writer)
+        .await
+        .map(|(view, _)| view)
+        .map_err(ApiError::from);
+    answer(&state, &caller, "cve", None, result).await
+}
+
+/// Back to the advisory at the form's section (`anchor`), or its page again with the
+/// refusal and, for the edit form, what was `typed`.
+async fn answer(
+    state: &AppState,
+    caller: &Caller,
+    anchor: &str,
+    typed: Option<Vec<(String, String)>>,
+    result: Result<AdvisoryView, ApiError>,
+) -> Result<Response, PageError> {
+    let id = caller.advisory()?;
     match result {
-        Ok(_) => Ok(Redirect::to(&format!("/advisories/{id}#{}", anchor(step))).into_response()),
+        Ok(_) => Ok(Redirect::to(&format!("/advisories/{id}#{anchor}")).into_response()),
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
             let status = e.status();
             let view = state.desk.advisory(id).await?;
-            let typed = (step == Step::Edit).then_some(fields);
-            let page = page(&state, &caller, &view, Some(e.to_string()), typed).await?;
+            let page = page(state, caller, &view, Some(e.to_string()), typed).await?;
             Ok(no_store(render(status, &page)?))
         }
         Err(e) => Err(e.into()),
@@ -708,7 +716,7 @@ fn anchor(step: Step) -> &'static str {
         Step::Comment => "draft",
         Step::Approve | Step::Publish => "review",
         Step::Credit => "credits",
-        Step::Cve | Step::SendRecord => "cve",
+        Step::Cve => "cve",
         Step::Revise | Step::Withdraw => "revisions",
     }
 }
@@ -735,7 +743,6 @@ stephandlers! {
     publish => Step::Publish,
     revise => Step::Revise,
     withdraw => Step::Withdraw,
-    send_record => Step::SendRecord,
 }
 
 /// One advisory in the team's list.
@@ -777,12 +784,8 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Respo
     orgs.dedup();
     let mut advisories = Vec::new();
     for org in orgs {
-        for row in state.store.advisories_of_org(org).await? {
-            let view = state.desk.advisory(row.id).await?;
-            let Some(target) = state.desk.advisory_ref(row.id).await? else {
-                continue;
-            };
-            if access::advisory_standing(&me.person, &target).is_none() {
+        for view in state.desk.advisories_of_org(org).await? {
+            if access::advisory_standing(&me.person, &view.access()).is_none() {
                 continue;
             }
             let s = &view.state;

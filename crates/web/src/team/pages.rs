@@ -1123,10 +1123,7 @@ async fn case_page(
     let settled = matches!(case_state, CaseState::Declined | CaseState::Closed);
     let mut advisories = Vec::new();
     for a in state.desk.advisories_of_case(view.case.id).await? {
-        let Some(target) = state.desk.advisory_ref(a.row.id).await? else {
-            continue;
-        };
-        if vulndesk_core::access::advisory_standing(&who.person, &target).is_none() {
+        if vulndesk_core::access::advisory_standing(&who.person, &a.access()).is_none() {
             continue;
         }
         advisories.push((
